@@ -1,0 +1,1 @@
+"""graphlive Jupyter server extension (placeholder until the extension lands)."""
