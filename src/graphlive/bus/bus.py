@@ -50,6 +50,7 @@ class Bus:
     ) -> None:
         self._url = url
         self._client = client
+        self._owns_client = client is None
         self.retention = retention
         self.batch_size = batch_size
         self.handlers = HandlerRegistry()
@@ -148,6 +149,18 @@ class Bus:
         g, pos = load_graph(self.client, graph)
         self.handlers.dispatch(_rebuild_events(graph, g.to_dict(), pos))
         return pos
+
+    def reconnect(self) -> None:
+        """Forget the connection so the next use resolves the Redis location again.
+
+        With the embedded default this restarts a server that died (its AOF keeps the data);
+        a client passed in by the caller is kept (redis-py reconnects it on its own).
+        """
+        if not self._owns_client or self._client is None:
+            return
+        client, self._client = self._client, None
+        self._publishers.clear()
+        client.close()
 
     def close(self) -> None:
         """Stop follower threads and close the connection."""

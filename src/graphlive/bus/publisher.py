@@ -17,6 +17,7 @@ within a batch (the script is atomic), and earlier batches of the same call stay
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -130,13 +131,14 @@ class Publisher:
             self._registered = True
         keys = [self.keys.events, self.keys.meta, self.keys.snapshot, self.keys.live]
         head = [new_epoch(), str(self.retention)]
+        empty = _EMPTY_SNAPSHOT
         if not bodies and not reset:
             return PublishResult(epoch=self.head()[0], first=1, last=0)
         pipe = self.client.pipeline(transaction=False)
         size = self.batch_size
         for i in range(0, max(len(bodies), 1), size):
             flag = "1" if (reset and i == 0) else "0"
-            self._script(keys=keys, args=[*head, flag, *bodies[i : i + size]], client=pipe)
+            self._script(keys=keys, args=[*head, flag, empty, *bodies[i : i + size]], client=pipe)
         replies = pipe.execute()
         ranges = tuple((int(r[0]), int(r[1]), _text(r[2])) for r in replies)
         return PublishResult(
@@ -145,6 +147,9 @@ class Publisher:
             last=ranges[-1][1],
             ranges=ranges,
         )
+
+
+_EMPTY_SNAPSHOT = zlib.compress(b'{"nodes":[],"edges":[]}')
 
 
 def _text(value: bytes | str) -> str:

@@ -7,11 +7,14 @@ fan-out of one batch cannot interleave with another publisher's batch.
 from __future__ import annotations
 
 # KEYS: events stream, meta hash, snapshot hash, live channel (declared for cluster routing).
-# ARGV: epoch candidate, retention, reset flag ("1" starts a new epoch), then one encoded event
-#       body per event, each produced by events.encode_unpositioned (starting with '{').
+# ARGV: epoch candidate, retention, reset flag ("1" starts a new epoch), the snapshot blob of an
+#       empty graph, then one encoded event body per event, each produced by
+#       events.encode_unpositioned (starting with '{').
+# A reset stores an empty snapshot at the seq of the batch's first event (the graph_reset), so a
+# consumer starting from nothing can load the new epoch although the stream starts mid-sequence.
 # Returns {first_seq, last_seq, epoch}.
 PUBLISH = r"""
-local n = #ARGV - 3
+local n = #ARGV - 4
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
 if (not epoch) or ARGV[3] == '1' then
   -- A graph without meta is new or has lost its history: any stream or snapshot left over from
@@ -33,9 +36,14 @@ local mid = ',"epoch":"' .. epoch .. '",'
 local out = {}
 for i = 1, n do
   local s = string.format('%d', first + i - 1)
-  local msg = '{"seq":' .. s .. mid .. string.sub(ARGV[i + 3], 2)
+  local msg = '{"seq":' .. s .. mid .. string.sub(ARGV[i + 4], 2)
   redis.call('XADD', KEYS[1], s .. '-0', 'e', msg)
   out[i] = msg
+end
+if ARGV[3] == '1' then
+  local s = string.format('%d', first)
+  redis.call('HSET', KEYS[3], 'seq', s, 'epoch', epoch, 'format', 1, 'data', ARGV[4])
+  redis.call('HSET', KEYS[2], 'snapshot_seq', s)
 end
 -- Keep every event after the snapshot (needed to rebuild) and at least `retention` recent ones
 -- (so reconnecting clients resume without a snapshot). '~' trims whole stream nodes only, so it

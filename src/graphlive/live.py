@@ -1,0 +1,298 @@
+"""LiveGraph: a CodeGraph whose every change is published to its Redis stream.
+
+    lg = graphlive.analyze("path/to/project")     # full analysis, published as it goes
+    lg.graph.node("pkg.mod.func")                  # the in-memory graph (source of truth)
+    lg.to_networkx()
+
+Publishing contract:
+
+* Each ``LiveGraph`` session starts a new epoch of its graph (``graph_reset``), then publishes
+  every mutation in order, one transaction per analysed file. Consumers that follow the stream
+  therefore always converge on exactly ``lg.graph``.
+* During a full analysis events are buffered and published in large batches (fast); otherwise
+  every batch is published as soon as it is produced (low latency).
+* If Redis is unreachable, nothing is lost: batches stay buffered (up to ``max_buffer`` events)
+  and go out, in order, on the next successful flush. Past that bound the buffer is dropped and
+  the next successful flush starts a new epoch with the full current graph, so consumers resync
+  instead of silently missing events. ``publish_error`` holds the last error (``None`` when
+  healthy).
+* A snapshot is written after each analysis and every ``snapshot_every`` published events, so the
+  stream can be trimmed and late subscribers start from the snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from graphlive.bus.bus import Bus
+from graphlive.bus.reader import Position
+from graphlive.bus.snapshot import write_snapshot
+from graphlive.events import ChangeEvent, EventType
+from graphlive.graph import CodeGraph
+
+if TYPE_CHECKING:
+    import networkx
+
+    from graphlive.analysis.engine import AnalysisSummary, Progress
+
+__all__ = ["LiveGraph", "analyze", "graph_name_for"]
+
+log = logging.getLogger(__name__)
+
+_LIFECYCLE = frozenset(
+    {
+        EventType.ANALYSIS_STARTED,
+        EventType.ANALYSIS_PROGRESS,
+        EventType.ANALYSIS_COMPLETED,
+        EventType.ANALYSIS_FAILED,
+    }
+)
+
+
+def graph_name_for(path: Path) -> str:
+    """A valid graph name derived from a folder name (``my project`` → ``my-project``)."""
+    name = re.sub(r"[^A-Za-z0-9_.\-]+", "-", path.resolve().name).strip("-.")
+    return (name or "graph")[:128]
+
+
+class LiveGraph:
+    """A named code graph, kept in memory and mirrored as CDC events on Redis.
+
+    ``publish=False`` keeps everything in memory (no Redis needed); :meth:`flush` is then a no-op.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        root: Path | str | None = None,
+        bus: Bus | None = None,
+        redis_url: str | None = None,
+        publish: bool = True,
+        flush_events: int = 5000,
+        snapshot_every: int = 50_000,
+        max_buffer: int = 2_000_000,
+    ) -> None:
+        from graphlive.bus.keys import validate_graph_name
+
+        self.name = validate_graph_name(name)
+        self.root = Path(root).resolve() if root is not None else None
+        self.graph = CodeGraph(name, source="graphlive/analysis")
+        self.publishing = publish
+        self.bus = bus if bus is not None else (Bus(redis_url) if publish else None)
+        self.flush_events = flush_events
+        self.snapshot_every = snapshot_every
+        self.max_buffer = max_buffer
+        self.position = Position()
+        self.publish_error: BaseException | None = None
+        self.last_summary: AnalysisSummary | None = None
+        self._buffer: list[ChangeEvent] = []
+        self._bulk = False
+        # Every session starts a fresh epoch; after dropping events, one with the full graph.
+        self._needs_reset = publish
+        self._needs_full_graph = False
+        self._since_snapshot = 0
+        self.graph.listen(self._on_batch)
+
+    # ------------------------------------------------------------------ analysis
+
+    def analyze(
+        self,
+        path: Path | str | None = None,
+        *,
+        workers: int | None = None,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> AnalysisSummary:
+        """Fully analyse ``path`` (default: this graph's root) into the graph and publish it.
+
+        Returns the analysis summary. Bad files become ``diagnostic`` events, never exceptions;
+        an unexpected failure is published as ``analysis_failed`` and re-raised.
+        """
+        from graphlive.analysis.engine import Analyzer
+
+        root = Path(path).resolve() if path is not None else self.root
+        if root is None:
+            raise ValueError("LiveGraph.analyze needs a path (this graph has no root)")
+        if not root.exists():
+            raise FileNotFoundError(f"cannot analyse {root}: no such file or directory")
+        self.root = root
+        self._bulk = True
+        try:
+            summary = Analyzer(root, self.graph, workers=workers).run(progress=progress)
+        finally:
+            self._bulk = False
+            self.flush()
+        self.last_summary = summary
+        self.snapshot()
+        return summary
+
+    # ------------------------------------------------------------------ publishing
+
+    def _on_batch(self, batch: Sequence[ChangeEvent]) -> None:
+        if not self.publishing:
+            return
+        self._buffer.extend(batch)
+        if len(self._buffer) > self.max_buffer:
+            # Redis has been gone for too long: keep memory bounded, and make consumers resync
+            # from the full graph once it is back rather than pretend nothing was lost.
+            log.error("graphlive: dropping %d unpublished events; will resync", len(self._buffer))
+            self._buffer.clear()
+            self._needs_reset = self._needs_full_graph = True
+            return
+        if (
+            not self._bulk
+            or len(self._buffer) >= self.flush_events
+            or any(e.type in _LIFECYCLE for e in batch)
+        ):
+            self.flush()
+
+    def flush(self) -> bool:
+        """Publish buffered events. Returns True if the buffer is empty afterwards.
+
+        Never raises for an unreachable Redis: the error is kept in ``publish_error`` and the
+        events stay buffered for the next flush.
+        """
+        if not self.publishing or self.bus is None:
+            return True
+        if not self._buffer and not self._needs_reset:
+            return True
+        try:
+            self._publish_buffer()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self.publish_error = exc
+            log.warning("graphlive: Redis unavailable (%s); %d events kept", exc, len(self._buffer))
+            self.bus.reconnect()
+            return False
+        self.publish_error = None
+        if self._since_snapshot >= self.snapshot_every and not self._bulk:
+            self.snapshot()
+        return True
+
+    def _publish_buffer(self) -> None:
+        assert self.bus is not None
+        publisher = self.bus.publisher(self.name)
+        if self._needs_reset:
+            reset = publisher.reset(source="graphlive/session")
+            self.position = Position(reset.epoch, reset.last)
+            if self._needs_full_graph:
+                # Consumers now hold an empty graph and the buffer was dropped: send the whole
+                # current graph instead.
+                self._buffer = _full_graph_events(self.graph)
+                self._needs_full_graph = False
+            self._needs_reset = False
+        if not self._buffer:
+            return
+        known_epoch = self.position.epoch
+        result = publisher.publish(self._buffer)
+        self._buffer = []
+        if known_epoch and any(epoch != known_epoch for _, _, epoch in result.ranges):
+            # Redis lost the graph's history (restarted empty, or the graph was reset by someone
+            # else): what was just appended lacks its base. Start over with the whole graph.
+            log.warning("graphlive: history of %r lost in Redis; republishing the graph", self.name)
+            self._needs_reset = self._needs_full_graph = True
+            self._publish_buffer()
+            return
+        self._since_snapshot += result.count
+        self.position = Position(result.epoch, result.last)
+
+    def snapshot(self) -> bool:
+        """Write a snapshot of the graph at the last published position (after flushing).
+
+        Returns False if there was nothing to snapshot or Redis is unavailable.
+        """
+        if not self.flush() or self.bus is None or not self.position.epoch:
+            return False
+        try:
+            write_snapshot(self.bus.client, self.graph, self.position)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self.publish_error = exc
+            return False
+        self._since_snapshot = 0
+        return True
+
+    # ------------------------------------------------------------------ reading
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and position, as shown by ``graphlive analyze --json``."""
+        s = self.last_summary
+        return {
+            "graph": self.name,
+            "root": str(self.root) if self.root else None,
+            "files": s.files if s else len(self.graph.files()),
+            "nodes": self.graph.node_count,
+            "edges": self.graph.edge_count,
+            "seconds": round(s.seconds, 3) if s else None,
+            "calls_resolved": s.calls_resolved if s else None,
+            "calls_unresolved": s.calls_unresolved if s else None,
+            "diagnostics": s.diagnostics if s else None,
+            "epoch": self.position.epoch or None,
+            "last_seq": self.position.seq,
+        }
+
+    def to_networkx(self) -> networkx.MultiDiGraph:
+        """A ``networkx.MultiDiGraph``: nodes are ids with their attributes (``kind``, ``file``,
+        ``line``, …); edges are keyed by edge id and carry ``kind``, ``line`` and ``file``."""
+        import networkx as nx
+
+        g: nx.MultiDiGraph = nx.MultiDiGraph(name=self.name)
+        for node in self.graph.nodes():
+            attrs = node.to_dict()
+            del attrs["id"]
+            g.add_node(node.id, **attrs)
+        for edge in self.graph.edges():
+            g.add_edge(
+                edge.source, edge.target, key=edge.id, kind=edge.kind.value, line=edge.line,
+                file=edge.file,
+            )  # fmt: skip
+        return g
+
+    def close(self) -> None:
+        """Flush what can be flushed and release the Redis connection."""
+        self.flush()
+        if self.bus is not None:
+            self.bus.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"<LiveGraph {self.name!r}: {self.graph.node_count} nodes, "
+            f"{self.graph.edge_count} edges, seq {self.position.seq}>"
+        )
+
+
+def _full_graph_events(graph: CodeGraph) -> list[ChangeEvent]:
+    out = [
+        ChangeEvent(EventType.NODE_ADDED, graph.name, {"node": n.to_dict()}, source=graph.source)
+        for n in graph.nodes()
+    ]
+    out += [
+        ChangeEvent(EventType.EDGE_ADDED, graph.name, {"edge": e.to_dict()}, source=graph.source)
+        for e in graph.edges()
+    ]
+    return out
+
+
+def analyze(
+    path: Path | str,
+    graph: str | None = None,
+    *,
+    publish: bool = True,
+    redis_url: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> LiveGraph:
+    """Analyse the code under ``path`` into a new :class:`LiveGraph` and publish it.
+
+    ``graph`` names the graph (default: derived from the folder name). With ``publish=False``
+    no Redis is used. Raises ``FileNotFoundError`` for a missing path and ``ValueError`` for an
+    invalid graph name; problems inside files become ``diagnostic`` events.
+    """
+    root = Path(path).resolve()
+    lg = LiveGraph(graph or graph_name_for(root), root=root, publish=publish, redis_url=redis_url)
+    lg.analyze(root, workers=workers, progress=progress)
+    return lg
