@@ -1,0 +1,193 @@
+/**
+ * Wire types of the graphlive WebSocket protocol, version 1 (docs/protocol.md) and of the event
+ * envelope (src/graphlive/events.py). Only what the client reads is typed; unknown fields are
+ * ignored as the protocol requires.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Every event type of DESIGN §4, in the order of graphlive.events.EventType. */
+export const EVENT_TYPES = [
+  "node_added",
+  "node_updated",
+  "node_removed",
+  "edge_added",
+  "edge_removed",
+  "graph_reset",
+  "analysis_started",
+  "analysis_progress",
+  "analysis_completed",
+  "analysis_failed",
+  "diagnostic",
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** A node as `Node.to_dict` writes it: `id`, `kind` and `name` always, the rest when set. */
+export interface NodeJSON {
+  id: string;
+  kind: string;
+  name: string;
+  file?: string;
+  line?: number;
+  end_line?: number;
+  col?: number;
+  end_col?: number;
+  language?: string;
+  doc?: string;
+  complexity?: number;
+  loc?: number;
+  extra?: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+/** An edge as `Edge.to_dict` writes it; `id` is the stable string key views use. */
+export interface EdgeJSON {
+  id: string;
+  kind: string;
+  source: string;
+  target: string;
+  line: number;
+  file?: string;
+}
+
+/** The envelope of one positioned event (`ChangeEvent.to_dict`). */
+export interface ChangeEvent {
+  seq: number;
+  epoch: string;
+  v: number;
+  id: string;
+  graph: string;
+  type: string;
+  /** Seconds since the Unix epoch, as the producer's clock saw it. */
+  time: number;
+  txn?: { id: string; last: boolean };
+  source: string;
+  data: Record<string, unknown>;
+}
+
+/** The client's place in a graph's sequence: the epoch and seq of the last applied event. */
+export interface Position {
+  epoch: string;
+  seq: number;
+}
+
+/** Server-side filters of the filtered endpoint; an empty or missing list means "all". */
+export interface Filters {
+  types?: string[];
+  kinds?: string[];
+  paths?: string[];
+}
+
+// ----------------------------------------------------------------- client → server
+
+export interface SubscribeMessage {
+  op: "subscribe";
+  graph: string;
+  since: Position | null;
+  snapshot?: boolean;
+  filters?: Filters;
+  ref?: string;
+}
+
+export type ClientMessage =
+  | SubscribeMessage
+  | { op: "unsubscribe"; graph: string; ref?: string }
+  | { op: "filter"; graph: string; filters: Filters; ref?: string }
+  | { op: "ping"; t: number }
+  | { op: string; [field: string]: unknown };
+
+// ----------------------------------------------------------------- server → client
+
+export interface HelloFrame {
+  op: "hello";
+  protocol: number;
+  server?: string;
+  limits?: Record<string, unknown>;
+}
+
+export interface SubscribedFrame {
+  op: "subscribed";
+  graph: string;
+  epoch: string;
+  head: number;
+  mode?: string;
+  ref?: string;
+}
+
+export interface SnapshotFrame {
+  op: "snapshot";
+  graph: string;
+  epoch: string;
+  seq: number;
+  nodes: NodeJSON[];
+  edges: EdgeJSON[];
+}
+
+export interface EventsFrame {
+  op: "events";
+  graph: string;
+  epoch: string;
+  from: number;
+  through: number;
+  events: ChangeEvent[];
+  recovered?: boolean;
+}
+
+export interface ResyncFrame {
+  op: "resync";
+  graph: string;
+  reason: string;
+}
+
+export interface ErrorFrame {
+  op: "error";
+  code: string;
+  message: string;
+  ref?: string;
+  graph?: string;
+}
+
+export type ServerFrame =
+  | HelloFrame
+  | SubscribedFrame
+  | SnapshotFrame
+  | EventsFrame
+  | ResyncFrame
+  | ErrorFrame
+  | { op: "unsubscribed"; graph: string }
+  | { op: "pong"; t: number };
+
+/** Close codes of docs/protocol.md (application codes are 4xxx). */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  /** Browsers report a connection that failed or dropped without a close frame as 1006. */
+  ABNORMAL: 1006,
+  SLOW_CONSUMER: 4001,
+  PING_TIMEOUT: 4002,
+  PROTOCOL_ABUSE: 4400,
+  RATE_LIMIT: 4429,
+  /** Sent by this client when a pong did not come back in time (not a server code). */
+  CLIENT_PONG_TIMEOUT: 4990,
+} as const;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Parse one text frame. Returns null for anything that is not a JSON object with a string `op`
+ * (the caller counts those as protocol noise rather than crashing the connection).
+ */
+export function parseFrame(raw: unknown): ServerFrame | null {
+  if (typeof raw !== "string") return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (!isObject(value) || typeof value.op !== "string") return null;
+  return value as unknown as ServerFrame;
+}
