@@ -1,0 +1,7 @@
+"""``python -m graphlive.sinks GRAPH --to URL``: the ``graphlive sink`` command on its own."""
+
+import sys
+
+from graphlive.sinks.cli import main
+
+sys.exit(main())
