@@ -47,7 +47,7 @@ function setup(extra: Partial<ConstructorParameters<typeof EventsConnection>[0]>
 }
 
 function snapshotFrame(seq: number, nodes = [node("m.a")], epoch = "e1"): SnapshotFrame {
-  return { op: "snapshot", graph: "demo", epoch, seq, nodes: nodes as SnapshotFrame["nodes"], edges: [] };
+  return { op: "snapshot", graph: "demo", epoch, seq, nodes, edges: [] };
 }
 
 /** Subscribe, open, deliver a snapshot at seq 10 and events 11..15. */

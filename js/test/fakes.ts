@@ -6,7 +6,7 @@
 
 import type { Clock, TimerHandle } from "../src/client/clock.js";
 import type { SocketLike } from "../src/client/connection.js";
-import type { ChangeEvent, ServerFrame } from "../src/client/protocol.js";
+import type { ChangeEvent, EdgeJSON, NodeJSON, ServerFrame } from "../src/client/protocol.js";
 
 interface Timer {
   id: number;
@@ -138,11 +138,11 @@ export function event(seq: number, type: string, data: Record<string, unknown>, 
   return { seq, epoch, v: 1, id: `ev${eventCounter}`, graph, type, time: 1_700_000_000 + seq / 1000, source: "test", data };
 }
 
-export function node(id: string, kind = "function", extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function node(id: string, kind = "function", extra: Record<string, unknown> = {}): NodeJSON {
   return { id, kind, name: id.split(".").pop() ?? id, ...extra };
 }
 
-export function edge(source: string, target: string, kind = "calls", line = 1): Record<string, unknown> {
+export function edge(source: string, target: string, kind = "calls", line = 1): EdgeJSON {
   return { id: `${kind}:${source}->${target}@${line}`, kind, source, target, line };
 }
 

@@ -11,7 +11,7 @@
 
 import type { ChannelListener, StartPoint } from "../client/channel.js";
 import type { EventsConnection, Subscription } from "../client/connection.js";
-import type { ChangeEvent, ErrorFrame, EventsFrame, SnapshotFrame } from "../client/protocol.js";
+import type { ChangeEvent, ErrorFrame, EventsFrame, Position, SnapshotFrame } from "../client/protocol.js";
 import { unionPatterns } from "../client/wildcard.js";
 import { FrameBatcher, type FrameScheduler, type FrameWork } from "./frame-batcher.js";
 import { type BatchResult, GraphState } from "./graph-state.js";
@@ -126,6 +126,11 @@ export class GraphStore implements ChannelListener {
   removeViewFilter(view: object): void {
     this.viewFilters.delete(view);
     this.pushFilters();
+  }
+
+  /** Position of the last event delivered to this store (applied at the next frame at most). */
+  position(): Position | null {
+    return this.subscription?.channel.getPosition() ?? null;
   }
 
   /** Positions computed by the layout, applied with the next frame. */

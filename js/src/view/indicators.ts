@@ -1,0 +1,208 @@
+/**
+ * The view's DOM: toolbar indicators, the canvas container, node details and the event log.
+ *
+ * Every indicator has a stable `data-testid` (the contract for end-to-end tests and for users'
+ * own scripts): gl-status, gl-node-count, gl-edge-count, gl-rate, gl-latency, gl-progress,
+ * gl-reanalyze, gl-log (with gl-log-filter and gl-log-entry items) and gl-details. Numeric
+ * indicators hold the bare number as text and in `data-value`. All text from events goes
+ * through textContent, never innerHTML: node names and docstrings are untrusted input.
+ */
+
+import type { LogEntry } from "./event-log.js";
+import type { AnalysisProgress } from "./progress.js";
+
+export interface IndicatorHandlers {
+  onReanalyze(): void;
+  onLogFilter(patterns: string[]): void;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  doc: Document,
+  tag: K,
+  attrs: Record<string, string> = {},
+  text?: string,
+): HTMLElementTagNameMap[K] {
+  const node = doc.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function stat(doc: Document, label: string, testid: string, suffix = ""): [HTMLElement, HTMLElement] {
+  const wrap = el(doc, "span", { class: "gl-stat" });
+  if (label) wrap.append(el(doc, "span", { class: "gl-stat-label" }, label));
+  const value = el(doc, "b", { "data-testid": testid, "data-value": "0" }, "0");
+  wrap.append(value);
+  if (suffix) wrap.append(el(doc, "span", { class: "gl-stat-label" }, suffix));
+  return [wrap, value];
+}
+
+/** Parse the log filter box: globs separated by spaces or commas. */
+export function parseFilter(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export class Indicators {
+  readonly root: HTMLElement;
+  /** Where the renderer draws. */
+  readonly canvas: HTMLElement;
+  private readonly status: HTMLElement;
+  private readonly nodeCount: HTMLElement;
+  private readonly edgeCount: HTMLElement;
+  private readonly rate: HTMLElement;
+  private readonly latency: HTMLElement;
+  private readonly progress: HTMLElement;
+  private readonly progressBar: HTMLElement;
+  private readonly progressLabel: HTMLElement;
+  private readonly reanalyze: HTMLButtonElement;
+  private readonly details: HTMLElement;
+  private readonly logList: HTMLElement;
+  private readonly logFilter: HTMLInputElement;
+  private lastLogKey = "";
+
+  constructor(doc: Document, graphName: string, heightPx: number, handlers: IndicatorHandlers, initialFilter: string[] = []) {
+    this.root = el(doc, "div", { class: "gl-root", "data-testid": "gl-root" });
+    this.root.style.height = `${heightPx}px`;
+
+    const bar = el(doc, "div", { class: "gl-toolbar" });
+    bar.append(el(doc, "span", { class: "gl-title", title: "graph" }, graphName));
+    this.status = el(doc, "span", { class: "gl-status", "data-testid": "gl-status", "data-state": "idle" }, "idle");
+    bar.append(this.status);
+    const [nodesWrap, nodes] = stat(doc, "nodes", "gl-node-count");
+    const [edgesWrap, edges] = stat(doc, "edges", "gl-edge-count");
+    const [rateWrap, rate] = stat(doc, "", "gl-rate", "ev/s");
+    const [latWrap, lat] = stat(doc, "latency", "gl-latency", "ms");
+    lat.textContent = "–";
+    lat.setAttribute("data-value", "");
+    this.nodeCount = nodes;
+    this.edgeCount = edges;
+    this.rate = rate;
+    this.latency = lat;
+    bar.append(nodesWrap, edgesWrap, rateWrap, latWrap);
+
+    this.progress = el(doc, "div", {
+      class: "gl-progress",
+      "data-testid": "gl-progress",
+      "data-phase": "idle",
+      role: "progressbar",
+      "aria-valuemin": "0",
+      "aria-valuemax": "100",
+    });
+    this.progressBar = el(doc, "div", { class: "gl-progress-bar" });
+    this.progressLabel = el(doc, "span", { class: "gl-progress-label" });
+    this.progress.append(this.progressBar, this.progressLabel);
+    bar.append(this.progress);
+
+    this.reanalyze = el(doc, "button", { class: "gl-button", type: "button", "data-testid": "gl-reanalyze", title: "Analyse the graph's root again on the server" }, "Re-analyze");
+    this.reanalyze.addEventListener("click", () => handlers.onReanalyze());
+    bar.append(this.reanalyze);
+
+    const body = el(doc, "div", { class: "gl-body" });
+    this.canvas = el(doc, "div", { class: "gl-canvas", "data-testid": "gl-canvas" });
+    const side = el(doc, "aside", { class: "gl-side" });
+    this.details = el(doc, "div", { class: "gl-details", "data-testid": "gl-details" });
+    const log = el(doc, "div", { class: "gl-log", "data-testid": "gl-log" });
+    this.logFilter = el(doc, "input", {
+      class: "gl-log-filter",
+      "data-testid": "gl-log-filter",
+      type: "search",
+      placeholder: "filter: node_* edge_* …",
+      "aria-label": "Filter the event log by event type (globs)",
+    });
+    this.logFilter.value = initialFilter.join(" ");
+    this.logFilter.addEventListener("input", () => handlers.onLogFilter(parseFilter(this.logFilter.value)));
+    this.logList = el(doc, "ol", { class: "gl-log-entries" });
+    log.append(this.logFilter, this.logList);
+    side.append(this.details, log);
+    body.append(this.canvas, side);
+    this.root.append(bar, body);
+  }
+
+  setCounts(nodes: number, edges: number): void {
+    setNumber(this.nodeCount, nodes);
+    setNumber(this.edgeCount, edges);
+  }
+
+  setStatus(label: string, state: string, title = ""): void {
+    this.status.textContent = label;
+    this.status.setAttribute("data-state", state);
+    this.status.title = title;
+  }
+
+  setRate(eventsPerSecond: number): void {
+    setNumber(this.rate, Math.round(eventsPerSecond));
+  }
+
+  setLatency(ms: number | null): void {
+    if (ms === null) {
+      this.latency.textContent = "–";
+      this.latency.setAttribute("data-value", "");
+    } else {
+      setNumber(this.latency, Math.round(ms));
+    }
+  }
+
+  setProgress(p: AnalysisProgress): void {
+    this.progress.setAttribute("data-phase", p.phase);
+    if (p.fraction === null) {
+      this.progress.removeAttribute("aria-valuenow");
+      this.progressBar.style.width = "100%";
+      this.progress.classList.add("gl-indeterminate");
+    } else {
+      const pct = Math.round(p.fraction * 100);
+      this.progress.setAttribute("aria-valuenow", String(pct));
+      this.progressBar.style.width = `${pct}%`;
+      this.progress.classList.remove("gl-indeterminate");
+    }
+    this.progressLabel.textContent = p.label;
+    this.progress.title = p.label;
+  }
+
+  setReanalyzeState(busy: boolean, message = ""): void {
+    this.reanalyze.disabled = busy;
+    this.reanalyze.title = message || "Analyse the graph's root again on the server";
+    this.reanalyze.setAttribute("data-state", busy ? "busy" : message ? "error" : "idle");
+  }
+
+  /** Show `entries` (newest first); skips the DOM work when nothing changed. */
+  setLog(entries: readonly LogEntry[], total: number): void {
+    const key = `${total}:${entries.length}:${entries[0]?.seq ?? ""}`;
+    if (key === this.lastLogKey) return;
+    this.lastLogKey = key;
+    const doc = this.logList.ownerDocument;
+    const items = entries.map((e) => {
+      const li = el(doc, "li", { class: "gl-log-entry", "data-testid": "gl-log-entry", "data-type": e.type, "data-seq": String(e.seq) });
+      li.append(
+        el(doc, "span", { class: "gl-log-seq" }, String(e.seq)),
+        el(doc, "span", { class: `gl-log-type gl-type-${e.type}` }, e.type),
+        el(doc, "span", { class: "gl-log-summary" }, e.summary),
+      );
+      return li;
+    });
+    this.logList.replaceChildren(...items);
+  }
+
+  /** The selected node's fields, or a hint when nothing is selected. */
+  setDetails(fields: Record<string, unknown> | null): void {
+    const doc = this.details.ownerDocument;
+    if (fields === null) {
+      this.details.replaceChildren(el(doc, "p", { class: "gl-hint" }, "Click a node for details."));
+      return;
+    }
+    const dl = el(doc, "dl");
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === undefined || v === null) continue;
+      dl.append(el(doc, "dt", {}, k), el(doc, "dd", {}, typeof v === "object" ? JSON.stringify(v) : String(v)));
+    }
+    this.details.replaceChildren(dl);
+  }
+}
+
+function setNumber(node: HTMLElement, value: number): void {
+  const text = String(value);
+  if (node.textContent !== text) node.textContent = text;
+  node.setAttribute("data-value", text);
+}
