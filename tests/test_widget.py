@@ -38,6 +38,7 @@ def test_synced_traits_and_defaults() -> None:
     assert state["snapshot"] is True
     assert state["filters"] == []
     assert state["height"] == 520
+    assert state["path"] == ""
     assert state["counts"] == {} and state["status"] == {}
 
 

@@ -22,13 +22,14 @@ export interface GraphViewModel {
   snapshot: boolean;
   filters: string[];
   height: number;
+  path: string;
   counts: Record<string, unknown>;
   status: Record<string, unknown>;
 }
 
 type Model = AnyModel<GraphViewModel>;
 
-const REBUILD_ON = ["graph", "server_url", "base_url", "since", "snapshot"] as const;
+const REBUILD_ON = ["graph", "server_url", "base_url", "since", "snapshot", "path"] as const;
 
 function configOf(model: Model): GraphViewConfig {
   return {
@@ -39,6 +40,7 @@ function configOf(model: Model): GraphViewConfig {
     snapshot: model.get("snapshot") ?? true,
     filters: model.get("filters") ?? [],
     height: model.get("height") || 520,
+    path: model.get("path") || null,
   };
 }
 

@@ -11,8 +11,8 @@ graph share one model. See docs/widget.md for the indicators and their ``data-te
 
 Contract of the synced traits:
 
-* ``graph``, ``server_url``, ``base_url``, ``since``, ``snapshot``: what the view subscribes to;
-  changing any of them re-subscribes the view.
+* ``graph``, ``server_url``, ``base_url``, ``since``, ``snapshot``, ``path``: what the view
+  subscribes to (and re-analyses); changing any of them rebuilds the view.
 * ``filters``, ``height``: applied in place.
 * ``counts`` and ``status`` are written by the front end (about twice a second while it changes)
   and are only meaningful while a view is displayed; Python-side writes are overwritten.
@@ -79,6 +79,11 @@ class GraphView(anywidget.AnyWidget):
         "for; empty = all.",
     ).tag(sync=True)
     height = traitlets.Int(520, help="Height of the view in CSS pixels.").tag(sync=True)
+    path = traitlets.Unicode(
+        "",
+        help="Directory, relative to the Jupyter server's root, that the Re-analyze button "
+        "analyses; empty = the graph's last server-side analysis, else the root itself.",
+    ).tag(sync=True)
     counts = traitlets.Dict(
         help="Written by the front end: nodes, edges, events received, epoch and seq."
     ).tag(sync=True)

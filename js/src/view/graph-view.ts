@@ -38,6 +38,8 @@ export interface GraphViewConfig {
   /** Event-type globs this view shows in its log (and asks the server for). */
   filters?: string[];
   height?: number;
+  /** Directory (relative to the server's root) that Re-analyze analyses; see {@link GraphView.reanalyze}. */
+  path?: string | null;
 }
 
 export interface ViewCounts {
@@ -324,17 +326,31 @@ export class GraphView {
     }
   }
 
-  /** POST a re-analysis request; the resulting events arrive over the WebSocket. */
+  /**
+   * POST a re-analysis request; the resulting events arrive over the WebSocket. The path sent is
+   * the configured one, else the path of the graph's last server-side analysis (from the graph
+   * summary), else "." (the server's root directory). Returns the HTTP status (202 = started).
+   */
   async reanalyze(): Promise<number | null> {
     const server = this.server;
-    if (server === null || this.fetchFn === undefined) return null;
+    const fetchFn = this.fetchFn;
+    if (server === null || fetchFn === undefined) return null;
     this.indicators.setReanalyzeState(true);
+    const graphUrl = httpUrl(server, `graphlive/api/graphs/${encodeURIComponent(this.config.graph)}`);
+    const headers = authHeaders(server, this.doc.cookie ?? "");
     try {
-      const res = await this.fetchFn(httpUrl(server, `graphlive/api/graphs/${encodeURIComponent(this.config.graph)}/analyze`), {
+      let path = this.config.path || "";
+      if (!path) {
+        const res = await fetchFn(graphUrl, { headers, credentials: "same-origin" });
+        const summary: unknown = res.ok ? await res.json().catch(() => null) : null;
+        const analysis = (summary as { analysis?: { path?: unknown } } | null)?.analysis;
+        path = typeof analysis?.path === "string" && analysis.path ? analysis.path : ".";
+      }
+      const res = await fetchFn(`${graphUrl}/analyze`, {
         method: "POST",
-        headers: { ...authHeaders(server, this.doc.cookie ?? ""), "Content-Type": "application/json" },
+        headers: { ...headers, "Content-Type": "application/json" },
         credentials: "same-origin",
-        body: "{}",
+        body: JSON.stringify({ path }),
       });
       let message = "";
       if (!res.ok) {
