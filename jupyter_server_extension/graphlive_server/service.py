@@ -1,0 +1,223 @@
+"""The extension's services wired together: Redis clients, broadcaster, sessions, catalog.
+
+One :class:`GraphliveService` exists per server process (created by the ExtensionApp). It starts
+lazily and idempotently — on the server's start-up hook or on the first request, whichever comes
+first — because resolving the default Redis may start the embedded server (blocking, so it runs
+in a thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from graphlive.bus.connection import connect_async, redact, resolve_url
+from graphlive_server.analysis_service import AnalysisService
+from graphlive_server.broadcaster import Broadcaster
+from graphlive_server.catalog import GraphCatalog
+from graphlive_server.history import History
+from graphlive_server.metrics import Metrics, install_collector, uninstall_collector
+from graphlive_server.protocol import CloseCode, Limits
+from graphlive_server.session import ClientSession, Transport
+
+__all__ = ["GraphliveService", "ServiceSettings", "ServiceUnavailable"]
+
+log = logging.getLogger(__name__)
+
+
+class ServiceUnavailable(RuntimeError):
+    """The service could not start (no Redis location); the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    redis_url: str | None
+    limits: Limits
+    retention: int
+    status_interval: float
+    root_dir: str
+
+
+class GraphliveService:
+    """Everything behind the handlers. Not thread-safe: used from the server's event loop."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.limits = settings.limits
+        self.metrics = Metrics()
+        self.sessions: set[ClientSession] = set()
+        self.status_connections = 0
+        self.url: str | None = None
+        self.analysis = AnalysisService(settings.root_dir, lambda: self.url)
+        self._client: redis.asyncio.Redis | None = None
+        self._pubsub_client: redis.asyncio.Redis | None = None
+        self._history: History | None = None
+        self._broadcaster: Broadcaster | None = None
+        self._catalog: GraphCatalog | None = None
+        self._start_task: asyncio.Task[None] | None = None
+        self._stopped = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def ensure_started(self) -> None:
+        """Start once; later calls wait for that start. Raises :class:`ServiceUnavailable`."""
+        if self._stopped:
+            raise ServiceUnavailable("the graphlive extension is shutting down")
+        if self._start_task is None:
+            self._start_task = asyncio.get_running_loop().create_task(self._start())
+        task = self._start_task
+        try:
+            await asyncio.shield(task)
+        except ServiceUnavailable:
+            if self._start_task is task:
+                self._start_task = None  # let the next request try again
+            raise
+
+    async def _start(self) -> None:
+        try:
+            url = await asyncio.to_thread(resolve_url, self.settings.redis_url)
+        except Exception as exc:
+            raise ServiceUnavailable(
+                f"graphlive has no Redis: {exc}. Set GraphliveServer.redis_url or "
+                "GRAPHLIVE_REDIS_URL to a redis://, rediss:// or unix:// URL."
+            ) from exc
+        self.url = url
+        log.info("graphlive: following graph events on %s", redact(url))
+        self._client = connect_async(url)
+        # The reader handles reconnection itself (and must notice every drop): no retries, and
+        # no background health check racing its reads.
+        self._pubsub_client = connect_async(
+            url, retry=Retry(NoBackoff(), 0), health_check_interval=0
+        )
+        self._history = History(self._client)
+        self._catalog = GraphCatalog(self._history)
+        self._broadcaster = Broadcaster(
+            self._pubsub_client,
+            self._history,
+            self.metrics,
+            on_availability=self._availability_changed,
+        )
+        self._broadcaster.start()
+        install_collector(self.status, self.metrics)
+
+    async def stop(self) -> None:
+        """Close every connection (1001), stop the reader, release Redis."""
+        self._stopped = True
+        for session in list(self.sessions):
+            session.close(CloseCode.GOING_AWAY, "server shutting down")
+        self.sessions.clear()
+        if self._start_task is not None and not self._start_task.done():
+            self._start_task.cancel()
+        if self._broadcaster is not None:
+            await self._broadcaster.stop()
+        await self.analysis.stop()
+        for client in (self._pubsub_client, self._client):
+            if client is not None:
+                await client.aclose()
+        uninstall_collector(self.metrics)
+
+    # ------------------------------------------------------------------ parts
+
+    @property
+    def history(self) -> History:
+        assert self._history is not None, "GraphliveService used before ensure_started()"
+        return self._history
+
+    @property
+    def broadcaster(self) -> Broadcaster:
+        assert self._broadcaster is not None, "GraphliveService used before ensure_started()"
+        return self._broadcaster
+
+    @property
+    def catalog(self) -> GraphCatalog:
+        assert self._catalog is not None, "GraphliveService used before ensure_started()"
+        return self._catalog
+
+    # ------------------------------------------------------------------ sessions
+
+    def open_session(self, transport: Transport, *, filtered: bool, peer: str) -> ClientSession:
+        session = ClientSession(
+            transport,
+            filtered=filtered,
+            limits=self.limits,
+            history=self.history,
+            broadcaster=self.broadcaster,
+            metrics=self.metrics,
+            retention=self.settings.retention,
+            on_closed=self.sessions.discard,
+            peer=peer,
+        )
+        self.sessions.add(session)
+        session.open()
+        return session
+
+    def _availability_changed(self, available: bool) -> None:
+        for session in list(self.sessions):
+            if not session.subscriptions:
+                continue
+            if available:
+                session.notify_available()
+            else:
+                session.notify_unavailable("Redis is unreachable; the server keeps retrying")
+
+    # ------------------------------------------------------------------ status
+
+    def status(self) -> dict[str, Any]:
+        """The numbers of ``/graphlive/api/status`` and ``/graphlive/ws/status``."""
+        m = self.metrics
+        by_endpoint = {"events": 0, "filtered": 0}
+        subscriptions = live = 0
+        queued = [s.outbox.queued_bytes for s in self.sessions]
+        for s in self.sessions:
+            by_endpoint[s.endpoint] += 1
+            subscriptions += len(s.subscriptions)
+            live += sum(1 for sub in s.subscriptions.values() if sub.live)
+        reader: dict[str, Any] = {"available": False, "graphs": {}, "lag_events": 0}
+        if self._broadcaster is not None:
+            reader = self._broadcaster.status()
+        p50, p99 = m.latency.quantile(0.5), m.latency.quantile(0.99)
+        return {
+            "time": time.time(),
+            "uptime": time.time() - m.started,
+            "connections": {
+                **by_endpoint,
+                "status": self.status_connections,
+                "total": sum(by_endpoint.values()) + self.status_connections,
+            },
+            "subscriptions": subscriptions,
+            "subscriptions_live": live,
+            "graphs": reader["graphs"],
+            "events_in_per_s": round(m.events_in.rate(), 3),
+            "events_out_per_s": round(m.events_out.rate(), 3),
+            "events_in_total": m.events_in_total,
+            "events_out_total": m.events_out_total,
+            "frames_out_total": m.frames_out_total,
+            "bytes_out_total": m.bytes_out_total,
+            "recovered_events_total": m.recovered_events_total,
+            "resyncs_total": m.resyncs_total,
+            "latency_ms": {
+                "p50": None if p50 is None else round(p50 * 1000, 3),
+                "p99": None if p99 is None else round(p99 * 1000, 3),
+            },
+            "queues": {
+                "bytes_total": sum(queued),
+                "bytes_max": max(queued, default=0),
+                "limit_bytes": self.limits.max_queue_bytes,
+            },
+            "slow_client_closes": m.slow_client_closes_total,
+            "ping_timeout_closes": m.ping_timeout_closes_total,
+            "rate_limited_messages": m.rate_limited_total,
+            "bad_messages": m.bad_messages_total,
+            "reader": {
+                "available": reader["available"],
+                "lag_events": reader["lag_events"],
+                "reconnects": m.reader_reconnects_total,
+            },
+        }

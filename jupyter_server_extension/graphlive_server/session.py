@@ -1,0 +1,377 @@
+"""One WebSocket connection's state: its subscriptions, its outbox and its writer.
+
+The Tornado handler is a thin :class:`Transport`; everything else lives here so it reads (and is
+tested) as plain asyncio code:
+
+* client messages are rate-limited, size-checked and parsed before anything else happens;
+  refused ones get an ``error`` frame, persistent abuse closes the connection (4400 / 4429);
+* the broadcaster *offers* live batches; a connection whose queue would exceed
+  ``max_queue_bytes`` is closed with 4001 at once — it never slows the reader or other clients;
+* one writer task per connection sends everything queued at each wake-up as one frame per graph
+  and awaits Tornado's flow control before taking more;
+* a keep-alive task pings and closes connections that stay silent past ``ping_timeout`` (4002).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from tornado.iostream import StreamClosedError
+from tornado.websocket import WebSocketClosedError
+
+from graphlive import __version__
+from graphlive_server.broadcaster import Broadcaster
+from graphlive_server.filters import EventFilter
+from graphlive_server.history import History
+from graphlive_server.metrics import Metrics
+from graphlive_server.outbox import ControlFrame, EventChunk, Outbox
+from graphlive_server.protocol import (
+    ABUSE_WINDOW,
+    BAD_MESSAGE_LIMIT,
+    PROTOCOL_VERSION,
+    CloseCode,
+    ErrorCode,
+    Limits,
+    Ping,
+    ProtocolError,
+    SetFilter,
+    Subscribe,
+    Unsubscribe,
+    encode_frame,
+    error_frame,
+    parse_client_message,
+)
+from graphlive_server.ratelimit import TokenBucket
+from graphlive_server.subscriptions import Subscription
+
+__all__ = ["ClientSession", "Transport"]
+
+log = logging.getLogger(__name__)
+
+_ids = itertools.count(1)
+
+
+class Transport(Protocol):
+    """The WebSocket under a session (implemented by the Tornado handler)."""
+
+    def send(self, data: bytes) -> Awaitable[None]:
+        """Send one text frame; the awaitable resolves when it is handed to the socket."""
+        ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+    def abort(self) -> None:
+        """Drop the TCP connection without waiting for the close handshake."""
+        ...
+
+    def ping(self) -> None: ...
+
+
+class ClientSession:
+    """The server side of one ``graphlive/ws/events[/filtered]`` connection."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        filtered: bool,
+        limits: Limits,
+        history: History,
+        broadcaster: Broadcaster,
+        metrics: Metrics,
+        retention: int,
+        on_closed: Callable[[ClientSession], None] | None = None,
+        peer: str = "",
+    ) -> None:
+        self.id = next(_ids)
+        self.transport = transport
+        self.filtered = filtered
+        self.limits = limits
+        self.history = history
+        self.broadcaster = broadcaster
+        self.metrics = metrics
+        self.retention = retention
+        self.peer = peer
+        self.subscriptions: dict[str, Subscription] = {}
+        self.outbox = Outbox(limits.max_queue_bytes, limits.max_frame_events)
+        self.closed = False
+        self.close_code: int | None = None
+        self._on_closed = on_closed
+        self._wake = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._bucket = TokenBucket(limits.rate_limit, limits.rate_burst)
+        self._rejected: deque[float] = deque()
+        self._bad: deque[float] = deque()
+        self._unavailable = False
+        loop = asyncio.get_running_loop()
+        self._last_seen = loop.time()
+        self._writer: asyncio.Task[None] | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return "filtered" if self.filtered else "events"
+
+    def __repr__(self) -> str:
+        return f"<ClientSession {self.id} {self.endpoint} {self.peer}>"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(self) -> None:
+        """Send ``hello`` and start the writer and keep-alive tasks."""
+        hello = {
+            "op": "hello",
+            "protocol": PROTOCOL_VERSION,
+            "server": f"graphlive {__version__}",
+            "endpoint": self.endpoint,
+            "limits": self.limits.to_json(),
+        }
+        self.put(ControlFrame(encode_frame(hello)))
+        loop = asyncio.get_running_loop()
+        self._writer = loop.create_task(self._write_loop())
+        self._keepalive = loop.create_task(self._keepalive_loop())
+
+    def close(self, code: int, reason: str) -> None:
+        """Close from the server side with ``code`` (idempotent)."""
+        if self.closed:
+            return
+        self.close_code = code
+        self._shutdown()
+        with contextlib.suppress(WebSocketClosedError, StreamClosedError):
+            self.transport.close(code, reason)
+
+    def transport_closed(self) -> None:
+        """The socket is gone (client closed, network failure, or after :meth:`close`)."""
+        if not self.closed:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        self.closed = True
+        for sub in list(self.subscriptions.values()):
+            sub.close()
+        self.subscriptions.clear()
+        self.outbox.clear()
+        for task in (self._writer, self._keepalive):
+            if task is not None and task is not _current_task():
+                task.cancel()
+        self._wake.set()
+        self._drained.set()
+        if self._on_closed is not None:
+            self._on_closed(self)
+
+    # ------------------------------------------------------------------ client messages
+
+    def on_message(self, raw: str | bytes) -> None:
+        if self.closed:
+            return
+        now = time.monotonic()
+        self._last_seen = asyncio.get_running_loop().time()
+        if not self._bucket.take(now):
+            self.metrics.rate_limited_total += 1
+            if _count_recent(self._rejected, now) > self.limits.abuse_limit:
+                self.close(CloseCode.RATE_LIMITED, "rate limit exceeded repeatedly")
+                return
+            self.error(
+                ErrorCode.RATE_LIMITED,
+                f"more than {self.limits.rate_limit:g} messages per second: message dropped",
+            )
+            return
+        try:
+            message = parse_client_message(
+                raw, max_bytes=self.limits.max_message_bytes, filtered=self.filtered
+            )
+        except ProtocolError as exc:
+            self.metrics.bad_messages_total += 1
+            if _count_recent(self._bad, now) > BAD_MESSAGE_LIMIT:
+                self.close(CloseCode.PROTOCOL_ABUSE, "too many malformed messages")
+                return
+            self.error(exc.code, exc.message, ref=exc.ref, graph=exc.graph)
+            return
+        if isinstance(message, Ping):
+            pong: dict[str, object] = {"op": "pong", "t": message.t}
+            if message.ref is not None:
+                pong["ref"] = message.ref
+            self.put(ControlFrame(encode_frame(pong)))
+        elif isinstance(message, Subscribe):
+            self._subscribe(message)
+        elif isinstance(message, Unsubscribe):
+            self._unsubscribe(message)
+        elif isinstance(message, SetFilter):
+            self._set_filter(message)
+
+    def on_pong(self) -> None:
+        self._last_seen = asyncio.get_running_loop().time()
+
+    def _subscribe(self, msg: Subscribe) -> None:
+        old = self.subscriptions.pop(msg.graph, None)
+        if old is not None:
+            old.close()  # a new subscribe replaces the old one (new position or filters)
+        elif len(self.subscriptions) >= self.limits.max_subscriptions:
+            self.error(
+                ErrorCode.BAD_REQUEST,
+                f"at most {self.limits.max_subscriptions} subscriptions per connection",
+                ref=msg.ref,
+                graph=msg.graph,
+            )
+            return
+        sub = Subscription(
+            self,
+            msg.graph,
+            msg.filters or EventFilter(),
+            history=self.history,
+            broadcaster=self.broadcaster,
+            metrics=self.metrics,
+            retention=self.retention,
+        )
+        self.subscriptions[msg.graph] = sub
+        sub.start(msg)
+
+    def _unsubscribe(self, msg: Unsubscribe) -> None:
+        sub = self.subscriptions.pop(msg.graph, None)
+        if sub is None:
+            self.error(
+                ErrorCode.BAD_REQUEST, "not subscribed to this graph", ref=msg.ref, graph=msg.graph
+            )
+            return
+        sub.close()
+        frame: dict[str, object] = {"op": "unsubscribed", "graph": msg.graph}
+        if msg.ref is not None:
+            frame["ref"] = msg.ref
+        self.put(ControlFrame(encode_frame(frame), msg.graph))
+
+    def _set_filter(self, msg: SetFilter) -> None:
+        sub = self.subscriptions.get(msg.graph)
+        if sub is None:
+            self.error(
+                ErrorCode.BAD_REQUEST, "not subscribed to this graph", ref=msg.ref, graph=msg.graph
+            )
+            return
+        # Batches queued so far were filtered with the old filters; the acknowledgement goes
+        # between them and the first batch filtered with the new ones.
+        sub.filters = msg.filters
+        frame: dict[str, object] = {
+            "op": "filtered",
+            "graph": msg.graph,
+            "filters": msg.filters.to_json(),
+        }
+        if msg.ref is not None:
+            frame["ref"] = msg.ref
+        self.put(ControlFrame(encode_frame(frame), msg.graph))
+
+    # ------------------------------------------------------------------ SessionPort
+
+    def put(self, item: ControlFrame | EventChunk) -> None:
+        """Queue a frame or a replayed chunk (paced by :meth:`wait_writable`, never refused)."""
+        if self.closed:
+            return
+        self.outbox.put(item)
+        self._wake.set()
+
+    def offer(self, chunk: EventChunk) -> bool:
+        """Queue a live chunk, or close the connection with 4001 if the queue is full."""
+        if self.closed:
+            return False
+        if not self.outbox.offer(chunk):
+            self.metrics.slow_client_closes_total += 1
+            log.info(
+                "closing slow graphlive client %s: %d bytes queued (limit %d)",
+                self.peer or self.id,
+                self.outbox.queued_bytes,
+                self.outbox.max_bytes,
+            )
+            self.close(CloseCode.SLOW_CONSUMER, "slow consumer: resume from your position")
+            return False
+        self._wake.set()
+        return True
+
+    async def wait_writable(self) -> None:
+        """Wait until at most half of ``max_queue_bytes`` is queued (or the session closed)."""
+        while not self.closed and self.outbox.queued_bytes > self.outbox.max_bytes // 2:
+            self._drained.clear()
+            await self._drained.wait()
+
+    def error(
+        self, code: ErrorCode, message: str, *, ref: str | None = None, graph: str | None = None
+    ) -> None:
+        self.put(ControlFrame(error_frame(code, message, ref=ref, graph=graph), graph))
+
+    def notify_unavailable(self, message: str) -> None:
+        """Tell the client once per outage that Redis is unreachable."""
+        if not self._unavailable and not self.closed:
+            self._unavailable = True
+            self.error(ErrorCode.UNAVAILABLE, message)
+
+    def notify_available(self) -> None:
+        """After :meth:`notify_unavailable`: Redis is back, subscriptions continue."""
+        if self._unavailable and not self.closed:
+            self._unavailable = False
+            self.put(ControlFrame(encode_frame({"op": "available"})))
+
+    def forget(self, sub: Subscription) -> None:
+        if self.subscriptions.get(sub.graph) is sub:
+            del self.subscriptions[sub.graph]
+
+    # ------------------------------------------------------------------ tasks
+
+    async def _write_loop(self) -> None:
+        outbox = self.outbox
+        try:
+            while not self.closed:
+                if not len(outbox):
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
+                for frame in outbox.take_frames():
+                    await self.transport.send(frame.data)
+                    outbox.sent(frame)
+                    self.metrics.sent(len(frame.data), frame.events, frame.times)
+                    if outbox.queued_bytes <= outbox.max_bytes // 2:
+                        self._drained.set()
+                if outbox.queued_bytes <= outbox.max_bytes // 2:
+                    self._drained.set()
+        except (WebSocketClosedError, StreamClosedError):
+            self.transport_closed()
+
+    async def _keepalive_loop(self) -> None:
+        interval, timeout = self.limits.ping_interval, self.limits.ping_timeout
+        if interval <= 0 or timeout <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        next_ping = loop.time() + interval
+        try:
+            while not self.closed:
+                deadline = self._last_seen + timeout
+                await asyncio.sleep(max(0.0, min(next_ping, deadline) - loop.time()))
+                now = loop.time()
+                if now >= self._last_seen + timeout:
+                    self.metrics.ping_timeout_closes_total += 1
+                    self.close(CloseCode.PING_TIMEOUT, "ping timeout")
+                    self.transport.abort()  # the peer is presumed gone: do not wait for it
+                    return
+                if now >= next_ping:
+                    self.transport.ping()
+                    next_ping = now + interval
+        except (WebSocketClosedError, StreamClosedError):
+            self.transport_closed()
+
+
+def _count_recent(events: deque[float], now: float) -> int:
+    """Record an occurrence at ``now``; return how many fall within :data:`ABUSE_WINDOW`."""
+    events.append(now)
+    while events and events[0] <= now - ABUSE_WINDOW:
+        events.popleft()
+    return len(events)
+
+
+def _current_task() -> asyncio.Task[object] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None

@@ -1,0 +1,354 @@
+"""One connection's subscription to one graph: the handoff from history to live events.
+
+A subscription starts *catching up*: it sends the client a snapshot and/or replays the Stream
+from the client's position, paced by the connection's queue (a replay never overflows it). When a
+read finds nothing newer than what the broadcaster has already fanned out, it turns *live* and the
+broadcaster hands it every later batch. The switch happens without an ``await`` between the
+check and the flag, so no batch can slip between the replay and the live feed; batches that
+overlap what the replay already sent are cut at the subscription's position. Result: every event
+after the client's position exactly once, in ``seq`` order.
+
+Whatever cannot be delivered contiguously (trimmed history, a new epoch, an unknown position)
+becomes an explicit ``resync`` frame followed by a ``snapshot``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar
+
+import redis
+
+from graphlive.bus.reader import Position, ResyncRequired
+from graphlive.events import ChangeEvent
+from graphlive_server.filters import EventFilter
+from graphlive_server.history import THREAD_THRESHOLD, History, StoredSnapshot
+from graphlive_server.metrics import Metrics
+from graphlive_server.outbox import ControlFrame, EventChunk
+from graphlive_server.protocol import ErrorCode, Subscribe, encode_frame
+
+if TYPE_CHECKING:
+    from graphlive_server.broadcaster import Broadcaster, GraphFeed
+
+__all__ = ["REDIS_DOWN", "SessionPort", "Subscription"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+#: Retry delays (seconds) while Redis is unreachable: doubling from the first to the last.
+RETRY_FIRST = 0.1
+RETRY_MAX = 2.0
+#: Errors that mean "Redis is unreachable right now" (retried), as opposed to bugs or bad data.
+REDIS_DOWN: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError, OSError)
+#: Attempts at reading a snapshot whose tail was trimmed in between (see ``load_graph``).
+SNAPSHOT_ATTEMPTS = 5
+
+
+class SessionPort(Protocol):
+    """What a subscription needs from its connection."""
+
+    filtered: bool
+
+    def put(self, item: ControlFrame | EventChunk) -> None: ...
+    def offer(self, chunk: EventChunk) -> bool: ...
+    async def wait_writable(self) -> None: ...
+    def error(
+        self, code: ErrorCode, message: str, *, ref: str | None = None, graph: str | None = None
+    ) -> None: ...
+    def notify_unavailable(self, message: str) -> None: ...
+    def notify_available(self) -> None: ...
+    def forget(self, sub: Subscription) -> None: ...
+
+
+def resync_reason(exc: ResyncRequired) -> str:
+    """The protocol's ``resync`` reason for a reader's :class:`ResyncRequired`."""
+    return {"trimmed": "trimmed", "epoch": "epoch"}.get(exc.reason, "unknown_position")
+
+
+def split_by_epoch(events: list[ChangeEvent]) -> list[list[ChangeEvent]]:
+    """Runs of consecutive events sharing an epoch (a ``graph_reset`` starts a new run)."""
+    runs: list[list[ChangeEvent]] = []
+    for event in events:
+        if runs and runs[-1][-1].epoch == event.epoch:
+            runs[-1].append(event)
+        else:
+            runs.append([event])
+    return runs
+
+
+class Subscription:
+    """Delivers one graph to one connection. Created and driven by the connection's session."""
+
+    def __init__(
+        self,
+        session: SessionPort,
+        graph: str,
+        filters: EventFilter,
+        *,
+        history: History,
+        broadcaster: Broadcaster,
+        metrics: Metrics,
+        retention: int,
+    ) -> None:
+        self.session = session
+        self.graph = graph
+        self.filters = filters
+        self.history = history
+        self.broadcaster = broadcaster
+        self.metrics = metrics
+        self.retention = retention
+        #: The last event position handed to the connection (its queue, not yet the socket).
+        self.position = Position()
+        #: True once the broadcaster's batches go straight to this subscription.
+        self.live = False
+        self.feed: GraphFeed | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------------ control
+
+    def start(self, request: Subscribe) -> None:
+        self._spawn(self._subscribe(request))
+
+    def restart(self, reason: str) -> None:
+        """History the client relies on is gone (called by the feed): resync, then catch up."""
+        self._spawn(self._resync_then_follow(reason))
+
+    def resume(self) -> None:
+        """Leave the live feed and catch up from the current position (called by the feed)."""
+        self._spawn(self._follow())
+
+    def close(self) -> None:
+        """Stop for good (unsubscribe or connection closed)."""
+        self._closed = True
+        self.live = False
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._task = None
+        if self.feed is not None:
+            self.broadcaster.detach(self)
+            self.feed = None
+
+    def _spawn(self, coro: object) -> None:
+        if self._closed:
+            if asyncio.iscoroutine(coro):
+                coro.close()
+            return
+        self.live = False
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        assert asyncio.iscoroutine(coro)
+        self._task = asyncio.get_running_loop().create_task(coro)
+        self._task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("subscription to %r failed", self.graph, exc_info=exc)
+            self.session.error(
+                ErrorCode.INTERNAL,
+                f"the server failed to serve this subscription ({type(exc).__name__}); "
+                "it was dropped: subscribe again",
+                graph=self.graph,
+            )
+            self.close()
+            self.session.forget(self)
+
+    # ------------------------------------------------------------------ live path
+
+    def deliver(self, chunk: EventChunk) -> None:
+        """A live batch from the broadcaster (only called while :attr:`live`)."""
+        pos = self.position
+        if chunk.first != pos.seq + 1:
+            if chunk.epoch == pos.epoch and chunk.last <= pos.seq:
+                return  # the replay already sent it
+            if chunk.epoch == pos.epoch and chunk.first <= pos.seq:
+                chunk = EventChunk(
+                    chunk.graph,
+                    chunk.epoch,
+                    pos.seq + 1,
+                    chunk.last,
+                    [e for e in chunk.events if e.seq > pos.seq],
+                    recovered=chunk.recovered,
+                )
+            else:
+                self.resume()  # cannot happen while the feed is contiguous; never skip events
+                return
+        if self.session.offer(chunk):
+            self.position = Position(chunk.epoch, chunk.last)
+
+    # ------------------------------------------------------------------ catching up
+
+    async def _subscribe(self, request: Subscribe) -> None:
+        head = await self._retrying(self.history.head, self.graph)
+        if not head.epoch:
+            self.session.error(
+                ErrorCode.UNKNOWN_GRAPH,
+                f"no graph named {self.graph!r}",
+                ref=request.ref,
+                graph=self.graph,
+            )
+            self._closed = True
+            self.session.forget(self)
+            return
+        self.feed = await self.broadcaster.attach(self)
+        mode, reason, first_page = await self._retrying(self._plan, request, head)
+        frame: dict[str, object] = {
+            "op": "subscribed",
+            "graph": self.graph,
+            "epoch": head.epoch,
+            "head": head.seq,
+            "mode": mode,
+        }
+        if self.session.filtered:
+            frame["filters"] = self.filters.to_json()
+        if request.ref is not None:
+            frame["ref"] = request.ref
+        self._control(frame)
+        if mode == "live":
+            self.position = head
+        elif mode == "replay":
+            assert request.since is not None
+            self.position = request.since
+            self._enqueue(first_page)
+        elif mode == "resync":
+            await self._resync(reason)
+        else:
+            await self._send_snapshot()
+        await self._follow()
+
+    async def _plan(self, request: Subscribe, head: Position) -> tuple[str, str, list[ChangeEvent]]:
+        """``(mode, resync reason, first replay page)`` for a subscribe request."""
+        since = request.since
+        if since is None:
+            return ("snapshot" if request.snapshot else "live"), "", []
+        if since.epoch != head.epoch:
+            return "resync", "epoch", []
+        if since.seq > head.seq:
+            return "resync", "unknown_position", []
+        if self.retention and head.seq - since.seq > self.retention:
+            snap = await self.history.snapshot(self.graph)
+            # Only when a snapshot spares the replay; without one, replaying is the only way.
+            newer = snap is not None and snap.position.seq > since.seq
+            if newer and snap is not None and snap.position.epoch == since.epoch:
+                return "resync", "retention", []
+        try:
+            page = await self.history.read(self.graph, since)
+        except ResyncRequired as exc:
+            return "resync", resync_reason(exc), []
+        return "replay", "", page
+
+    async def _resync_then_follow(self, reason: str) -> None:
+        await self._resync(reason)
+        await self._follow()
+
+    async def _resync(self, reason: str) -> None:
+        self.metrics.resyncs_total += 1
+        self._control({"op": "resync", "graph": self.graph, "reason": reason})
+        await self._send_snapshot()
+
+    async def _send_snapshot(self) -> None:
+        """Queue a snapshot frame and the first page after it (retrying while Redis is down)."""
+        await self._retrying(self._snapshot_once)
+        await self.session.wait_writable()
+
+    async def _snapshot_once(self) -> None:
+        error: ResyncRequired | None = None
+        for _ in range(SNAPSHOT_ATTEMPTS):
+            snap = await self.history.snapshot(self.graph)
+            if snap is None:
+                head = await self.history.head(self.graph)
+                # Never snapshotted (and never reset): the stream holds everything from seq 1.
+                snap = StoredSnapshot.empty(self.graph, Position(head.epoch, 0))
+            try:
+                page = await self.history.read(self.graph, snap.position)
+            except ResyncRequired as exc:  # a newer snapshot let the tail go: read it again
+                error = exc
+                continue
+            if len(snap.content) > THREAD_THRESHOLD and not self.filters.passes_everything:
+                frame = await asyncio.to_thread(snap.frame, self.filters)
+            else:
+                frame = snap.frame(self.filters)
+            self.session.put(ControlFrame(frame, self.graph))
+            self.position = snap.position
+            self._enqueue(page)
+            return
+        assert error is not None
+        raise error
+
+    async def _follow(self) -> None:
+        """Replay the stream from :attr:`position` until caught up with the feed, then go live."""
+        feed = self.feed
+        assert feed is not None
+        while True:
+            try:
+                page = await self.history.read(self.graph, self.position)
+            except ResyncRequired as exc:
+                await self._resync(resync_reason(exc))
+                continue
+            except REDIS_DOWN as exc:
+                await self._unavailable(exc)
+                continue
+            self._recovered()
+            if page:
+                self._enqueue(page)
+            if len(page) < self.history.page and self._caught_up(feed):
+                self.live = True  # no await since the read: nothing slipped in between
+                return
+            if page:
+                await self.session.wait_writable()
+            else:
+                await feed.wait_changed()
+
+    def _caught_up(self, feed: GraphFeed) -> bool:
+        at = feed.position
+        if at is None:
+            return False
+        if at.epoch != self.position.epoch and at.epoch and self.position.epoch:
+            return False
+        return at.seq <= self.position.seq
+
+    def _enqueue(self, events: list[ChangeEvent]) -> None:
+        """Queue replayed events (not shared: this position is this subscription's own)."""
+        for run in split_by_epoch(events):
+            chunk = EventChunk(
+                self.graph, run[0].epoch, run[0].seq, run[-1].seq, self.filters.select(run)
+            )
+            self.session.put(chunk)
+            self.position = Position(run[-1].epoch, run[-1].seq)
+
+    def _control(self, frame: dict[str, object]) -> None:
+        self.session.put(ControlFrame(encode_frame(frame), self.graph))
+
+    # ------------------------------------------------------------------ Redis outages
+
+    async def _retrying(
+        self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``await fn(...)``, retrying with backoff while Redis is unreachable."""
+        while True:
+            try:
+                result = await fn(*args, **kwargs)
+            except REDIS_DOWN as exc:
+                await self._unavailable(exc)
+                continue
+            self._recovered()
+            return result
+
+    async def _unavailable(self, exc: BaseException) -> None:
+        self.session.notify_unavailable(f"Redis is unreachable ({type(exc).__name__}); retrying")
+        await asyncio.sleep(self._delay)
+        self._delay = min(self._delay * 2, RETRY_MAX)
+
+    def _recovered(self) -> None:
+        self._delay = RETRY_FIRST
+        if self.broadcaster.available:
+            self.session.notify_available()
+
+    _delay = RETRY_FIRST

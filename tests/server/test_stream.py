@@ -1,0 +1,257 @@
+"""Subscribe, replay, live order, resume and resync against a real server and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis
+
+from graphlive.bus.publisher import Publisher
+from graphlive.bus.reader import Position
+from graphlive.bus.snapshot import write_snapshot
+from graphlive.events import ChangeEvent
+from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
+from tests.server.clients import Closed, GLClient, publish_nodes
+
+Connect = Callable[..., Awaitable[GLClient]]
+
+
+@pytest.fixture
+def pub(redis_client: redis.Redis, graph_name: str) -> Publisher:
+    return Publisher(redis_client, graph_name)
+
+
+def apply_frames(graph: CodeGraph, frames: list[dict[str, Any]]) -> None:
+    """What a client does: a snapshot replaces the graph, events are applied in order."""
+    from graphlive.events import from_dict
+
+    for frame in frames:
+        if frame["op"] == "snapshot":
+            graph.load_dict({"nodes": frame["nodes"], "edges": frame["edges"]})
+        elif frame["op"] == "events":
+            graph.apply_all(from_dict(e) for e in frame["events"])
+
+
+async def test_snapshot_then_replay_then_live_in_order(
+    gl_connect: Connect, redis_client: redis.Redis, pub: Publisher, graph_name: str
+) -> None:
+    producer = CodeGraph(graph_name)
+    published: list[ChangeEvent] = []
+    producer.listen(lambda batch: published.extend(pub.publish(batch).positioned(batch)))
+    for i in range(5):
+        producer.add_node(Node.make(f"m{i}", NodeKind.MODULE, file=f"m{i}.py"))
+    at = Position(published[-1].epoch, published[-1].seq)
+    write_snapshot(redis_client, producer, at)
+    with producer.transaction():
+        for i in range(5, 10):
+            producer.add_node(Node.make(f"m{i}", NodeKind.MODULE, file=f"m{i}.py"))
+            producer.add_edge(Edge(EdgeKind.IMPORTS, f"m{i}", f"m{i - 5}", 1, f"m{i}.py"))
+
+    client = await gl_connect()
+    hello = await client.hello()
+    assert hello["protocol"] == 1 and hello["limits"]["max_frame_events"] == 1000
+    subscribed = await client.subscribe(graph_name)
+    assert subscribed["mode"] == "snapshot"
+    assert subscribed["epoch"] == at.epoch and subscribed["head"] == published[-1].seq
+    snapshot = await client.expect("snapshot")
+    assert snapshot["seq"] == at.seq and len(snapshot["nodes"]) == 5
+    replayed = await client.events_through(graph_name, published[-1].seq)
+    assert [e["seq"] for e in replayed] == list(range(at.seq + 1, published[-1].seq + 1))
+
+    # Live: every later event, in order, nothing twice (GLClient checks from == position + 1).
+    with producer.transaction():
+        for i in range(10, 40):
+            producer.add_node(Node.make(f"m{i}", NodeKind.MODULE, file=f"m{i}.py"))
+    producer.remove_node("m3")
+    live = await client.events_through(graph_name, published[-1].seq)
+    assert [e["seq"] for e in live] == [e.seq for e in published if e.seq > replayed[-1]["seq"]]
+    assert [e["id"] for e in live] == [e.id for e in published if e.seq > replayed[-1]["seq"]]
+
+    mirror = CodeGraph(graph_name)
+    apply_frames(mirror, client.frames)
+    assert mirror == producer
+
+
+async def test_replay_from_a_position_then_live(
+    gl_connect: Connect, pub: Publisher, graph_name: str
+) -> None:
+    first = publish_nodes(pub, 0, 50)
+    client = await gl_connect()
+    await client.hello()
+    since = {"epoch": first.epoch, "seq": 20}
+    subscribed = await client.subscribe(graph_name, since=since, ref="r1")
+    assert subscribed["mode"] == "replay" and subscribed["ref"] == "r1"
+    client.positions[graph_name] = (first.epoch, 20)
+    events = await client.events_through(graph_name, 50)
+    assert [e["seq"] for e in events] == list(range(21, 51))
+    more = publish_nodes(pub, 50, 7)
+    events = await client.events_through(graph_name, more.last)
+    assert [e["seq"] for e in events] == list(range(51, 58))
+    assert not any(f["op"] == "snapshot" for f in client.frames)
+
+
+async def test_live_only_subscription_starts_at_the_head(
+    gl_connect: Connect, pub: Publisher, graph_name: str
+) -> None:
+    first = publish_nodes(pub, 0, 10)
+    client = await gl_connect()
+    await client.hello()
+    subscribed = await client.subscribe(graph_name, snapshot=False)
+    assert subscribed["mode"] == "live" and subscribed["head"] == first.last
+    client.positions[graph_name] = (first.epoch, first.last)
+    later = publish_nodes(pub, 10, 3)
+    events = await client.events_through(graph_name, later.last)
+    assert [e["seq"] for e in events] == [11, 12, 13]
+
+
+@pytest.mark.parametrize("gl_config", [{"max_frame_events": 100}])
+async def test_frames_respect_max_frame_events(
+    gl_connect: Connect, pub: Publisher, graph_name: str
+) -> None:
+    publish_nodes(pub, 0, 1)
+    client = await gl_connect()
+    await client.hello()
+    await client.subscribe(graph_name)
+    await client.expect("snapshot")
+    await client.events_through(graph_name, 1)
+    result = publish_nodes(pub, 1, 2000)
+    events = await client.events_through(graph_name, result.last)
+    assert len(events) == 2000
+    frames = [f for f in client.frames if f["op"] == "events"]
+    assert all(len(f["events"]) <= 100 for f in frames)
+    # Batched: far fewer frames than events (Pub/Sub batches of 500 arrive as 5 full frames).
+    assert len(frames) < 100
+
+
+async def test_resume_after_a_dropped_connection_is_exact(
+    gl_connect: Connect, pub: Publisher, graph_name: str
+) -> None:
+    publish_nodes(pub, 0, 100)
+    client = await gl_connect()
+    await client.hello()
+    await client.subscribe(graph_name)
+    await client.expect("snapshot")
+    await client.events_through(graph_name, 100)
+    epoch, position = client.positions[graph_name]
+    client.close()  # drop the connection
+
+    publish_nodes(pub, 100, 250)  # missed while away
+
+    # Keep publishing while the client resumes, so the replay → live handoff happens under load.
+    stop = asyncio.Event()
+
+    async def produce() -> int:
+        i = 350
+        while not stop.is_set():
+            await asyncio.to_thread(publish_nodes, pub, i, 7)
+            i += 7
+        return i
+
+    producer = asyncio.create_task(produce())
+    again = await gl_connect()
+    await again.hello()
+    subscribed = await again.subscribe(
+        graph_name, since={"epoch": epoch, "seq": position}
+    )
+    assert subscribed["mode"] == "replay"
+    again.positions[graph_name] = (epoch, position)
+    await again.events_through(graph_name, 600)
+    stop.set()
+    end = await producer  # node i went out with seq i + 1: the last seq is `end`
+    await again.events_through(graph_name, end)
+    seqs = [e["seq"] for f in again.frames if f["op"] == "events" for e in f["events"]]
+    assert seqs == list(range(position + 1, end + 1))
+
+
+async def test_resync_when_the_position_was_trimmed(
+    gl_connect: Connect, redis_client: redis.Redis, graph_name: str
+) -> None:
+    pub = Publisher(redis_client, graph_name, retention=10)
+    producer = CodeGraph(graph_name)
+    last: list[Position] = []
+
+    def publish(batch: Any) -> None:
+        result = pub.publish(batch)
+        last.append(Position(result.epoch, result.last))
+
+    producer.listen(publish)
+    for i in range(600):
+        producer.add_node(Node.make(f"m{i}", NodeKind.MODULE))
+    write_snapshot(redis_client, producer, last[-1])
+    producer.add_node(Node.make("after", NodeKind.MODULE))  # this publish trims the stream
+    assert redis_client.xlen(f"graphlive:{{{graph_name}}}:events") < 300
+
+    client = await gl_connect()
+    await client.hello()
+    subscribed = await client.subscribe(
+        graph_name, since={"epoch": last[0].epoch, "seq": 5}
+    )
+    assert subscribed["mode"] == "resync"
+    resync = await client.expect("resync")
+    assert resync["reason"] == "trimmed"
+    snapshot = await client.expect("snapshot")
+    assert snapshot["seq"] == 600 and len(snapshot["nodes"]) == 600
+    events = await client.events_through(graph_name, 601)
+    assert [e["data"]["node"]["id"] for e in events] == ["after"]
+
+
+async def test_resync_on_a_new_epoch(gl_connect: Connect, pub: Publisher, graph_name: str) -> None:
+    old = publish_nodes(pub, 0, 5)
+    pub.reset()
+    new = publish_nodes(pub, 0, 2)
+    assert new.epoch != old.epoch
+    client = await gl_connect()
+    await client.hello()
+    subscribed = await client.subscribe(graph_name, since={"epoch": old.epoch, "seq": 5})
+    assert subscribed["mode"] == "resync" and subscribed["epoch"] == new.epoch
+    assert (await client.expect("resync"))["reason"] == "epoch"
+    snapshot = await client.expect("snapshot")
+    assert snapshot["epoch"] == new.epoch and snapshot["seq"] == 6 and snapshot["nodes"] == []
+    events = await client.events_through(graph_name, new.last)
+    assert [e["seq"] for e in events] == [7, 8]
+
+
+async def test_a_reset_while_live_arrives_in_order(
+    gl_connect: Connect, pub: Publisher, graph_name: str
+) -> None:
+    old = publish_nodes(pub, 0, 3)
+    client = await gl_connect()
+    await client.hello()
+    await client.subscribe(graph_name)
+    await client.expect("snapshot")
+    await client.events_through(graph_name, 3)
+    reset = pub.reset()
+    after = publish_nodes(pub, 0, 2)
+    events = await client.events_through(graph_name, after.last)
+    assert [e["type"] for e in events] == ["graph_reset", "node_added", "node_added"]
+    assert events[0]["seq"] == reset.first == old.last + 1
+    assert client.positions[graph_name] == (after.epoch, after.last)
+
+
+async def test_unknown_graph_and_unsubscribe(
+    gl_connect: Connect, redis_client: redis.Redis, pub: Publisher, graph_name: str
+) -> None:
+    publish_nodes(pub, 0, 1)
+    client = await gl_connect()
+    await client.hello()
+    await client.send({"op": "subscribe", "graph": "no-such-graph", "since": None, "ref": "x"})
+    error = await client.expect("error")
+    assert error["code"] == "unknown_graph" and error["ref"] == "x"
+    assert error["graph"] == "no-such-graph"
+    await client.subscribe(graph_name, snapshot=False)
+    await client.send({"op": "unsubscribe", "graph": graph_name, "ref": "u"})
+    assert (await client.until("unsubscribed"))["ref"] == "u"
+    other = Publisher(redis_client, graph_name + "-b")
+    first = publish_nodes(other, 0, 1)
+    await client.subscribe(other.graph, snapshot=False)
+    client.positions[other.graph] = (first.epoch, first.last)
+    publish_nodes(pub, 1, 1)  # unsubscribed: must not arrive …
+    publish_nodes(other, 1, 1)  # … before this one (one reader, one queue: order is kept)
+    frame = await client.expect("events")
+    assert frame["graph"] == other.graph and frame["through"] == 2
+    await client.send({"op": "ping", "t": 1.5})
+    assert (await client.expect("pong"))["t"] == 1.5
+    assert all(f.get("graph") != graph_name for f in client.frames if f["op"] == "events")
