@@ -30,6 +30,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
     from graphlive.sinks.runner import (
         DEFAULT_BATCH_EVENTS,
         DEFAULT_LEASE_MS,
+        DEFAULT_SNAPSHOT_CHUNK,
         DEFAULT_TXN_WAIT_MS,
     )
 
@@ -69,6 +70,13 @@ def _configure(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_TXN_WAIT_MS,
         metavar="MS",
         help="longest wait for the rest of an incomplete transaction",
+    )
+    p.add_argument(
+        "--snapshot-chunk",
+        type=int,
+        default=DEFAULT_SNAPSHOT_CHUNK,
+        metavar="N",
+        help=f"nodes or edges per snapshot-loading statement (default {DEFAULT_SNAPSHOT_CHUNK})",
     )
     p.add_argument(
         "--status",
@@ -127,6 +135,7 @@ def run_sink(args: argparse.Namespace) -> int:
             max_txn_events=max(args.batch, 50_000),
             lease_ms=args.lease_ms,
             txn_wait_ms=args.txn_wait_ms,
+            snapshot_chunk=args.snapshot_chunk,
         )
     except (ValueError, SinkError) as exc:
         print(f"graphlive sink: {exc}", file=sys.stderr)

@@ -47,10 +47,10 @@ __all__ = [
     "edge_row",
     "node_from_props",
     "node_props",
-    "patch_props",
     "read_edges_statement",
     "read_nodes_statement",
     "schema_statements",
+    "split_patch",
     "start_rebuild_statement",
 ]
 
@@ -148,35 +148,49 @@ class Statement:
 
 
 def node_props(graph: str, node: Mapping[str, Any]) -> dict[str, Any]:
-    """Database properties of a node given in :meth:`Node.to_dict` form (all keys present; the
-    absent ones ``None``, which removes them on ``SET n = ...``)."""
+    """Database properties of a node given in :meth:`Node.to_dict` form.
+
+    Absent fields are left out rather than set to null: ``SET n = props`` replaces every property,
+    so they disappear anyway, and null-valued removals are what FalkorDB gets wrong (below).
+    """
     node_label(node["kind"])
     props: dict[str, Any] = {"graph": graph, "id": node["id"]}
-    for key in _NODE_FIELDS:
-        props[key] = node.get(key)
-    for key in _NODE_NUMBERS:
-        props[key] = node.get(key)
+    for key in (*_NODE_FIELDS, *_NODE_NUMBERS):
+        value = node.get(key)
+        if value is not None:
+            props[key] = value
     props["language"] = node.get("language", "python")
     extra = node.get("extra")
-    props["extra"] = _extra_json(extra) if extra else None
+    if extra:
+        props["extra"] = _extra_json(extra)
     return props
 
 
-def patch_props(patch: Mapping[str, Any]) -> dict[str, Any]:
-    """Database properties to merge (``SET n += ...``) for a node patch in ``to_dict`` form, where
-    ``None`` means the field became absent."""
-    out: dict[str, Any] = {}
+#: Node fields a ``node_updated`` event may change (the keys spliced into patch statements).
+PATCHABLE = frozenset({*_NODE_FIELDS, *_NODE_NUMBERS, "language", "extra"})
+
+
+def split_patch(patch: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A node patch in ``to_dict`` form (``None`` = field now absent) as ``(properties to set,
+    properties to remove)``. Raises ``ValueError`` for a field outside :data:`PATCHABLE`."""
+    values: dict[str, Any] = {}
+    removed: list[str] = []
     for key, value in patch.items():
         if key == "id":
             continue
+        if key not in PATCHABLE:
+            raise ValueError(f"node field {key!r} cannot be written to a graph database")
         if key == "kind":
             node_label(value)
-        if key == "language":
-            value = "python" if value is None else value
+        if key == "language" and value is None:
+            value = "python"
         elif key == "extra":
             value = _extra_json(value) if value else None
-        out[key] = value
-    return out
+        if value is None:
+            removed.append(key)
+        else:
+            values[key] = value
+    return values, tuple(sorted(removed))
 
 
 def node_from_props(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -198,12 +212,10 @@ def node_from_props(props: Mapping[str, Any]) -> dict[str, Any]:
 def edge_props(edge: Mapping[str, Any]) -> dict[str, Any]:
     """Relationship properties of an edge in :meth:`Edge.to_dict` form."""
     edge_type(edge["kind"])
-    return {
-        "id": edge["id"],
-        "kind": edge["kind"],
-        "line": int(edge.get("line", 0)),
-        "file": edge.get("file"),
-    }
+    props = {"id": edge["id"], "kind": edge["kind"], "line": int(edge.get("line", 0))}
+    if edge.get("file") is not None:
+        props["file"] = edge["file"]
+    return props
 
 
 def edge_row(edge: Mapping[str, Any]) -> dict[str, Any]:
@@ -344,32 +356,29 @@ def apply_statement(
                 f"UNWIND ${name} AS r MERGE (n:{CODE_LABEL} {{graph: $graph, id: r.id}}) "
                 f"SET n = r REMOVE n:{_ALL_KIND_LABELS} SET n:{label} WITH DISTINCT c"
             )
-    plain: list[dict[str, Any]] = []
-    relabel: dict[str, list[dict[str, Any]]] = {}
+    # Patches are grouped by (new label, removed fields) so each group is fixed text. Every
+    # removed field gets its own FOREACH: FalkorDB 4.16 corrupts a node when one update
+    # operation removes several of its properties (it drops the wrong ones), whatever the form
+    # (`SET n += {a: null, b: null}`, `SET n.a = null, n.b = null`, `REMOVE n.a, n.b`, or
+    # consecutive SET clauses, which it merges); separate FOREACH clauses stay separate.
+    groups: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
     for nid, patch in changes.patched_nodes.items():
-        row = {"id": nid, "set": patch_props(patch)}
+        values, removed = split_patch(patch)
         kind = patch.get("kind")
-        if kind is None:
-            plain.append(row)
-        else:
-            relabel.setdefault(node_label(kind), []).append(row)
-    if plain:
-        params["patches"] = plain
-        parts.append(
-            "UNWIND $patches AS r "
-            f"OPTIONAL MATCH (n:{CODE_LABEL} {{graph: $graph, id: r.id}}) "
-            "FOREACH (_ IN CASE WHEN n IS NULL THEN [] ELSE [1] END | SET n += r.set) "
-            "WITH DISTINCT c"
-        )
-    for i, (label, rows) in enumerate(sorted(relabel.items())):
-        name = f"relabel{i}"
+        label = node_label(kind) if kind is not None else ""
+        groups.setdefault((label, removed), []).append({"id": nid, "set": values})
+    guard_n = "FOREACH (_ IN CASE WHEN n IS NULL THEN [] ELSE [1] END | "
+    for i, ((label, removed), rows) in enumerate(sorted(groups.items())):
+        name = f"patches{i}"
         params[name] = rows
+        relabel = f" REMOVE n:{_ALL_KIND_LABELS} SET n:{label}" if label else ""
+        clauses = [f"{guard_n}SET n += r.set{relabel})"]
+        clauses += [f"{guard_n}SET n.{key} = null)" for key in removed]
         parts.append(
             f"UNWIND ${name} AS r "
             f"OPTIONAL MATCH (n:{CODE_LABEL} {{graph: $graph, id: r.id}}) "
-            "FOREACH (_ IN CASE WHEN n IS NULL THEN [] ELSE [1] END | "
-            f"SET n += r.set REMOVE n:{_ALL_KIND_LABELS} SET n:{label}) "
-            "WITH DISTINCT c"
+            + " ".join(clauses)
+            + " WITH DISTINCT c"
         )
     by_type: dict[str, list[dict[str, Any]]] = {}
     for edge in changes.added_edges.values():

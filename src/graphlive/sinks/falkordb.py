@@ -35,6 +35,9 @@ _NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY, _EDGE, _NODE, _PATH, _MAP, 
 )
 _VECTOR = 12
 
+#: FalkorDB's error for a query on a graph key that does not exist.
+_EMPTY_KEY = "empty key"
+
 #: Socket timeout of target connections: large batches and snapshot chunks may run for a while.
 QUERY_SOCKET_TIMEOUT = 300.0
 
@@ -96,7 +99,13 @@ class FalkorDBTarget(Target):
         return self._query("GRAPH.QUERY", statement)
 
     def read(self, statement: Statement) -> list[list[Any]]:
-        return self._query("GRAPH.RO_QUERY", statement)
+        """Rows of a read-only statement; none when the FalkorDB graph does not exist yet."""
+        try:
+            return self._query("GRAPH.RO_QUERY", statement)
+        except redis.ResponseError as exc:
+            if _EMPTY_KEY in str(exc):
+                return []
+            raise
 
     def run_schema(self, text: str) -> None:
         try:
@@ -112,7 +121,15 @@ class FalkorDBTarget(Target):
     ) -> tuple[list[str], list[list[Any]]]:
         """Run ``statement``; column names and decoded rows."""
         command = "GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY"
-        reply = self._raw(command, statement)
+        try:
+            reply = self._raw(command, statement)
+        except redis.ResponseError as exc:
+            if _EMPTY_KEY in str(exc):
+                raise SinkError(
+                    f"{self.describe()} does not exist: run `graphlive sink GRAPH --to "
+                    "falkordb://...` to fill it first"
+                ) from exc
+            raise
         if len(reply) < 3:
             return [], []
         columns = [_text(col[1]) for col in reply[0]]

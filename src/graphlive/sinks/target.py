@@ -131,7 +131,7 @@ class Target(abc.ABC):
         edges = self.read(
             Statement("MATCH (:CodeNode {graph: $graph})-[e]->() RETURN count(e)", {"graph": graph})
         )
-        return int(nodes[0][0]), int(edges[0][0])
+        return (int(nodes[0][0]) if nodes else 0), (int(edges[0][0]) if edges else 0)
 
 
 def _text(value: Any) -> str:
