@@ -14,6 +14,7 @@ import pytest
 
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
 from graphlive.sinks.falkordb import FalkorDBTarget
+from graphlive.sinks.target import Target
 from tests.redis_servers import running_redis
 
 T = TypeVar("T")
@@ -120,7 +121,7 @@ def _reanalyse(g: CodeGraph, rng: random.Random, file: str) -> None:
                 g.add_edge(Edge(EdgeKind.CALLS, rng.choice(ids), ext, rng.randrange(1, 60), file))
 
 
-def assert_mirrors(target: FalkorDBTarget, graph: str, expected: CodeGraph) -> None:
+def assert_mirrors(target: Target, graph: str, expected: CodeGraph) -> None:
     """The target holds exactly ``expected``: same nodes, edges, kinds, labels and attributes,
     and no duplicates."""
     assert target.counts(graph) == (expected.node_count, expected.edge_count)

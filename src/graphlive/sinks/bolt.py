@@ -97,8 +97,12 @@ class BoltTarget(Target):
         self.flavor = flavor
 
     @classmethod
-    def from_url(cls, url: str) -> BoltTarget:
-        """Connect to the server of a Bolt URL (see :func:`parse_bolt_url`)."""
+    def from_url(cls, url: str, *, retry_seconds: float = 15.0) -> BoltTarget:
+        """Connect to the server of a Bolt URL (see :func:`parse_bolt_url`).
+
+        ``retry_seconds`` bounds the driver's own retries of a transaction (transient errors,
+        leader changes); past it the error reaches the sink, which retries on its own terms.
+        """
         try:
             import neo4j
         except ImportError as exc:
@@ -106,7 +110,9 @@ class BoltTarget(Target):
                 "Bolt targets need the neo4j driver: pip install neo4j (or graphlive[bolt])"
             ) from exc
         uri, auth, database, flavor_name = parse_bolt_url(url)
-        driver = neo4j.GraphDatabase.driver(uri, auth=auth)
+        driver = neo4j.GraphDatabase.driver(
+            uri, auth=auth, max_transaction_retry_time=retry_seconds
+        )
         flavor = {"neo4j": NEO4J, "memgraph": MEMGRAPH}.get(flavor_name or "")
         where = uri + (f"/{database}" if database else "")
         return cls(driver, database=database, flavor=flavor, where=where)
