@@ -281,7 +281,7 @@ def clear_chunk_statement(graph: str, token: str, limit: int) -> Statement:
     return Statement(
         f"MATCH (c:{CURSOR_LABEL} {{graph: $graph}}) WHERE c.epoch = $token "
         f"MATCH (n:{CODE_LABEL} {{graph: $graph}}) WITH n LIMIT $limit "
-        "DETACH DELETE n RETURN count(n)",
+        "DETACH DELETE n RETURN count(*)",
         {"graph": graph, "token": token, "limit": limit},
     )
 
@@ -320,7 +320,7 @@ def apply_statement(
     if changes.clear:
         parts.append(
             f"OPTIONAL MATCH (n:{CODE_LABEL} {{graph: $graph}}) "
-            "FOREACH (_ IN CASE WHEN n IS NULL THEN [] ELSE [1] END | DETACH DELETE n) "
+            "FOREACH (hit IN CASE WHEN n IS NULL THEN [] ELSE [1] END | DETACH DELETE n) "
             "WITH DISTINCT c"
         )
     if changes.removed_edges:
@@ -330,7 +330,7 @@ def apply_statement(
         parts.append(
             "UNWIND $removed_edges AS r "
             f"OPTIONAL MATCH (:{CODE_LABEL} {{graph: $graph, id: r.source}})-[e {{id: r.id}}]->() "
-            "FOREACH (_ IN CASE WHEN e IS NULL THEN [] ELSE [1] END | DELETE e) "
+            "FOREACH (hit IN CASE WHEN e IS NULL THEN [] ELSE [1] END | DELETE e) "
             "WITH DISTINCT c"
         )
     if changes.removed_nodes:
@@ -338,7 +338,7 @@ def apply_statement(
         parts.append(
             "UNWIND $removed_nodes AS rid "
             f"OPTIONAL MATCH (n:{CODE_LABEL} {{graph: $graph, id: rid}}) "
-            "FOREACH (_ IN CASE WHEN n IS NULL THEN [] ELSE [1] END | DETACH DELETE n) "
+            "FOREACH (hit IN CASE WHEN n IS NULL THEN [] ELSE [1] END | DETACH DELETE n) "
             "WITH DISTINCT c"
         )
     by_label: dict[str, list[dict[str, Any]]] = {}
@@ -352,9 +352,18 @@ def apply_statement(
                 f"UNWIND ${name} AS r CREATE (n:{CODE_LABEL}:{label}) SET n = r WITH DISTINCT c"
             )
         else:
+            # An upsert without MERGE: FalkorDB 4.16 runs `UNWIND ... MERGE` of nodes ~10x slower
+            # than a lookup plus CREATE, and removing labels a node does not have costs as much,
+            # so labels are only touched when the kind really changed. Rows have unique ids.
             parts.append(
-                f"UNWIND ${name} AS r MERGE (n:{CODE_LABEL} {{graph: $graph, id: r.id}}) "
-                f"SET n = r REMOVE n:{_ALL_KIND_LABELS} SET n:{label} WITH DISTINCT c"
+                f"UNWIND ${name} AS r "
+                f"OPTIONAL MATCH (n:{CODE_LABEL} {{graph: $graph, id: r.id}}) "
+                "FOREACH (hit IN CASE WHEN n IS NULL THEN [1] ELSE [] END | "
+                f"CREATE (m:{CODE_LABEL}:{label}) SET m = r) "
+                "FOREACH (hit IN CASE WHEN n IS NOT NULL AND coalesce(n.kind, '') <> r.kind "
+                f"THEN [1] ELSE [] END | REMOVE n:{_ALL_KIND_LABELS} SET n:{label}) "
+                "FOREACH (hit IN CASE WHEN n IS NULL THEN [] ELSE [1] END | SET n = r) "
+                "WITH DISTINCT c"
             )
     # Patches are grouped by (new label, removed fields) so each group is fixed text. Every
     # removed field gets its own FOREACH: FalkorDB 4.16 corrupts a node when one update
@@ -367,7 +376,7 @@ def apply_statement(
         kind = patch.get("kind")
         label = node_label(kind) if kind is not None else ""
         groups.setdefault((label, removed), []).append({"id": nid, "set": values})
-    guard_n = "FOREACH (_ IN CASE WHEN n IS NULL THEN [] ELSE [1] END | "
+    guard_n = "FOREACH (hit IN CASE WHEN n IS NULL THEN [] ELSE [1] END | "
     for i, ((label, removed), rows) in enumerate(sorted(groups.items())):
         name = f"patches{i}"
         params[name] = rows
@@ -395,7 +404,7 @@ def apply_statement(
             f"UNWIND ${name} AS r "
             f"OPTIONAL MATCH (a:{CODE_LABEL} {{graph: $graph, id: r.source}}) "
             f"OPTIONAL MATCH (b:{CODE_LABEL} {{graph: $graph, id: r.target}}) "
-            f"FOREACH (_ IN CASE WHEN a IS NULL OR b IS NULL THEN [] ELSE [1] END | {write}) "
+            f"FOREACH (hit IN CASE WHEN a IS NULL OR b IS NULL THEN [] ELSE [1] END | {write}) "
             "WITH DISTINCT c"
         )
     tail = "SET c.epoch = $to_epoch, c.seq = $to_seq, c.consumer = $consumer"

@@ -55,44 +55,74 @@ def encode_params(params: Mapping[str, Any]) -> str:
 
 
 def _encode(value: Any, out: list[str]) -> None:
-    # Recursion depth is bounded by the nesting of the rows the statement builder makes (3).
-    if value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, int):
+    # Exact type checks first (the rows the sink sends are dicts of str/int): this runs once per
+    # value of every batch, and isinstance chains cost more than the encoding itself.
+    t = type(value)
+    if t is str:
+        out.append(_quote(value))
+    elif t is dict:
+        _encode_map(value, out)
+    elif t is int:
         if not _INT64[0] <= value <= _INT64[1]:
             raise ValueError(f"integer {value} does not fit in 64 bits")
         out.append(str(value))
+    elif value is None:
+        out.append("null")
+    elif t is bool:
+        out.append("true" if value else "false")
+    elif t is list or t is tuple:
+        _encode_list(value, out)
     elif isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"Cypher has no literal for {value!r}")
-        out.append(repr(value))
+        out.append(repr(float(value)))
+    elif isinstance(value, bool):
+        out.append("true" if value else "false")
+    elif isinstance(value, int):
+        _encode(int(value), out)
     elif isinstance(value, str):
-        if "\0" in value:
-            value = value.replace("\0", NUL_REPLACEMENT)
-        out.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        out.append(_quote(str(value)))
     elif isinstance(value, Mapping):
-        out.append("{")
-        first = True
-        for key, item in value.items():
-            if not isinstance(key, str) or not _IDENTIFIER.fullmatch(key):
-                raise ValueError(f"map key {key!r} is not an identifier")
-            if not first:
-                out.append(",")
-            first = False
-            out.append(key)
-            out.append(":")
-            _encode(item, out)
-        out.append("}")
+        _encode_map(value, out)
     elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
-        out.append("[")
-        for i, item in enumerate(value):
-            if i:
-                out.append(",")
-            _encode(item, out)
-        out.append("]")
+        _encode_list(value, out)
     else:
         raise TypeError(f"cannot pass a {type(value).__name__} as a FalkorDB parameter")
+
+
+def _quote(text: str) -> str:
+    if "\0" in text:
+        text = text.replace("\0", NUL_REPLACEMENT)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+#: Map keys already checked (the same few property names recur in every row).
+_CHECKED_KEYS: set[str] = set()
+
+
+def _encode_map(value: Mapping[Any, Any], out: list[str]) -> None:
+    out.append("{")
+    first = True
+    for key, item in value.items():
+        if key not in _CHECKED_KEYS:
+            if not isinstance(key, str) or not _IDENTIFIER.fullmatch(key):
+                raise ValueError(f"map key {key!r} is not an identifier")
+            if len(_CHECKED_KEYS) < 4096:
+                _CHECKED_KEYS.add(key)
+        if first:
+            first = False
+        else:
+            out.append(",")
+        out.append(key)
+        out.append(":")
+        _encode(item, out)
+    out.append("}")
+
+
+def _encode_list(value: Sequence[Any], out: list[str]) -> None:
+    out.append("[")
+    for i, item in enumerate(value):
+        if i:
+            out.append(",")
+        _encode(item, out)
+    out.append("]")
