@@ -17,8 +17,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"graphlive {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    from graphlive import analyze_cli
     from graphlive.bus import cli as bus_cli
 
+    analyze_cli.add_commands(sub)
     bus_cli.add_commands(sub)
     return parser
 
