@@ -64,7 +64,8 @@ export function resolveServer(overrides: ServerOverrides, env: PageEnvironment):
   const page = new URL(env.location.href);
   let base: URL;
   if (overrides.serverUrl) {
-    base = new URL(withSlash(overrides.serverUrl), page);
+    base = new URL(overrides.serverUrl, page);
+    base.pathname = withSlash(base.pathname);
   } else {
     if (page.protocol !== "http:" && page.protocol !== "https:") return null;
     const path = overrides.baseUrl || stringOption(config, "baseUrl") || "/";
