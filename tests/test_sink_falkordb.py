@@ -312,6 +312,34 @@ def test_falkordb_url_without_host_means_graphlives_redis(
     lg.close()
 
 
+def test_notebook_flow_sync_then_query_on_the_producers_connection(
+    falkordb_url: str, graph_name: str
+) -> None:
+    """What ``LiveGraph.cypher`` does: bring the FalkorDB copy up to date with a sink in the
+    producer's process and connection, then query it."""
+    lg = LiveGraph(graph_name, redis_url=falkordb_url)
+    assert lg.bus is not None
+    client = lg.bus.client
+    with pytest.raises(SinkError, match="does not exist"):
+        cypher("MATCH (n) RETURN n", graph=graph_name, client=client)
+    for round_ in range(2):
+        mutate(lg.graph, random.Random(round_), 20)
+        lg.flush()
+        with Sink(
+            graph_name, FalkorDBTarget(client, graph_name, where="graphlive-redis"), client=client
+        ) as sink:
+            sink.run(until_caught_up=True)
+        df = cypher(
+            "MATCH (n:CodeNode {graph: $g}) RETURN n.id AS id ORDER BY id",
+            {"g": graph_name},
+            graph=graph_name,
+            client=client,
+        )
+        assert list(df["id"]) == sorted(n.id for n in lg.graph.nodes())
+    client.ping()  # still open: the caller's connection is not closed
+    lg.close()
+
+
 def test_target_without_falkordb_module_fails_clearly(graph_name: str) -> None:
     with running_redis() as plain:
         url = target_url(plain, graph_name)

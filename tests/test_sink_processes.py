@@ -154,6 +154,15 @@ def test_two_processes_in_one_group_converge_and_take_over(
 ) -> None:
     rng = random.Random(99)
     lg = LiveGraph(graph_name, redis_url=falkordb_url)
+    mutate(lg.graph, rng, 30)
+    lg.flush()
+    # A member of the group that read entries and died before acknowledging them: whoever
+    # leads must claim (XAUTOCLAIM) and acknowledge them once applied.
+    events_key = GraphKeys(graph_name).events
+    client.xgroup_create(events_key, "shared", id="0", mkstream=True)
+    ghost = client.xreadgroup("shared", "ghost", {events_key: ">"}, count=20)
+    assert len(ghost[0][1] if isinstance(ghost, list) else ghost[events_key.encode()][0]) == 20
+    assert client.xpending(events_key, "shared")["pending"] == 20
     url = target_url(falkordb_url, graph_name)
     target = open_falkordb(falkordb_url, graph_name)
     args = ("--to", url, "--group", "shared", "--batch", "25")
@@ -174,6 +183,7 @@ def test_two_processes_in_one_group_converge_and_take_over(
             lg.flush()
         wait_for(caught_up, "both sinks to apply everything")
         assert_mirrors(target, graph_name, lg.graph)
+        wait_for(lambda: client.xpending(events_key, "shared")["pending"] == 0, "claimed acks")
         holder = client.get(lease_key(graph_name, "shared"))
         assert holder is not None
         leader = holder.decode().split(":", 1)[0]
@@ -190,7 +200,7 @@ def test_two_processes_in_one_group_converge_and_take_over(
         assert cursor is not None and cursor.consumer == standby
         # The dead leader's delivered-but-unacknowledged entries were claimed and acknowledged.
         wait_for(
-            lambda: client.xpending(GraphKeys(graph_name).events, "shared")["pending"] == 0,
+            lambda: client.xpending(events_key, "shared")["pending"] == 0,
             "no pending entries",
         )
         assert sink_lag(client, graph_name, "shared") == 0

@@ -257,23 +257,32 @@ def cypher(
     graph: str,
     target: str = "falkordb://",
     redis_url: str | None = None,
+    client: redis.Redis | None = None,
     read_only: bool = True,
 ) -> pandas.DataFrame:
     """Run a Cypher ``query`` on the FalkorDB copy of graphlive graph ``graph``; a DataFrame.
 
-    ``target`` is a ``falkordb://`` URL (default: graphlive's own Redis, FalkorDB graph named
-    like the graphlive graph, as written by ``graphlive sink GRAPH --to falkordb://``). Values
-    are passed as parameters (``$name`` in the query). Nodes come back as dicts with ``_id``,
-    ``_labels`` and their properties, relationships with ``_id``, ``_type``, ``_src``, ``_dst``.
-    ``read_only=True`` uses ``GRAPH.RO_QUERY``, so a notebook cannot change the copy by mistake.
+    The copy is the one ``graphlive sink GRAPH --to falkordb://`` keeps: by default in
+    graphlive's own Redis (``redis_url``, else ``GRAPHLIVE_REDIS_URL``, else the embedded
+    server), FalkorDB graph named like the graphlive graph. ``client`` reuses a connection to
+    that Redis instead (it is not closed); ``target`` names another ``falkordb://`` location.
+    Values are passed as parameters (``$name`` in the query). Nodes come back as dicts with
+    ``_id``, ``_labels`` and their properties, relationships with ``_id``, ``_type``, ``_src``,
+    ``_dst``. ``read_only=True`` uses ``GRAPH.RO_QUERY``, so a notebook cannot change the copy
+    by mistake. Raises :class:`~graphlive.sinks.target.SinkError` if the copy does not exist and
+    ``redis.ResponseError`` for a query FalkorDB rejects.
     """
     import pandas as pd
 
-    t = FalkorDBTarget.from_url(target, default_graph=graph, redis_url=redis_url)
-    try:
-        columns, rows = t.columns_and_rows(
-            Statement(query, dict(params or {})), read_only=read_only
-        )
-    finally:
-        t.close()
+    statement = Statement(query, dict(params or {}))
+    if client is not None:
+        _, name = parse_falkordb_url(target, graph)
+        t = FalkorDBTarget(client, name, where="graphlive-redis")
+        columns, rows = t.columns_and_rows(statement, read_only=read_only)
+    else:
+        t = FalkorDBTarget.from_url(target, default_graph=graph, redis_url=redis_url)
+        try:
+            columns, rows = t.columns_and_rows(statement, read_only=read_only)
+        finally:
+            t.close()
     return pd.DataFrame(rows, columns=columns)
