@@ -43,7 +43,7 @@ export class ScriptedSocket {
   send(text) {
     const msg = JSON.parse(text);
     this.sent.push(msg);
-    if (msg.op === "ping") this.push({ op: "pong", t: msg.t });
+    if (msg.op === "ping") setTimeout(() => this.push({ op: "pong", t: msg.t }), 0);
   }
   close() {
     this.readyState = 3;

@@ -449,3 +449,18 @@ describe("one connection per page", () => {
   });
 });
 
+
+describe("EventsConnection: heartbeat edge cases", () => {
+  it("a pong delivered synchronously during the ping's send still counts", () => {
+    const { clock, s1, conn } = liveAt15();
+    const send = s1.send.bind(s1);
+    s1.send = (data: string) => {
+      send(data);
+      const msg = JSON.parse(data) as { op: string; t: number };
+      if (msg.op === "ping") s1.receive({ op: "pong", t: msg.t });
+    };
+    clock.advance(20_000 + 5_000 + 1);
+    expect(conn.status.state).toBe("open");
+    expect(s1.closedWith).toBeNull();
+  });
+});

@@ -325,7 +325,7 @@ export class EventsConnection {
       const socket = this.socket;
       if (socket === null || !this.isOpen()) return;
       this.pingSentAt = this.clock.now();
-      socket.send(JSON.stringify({ op: "ping", t: Date.now() / 1000 }));
+      // Arm the timeout before sending, so a pong however early always finds it to clear.
       this.pongTimer = this.clock.setTimeout(() => {
         this.pongTimer = null;
         // Dead peer: drop the socket now instead of waiting for TCP to notice.
@@ -333,6 +333,7 @@ export class EventsConnection {
         socket.close(CloseCode.CLIENT_PONG_TIMEOUT, "pong timeout");
         this.handleClose(socket, CloseCode.CLIENT_PONG_TIMEOUT, "no pong from the server");
       }, this.pongTimeoutMs);
+      socket.send(JSON.stringify({ op: "ping", t: Date.now() / 1000 }));
       this.schedulePing();
     }, this.pingIntervalMs);
   }
