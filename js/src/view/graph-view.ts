@@ -12,7 +12,6 @@ import type { Clock } from "../client/clock.js";
 import type { ConnectionStatus, SocketFactory } from "../client/connection.js";
 import type { ChangeEvent, ErrorFrame, EventsFrame, Position } from "../client/protocol.js";
 import { authHeaders, httpUrl, resolveServer, type ServerInfo, serverKey, wsUrl } from "../client/server.js";
-import { matchesAny } from "../client/wildcard.js";
 import { createInlineWorker, LayoutEngine, type WorkerLike } from "../layout/layout-engine.js";
 import type { FrameScheduler } from "../state/frame-batcher.js";
 import type { GraphStore, StoreObserver } from "../state/store.js";
@@ -35,7 +34,10 @@ export interface GraphViewConfig {
   since?: Position | null;
   /** false: no snapshot, only events from now on (ignored when `since` is set). */
   snapshot?: boolean;
-  /** Event-type globs this view shows in its log (and asks the server for). */
+  /**
+   * Event-type globs this view subscribes to (server-side filter; the union over the views of a
+   * graph is sent). Also the initial filter of the log box, which itself filters only the log.
+   */
   filters?: string[];
   height?: number;
   /** Directory (relative to the server's root) that Re-analyze analyses; see {@link GraphView.reanalyze}. */
@@ -105,6 +107,8 @@ export class GraphView {
   private readonly latency = new LatencyMeter();
   private progress: AnalysisProgress = IDLE_PROGRESS;
   private filters: string[];
+  /** Globs of the log box: client-side only, so narrowing the log never stops graph updates. */
+  private logFilter: string[];
   private received = 0;
   private connStatus: ConnectionStatus = { state: "idle", attempt: 0 };
   private problem: string | null = null;
@@ -126,6 +130,7 @@ export class GraphView {
     this.fetchFn = env.fetch ?? (typeof fetch === "function" ? fetch.bind(globalThis) : undefined);
     this.schedule = env.schedule;
     this.filters = [...(config.filters ?? [])];
+    this.logFilter = [...this.filters];
     this.indicators = new Indicators(
       this.doc,
       config.graph,
@@ -159,9 +164,11 @@ export class GraphView {
     return this.renderer;
   }
 
-  /** Change the event types this view shows and asks the server for. */
+  /** Change the event types this view subscribes to (and resets the log box to them). */
   setFilters(types: string[]): void {
     this.filters = [...types];
+    this.logFilter = [...types];
+    this.indicators.setLogFilterText(types);
     this.lease?.store.setViewFilter(this, this.filters);
     this.requestUi();
   }
@@ -228,15 +235,13 @@ export class GraphView {
       delivered: (events: readonly ChangeEvent[], _frame: EventsFrame) => {
         const now = Date.now();
         this.received += events.length;
-        let shown = 0;
         for (const e of events) {
           if (e.type.startsWith("analysis_")) this.progress = nextProgress(this.progress, e);
-          if (matchesAny(e.type, this.filters)) {
-            this.log.push(e);
-            shown += 1;
-          }
+          // Everything goes into the log; the log box filters at display time, so widening
+          // the filter shows what was hidden.
+          this.log.push(e);
         }
-        if (shown > 0) this.rate.record(shown, performance.now());
+        this.rate.record(events.length, performance.now());
         const last = events[events.length - 1];
         if (last !== undefined) this.latency.record(last.time, now);
         this.requestUi();
@@ -257,7 +262,8 @@ export class GraphView {
   }
 
   private setLogFilter(patterns: string[]): void {
-    this.setFilters(patterns);
+    this.logFilter = patterns;
+    this.requestUi();
   }
 
   private showDetails(key: string | null): void {
@@ -295,7 +301,7 @@ export class GraphView {
     this.indicators.setRate(this.rate.rate(performance.now()));
     this.indicators.setLatency(this.latency.smoothed);
     this.indicators.setProgress(this.progress);
-    this.indicators.setLog(this.log.entries(this.filters, 100), this.log.total);
+    this.indicators.setLog(this.log.entries(this.logFilter, 100), this.log.total);
     const s = this.connStatus;
     const label = this.problem ?? statusLabel(s, store.loaded);
     const state = this.problem ? "error" : s.state;

@@ -121,6 +121,10 @@ export class Indicators {
     this.root.append(bar, body);
   }
 
+  setLogFilterText(patterns: readonly string[]): void {
+    this.logFilter.value = patterns.join(" ");
+  }
+
   setCounts(nodes: number, edges: number): void {
     setNumber(this.nodeCount, nodes);
     setNumber(this.edgeCount, edges);
