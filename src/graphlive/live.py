@@ -24,20 +24,22 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import redis
 
+from graphlive import queries
 from graphlive.bus.bus import Bus
 from graphlive.bus.reader import Position
 from graphlive.bus.snapshot import write_snapshot
 from graphlive.events import ChangeEvent, EventType
-from graphlive.graph import CodeGraph
+from graphlive.graph import CodeGraph, EdgeKind
 
 if TYPE_CHECKING:
     import networkx
+    import pandas
 
     from graphlive.analysis.engine import AnalysisSummary, Progress
 
@@ -251,6 +253,46 @@ class LiveGraph:
                 file=edge.file,
             )  # fmt: skip
         return g
+
+    # ------------------------------------------------------------------ queries (see queries.py)
+
+    def callers(self, node_id: str, depth: int = 1) -> pandas.DataFrame:
+        """Who calls ``node_id`` within ``depth`` calls (:func:`graphlive.queries.callers`)."""
+        return queries.callers(self.graph, node_id, depth)
+
+    def callees(self, node_id: str, depth: int = 1) -> pandas.DataFrame:
+        """What ``node_id`` calls within ``depth`` calls (:func:`graphlive.queries.callees`)."""
+        return queries.callees(self.graph, node_id, depth)
+
+    def definition(self, name: str) -> pandas.DataFrame:
+        """Where ``name`` is defined (:func:`graphlive.queries.definitions`)."""
+        return queries.definitions(self.graph, name)
+
+    def references(self, name: str) -> pandas.DataFrame:
+        """Every call, import, base class or decorator use of ``name``."""
+        return queries.references(self.graph, name)
+
+    def shortest_path(
+        self, source: str, target: str, kinds: Iterable[EdgeKind] = (EdgeKind.CALLS,)
+    ) -> list[str] | None:
+        """The shortest chain of ids from ``source`` to ``target`` over edges of ``kinds``."""
+        return queries.shortest_path(self.graph, source, target, kinds)
+
+    def import_cycles(self) -> pandas.DataFrame:
+        """Groups of mutually importing modules (strongly connected components)."""
+        return queries.import_cycles(self.graph)
+
+    def hotspots(self, top: int = 20) -> pandas.DataFrame:
+        """The most complex functions and methods."""
+        return queries.hotspots(self.graph, top)
+
+    def module_stats(self) -> pandas.DataFrame:
+        """Per-module definitions, size, complexity and import coupling."""
+        return queries.module_stats(self.graph)
+
+    def ego(self, node_id: str, depth: int = 1) -> CodeGraph:
+        """The subgraph within ``depth`` hops of ``node_id``."""
+        return queries.ego(self.graph, node_id, depth)
 
     def close(self) -> None:
         """Flush what can be flushed and release the Redis connection."""
