@@ -24,7 +24,8 @@ from graphlive.sinks.cypher import MEMGRAPH, NEO4J, Flavor, Statement
 from graphlive.sinks.target import SinkError, Target
 
 if TYPE_CHECKING:
-    import neo4j
+    # The driver is optional (graphlive[bolt]); type-check with or without it.
+    import neo4j  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = ["BOLT_SCHEMES", "BoltTarget", "parse_bolt_url"]
 
@@ -81,7 +82,7 @@ class BoltTarget(Target):
         flavor: Flavor | None = None,
         where: str = "",
     ) -> None:
-        import neo4j.exceptions
+        import neo4j.exceptions  # type: ignore[import-not-found,unused-ignore]
 
         self.driver = driver
         self.database = database
@@ -92,8 +93,8 @@ class BoltTarget(Target):
             neo4j.exceptions.TransientError,
         )
         if flavor is None:
-            info = driver.get_server_info()
-            flavor = flavor_of_agent(info.agent)
+            agent: str = driver.get_server_info().agent
+            flavor = flavor_of_agent(agent)
         self.flavor = flavor
 
     @classmethod
@@ -104,7 +105,7 @@ class BoltTarget(Target):
         leader changes); past it the error reaches the sink, which retries on its own terms.
         """
         try:
-            import neo4j
+            import neo4j  # type: ignore[import-not-found,unused-ignore]
         except ImportError as exc:
             raise SinkError(
                 "Bolt targets need the neo4j driver: pip install neo4j (or graphlive[bolt])"
@@ -122,14 +123,16 @@ class BoltTarget(Target):
 
     def write(self, statement: Statement) -> list[list[Any]]:
         with self.driver.session(database=self.database) as session:
-            return session.execute_write(_run, statement)
+            rows: list[list[Any]] = session.execute_write(_run, statement)
+        return rows
 
     def read(self, statement: Statement) -> list[list[Any]]:
         with self.driver.session(database=self.database) as session:
-            return session.execute_read(_run, statement)
+            rows: list[list[Any]] = session.execute_read(_run, statement)
+        return rows
 
     def run_schema(self, text: str) -> None:
-        import neo4j.exceptions
+        import neo4j.exceptions  # type: ignore[import-not-found,unused-ignore]
 
         with self.driver.session(database=self.database) as session:
             try:
