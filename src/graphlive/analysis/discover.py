@@ -1,0 +1,333 @@
+"""Finding the Python files under a root and naming their modules.
+
+Contract:
+
+* :func:`discover` never raises for problems inside the tree (unreadable directories, symlink
+  loops, broken symlinks, special files named ``.py``): each becomes a :class:`DiagFact` and the
+  walk goes on. It raises ``FileNotFoundError``/``NotADirectoryError`` only for a missing root.
+* The result is deterministic: files are ordered by module path, a package's ``__init__.py``
+  before its children.
+* Skipped directories: hidden ones (``.git``, ``.venv``, ...), ``__pycache__``, ``node_modules``,
+  ``site-packages``/``dist-packages``, ``*.egg-info``, any virtualenv (a directory holding
+  ``pyvenv.cfg``), and ``build``/``dist``/``venv``/``env`` unless they are Python packages
+  (hold an ``__init__.py``), since a package may legitimately be called ``build``.
+* Symlinks are followed only when they stay inside the root (no escape, as DESIGN §5 asks of
+  server-triggered analysis); a directory reached twice (loop or alias) is walked once.
+
+Module ids (DESIGN §4): the dotted path relative to the root, ``pkg/mod.py`` → ``pkg.mod``; a
+package is its directory, ``pkg/__init__.py`` → ``pkg`` (one node of kind ``package`` whose file is
+the ``__init__.py``; there is no separate module node for ``__init__``). When the root itself is a
+package (or lies inside one), ids start with that package's dotted name, found by walking up
+while ``__init__.py`` exists: analysing ``.../email`` yields ``email.parser``, and relative imports
+that climb out of the root become imports of external modules. File paths stay relative to the
+root. Directories without ``__init__.py`` that contain modules become namespace packages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from graphlive.analysis.facts import DiagFact
+
+__all__ = ["Discovery", "SourceFile", "discover", "package_prefix"]
+
+_ALWAYS_SKIP = frozenset({"__pycache__", "node_modules", "site-packages", "dist-packages"})
+_SKIP_UNLESS_PACKAGE = frozenset({"build", "dist", "venv", "env", "virtualenv"})
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One ``.py`` file: absolute ``path``, ``rel`` path from the root (``/`` separators), its
+    module ``id``, the id of the package or directory containing it (``None`` at the top), and
+    whether that container is a namespace directory (no ``__init__.py``)."""
+
+    path: str
+    rel: str
+    id: str
+    is_package: bool
+    parent: str | None
+    parent_is_namespace: bool
+    size: int
+
+
+@dataclass(slots=True)
+class Discovery:
+    """The files to analyse plus what the walk found out about the tree."""
+
+    root: Path
+    prefix: str
+    files: list[SourceFile] = field(default_factory=list)
+    #: Namespace directories holding modules: id → parent id (``None`` at the top).
+    namespaces: dict[str, str | None] = field(default_factory=dict)
+    diagnostics: list[DiagFact] = field(default_factory=list)
+
+
+def package_prefix(directory: Path) -> list[str]:
+    """Dotted-name parts of the package ``directory`` is (empty if it is not a package)."""
+    parts: list[str] = []
+    current = directory
+    while (current / "__init__.py").is_file():
+        parts.append(current.name)
+        if current.parent == current:
+            break
+        current = current.parent
+    parts.reverse()
+    return parts
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _inside(root_real: str, real: str) -> bool:
+    return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
+
+
+def discover(root: Path) -> Discovery:
+    """Walk ``root`` (a directory, or a single ``.py`` file) and name every module."""
+    root = Path(os.path.abspath(root))
+    if root.is_file():
+        return _discover_single(root)
+    if not root.exists():
+        raise FileNotFoundError(f"analysis root {str(root)!r} does not exist")
+    if not root.is_dir():
+        raise NotADirectoryError(f"analysis root {str(root)!r} is not a directory")
+    prefix_parts = package_prefix(root)
+    disc = Discovery(root=root, prefix=".".join(prefix_parts))
+    walker = _Walker(disc)
+    walker.walk()
+    found = sorted(walker.found, key=_order_key)
+    ids: dict[str, SourceFile] = {}
+    for sf in found:
+        other = ids.get(sf.id)
+        if other is None:
+            ids[sf.id] = sf
+            continue
+        # Python imports the package, not the module, when both exist: the shadowed file keeps
+        # a node under its path as id, so nothing is lost.
+        shadowed, keeper = (sf, other) if other.is_package else (other, sf)
+        disc.diagnostics.append(
+            _diag(
+                shadowed.rel,
+                "shadowed-module",
+                f"module id {sf.id!r} also names {keeper.rel}; this file gets the id "
+                f"{shadowed.rel!r}",
+            )
+        )
+        ids[sf.id] = keeper
+        ids[shadowed.rel] = SourceFile(
+            path=shadowed.path,
+            rel=shadowed.rel,
+            id=shadowed.rel,
+            is_package=shadowed.is_package,
+            parent=shadowed.parent,
+            parent_is_namespace=shadowed.parent_is_namespace,
+            size=shadowed.size,
+        )
+    disc.files = sorted(ids.values(), key=_order_key)
+    # Namespace directories: every non-package directory on the way up from a module, up to
+    # the first package or the top. A module whose id equals a directory's wins.
+    for sf in disc.files:
+        current = sf.parent if sf.parent_is_namespace else None
+        while current is not None and current not in disc.namespaces and current not in ids:
+            is_pkg, up = walker.dirs[current]
+            if is_pkg:
+                break
+            disc.namespaces[current] = up
+            current = up
+    return disc
+
+
+class _Walker:
+    """Iterative directory walk (no recursion limit, deterministic order)."""
+
+    def __init__(self, disc: Discovery) -> None:
+        self.disc = disc
+        self.root_real = os.path.realpath(disc.root)
+        self.found: list[SourceFile] = []
+        #: dir id → (is package, parent dir id or None)
+        self.dirs: dict[str, tuple[bool, str | None]] = {}
+        self.seen: set[tuple[int, int]] = set()
+
+    def walk(self) -> None:
+        disc = self.disc
+        root_is_pkg = bool(disc.prefix)
+        with contextlib.suppress(OSError):
+            st = os.stat(self.root_real)
+            self.seen.add((st.st_dev, st.st_ino))
+        if disc.prefix:
+            self.dirs[disc.prefix] = (True, None)
+        # (path as walked, rel dir, dir id, dir is a package)
+        stack: list[tuple[str, str, str, bool]] = [(str(disc.root), "", disc.prefix, root_is_pkg)]
+        while stack:
+            dpath, drel, did, dpkg = stack.pop()
+            entries = self._scan(dpath, drel)
+            if entries is None:
+                continue
+            subdirs: list[tuple[str, str, str, bool]] = []
+            for name, epath, is_dir, size in entries:
+                erel = f"{drel}/{name}" if drel else name
+                if is_dir:
+                    sub = self._enter(name, epath, erel, did)
+                    if sub is not None:
+                        subdirs.append(sub)
+                elif name.endswith(".py"):
+                    self._add_file(name, epath, erel, size, drel, did, dpkg)
+            # Reversed so that popping yields directories in name order.
+            stack.extend(reversed(subdirs))
+
+    def _enter(
+        self, name: str, epath: str, erel: str, did: str
+    ) -> tuple[str, str, str, bool] | None:
+        if _skip_dir(name, epath):
+            return None
+        try:
+            st = os.stat(epath)
+        except OSError as exc:
+            self.disc.diagnostics.append(_diag(erel, "unreadable", f"cannot stat: {exc}"))
+            return None
+        key = (st.st_dev, st.st_ino)
+        if key in self.seen:
+            self.disc.diagnostics.append(
+                _diag(erel, "symlink-loop", "directory already visited (symlink loop or alias)")
+            )
+            return None
+        self.seen.add(key)
+        is_pkg = os.path.isfile(os.path.join(epath, "__init__.py"))
+        sid = _join(did, name)
+        self.dirs.setdefault(sid, (is_pkg, did or None))
+        return (epath, erel, sid, is_pkg)
+
+    def _add_file(
+        self, name: str, epath: str, erel: str, size: int, drel: str, did: str, dpkg: bool
+    ) -> None:
+        if name == "__init__.py":
+            if not dpkg:
+                return
+            mid = did
+            parent = None if drel == "" else (self.dirs[did][1] if did in self.dirs else None)
+            parent_ns = parent is not None and not self.dirs.get(parent, (True, None))[0]
+            is_package = True
+        else:
+            mid = _join(did, name[:-3])
+            parent = did or None
+            parent_ns = parent is not None and not dpkg
+            is_package = False
+        self.found.append(
+            SourceFile(
+                path=epath,
+                rel=erel,
+                id=mid,
+                is_package=is_package,
+                parent=parent,
+                parent_is_namespace=parent_ns,
+                size=size,
+            )
+        )
+
+    def _scan(self, dpath: str, drel: str) -> list[tuple[str, str, bool, int]] | None:
+        """Entries of one directory as ``(name, path, is_dir, size)`` sorted by name; ``None``
+        when the directory cannot be read (a diagnostic is recorded)."""
+        disc = self.disc
+        try:
+            with os.scandir(dpath) as it:
+                raw = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            disc.diagnostics.append(
+                _diag(drel or ".", "unreadable", f"cannot list directory: {exc.strerror or exc}")
+            )
+            return None
+        out: list[tuple[str, str, bool, int]] = []
+        for entry in raw:
+            name = entry.name
+            erel = f"{drel}/{name}" if drel else name
+            try:
+                if entry.is_symlink() and not self._follow(entry.path, name, erel):
+                    continue
+                st = entry.stat()
+            except OSError as exc:
+                if name.endswith(".py"):
+                    disc.diagnostics.append(_diag(erel, "unreadable", f"cannot stat: {exc}"))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                out.append((name, entry.path, True, 0))
+            elif stat.S_ISREG(st.st_mode):
+                out.append((name, entry.path, False, st.st_size))
+            elif name.endswith(".py"):
+                disc.diagnostics.append(
+                    _diag(erel, "not-a-regular-file", "not a regular file (FIFO, socket, device)")
+                )
+        return out
+
+    def _follow(self, path: str, name: str, erel: str) -> bool:
+        """Whether a symlink may be followed; records why not."""
+        try:
+            real = os.path.realpath(path, strict=True)
+        except OSError as exc:
+            loop = getattr(exc, "errno", None) == errno.ELOOP
+            code = "symlink-loop" if loop else "broken-symlink"
+            if loop or name.endswith(".py"):
+                self.disc.diagnostics.append(_diag(erel, code, f"cannot follow symlink: {exc}"))
+            return False
+        if not _inside(self.root_real, real):
+            if not (name.endswith(".py") or os.path.isdir(real)):
+                return False  # not something we would have analysed anyway
+            self.disc.diagnostics.append(
+                _diag(
+                    erel,
+                    "symlink-outside-root",
+                    f"symlink to {real} leaves the analysed root; not followed",
+                    severity="info",
+                )
+            )
+            return False
+        return True
+
+
+def _discover_single(path: Path) -> Discovery:
+    directory = path.parent
+    prefix_parts = package_prefix(directory)
+    disc = Discovery(root=directory, prefix=".".join(prefix_parts))
+    if not path.name.endswith(".py"):
+        return disc
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    mid = _join(disc.prefix, path.name[:-3]) if path.name != "__init__.py" else disc.prefix
+    disc.files.append(
+        SourceFile(
+            path=str(path),
+            rel=path.name,
+            id=mid or path.name,
+            is_package=path.name == "__init__.py" and bool(prefix_parts),
+            parent=None,
+            parent_is_namespace=False,
+            size=size,
+        )
+    )
+    return disc
+
+
+def _order_key(sf: SourceFile) -> list[str]:
+    parts = sf.rel.split("/")
+    if parts[-1] == "__init__.py":
+        parts[-1] = ""
+    return parts
+
+
+def _diag(rel: str, code: str, message: str, *, severity: str = "warning") -> DiagFact:
+    return DiagFact(file=rel, line=0, col=0, severity=severity, code=code, message=message)
+
+
+def _skip_dir(name: str, path: str) -> bool:
+    if name.startswith(".") or name in _ALWAYS_SKIP or name.endswith(".egg-info"):
+        return True
+    if os.path.isfile(os.path.join(path, "pyvenv.cfg")):
+        return True
+    return name in _SKIP_UNLESS_PACKAGE and not os.path.isfile(os.path.join(path, "__init__.py"))

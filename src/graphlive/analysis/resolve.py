@@ -1,0 +1,1455 @@
+"""Cross-file resolution: the whole program's facts → call, import, inheritance and decorator links.
+
+The resolver is a flow-insensitive, context-insensitive points-to analysis (Andersen style) over
+the constraints extraction recorded (:mod:`graphlive.analysis.facts`), solved with a worklist:
+
+* every variable holds a set of abstract *values* — definitions (functions, classes, modules),
+  instances of classes, bound methods, external names (``os.path.join``), builtins, containers
+  created at a site, generators, ``super()`` proxies;
+* a constraint is re-evaluated only when a variable it read has grown (reads are recorded while it
+  runs), so the fixpoint costs roughly one evaluation per constraint plus one per new fact;
+* calls bind arguments to parameters (positional, keyword, ``*args``/``**kwargs``), flow return
+  values back, turn class instantiation into a call of ``__init__`` found through the MRO (C3
+  linearisation over the analysed classes), and bind ``self``/``cls`` for methods.
+
+What is *not* guessed: a call whose callee evaluates to nothing (e.g. a method of an object whose
+origin is unknown) stays unresolved and is counted; no edge is made by matching names. Calls of
+external objects produce external nodes named by import path; the results of external calls are
+unknown. Iteration over an instance calls its ``__iter__``/``__next__``; ``with`` calls
+``__enter__``/``__exit__``; property access, operators and ``__getitem__`` are not modelled as
+calls.
+
+Set sizes are capped at :data:`MAX_VALUES` per variable to bound pathological cases; the cap is
+hit deterministically because constraints are processed in file order.
+
+Incremental use: :class:`Resolution` exposes which files each file's results were computed from
+(:meth:`Resolution.file_dependencies`), derived from the reads the solver recorded.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphlive.analysis.facts import (
+    C_ASSIGN,
+    C_BASES,
+    C_CALL,
+    C_ITER,
+    C_WITH,
+    E_ATTR,
+    E_BINST,
+    E_CONT,
+    E_DEF,
+    E_ELEMS,
+    E_FROM,
+    E_GLOBAL,
+    E_INST,
+    E_MOD,
+    E_NAME,
+    E_STAR,
+    E_SUB,
+    E_SUPER,
+    E_UNION,
+    E_VAR,
+    F_CLASSMETHOD,
+    F_GENERATOR,
+    F_IMPLICIT,
+    F_PROPERTY,
+    F_STATIC,
+    K_CLASS,
+    K_FUNCTION,
+    K_LAMBDA,
+    K_METHOD,
+    K_MODULE,
+    K_PACKAGE,
+    T_ATTR,
+    T_NAME,
+    T_SUB,
+    Constraint,
+    DefFact,
+    DiagFact,
+    Expr,
+    FileFacts,
+    Params,
+    ScopeFact,
+)
+
+__all__ = ["BUILTIN_PREFIX", "MAX_VALUES", "FileLinks", "ProgramIndex", "Resolution", "resolve"]
+
+#: Node ids of builtins are ``<builtin>.name`` (DESIGN §4).
+BUILTIN_PREFIX = "<builtin>."
+#: Cap on the number of values one variable may hold.
+MAX_VALUES = 128
+
+# Value kinds (first item of a value tuple).
+V_DEF = 0  # (V_DEF, def_id): module, package, namespace, class, function, method, lambda
+V_INST = 1  # (V_INST, class_id)
+V_BOUND = 2  # (V_BOUND, func_id, class_id, is_class): method bound to an instance (or class)
+V_EXT = 3  # (V_EXT, dotted_path)
+V_BUILTIN = 4  # (V_BUILTIN, "len" | "str.join")
+V_BINST = 5  # (V_BINST, builtin_type_name)
+V_CONT = 6  # (V_CONT, container_key, type_name)
+V_CMETH = 7  # (V_CMETH, container_key, type_name, method)
+V_GEN = 8  # (V_GEN, func_id): generator returned by calling func
+V_SUPER = 9  # (V_SUPER, class_id, receiver_class_id, on_instance)
+V_XINST = 10  # (V_XINST, dotted_path): instance of an external class (from an annotation)
+V_PAIR = 11  # (V_PAIR, container_key): (key, element) pair from dict.items()/enumerate()
+
+_FUNCTION_KINDS = frozenset({K_FUNCTION, K_METHOD, K_LAMBDA})
+_MODULE_KINDS = frozenset({K_MODULE, K_PACKAGE})
+_EMPTY: frozenset[int] = frozenset()
+_EMPTY_NAMES: frozenset[str] = frozenset()
+_SLOTS = "<slots>"  # pseudo-slot read to be woken when a container gains a slot
+_BUILTIN_NAMES = frozenset(n for n in dir(builtins) if not n.startswith("__") or n == "__import__")
+# Bases that only mark a protocol: lookups continue past them as if they were ``object``.
+_MARKER_BASES = frozenset(
+    {
+        "typing.Generic",
+        "typing.Protocol",
+        "typing_extensions.Protocol",
+        "abc.ABC",
+        "typing.NamedTuple",
+    }
+)
+#: External ids have at most this many dots (deeper chains come from loops over unknown data).
+_MAX_EXTERNAL_DEPTH = 6
+_CONTAINER_BUILTINS = frozenset({"list", "tuple", "set", "frozenset", "sorted", "reversed", "iter"})
+_PAIR_CONTAINERS = frozenset({"dict_items", "enumerate"})
+
+
+#: Evaluated call arguments: positional ``(is_starred, values)`` and keyword ``(name, values)``.
+_Args = tuple[
+    list[tuple[bool, "set[int] | frozenset[int]"]],
+    list[tuple["str | None", "set[int] | frozenset[int]"]],
+]
+
+
+#: Static part of a class attribute lookup: classes before the definer, definer, value found
+#: beyond the analysed classes.
+_Plan = tuple[tuple[str, ...], "str | None", "int | None"]
+
+
+class ProgramIndex:
+    """Lookup tables over every file's facts, plus module-name mapping for imports.
+
+    ``files`` are in analysis order; the index of a file in it is its *file number*.
+    ``namespaces`` are namespace-package ids; ``script_dirs[i]`` is the namespace directory file
+    ``i`` lives in (Python puts a script's directory on ``sys.path``), ``source_roots`` the
+    namespace directories named ``src``/``lib`` whose children are importable top-level names.
+    """
+
+    def __init__(
+        self,
+        files: Sequence[FileFacts],
+        *,
+        namespaces: Iterable[str] = (),
+        script_dirs: Sequence[str | None] | None = None,
+        source_roots: Iterable[str] = (),
+    ) -> None:
+        self.files = list(files)
+        self.file_names = [f.file for f in self.files]
+        self.file_numbers = {name: i for i, name in enumerate(self.file_names)}
+        self.kinds: dict[str, int] = {}
+        self.defs: dict[str, DefFact] = {}
+        self.def_file: dict[str, int] = {}
+        self.scopes: dict[str, ScopeFact] = {}
+        self.modules: dict[str, int] = {}
+        self.namespaces = frozenset(namespaces)
+        self.module_names: dict[str, set[str]] = {}
+        self.class_names: dict[str, frozenset[str]] = {}
+        self.instance_attrs: dict[str, frozenset[str]] = {}
+        self.params: dict[str, Params] = {}
+        self.nbases: dict[str, int] = {}
+        self.script_dirs = list(script_dirs) if script_dirs is not None else [None] * len(files)
+        self.source_roots = sorted(source_roots)
+        self.top_names: set[str] = set()
+        for ns in self.namespaces:
+            self.kinds.setdefault(ns, K_PACKAGE)
+            self.top_names.add(ns.partition(".")[0])
+        for i, facts in enumerate(self.files):
+            if facts.missing:
+                continue
+            self.modules[facts.module] = i
+            self.kinds[facts.module] = K_PACKAGE if facts.is_package else K_MODULE
+            self.def_file[facts.module] = i
+            self.top_names.add(facts.module.partition(".")[0])
+            for d in facts.defs:
+                self.kinds[d.id] = d.kind
+                self.defs[d.id] = d
+                self.def_file[d.id] = i
+                if d.params is not None:
+                    self.params[d.id] = d.params
+            for sid, scope in facts.scopes.items():
+                self.scopes[sid] = scope
+                if scope.kind == K_CLASS:
+                    self.class_names[sid] = scope.locals
+                elif scope.kind == K_MODULE:
+                    self.module_names[sid] = set(scope.locals)
+            self.instance_attrs.update(facts.instance_attrs)
+            for con in facts.constraints:
+                if con[0] == C_BASES:
+                    self.nbases[con[1]] = max(self.nbases.get(con[1], 0), len(con[2]))
+        self._module_map: dict[tuple[str, str | None], tuple[str, str]] = {}
+
+    def map_module(self, dotted: str, file_no: int) -> tuple[str, str]:
+        """Where ``import dotted`` in file ``file_no`` leads: ``("in", id)`` for a module or
+        namespace of the tree (``id`` may name a missing submodule of an analysed package, then
+        the import is unresolved), or ``("ext", dotted)`` for anything outside the tree."""
+        script_dir = self.script_dirs[file_no] if file_no < len(self.script_dirs) else None
+        key = (dotted, script_dir)
+        hit = self._module_map.get(key)
+        if hit is not None:
+            return hit
+        top = dotted.partition(".")[0]
+        result: tuple[str, str]
+        if top in self.top_names:
+            result = ("in", dotted)
+        else:
+            result = ("ext", dotted)
+            candidates = [script_dir] if script_dir else []
+            candidates.extend(self.source_roots)
+            for base in candidates:
+                prefixed = f"{base}.{top}"
+                if prefixed in self.kinds:
+                    result = ("in", f"{base}.{dotted}")
+                    break
+        self._module_map[key] = result
+        return result
+
+    def is_module(self, ident: str) -> bool:
+        return self.kinds.get(ident) in _MODULE_KINDS
+
+
+@dataclass(slots=True)
+class FileLinks:
+    """Resolved links owned by one file, as node-id tuples ``(source, target, line)``."""
+
+    calls: list[tuple[str, str, int]] = field(default_factory=list)
+    imports: list[tuple[str, str, int]] = field(default_factory=list)
+    inherits: list[tuple[str, str, int]] = field(default_factory=list)
+    decorates: list[tuple[str, str, int]] = field(default_factory=list)
+    calls_total: int = 0
+    calls_resolved: int = 0
+    diagnostics: list[DiagFact] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Resolution:
+    """The resolver's output: links per file (same order as the input), plus the external ids
+    referenced (id → display name)."""
+
+    links: list[FileLinks]
+    externals: dict[str, str]
+    solver: _Solver
+
+    def file_dependencies(self) -> dict[str, set[str]]:
+        """For each file, the other files whose facts its links were computed from: a change in
+        one of those may change this file's links; a change elsewhere cannot."""
+        return self.solver.file_dependencies()
+
+
+class _Solver:
+    def __init__(self, index: ProgramIndex) -> None:
+        self.index = index
+        self.kinds = index.kinds
+        self.pts: dict[Any, set[int]] = {}
+        self.deps: dict[Any, set[int]] = {}
+        self.vals: list[tuple[Any, ...]] = []
+        self.vid: dict[tuple[Any, ...], int] = {}
+        self.cons: list[Constraint] = []
+        self.cfile: list[int] = []
+        self.targets: dict[int, set[str]] = {}
+        self.externals: dict[str, str] = {}
+        self.slots: dict[Any, set[Any]] = {}
+        self.cur = -1
+        self.cur_file = 0
+        self.queued = bytearray()
+        self.work: deque[int] = deque()
+        self.mro_cache: dict[str, tuple[int, ...]] = {}
+        self.mro_rdeps: dict[str, set[str]] = {}
+        self.class_users: dict[str, set[int]] = {}
+        self.name_memo: dict[tuple[str, str], tuple[str, Any]] = {}
+        self.builtin_attr_memo: dict[tuple[str, str], bool] = {}
+        self.def_singletons: dict[str, frozenset[int]] = {}
+        #: receiver class → method id → canonical receiver
+        self.canonical_memo: dict[str, dict[str, str]] = {}
+        #: class → (name, after) → lookup plan (see :meth:`_plan`)
+        self.plans: dict[str, dict[tuple[str, str | None], _Plan]] = {}
+        #: Per call site: argument-set sizes at the last binding and the targets bound then.
+        self.bound: dict[int, tuple[tuple[int, ...], set[tuple[str, int | None]]]] = {}
+        self.star_sources: dict[str, list[str]] = {}
+        self.ext_star: dict[str, list[str]] = {}
+
+    # ------------------------------------------------------------------ values
+
+    def intern(self, value: tuple[Any, ...]) -> int:
+        vid = self.vid.get(value)
+        if vid is None:
+            vid = len(self.vals)
+            self.vals.append(value)
+            self.vid[value] = vid
+        return vid
+
+    def def_value(self, ident: str) -> frozenset[int]:
+        single = self.def_singletons.get(ident)
+        if single is None:
+            single = frozenset((self.intern((V_DEF, ident)),))
+            self.def_singletons[ident] = single
+        return single
+
+    def builtin_has(self, type_name: str, name: str) -> bool:
+        key = (type_name, name)
+        hit = self.builtin_attr_memo.get(key)
+        if hit is None:
+            obj: Any = builtins
+            for part in type_name.split("."):
+                obj = getattr(obj, part, None)
+                if obj is None:
+                    break
+            hit = obj is not None and hasattr(obj, name)
+            self.builtin_attr_memo[key] = hit
+        return hit
+
+    # ------------------------------------------------------------------ variables
+
+    def read(self, key: Any) -> set[int] | frozenset[int]:
+        deps = self.deps.get(key)
+        if deps is None:
+            self.deps[key] = {self.cur}
+        else:
+            deps.add(self.cur)
+        return self.pts.get(key, _EMPTY)
+
+    def write(self, key: Any, values: set[int] | frozenset[int]) -> None:
+        if not values:
+            return
+        current = self.pts.get(key)
+        if current is None:
+            if len(values) > MAX_VALUES:
+                values = frozenset(sorted(values)[:MAX_VALUES])
+            self.pts[key] = set(values)
+            if type(key[0]) is tuple:
+                self._note_slot(key)
+        else:
+            before = len(current)
+            if before >= MAX_VALUES:
+                return
+            if before + len(values) > MAX_VALUES:
+                for v in sorted(values):
+                    if len(current) >= MAX_VALUES:
+                        break
+                    current.add(v)
+            else:
+                current |= values
+            if len(current) == before:
+                return
+        self._wake(key)
+
+    def _wake(self, key: Any) -> None:
+        deps = self.deps.get(key)
+        if deps:
+            queued = self.queued
+            work = self.work
+            for c in deps:
+                if c >= 0 and not queued[c]:
+                    queued[c] = 1
+                    work.append(c)
+
+    def _note_slot(self, key: tuple[Any, Any]) -> None:
+        container, slot = key[0], key[1]
+        known = self.slots.get(container)
+        if known is None:
+            self.slots[container] = {slot}
+        elif slot not in known:
+            known.add(slot)
+        else:
+            return
+        self._wake((container, _SLOTS))
+
+    def all_slots(self, container: Any) -> set[int] | frozenset[int]:
+        self.read((container, _SLOTS))
+        slots = self.slots.get(container)
+        if not slots:
+            return _EMPTY
+        out: set[int] = set()
+        for slot in slots:
+            out |= self.read((container, slot))
+        return out
+
+    # ------------------------------------------------------------------ evaluation
+
+    def ev(self, e: Expr) -> set[int] | frozenset[int]:
+        """Values of an expression. The result may be a live variable set: never mutate it."""
+        tag = e[0]
+        if tag == E_VAR:
+            if len(e) == 2:
+                return self.read(e[1])
+            out: set[int] = set()
+            for key in e[1:]:
+                out |= self.read(key)
+            return out
+        if tag == E_ATTR:
+            base = self.ev(e[1])
+            if not base:
+                return _EMPTY
+            name = e[2]
+            if len(base) == 1:
+                for v in base:
+                    return self.attr(v, name)
+            out = set()
+            for v in tuple(base):
+                out |= self.attr(v, name)
+            return out
+        if tag == E_GLOBAL:
+            return self.global_lookup(e[1], e[2])
+        if tag == E_NAME:
+            kind, where = self.resolve_name(e[1], e[2])
+            if kind == "k":
+                return self.read(where)
+            return self.global_lookup(where, e[2])
+        if tag == E_DEF:
+            return self.def_value(e[1])
+        if tag == E_MOD:
+            return self.module_value(e[1])
+        if tag == E_FROM:
+            return self.from_value(e[1], e[2])
+        if tag == E_SUB:
+            return self.subscript(self.ev(e[1]), e[2])
+        if tag == E_CONT:
+            return frozenset((self.intern((V_CONT, e[1], e[2])),))
+        if tag == E_INST:
+            return self.instances(self.ev(e[1]))
+        if tag == E_UNION:
+            out = set()
+            for part in e[1:]:
+                out |= self.ev(part)
+            return out
+        if tag == E_SUPER:
+            return self.super_value(e[1], self.ev(e[2]))
+        if tag == E_BINST:
+            return frozenset((self.intern((V_BINST, e[1])),))
+        if tag == E_ELEMS:
+            return self.elements(self.ev(e[1]), e[2])
+        raise ValueError(f"unknown expression tag {tag!r}")  # pragma: no cover
+
+    def resolve_name(self, scope: str, name: str) -> tuple[str, Any]:
+        """``("k", key)`` for a variable of an enclosing function/class scope, or
+        ``("g", module_id)`` for a module-level lookup."""
+        memo_key = (scope, name)
+        hit = self.name_memo.get(memo_key)
+        if hit is not None:
+            return hit
+        current: str | None = scope
+        result: tuple[str, Any] | None = None
+        while current is not None:
+            sf = self.index.scopes.get(current)
+            if sf is None:
+                break
+            if sf.kind == K_MODULE:
+                result = ("g", current)
+                break
+            if name in sf.locals:
+                result = ("k", (current, name))
+                break
+            current = sf.lookup_parent
+        if result is None:
+            result = ("g", self.index.files[self.cur_file].module)
+        self.name_memo[memo_key] = result
+        return result
+
+    def global_lookup(self, module: str, name: str) -> set[int] | frozenset[int]:
+        names = self.index.module_names.get(module)
+        if names is not None and name in names:
+            return self.read((module, name))
+        if name in _BUILTIN_NAMES:
+            return frozenset((self.intern((V_BUILTIN, name)),))
+        return self._dynamic_module_attr(module, name)
+
+    def _dynamic_module_attr(self, module: str, name: str) -> set[int] | frozenset[int]:
+        out = self.read((module, name))
+        if not out:
+            ext = self.ext_star.get(module)
+            if ext is not None and len(ext) == 1:
+                # The name can only come from the one external ``from m import *``.
+                return frozenset((self.intern((V_EXT, f"{ext[0]}.{name}")),))
+        return out
+
+    def module_attr(self, module: str, name: str) -> set[int] | frozenset[int]:
+        names = self.index.module_names.get(module)
+        if names is not None and name in names:
+            return self.read((module, name))
+        sub = f"{module}.{name}"
+        if self.index.is_module(sub) or sub in self.index.namespaces:
+            return self.def_value(sub)
+        return self._dynamic_module_attr(module, name)
+
+    def module_value(self, dotted: str) -> set[int] | frozenset[int]:
+        where, target = self.index.map_module(dotted, self.cur_file)
+        if where == "ext":
+            return frozenset((self.intern((V_EXT, target)),))
+        if target in self.kinds:
+            return self.def_value(target)
+        # ``import a.b`` where a.b is not a module of its own: an attribute of ``a``.
+        head, _, rest = target.partition(".")
+        if head not in self.kinds:
+            return _EMPTY
+        values: set[int] | frozenset[int] = self.def_value(head)
+        for part in rest.split(".") if rest else ():
+            nxt: set[int] = set()
+            for v in tuple(values):
+                nxt |= self.attr(v, part)
+            values = nxt
+        return values
+
+    def from_value(self, dotted: str, name: str) -> set[int] | frozenset[int]:
+        where, target = self.index.map_module(dotted, self.cur_file)
+        if where == "ext":
+            return frozenset((self.intern((V_EXT, f"{target}.{name}")),))
+        sub = f"{target}.{name}"
+        if sub in self.kinds and (self.index.is_module(sub) or sub in self.index.namespaces):
+            return self.def_value(sub)
+        if self.index.is_module(target):
+            return self.module_attr(target, name)
+        out: set[int] = set()
+        for v in tuple(self.module_value(dotted)):
+            out |= self.attr(v, name)
+        return out
+
+    def attr(self, v: int, name: str) -> set[int] | frozenset[int]:
+        val = self.vals[v]
+        kind = val[0]
+        if kind == V_INST:
+            return self.class_attr(val[1], name, True, val[1])
+        if kind == V_DEF:
+            ident = val[1]
+            dk = self.kinds.get(ident)
+            if dk in (K_MODULE, K_PACKAGE):
+                return self.module_attr(ident, name)
+            if dk == K_CLASS:
+                return self.class_attr(ident, name, False, ident)
+            return self.read((ident, name))
+        if kind in (V_EXT, V_XINST):
+            return self._ext_attr(val[1], name)
+        if kind in (V_BUILTIN, V_BINST):
+            # Only attributes of builtin types and their instances (``str.join``), not of
+            # builtin functions or methods: those chains name nothing useful.
+            if "." not in val[1] and self.builtin_has(val[1], name):
+                return frozenset((self.intern((V_BUILTIN, f"{val[1]}.{name}")),))
+            return _EMPTY
+        if kind == V_CONT:
+            if self.builtin_has(val[2], name):
+                return frozenset((self.intern((V_CMETH, val[1], val[2], name)),))
+            return _EMPTY
+        if kind == V_SUPER:
+            return self.class_attr(val[2], name, bool(val[3]), val[2], after=val[1])
+        return _EMPTY
+
+    def _ext_attr(self, path: str, name: str) -> frozenset[int]:
+        """``path.name`` for an external value, unless that would grow a chain in a loop
+        (``node = node.next`` must not produce ``x.next.next.next...``)."""
+        if path.endswith("." + name) or path.count(".") >= _MAX_EXTERNAL_DEPTH:
+            return _EMPTY
+        return frozenset((self.intern((V_EXT, f"{path}.{name}")),))
+
+    # ------------------------------------------------------------------ classes
+
+    def mro(self, cls: str) -> tuple[int, ...]:
+        """Linearisation of ``cls``: class definitions, then external/builtin bases as leaves."""
+        hit = self.mro_cache.get(cls)
+        if hit is not None:
+            return hit
+        own = self.intern((V_DEF, cls))
+        self.mro_cache[cls] = (own,)  # cycle guard for nonsense like class A(B), class B(A)
+        self.mro_rdeps.setdefault(cls, set()).add(cls)
+        seqs: list[list[int]] = []
+        direct: list[int] = []
+        for i in range(self.index.nbases.get(cls, 0)):
+            for vid in sorted(self.pts.get((cls, "<base>", i), ())):
+                val = self.vals[vid]
+                if val[0] == V_DEF and self.kinds.get(val[1]) == K_CLASS:
+                    base = val[1]
+                    seqs.append(list(self.mro(base)))
+                    for dep in self.mro_cache[base]:
+                        dval = self.vals[dep]
+                        if dval[0] == V_DEF:
+                            self.mro_rdeps.setdefault(dval[1], set()).add(cls)
+                    direct.append(vid)
+                elif val[0] == V_EXT or val[0] == V_BUILTIN:
+                    seqs.append([vid])
+                    direct.append(vid)
+        merged = _c3([*seqs, direct]) if direct else []
+        if merged is None:
+            merged = []
+            for seq in seqs:
+                for vid in seq:
+                    if vid not in merged:
+                        merged.append(vid)
+        result = (own, *(m for m in merged if m != own))
+        self.mro_cache[cls] = result
+        return result
+
+    def _invalidate_mro(self, cls: str) -> None:
+        pending = [cls]
+        seen: set[str] = set()
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            self.mro_cache.pop(current, None)
+            self.canonical_memo.pop(current, None)
+            self.plans.pop(current, None)
+            pending.extend(self.mro_rdeps.get(current, ()))
+            for c in self.class_users.get(current, ()):
+                if c >= 0 and not self.queued[c]:
+                    self.queued[c] = 1
+                    self.work.append(c)
+
+    def _defines(self, cls: str, name: str) -> bool:
+        return name in self.index.class_names.get(cls, _EMPTY_NAMES) or name in (
+            self.index.instance_attrs.get(cls, _EMPTY_NAMES)
+        )
+
+    def class_attr(
+        self, cls: str, name: str, on_instance: bool, receiver: str, after: str | None = None
+    ) -> set[int] | frozenset[int]:
+        """Attribute ``name`` looked up through the MRO of ``cls`` (starting after class
+        ``after`` for ``super()``), functions bound to ``receiver`` as Python binds them."""
+        users = self.class_users.get(cls)
+        if users is None:
+            self.class_users[cls] = {self.cur}
+        else:
+            users.add(self.cur)
+        plans = self.plans.get(cls)
+        if plans is None:
+            plans = self.plans[cls] = {}
+        plan = plans.get((name, after))
+        if plan is None:
+            plan = plans[(name, after)] = self._plan(cls, name, after)
+        chain, definer, terminal = plan
+        dynamic: set[int] | None = None
+        for owner in chain:
+            # Assigned from outside (``obj.x = ...`` where no class of the MRO defines x).
+            found = self.read((owner, name))
+            if found:
+                dynamic = set(found) if dynamic is None else dynamic | found
+        if definer is not None:
+            bound = self._bind_all(self.read((definer, name)), receiver, on_instance)
+            return bound if dynamic is None else dynamic | bound
+        if terminal is not None:
+            return {terminal} if dynamic is None else dynamic | {terminal}
+        return dynamic if dynamic is not None else _EMPTY
+
+    def _plan(
+        self, cls: str, name: str, after: str | None
+    ) -> tuple[tuple[str, ...], str | None, int | None]:
+        """The static part of a lookup: classes passed before the first one that defines
+        ``name``, that class (``None`` if none does), and the value found beyond the analysed
+        classes (an external or builtin base's attribute, or ``object``'s)."""
+        mro = self.mro(cls)
+        start = 0
+        if after is not None:
+            after_vid = self.intern((V_DEF, after))
+            if after_vid in mro:
+                start = mro.index(after_vid) + 1
+            else:
+                mro = self.mro(after)
+                start = 1
+                self.class_users.setdefault(after, set()).add(self.cur)
+        chain: list[str] = []
+        for i in range(start, len(mro)):
+            val = self.vals[mro[i]]
+            if val[0] == V_DEF:
+                owner = str(val[1])
+                if self._defines(owner, name):
+                    return tuple(chain), owner, None
+                chain.append(owner)
+            elif val[0] == V_EXT:
+                if val[1] in _MARKER_BASES:
+                    continue
+                ext = self._ext_attr(val[1], name)
+                return tuple(chain), None, next(iter(ext)) if ext else None
+            elif val[0] == V_BUILTIN:
+                if self.builtin_has(val[1], name):
+                    return tuple(chain), None, self.intern((V_BUILTIN, f"{val[1]}.{name}"))
+                if val[1] != "object":
+                    return tuple(chain), None, None  # unknown attribute of a builtin base
+        if self.builtin_has("object", name):
+            return tuple(chain), None, self.intern((V_BUILTIN, f"object.{name}"))
+        return tuple(chain), None, None
+
+    def _bind_all(
+        self, found: set[int] | frozenset[int], receiver: str, on_instance: bool
+    ) -> set[int] | frozenset[int]:
+        out: set[int] | None = None
+        for v in tuple(found):
+            val = self.vals[v]
+            if val[0] != V_DEF:
+                continue
+            d = self.index.defs.get(val[1])
+            if d is None or not self._is_method(d):
+                continue
+            if out is None:
+                out = set(found)
+            out.discard(v)
+            flags = d.flags
+            if flags & F_STATIC:
+                out.add(v)
+            elif flags & F_CLASSMETHOD:
+                out.add(self.intern((V_BOUND, d.id, self._canonical(d, receiver), 1)))
+            elif flags & F_PROPERTY:
+                if on_instance:
+                    out |= self.returns(d.id, None, self.intern((V_INST, receiver)))
+                else:
+                    out.add(v)
+            elif on_instance:
+                out.add(self.intern((V_BOUND, d.id, self._canonical(d, receiver), 0)))
+            else:
+                out.add(v)
+        return found if out is None else out
+
+    def _canonical(self, d: DefFact, receiver: str) -> str:
+        """The receiver class to bind method ``d`` to: the first class of the receiver's MRO that
+        defines an attribute the method uses on ``self`` (or the method's own class). Lookups
+        inside the method resolve the same for both, and this keeps e.g. ``TestCase`` methods
+        from being analysed once per test class. Without that knowledge (``self`` escapes), the
+        receiver itself."""
+        attrs = d.self_attrs
+        if attrs is None or receiver == d.parent:
+            return receiver
+        memo = self.canonical_memo.get(receiver)
+        if memo is None:
+            memo = self.canonical_memo[receiver] = {}
+        hit = memo.get(d.id)
+        if hit is not None:
+            return hit
+        result = receiver
+        for vid in self.mro(receiver):
+            val = self.vals[vid]
+            if val[0] != V_DEF:
+                break
+            cls = val[1]
+            if cls == d.parent or any(self._defines(cls, a) for a in attrs):
+                result = str(cls)
+                break
+        memo[d.id] = result
+        return result
+
+    def _is_method(self, d: DefFact) -> bool:
+        if d.kind == K_METHOD:
+            return True
+        return d.kind == K_LAMBDA and self.kinds.get(d.parent) == K_CLASS
+
+    def attr_owner(self, cls: str, name: str) -> str:
+        """The class whose namespace ``cls_instance.name = ...`` writes (first definer)."""
+        users = self.class_users.get(cls)
+        if users is None:
+            self.class_users[cls] = {self.cur}
+        else:
+            users.add(self.cur)
+        for vid in self.mro(cls):
+            val = self.vals[vid]
+            if val[0] == V_DEF and self._defines(val[1], name):
+                return str(val[1])
+        return cls
+
+    def super_value(self, cls: str, receivers: set[int] | frozenset[int]) -> frozenset[int]:
+        out: set[int] = set()
+        for v in tuple(receivers):
+            val = self.vals[v]
+            if val[0] == V_INST:
+                out.add(self.intern((V_SUPER, cls, val[1], 1)))
+            elif val[0] == V_DEF and self.kinds.get(val[1]) == K_CLASS:
+                out.add(self.intern((V_SUPER, cls, val[1], 0)))
+        if not out:
+            out.add(self.intern((V_SUPER, cls, cls, 1)))
+        return frozenset(out)
+
+    def instances(self, classes: set[int] | frozenset[int]) -> set[int]:
+        out: set[int] = set()
+        for v in tuple(classes):
+            val = self.vals[v]
+            kind = val[0]
+            if kind == V_DEF and self.kinds.get(val[1]) == K_CLASS:
+                out.add(self.intern((V_INST, val[1])))
+            elif kind == V_BUILTIN and isinstance(getattr(builtins, val[1], None), type):
+                out.add(self.intern((V_BINST, val[1])))
+            elif kind == V_EXT:
+                out.add(self.intern((V_XINST, val[1])))
+            elif kind == V_CONT:  # except (A, B) as e
+                out |= self.instances(self.all_slots(val[1]))
+        return out
+
+    # ------------------------------------------------------------------ containers
+
+    def elements(self, values: set[int] | frozenset[int], dict_values: bool) -> set[int]:
+        """What iterating (or ``*``/``**``-unpacking) the values yields, without implicit calls."""
+        out: set[int] = set()
+        for v in tuple(values):
+            val = self.vals[v]
+            kind = val[0]
+            if kind == V_CONT:
+                type_name = val[2]
+                if type_name == "dict" and not dict_values:
+                    continue  # iterating a dict yields its keys, which are not tracked
+                if type_name in _PAIR_CONTAINERS:
+                    out.add(self.intern((V_PAIR, val[1])))
+                else:
+                    out |= self.all_slots(val[1])
+            elif kind == V_GEN:
+                out |= self.read((val[1], "<yield>"))
+            elif kind == V_PAIR:
+                out |= self.all_slots(val[1])
+        return out
+
+    def subscript(self, values: set[int] | frozenset[int], slot: Any) -> set[int]:
+        out: set[int] = set()
+        for v in tuple(values):
+            val = self.vals[v]
+            if val[0] == V_CONT:
+                if slot is None:
+                    out |= self.all_slots(val[1])
+                else:
+                    out |= self.read((val[1], slot))
+                    out |= self.read((val[1], None))
+            elif val[0] == V_PAIR and slot != 0:
+                out |= self.all_slots(val[1])
+        return out
+
+    # ------------------------------------------------------------------ constraints
+
+    def run(self) -> None:
+        n = len(self.cons)
+        self.queued = bytearray(b"\x01") * n
+        self.work = deque(range(n))
+        work = self.work
+        queued = self.queued
+        cons = self.cons
+        cfile = self.cfile
+        while work:
+            c = work.popleft()
+            queued[c] = 0
+            self.cur = c
+            self.cur_file = cfile[c]
+            con = cons[c]
+            tag = con[0]
+            if tag == C_ASSIGN:
+                self._assign(con)
+            elif tag == C_CALL:
+                self._call(c, con)
+            elif tag == C_ITER:
+                self._iter(c, con)
+            elif tag == C_WITH:
+                self._with(c, con)
+            elif tag == C_BASES:
+                self._bases(con)
+        self.cur = -1
+
+    def _assign(self, con: Constraint) -> None:
+        values = self.ev(con[1])
+        if not values:
+            return
+        for target in con[2]:
+            head = target[0]
+            if type(head) is not int:
+                self.write(target, values)
+            elif head == T_ATTR:
+                for b in tuple(self.ev(target[1])):
+                    self._store_attr(b, target[2], values)
+            elif head == T_SUB:
+                for b in tuple(self.ev(target[1])):
+                    bval = self.vals[b]
+                    if bval[0] == V_CONT:
+                        self.write((bval[1], target[2]), values)
+            elif head == T_NAME:
+                kind, where = self.resolve_name(target[1], target[2])
+                self.write(where if kind == "k" else (where, target[2]), values)
+
+    def _store_attr(self, b: int, name: str, values: set[int] | frozenset[int]) -> None:
+        val = self.vals[b]
+        kind = val[0]
+        cls: str | None = None
+        if kind == V_INST:
+            cls = val[1]
+        elif kind == V_DEF:
+            ident = val[1]
+            dk = self.kinds.get(ident)
+            if dk == K_CLASS:
+                cls = ident
+            elif dk is not None:
+                self.write((ident, name), values)
+        if cls is None:
+            return
+        self.write((self.attr_owner(cls, name), name), values)
+
+    def _bases(self, con: Constraint) -> None:
+        cls = con[1]
+        changed = False
+        for i, (_line, e) in enumerate(con[2]):
+            key = (cls, "<base>", i)
+            before = len(self.pts.get(key, ()))
+            self.write(key, self.ev(e))
+            if len(self.pts.get(key, ())) != before:
+                changed = True
+        if changed:
+            self._invalidate_mro(cls)
+
+    def returns(
+        self, func: str, binder: _Binder | None = None, first: int | None = None
+    ) -> set[int] | frozenset[int]:
+        """What calling ``func`` yields; parameters it returns unchanged give back this call's
+        own argument (``binder``'s, or ``first`` for the receiver) when known."""
+        d = self.index.defs.get(func)
+        if d is None:
+            return self.read((func, "<return>"))
+        if d.flags & F_GENERATOR:
+            return frozenset((self.intern((V_GEN, func)),))
+        out = self.read((func, "<return>"))
+        if not d.returns_params:
+            return out
+        merged = set(out)
+        for param in d.returns_params:
+            merged |= self._argument(func, param, binder, first)
+        return merged
+
+    def _argument(
+        self, func: str, param: str, binder: _Binder | None, first: int | None
+    ) -> set[int] | frozenset[int]:
+        """The values one call passes for ``param`` (every caller's, when not determinable)."""
+        params = self.index.params.get(func)
+        if params is None:
+            return self.read((func, param))
+        positional = params.positional
+        if first is not None and positional and positional[0] == param:
+            return frozenset((first,))
+        if binder is None:
+            return self.read((func, param))
+        pos, kws = binder.argv
+        if param in positional:
+            index = positional.index(param) - (1 if first is not None else 0)
+            if 0 <= index < len(pos) and not any(star for star, _ in pos[: index + 1]):
+                return pos[index][1]
+        for name, values in kws:
+            if name == param:
+                return values
+        # Not passed (default value) or passed through */**: every caller's values.
+        return self.read((func, param))
+
+    def _eval_args(
+        self, args: tuple[Any, ...], kwargs: tuple[tuple[str | None, Expr], ...]
+    ) -> _Args:
+        pos: list[tuple[bool, set[int] | frozenset[int]]] = []
+        for a in args:
+            if a is None:
+                pos.append((False, _EMPTY))
+            elif a[0] == E_STAR:
+                pos.append((True, self.ev(a[1])))
+            else:
+                pos.append((False, self.ev(a)))
+        kws = [(name, self.ev(e)) for name, e in kwargs]
+        return pos, kws
+
+    def _bind(
+        self,
+        func: str,
+        first: int | None,
+        argv: _Args,
+    ) -> None:
+        params = self.index.params.get(func)
+        if params is None:
+            return
+        positional = params.positional
+        i = 0
+        if first is not None:
+            if not positional:
+                return
+            self.write((func, positional[0]), frozenset((first,)))
+            i = 1
+        pos, kws = argv
+        for star, values in pos:
+            if star:
+                items = self.elements(values, False)
+                for p in positional[i:]:
+                    self.write((func, p), items)
+                if params.vararg is not None:
+                    self.write(((func, "*"), None), items)
+                break
+            if i < len(positional):
+                self.write((func, positional[i]), values)
+            elif params.vararg is not None:
+                self.write(((func, "*"), i - len(positional)), values)
+            i += 1
+        for name, values in kws:
+            if name is None:
+                items = self.elements(values, True)
+                for p in (*positional[i:], *params.kwonly):
+                    self.write((func, p), items)
+                if params.kwarg is not None:
+                    self.write(((func, "**"), None), items)
+            elif name in positional or name in params.kwonly:
+                self.write((func, name), values)
+            elif params.kwarg is not None:
+                self.write(((func, "**"), name), values)
+
+    def _call(self, c: int, con: Constraint) -> None:
+        _, site, _caller, _line, callee, args, kwargs, _flags = con
+        if callee is None:
+            return
+        fvals = self.ev(callee)
+        if not fvals:
+            return
+        targets = self.targets.get(c)
+        if targets is None:
+            targets = self.targets[c] = set()
+        # Arguments are evaluated only for callees that use them, so that a call of an external
+        # function is not re-run every time one of its arguments learns a value.
+        binder: _Binder | None = None
+        out: set[int] = set()
+        result_key = (self.index.file_names[self.cur_file], site)
+        for v in tuple(fvals):
+            val = self.vals[v]
+            kind = val[0]
+            if kind == V_DEF:
+                ident = val[1]
+                dk = self.kinds.get(ident)
+                if dk in _FUNCTION_KINDS:
+                    targets.add(ident)
+                    if binder is None:
+                        binder = self._binder(c, args, kwargs)
+                    binder.bind(ident, None)
+                    out |= self.returns(ident, binder)
+                elif dk == K_CLASS:
+                    if binder is None:
+                        binder = self._binder(c, args, kwargs)
+                    self._instantiate(ident, targets, binder, out)
+            elif kind == V_BOUND:
+                targets.add(val[1])
+                first = self.intern((V_DEF, val[2]) if val[3] else (V_INST, val[2]))
+                if binder is None:
+                    binder = self._binder(c, args, kwargs)
+                binder.bind(val[1], first)
+                out |= self.returns(val[1], binder, first)
+            elif kind == V_INST:
+                for m in tuple(self.class_attr(val[1], "__call__", True, val[1])):
+                    mval = self.vals[m]
+                    if mval[0] == V_BOUND:
+                        targets.add(mval[1])
+                        if binder is None:
+                            binder = self._binder(c, args, kwargs)
+                        receiver = self.intern((V_INST, mval[2]))
+                        binder.bind(mval[1], receiver)
+                        out |= self.returns(mval[1], binder, receiver)
+            elif kind == V_EXT:
+                path = val[1]
+                targets.add(path)
+                self.externals.setdefault(path, path.rpartition(".")[2])
+                if path == "functools.partial" and args and args[0] is not None:
+                    # Calling the partial object calls the wrapped function.
+                    first_arg = args[0]
+                    if first_arg[0] != E_STAR:
+                        out |= self.ev(first_arg)
+            elif kind == V_BUILTIN:
+                if binder is None:
+                    binder = self._binder(c, args, kwargs)
+                self._call_builtin(val[1], targets, binder.argv, out, result_key)
+            elif kind == V_CMETH:
+                if binder is None:
+                    binder = self._binder(c, args, kwargs)
+                self._call_container_method(val, targets, binder.argv, out)
+        if out:
+            self.write(result_key, out)
+
+    def _binder(
+        self, c: int, args: tuple[Any, ...], kwargs: tuple[tuple[str | None, Expr], ...]
+    ) -> _Binder:
+        argv = self._eval_args(args, kwargs)
+        if any(star for star, _ in argv[0]) or any(name is None for name, _ in argv[1]):
+            # Unpacked arguments can grow without their own sets growing: always rebind.
+            return _Binder(self, argv, None)
+        sig = (*(len(v) for _, v in argv[0]), *(len(v) for _, v in argv[1]))
+        prev = self.bound.get(c)
+        if prev is not None and prev[0] == sig:
+            return _Binder(self, argv, prev[1])
+        done: set[tuple[str, int | None]] = set()
+        self.bound[c] = (sig, done)
+        return _Binder(self, argv, done)
+
+    def _instantiate(
+        self,
+        cls: str,
+        targets: set[str],
+        binder: _Binder,
+        out: set[int],
+    ) -> None:
+        instance = self.intern((V_INST, cls))
+        found = False
+        for iv in tuple(self.class_attr(cls, "__init__", True, cls)):
+            ival = self.vals[iv]
+            if ival[0] == V_BOUND:
+                targets.add(ival[1])
+                binder.bind(ival[1], self.intern((V_INST, ival[2])))
+                found = True
+        if not found:
+            # No __init__ in the analysed classes of the MRO: the constructor is object's (or an
+            # external/builtin base's), so the edge goes to the class itself.
+            targets.add(cls)
+        out.add(instance)
+
+    def _call_builtin(
+        self,
+        name: str,
+        targets: set[str],
+        argv: _Args,
+        out: set[int],
+        site_key: tuple[str, int],
+    ) -> None:
+        node_id = BUILTIN_PREFIX + name
+        targets.add(node_id)
+        self.externals.setdefault(node_id, name.rpartition(".")[2])
+        pos = argv[0]
+        if name in _CONTAINER_BUILTINS or name in ("dict", "enumerate"):
+            type_name = name if name in ("list", "tuple", "set", "frozenset", "dict") else "list"
+            if name == "enumerate":
+                type_name = "enumerate"
+            container = self.intern((V_CONT, site_key, type_name))
+            out.add(container)
+            if pos:
+                items = self.elements(pos[0][1], name == "dict")
+                self.write((site_key, None), items)
+            if name == "dict":
+                for kw, values in argv[1]:
+                    if kw is not None:
+                        self.write((site_key, kw), values)
+            return
+        if name in ("next", "anext") and pos:
+            out |= self.elements(pos[0][1], False)
+            return
+        obj = getattr(builtins, name, None)
+        if isinstance(obj, type):
+            out.add(self.intern((V_BINST, name)))
+
+    def _call_container_method(
+        self,
+        val: tuple[Any, ...],
+        targets: set[str],
+        argv: _Args,
+        out: set[int],
+    ) -> None:
+        _, container, type_name, method = val
+        node_id = f"{BUILTIN_PREFIX}{type_name}.{method}"
+        targets.add(node_id)
+        self.externals.setdefault(node_id, method)
+        pos = argv[0]
+        if method in ("append", "add") and pos:
+            self.write((container, None), pos[0][1])
+        elif method == "insert" and len(pos) > 1:
+            self.write((container, None), pos[1][1])
+        elif method in ("extend", "update"):
+            if pos:
+                self.write((container, None), self.elements(pos[0][1], type_name == "dict"))
+            for kw, values in argv[1]:
+                if kw is not None:
+                    self.write((container, kw), values)
+        elif method == "setdefault" and len(pos) > 1:
+            self.write((container, None), pos[1][1])
+        if method in ("pop", "get", "setdefault", "popitem"):
+            out |= self.all_slots(container)
+        elif method == "copy":
+            out.add(self.intern((V_CONT, container, type_name)))
+        elif method == "values":
+            out.add(self.intern((V_CONT, container, "dict_values")))
+        elif method == "items":
+            out.add(self.intern((V_CONT, container, "dict_items")))
+
+    def _iter(self, c: int, con: Constraint) -> None:
+        _, site, _caller, _line, e, is_async = con
+        values = self.ev(e)
+        if not values:
+            return
+        out = self.elements(values, False)
+        targets: set[str] | None = None
+        iter_name, next_name = ("__aiter__", "__anext__") if is_async else ("__iter__", "__next__")
+        for v in tuple(values):
+            val = self.vals[v]
+            if val[0] != V_INST:
+                continue
+            for it in tuple(self.class_attr(val[1], iter_name, True, val[1])):
+                ival = self.vals[it]
+                if ival[0] != V_BOUND:
+                    continue
+                if targets is None:
+                    targets = self.targets.setdefault(c, set())
+                targets.add(ival[1])
+                receiver = self.intern((V_INST, ival[2]))
+                for r in tuple(self.returns(ival[1], None, receiver)):
+                    rval = self.vals[r]
+                    if rval[0] == V_INST:
+                        for nx in tuple(self.class_attr(rval[1], next_name, True, rval[1])):
+                            nval = self.vals[nx]
+                            if nval[0] == V_BOUND:
+                                targets.add(nval[1])
+                                next_receiver = self.intern((V_INST, nval[2]))
+                                out |= self.returns(nval[1], None, next_receiver)
+                    else:
+                        out |= self.elements(frozenset((r,)), False)
+        if out:
+            self.write((self.index.file_names[self.cur_file], site), out)
+
+    def _with(self, c: int, con: Constraint) -> None:
+        _, site, _caller, _line, e, is_async = con
+        values = self.ev(e)
+        if not values:
+            return
+        enter, leave = ("__aenter__", "__aexit__") if is_async else ("__enter__", "__exit__")
+        out: set[int] = set()
+        for v in tuple(values):
+            val = self.vals[v]
+            if val[0] == V_GEN:
+                # A @contextmanager-style generator: ``as`` receives what it yields.
+                out |= self.read((val[1], "<yield>"))
+            elif val[0] == V_INST:
+                for name in (enter, leave):
+                    for m in tuple(self.class_attr(val[1], name, True, val[1])):
+                        mval = self.vals[m]
+                        if mval[0] == V_BOUND:
+                            self.targets.setdefault(c, set()).add(mval[1])
+                            if name == enter:
+                                receiver = self.intern((V_INST, mval[2]))
+                                out |= self.returns(mval[1], None, receiver)
+        if out:
+            self.write((self.index.file_names[self.cur_file], site), out)
+
+    # ------------------------------------------------------------------ results
+
+    def node_id(self, v: int) -> str | None:
+        """Node id a value stands for as the end of an edge (``None`` if it is not a node)."""
+        val = self.vals[v]
+        kind = val[0]
+        if kind == V_DEF:
+            return str(val[1])
+        if kind == V_BOUND:
+            return str(val[1])
+        if kind == V_EXT:
+            path = str(val[1])
+            self.externals.setdefault(path, path.rpartition(".")[2])
+            return path
+        if kind == V_BUILTIN:
+            node_id = BUILTIN_PREFIX + str(val[1])
+            self.externals.setdefault(node_id, str(val[1]).rpartition(".")[2])
+            return node_id
+        return None
+
+    def file_dependencies(self) -> dict[str, set[str]]:
+        names = self.index.file_names
+        out: dict[str, set[str]] = {name: set() for name in names}
+        for key, readers in self.deps.items():
+            owner = self._owner_file(key)
+            if owner is None:
+                continue
+            owner_name = names[owner]
+            for c in readers:
+                if c < 0:
+                    continue
+                reader = names[self.cfile[c]]
+                if reader != owner_name:
+                    out[reader].add(owner_name)
+        return out
+
+    def _owner_file(self, key: Any) -> int | None:
+        head = key[0]
+        while type(head) is tuple:
+            head = head[0]
+        if not isinstance(head, str):
+            return None
+        hit = self.index.def_file.get(head)
+        if hit is not None:
+            return hit
+        # Scopes of comprehensions and files (call results) are not definitions.
+        if head in self.index.scopes:
+            base = head
+            while base and base not in self.index.def_file:
+                base = base.rpartition(".")[0]
+            return self.index.def_file.get(base)
+        return self.index.file_numbers.get(head)
+
+
+class _Binder:
+    """Binds one call site's evaluated arguments to the parameters of its targets, skipping
+    targets already bound with argument sets of the same sizes (sets only grow, so equal sizes
+    mean equal sets): a site re-run because its callee gained a target binds only that one."""
+
+    __slots__ = ("argv", "done", "solver")
+
+    def __init__(
+        self, solver: _Solver, argv: _Args, done: set[tuple[str, int | None]] | None
+    ) -> None:
+        self.solver = solver
+        self.argv = argv
+        self.done = done
+
+    def bind(self, func: str, first: int | None) -> None:
+        done = self.done
+        if done is not None:
+            key = (func, first)
+            if key in done:
+                return
+            done.add(key)
+        self.solver._bind(func, first, self.argv)
+
+
+def _c3(seqs: list[list[int]]) -> list[int] | None:
+    """C3 merge; ``None`` when the hierarchy admits no consistent order."""
+    pending = [list(s) for s in seqs if s]
+    out: list[int] = []
+    while pending:
+        head = None
+        for seq in pending:
+            candidate = seq[0]
+            if not any(candidate in other[1:] for other in pending):
+                head = candidate
+                break
+        if head is None:
+            return None
+        out.append(head)
+        pending = [seq[1:] if seq[0] == head else seq for seq in pending]
+        pending = [seq for seq in pending if seq]
+    return out
+
+
+def _star_setup(solver: _Solver, index: ProgramIndex) -> None:
+    """Turn ``from m import *`` into one assignment per exported name (``__all__`` when it is a
+    literal, else the public names), transitively."""
+    for i, facts in enumerate(index.files):
+        for dotted, _line in facts.star_imports:
+            where, target = index.map_module(dotted, i)
+            if where == "in" and index.is_module(target):
+                solver.star_sources.setdefault(facts.module, []).append(target)
+            elif where == "ext":
+                solver.ext_star.setdefault(facts.module, []).append(target)
+    if not solver.star_sources:
+        return
+    exported: dict[str, frozenset[str]] = {}
+
+    def exports(module: str, visiting: set[str]) -> frozenset[str]:
+        hit = exported.get(module)
+        if hit is not None:
+            return hit
+        facts = index.files[index.modules[module]]
+        if facts.all_names is not None:
+            names: set[str] = set(facts.all_names)
+        else:
+            names = {n for n in index.module_names.get(module, ()) if not n.startswith("_")}
+            visiting.add(module)
+            for src in solver.star_sources.get(module, ()):
+                if src not in visiting:
+                    names |= {n for n in exports(src, visiting) if not n.startswith("_")}
+            visiting.discard(module)
+        result = frozenset(names)
+        exported[module] = result
+        return result
+
+    for module, sources in solver.star_sources.items():
+        file_no = index.modules[module]
+        own = index.module_names.setdefault(module, set())
+        static = set(own)
+        for src in sources:
+            for name in sorted(exports(src, set())):
+                if name in static:
+                    continue  # a later local definition wins (flow-insensitive approximation)
+                own.add(name)
+                solver.cons.append((C_ASSIGN, (E_FROM, src, name), ((module, name),)))
+                solver.cfile.append(file_no)
+
+
+def resolve(index: ProgramIndex) -> Resolution:
+    """Solve the whole program and return the links of every file."""
+    solver = _Solver(index)
+    for i, facts in enumerate(index.files):
+        solver.cons.extend(facts.constraints)
+        solver.cfile.extend([i] * len(facts.constraints))
+    _star_setup(solver, index)
+    solver.run()
+    links = [FileLinks() for _ in index.files]
+    # Calls (explicit and implicit).
+    for c, con in enumerate(solver.cons):
+        tag = con[0]
+        if tag == C_CALL:
+            link = links[solver.cfile[c]]
+            targets = solver.targets.get(c)
+            if not con[7] & F_IMPLICIT:
+                link.calls_total += 1
+                if targets:
+                    link.calls_resolved += 1
+            if targets:
+                caller, line = con[2], con[3]
+                link.calls.extend((caller, t, line) for t in sorted(targets))
+        elif tag in (C_ITER, C_WITH):
+            targets = solver.targets.get(c)
+            if targets:
+                links[solver.cfile[c]].calls.extend((con[2], t, con[3]) for t in sorted(targets))
+        elif tag == C_BASES:
+            cls = con[1]
+            link = links[solver.cfile[c]]
+            for i, (line, _e) in enumerate(con[2]):
+                for v in sorted(solver.pts.get((cls, "<base>", i), ())):
+                    target = solver.node_id(v)
+                    if target is not None and target != cls and _is_class_like(solver, v):
+                        link.inherits.append((cls, target, line))
+    for i, facts in enumerate(index.files):
+        link = links[i]
+        solver.cur_file = i
+        for def_id, line, e in facts.decorators:
+            for v in sorted(solver.ev(e)):
+                target = solver.node_id(v)
+                if target is not None:
+                    link.decorates.append((target, def_id, line))
+        _import_links(index, i, facts, link)
+    return Resolution(links=links, externals=dict(solver.externals), solver=solver)
+
+
+def _is_class_like(solver: _Solver, v: int) -> bool:
+    val = solver.vals[v]
+    if val[0] == V_DEF:
+        return solver.kinds.get(val[1]) == K_CLASS
+    return val[0] in (V_EXT, V_BUILTIN)
+
+
+def _import_links(index: ProgramIndex, file_no: int, facts: FileFacts, link: FileLinks) -> None:
+    source = facts.module
+    seen: set[tuple[str, int]] = set()
+    for imp in facts.imports:
+        where, target = index.map_module(imp.module, file_no)
+        found: list[str] = []
+        if where == "ext":
+            found.append(target)
+        elif target in index.kinds and (index.is_module(target) or target in index.namespaces):
+            if imp.names is None:
+                found.append(target)
+            else:
+                for name in imp.names:
+                    sub = f"{target}.{name}"
+                    if index.is_module(sub):
+                        found.append(sub)
+                    else:
+                        found.append(target)
+        else:
+            link.diagnostics.append(
+                DiagFact(
+                    facts.file,
+                    imp.line,
+                    0,
+                    "warning",
+                    "unresolved-import",
+                    f"module {imp.module!r} is not in the analysed tree",
+                )
+            )
+            continue
+        for t in found:
+            if (t, imp.line) in seen or t == source:
+                continue
+            seen.add((t, imp.line))
+            link.imports.append((source, t, imp.line))
