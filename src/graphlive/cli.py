@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze_cli.add_commands(sub)
     bus_cli.add_commands(sub)
+    from graphlive.sinks import cli as sinks_cli
+
+    sinks_cli.add_commands(sub)
     return parser
 
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,9 @@ if TYPE_CHECKING:
     import networkx
     import pandas
 
-    from graphlive.analysis.engine import AnalysisSummary, Progress
+    from graphlive.analysis.engine import AnalysisSummary, Analyzer, Progress
+    from graphlive.watch import Watcher
+    from graphlive.widget import GraphView
 
 __all__ = ["LiveGraph", "analyze", "graph_name_for"]
 
@@ -100,6 +103,10 @@ class LiveGraph:
         self._needs_reset = publish
         self._needs_full_graph = False
         self._since_snapshot = 0
+        #: Serialises analysis, updates (the watcher thread) and reads of the graph.
+        self.lock = threading.RLock()
+        self.analyzer: Analyzer | None = None
+        self.watcher: Watcher | None = None
         self.graph.listen(self._on_batch)
 
     # ------------------------------------------------------------------ analysis
@@ -123,10 +130,43 @@ class LiveGraph:
             raise ValueError("LiveGraph.analyze needs a path (this graph has no root)")
         if not root.exists():
             raise FileNotFoundError(f"cannot analyse {root}: no such file or directory")
-        self.root = root
+        with self.lock:
+            self.root = root
+            analyzer = self.analyzer = Analyzer(root, self.graph, workers=workers)
+            return self._bulk_run(lambda: analyzer.run(progress=progress))
+
+    def update(
+        self, paths: Iterable[str | Path], *, progress: Callable[[Progress], None] | None = None
+    ) -> AnalysisSummary:
+        """Re-analyse the given files (changed, added or deleted; absolute or relative to the
+        root) and publish only the difference, one transaction per file. Unchanged code emits
+        no graph mutation. Runs a full analysis if there was none yet."""
+        with self.lock:
+            if self.analyzer is None:
+                return self.analyze(progress=progress)
+            analyzer = self.analyzer
+            return self._bulk_run(lambda: analyzer.update(paths, progress=progress))
+
+    def watch(self, *, debounce_ms: int = 50, **kwargs: Any) -> Watcher:
+        """Follow file changes under the root in a background thread (see
+        :class:`graphlive.watch.Watcher`); analyses first if needed. Stop with ``.stop()``."""
+        from graphlive.watch import Watcher
+
+        if self.analyzer is None:
+            self.analyze()
+        self.stop_watching()
+        self.watcher = Watcher(self, debounce_ms=debounce_ms, **kwargs).start()
+        return self.watcher
+
+    def stop_watching(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+
+    def _bulk_run(self, body: Callable[[], AnalysisSummary]) -> AnalysisSummary:
         self._bulk = True
         try:
-            summary = Analyzer(root, self.graph, workers=workers).run(progress=progress)
+            summary = body()
         finally:
             self._bulk = False
             self.flush()
@@ -294,8 +334,45 @@ class LiveGraph:
         """The subgraph within ``depth`` hops of ``node_id``."""
         return queries.ego(self.graph, node_id, depth)
 
+    def cypher(
+        self, query: str, params: Mapping[str, Any] | None = None, *, sync: bool = True
+    ) -> pandas.DataFrame:
+        """Run a read-only Cypher query on this graph's FalkorDB copy, as a DataFrame.
+
+        With ``sync=True`` the copy (kept by the sink in the embedded Redis' FalkorDB module,
+        the same one ``graphlive sink NAME --to falkordb://`` maintains) is first brought up to
+        date with every published event. Needs Redis (``publish=True``).
+        """
+        from graphlive.sinks import Sink
+        from graphlive.sinks.falkordb import FalkorDBTarget, cypher
+
+        if self.bus is None:
+            raise RuntimeError("LiveGraph.cypher needs Redis: create the graph with publish=True")
+        self.flush()
+        client = self.bus.client
+        if sync:
+            target = FalkorDBTarget(client, self.name, where="graphlive-redis")
+            with Sink(self.name, target, client=client) as sink:
+                sink.run(until_caught_up=True)
+        return cypher(query, params, graph=self.name, client=client)
+
+    def view(self, **kwargs: Any) -> GraphView:
+        """A live :class:`~graphlive.widget.GraphView` of this graph, with a re-analyse button."""
+        from graphlive.widget import GraphView
+
+        if self.root is not None:
+            kwargs.setdefault("path", str(self.root))
+        return GraphView.for_graph(self, **kwargs)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """In a notebook a LiveGraph displays as its live view (text elsewhere)."""
+        if not self.publishing:
+            return {"text/plain": repr(self)}
+        return self.view()._repr_mimebundle_(**kwargs)
+
     def close(self) -> None:
-        """Flush what can be flushed and release the Redis connection."""
+        """Stop watching, flush what can be flushed and release the Redis connection."""
+        self.stop_watching()
         self.flush()
         if self.bus is not None:
             self.bus.close()
