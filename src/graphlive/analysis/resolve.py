@@ -166,17 +166,17 @@ class ProgramIndex:
         self.nbases: dict[str, int] = {}
         self.script_dirs = list(script_dirs) if script_dirs is not None else [None] * len(files)
         self.source_roots = sorted(source_roots)
-        self.top_names: set[str] = set()
+        #: Outermost analysed module/namespace ids: a dotted name is in the tree when it is one
+        #: of them or below one (``pkg``; ``outer.mylib`` when the root is a nested package).
+        self.roots: set[str] = set()
         for ns in self.namespaces:
             self.kinds.setdefault(ns, K_PACKAGE)
-            self.top_names.add(ns.partition(".")[0])
         for i, facts in enumerate(self.files):
             if facts.missing:
                 continue
             self.modules[facts.module] = i
             self.kinds[facts.module] = K_PACKAGE if facts.is_package else K_MODULE
             self.def_file[facts.module] = i
-            self.top_names.add(facts.module.partition(".")[0])
             for d in facts.defs:
                 self.kinds[d.id] = d.kind
                 self.defs[d.id] = d
@@ -194,6 +194,21 @@ class ProgramIndex:
                 if con[0] == C_BASES:
                     self.nbases[con[1]] = max(self.nbases.get(con[1], 0), len(con[2]))
         self._module_map: dict[tuple[str, str | None], tuple[str, str]] = {}
+        containers = set(self.modules) | self.namespaces
+        for ident in containers:
+            if "/" in ident:
+                continue  # a shadowed module keeps its path as id: not importable
+            if ident.rpartition(".")[0] not in containers:
+                self.roots.add(ident)
+
+    def in_tree(self, dotted: str) -> bool:
+        """Whether ``dotted`` names something at or below an analysed package or module."""
+        prefix = ""
+        for part in dotted.split("."):
+            prefix = f"{prefix}.{part}" if prefix else part
+            if prefix in self.roots:
+                return True
+        return False
 
     def map_module(self, dotted: str, file_no: int) -> tuple[str, str]:
         """Where ``import dotted`` in file ``file_no`` leads: ``("in", id)`` for a module or
@@ -206,7 +221,7 @@ class ProgramIndex:
             return hit
         top = dotted.partition(".")[0]
         result: tuple[str, str]
-        if top in self.top_names:
+        if self.in_tree(dotted):
             result = ("in", dotted)
         else:
             result = ("ext", dotted)
@@ -1407,7 +1422,7 @@ def resolve(index: ProgramIndex) -> Resolution:
                 target = solver.node_id(v)
                 if target is not None:
                     link.decorates.append((target, def_id, line))
-        _import_links(index, i, facts, link)
+        _import_links(index, i, facts, link, solver.externals)
     return Resolution(links=links, externals=dict(solver.externals), solver=solver)
 
 
@@ -1418,7 +1433,13 @@ def _is_class_like(solver: _Solver, v: int) -> bool:
     return val[0] in (V_EXT, V_BUILTIN)
 
 
-def _import_links(index: ProgramIndex, file_no: int, facts: FileFacts, link: FileLinks) -> None:
+def _import_links(
+    index: ProgramIndex,
+    file_no: int,
+    facts: FileFacts,
+    link: FileLinks,
+    externals: dict[str, str],
+) -> None:
     source = facts.module
     seen: set[tuple[str, int]] = set()
     for imp in facts.imports:
@@ -1426,6 +1447,7 @@ def _import_links(index: ProgramIndex, file_no: int, facts: FileFacts, link: Fil
         found: list[str] = []
         if where == "ext":
             found.append(target)
+            externals.setdefault(target, target.rpartition(".")[2])
         elif target in index.kinds and (index.is_module(target) or target in index.namespaces):
             if imp.names is None:
                 found.append(target)
