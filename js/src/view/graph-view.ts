@@ -303,7 +303,9 @@ export class GraphView {
     this.indicators.setProgress(this.progress);
     this.indicators.setLog(this.log.entries(this.logFilter, 100), this.log.total);
     const s = this.connStatus;
-    const label = this.problem ?? statusLabel(s, store.loaded);
+    // Only a snapshot start has something to load; replay and live starts are live once open.
+    const loaded = store.loaded || startPoint(this.config).kind !== "snapshot";
+    const label = this.problem ?? statusLabel(s, loaded);
     const state = this.problem ? "error" : s.state;
     this.indicators.setStatus(label, state, s.reason ?? "");
     const now = performance.now();
