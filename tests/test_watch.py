@@ -141,3 +141,55 @@ def test_ignore_rules_follow_git_semantics(tmp_path: Path) -> None:
     assert not rules.is_ignored("sub/build/x.py")  # the deeper negation wins
     assert rules.is_ignored("env/x.py") and rules.is_ignored(".hidden/x.py")
     assert rules.is_ignored("a/__pycache__/x.py") and not rules.is_ignored("a/b.py")
+
+
+def test_watch_command_publishes_each_change(project: Path, redis_url: str) -> None:
+    import json
+    import queue
+    import subprocess
+    import sys
+
+    import redis
+
+    from graphlive.bus import load_graph
+
+    env = {**os.environ, "GRAPHLIVE_REDIS_URL": redis_url}
+    cmd = [
+        sys.executable,
+        "-m",
+        "graphlive.cli",
+        "watch",
+        str(project),
+        "--graph",
+        "w-cli",
+        "--json",
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump(stream: object, tag: str) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            lines.put(f"{tag}{line}")
+
+    for stream, tag in ((proc.stdout, "out:"), (proc.stderr, "err:")):
+        threading.Thread(target=pump, args=(stream, tag), daemon=True).start()
+
+    def next_line(prefix: str) -> str:
+        while True:
+            line = lines.get(timeout=60)
+            if line.startswith(prefix):
+                return line[len(prefix) :]
+
+    try:
+        assert "watching" in next_line("err:")
+        (project / "pkg" / "mod.py").write_text("def a():\n    return 1\n\ndef z():\n    a()\n")
+        update = json.loads(next_line("out:"))
+        assert update["files"] == ["pkg/mod.py"] and update["error"] is None
+        client = redis.Redis.from_url(redis_url)
+        loaded, pos = load_graph(client, "w-cli")
+        client.close()
+        assert pos.seq == update["last_seq"]
+        assert loaded == fresh(project).graph and "pkg.mod.z" in loaded
+    finally:
+        proc.terminate()
+        assert proc.wait(30) == 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -131,8 +131,16 @@ class Watcher:
             force_polling=self.force_polling,
             raise_interrupt=False,
         )
-        self._ready.set()
+        try:
+            self._consume(watcher)
+        finally:
+            self._ready.set()  # never leave start() waiting if watching failed
+
+    def _consume(self, watcher: Iterator[set[tuple[watchfiles.Change, str]]]) -> None:
         for changes in watcher:
+            # The OS watch exists once the generator has produced its first item (a batch of
+            # changes, or an empty set after rust_timeout): only then may start() return.
+            self._ready.set()
             if self._stop.is_set():
                 break
             if changes:
