@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import CodeGraph, EdgeKind
 
 
-def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
     """Create ``files`` (relative path → source; ``str`` is dedented) under ``root``."""
     for rel, content in files.items():
         path = root / rel
@@ -67,7 +67,11 @@ class Run:
 
 
 def analyze(
-    root: Path, files: dict[str, str | bytes] | None = None, *, workers: int = 1, **kwargs: object
+    root: Path,
+    files: Mapping[str, str | bytes] | None = None,
+    *,
+    workers: int = 1,
+    **kwargs: object,
 ) -> Run:
     """Write ``files`` under ``root`` (if given) and run a full analysis into a fresh graph."""
     if files is not None:
