@@ -228,6 +228,7 @@ class CodeGraph:
         self._listeners: list[GraphListener] = []
         self._txn: _Transaction | None = None
         self._replaying = False
+        self._emitted = 0  # events recorded so far (for callers that count their changes)
 
     # ------------------------------------------------------------------ reading
 
@@ -344,6 +345,7 @@ class CodeGraph:
     def _record(self, etype: EventType, data: Mapping[str, Any], source: str | None = None) -> None:
         if self._replaying:
             return
+        self._emitted += 1
         event = ChangeEvent(type=etype, graph=self.name, data=data, source=source or self.source)
         if self._txn is not None:
             self._txn.events.append(event)
@@ -422,6 +424,25 @@ class CodeGraph:
                 del self._edges_by_file[edge.file]
         self._record(EventType.EDGE_REMOVED, {"edge": edge.to_dict()})
         return True
+
+    def sync(self, nodes: Iterable[Node], edges: Iterable[Edge]) -> int:
+        """Make the graph hold exactly ``nodes`` and ``edges``, emitting only the difference.
+
+        Edges whose endpoints are not among ``nodes`` raise ``KeyError`` (nothing is changed
+        then if called inside a transaction). Returns the number of events emitted.
+        """
+        want_nodes = {n.id: n for n in nodes}
+        want_edges = {e.key: e for e in edges}
+        before = self._emitted
+        for key in [k for k in self._edges if k not in want_edges]:
+            self.remove_edge(key)
+        for node_id in [n for n in self._nodes if n not in want_nodes]:
+            self.remove_node(node_id)
+        for node in want_nodes.values():
+            self.add_node(node)
+        for edge in want_edges.values():
+            self.add_edge(edge)
+        return self._emitted - before
 
     def clear(self) -> None:
         """Remove everything, emitting one ``graph_reset`` event (if the graph was not empty)."""
