@@ -37,7 +37,7 @@ from graphlive.analysis.build import FileOutput, build_outputs, external_node
 from graphlive.analysis.discover import Discovery, SourceFile, discover
 from graphlive.analysis.facts import DiagFact, FileFacts, FileTask
 from graphlive.analysis.python_extract import extract_chunk, extract_file, gc_paused
-from graphlive.analysis.resolve import ProgramIndex, Resolution, resolve
+from graphlive.analysis.resolve import ProgramIndex, resolve
 from graphlive.events import EventType
 from graphlive.graph import CodeGraph, Node, NodeKind
 
@@ -158,7 +158,9 @@ class Analyzer:
 
     ``workers``: processes used for parsing (default: the CPUs available; ``1`` keeps everything
     in this process; small trees always run in-process). ``max_file_bytes``: larger files are
-    not parsed (a diagnostic; their module node is kept). Not thread-safe; one run at a time.
+    not parsed (a diagnostic; their module node is kept). ``source``: the event source.
+    ``track_dependencies``: keep :attr:`dependencies` (costs a pass over the solver state).
+    Not thread-safe; one run at a time.
     """
 
     def __init__(
@@ -169,6 +171,7 @@ class Analyzer:
         workers: int | None = None,
         max_file_bytes: int = 2_000_000,
         source: str = DEFAULT_SOURCE,
+        track_dependencies: bool = False,
     ) -> None:
         self.root = Path(root)
         self.graph = graph
@@ -180,7 +183,11 @@ class Analyzer:
         #: Output of the last run by relative path.
         self.outputs: dict[str, FileOutput] = {}
         self.discovery: Discovery | None = None
-        self.resolution: Resolution | None = None
+        self.track_dependencies = track_dependencies
+        #: With ``track_dependencies``: for each file, the files its links were computed from
+        #: (see :meth:`Resolution.file_dependencies`). The solver itself is not kept: it is
+        #: large (hundreds of MB for the whole stdlib) and an update re-solves from the facts.
+        self.dependencies: dict[str, set[str]] | None = None
         self._files: dict[str, SourceFile] = {}
 
     # ------------------------------------------------------------------ public API
@@ -308,7 +315,8 @@ class Analyzer:
         timings["write"] = time.perf_counter() - t
         diagnostics += len(disc.diagnostics)
         self.discovery = disc
-        self.resolution = resolution
+        if self.track_dependencies:
+            self.dependencies = resolution.file_dependencies()
         self.facts = {f.file: f for f in facts}
         self.outputs = {o.file: o for o in outputs}
         self._files = self._files_of(disc)

@@ -57,6 +57,7 @@ __all__ = [
     "E_VAR",
     "F_ASYNC",
     "F_CLASSMETHOD",
+    "F_DISCARD",
     "F_GENERATOR",
     "F_IMPLICIT",
     "F_PROPERTY",
@@ -161,6 +162,8 @@ F_CLASSMETHOD = 8
 F_PROPERTY = 16
 #: Call-site flag: an implicit call (decorator application) that is not counted as a call site.
 F_IMPLICIT = 1
+#: Call-site flag: the call's result is never read (a call statement): not stored.
+F_DISCARD = 2
 
 
 class Params(NamedTuple):

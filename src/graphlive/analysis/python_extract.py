@@ -51,6 +51,7 @@ from graphlive.analysis.facts import (
     E_VAR,
     F_ASYNC,
     F_CLASSMETHOD,
+    F_DISCARD,
     F_GENERATOR,
     F_IMPLICIT,
     F_PROPERTY,
@@ -1022,6 +1023,12 @@ class _Extractor:
                 self._set_all(value.args[0], extend=True)
             elif value.func.attr == "append" and value.args:
                 self._set_all(ast.List(elts=[value.args[0]]), extend=True)
+        if isinstance(value, ast.Call) and not (
+            isinstance(value.func, ast.Name) and value.func.id in ("super", "getattr")
+        ):
+            # A call statement: its result is never read, so the solver need not keep it.
+            self._call(value, self.expr(value.func), F_DISCARD)
+            return
         self.expr(value)
 
     def _set_all(self, value: ast.expr, *, extend: bool) -> None:
@@ -1290,7 +1297,7 @@ class _Extractor:
             return (E_SUPER, cs.id, obj) if obj is not None else None
         return None
 
-    def _call(self, node: ast.Call, callee: Expr | None) -> Expr:
+    def _call(self, node: ast.Call, callee: Expr | None, flags: int = 0) -> Expr:
         args: list[Expr | None] = []
         for arg in node.args:
             if isinstance(arg, ast.Starred):
@@ -1317,7 +1324,7 @@ class _Extractor:
                 callee,
                 tuple(args),
                 tuple(kwargs),
-                0,
+                flags,
             )
         )
         func = node.func
