@@ -582,3 +582,136 @@ def test_unresolved_calls_are_counted_not_guessed(tmp_path: Path) -> None:
     assert run.summary.calls_total == 4
     assert run.summary.calls_resolved == 1
     assert run.summary.calls_unresolved == 3
+
+
+def test_context_managers_getattr_and_partial(tmp_path: Path) -> None:
+    run = analyze(
+        tmp_path,
+        {
+            "m.py": """
+                import functools
+
+                class Session:
+                    def __enter__(self):
+                        return self
+                    def __exit__(self, *exc):
+                        return False
+                    def query(self): pass
+
+                class Plain:
+                    def query(self): pass
+
+                def job(x): pass
+
+                def main(obj):
+                    with Session() as s:
+                        s.query()
+                    getattr(Plain(), "query")()
+                    getattr(obj, "query")()
+                    functools.partial(job, 1)()
+            """,
+        },
+    )
+    main = run.call_lines("m.main")
+    assert {("m.Session.__enter__", 16), ("m.Session.__exit__", 16)} <= main
+    assert ("m.Session.query", 17) in main
+    assert ("m.Plain.query", 18) in main
+    # getattr on an unknown object with the same attribute name invents nothing.
+    assert not any(line == 19 and t.endswith("query") for t, line in main)
+    assert {("functools.partial", 20), ("m.job", 20)} <= main
+
+
+def test_scopes_nonlocal_global_and_comprehensions(tmp_path: Path) -> None:
+    run = analyze(
+        tmp_path,
+        {
+            "m.py": """
+                def a(): pass
+                def b(): pass
+                def c(): pass
+                current = None
+
+                def install():
+                    global current
+                    current = a
+
+                def use():
+                    current()
+
+                install()
+                current()
+
+                def outer():
+                    cb = None
+                    def set_cb():
+                        nonlocal cb
+                        cb = b
+                    set_cb()
+                    cb()
+
+                def comp():
+                    x = c
+                    funcs = [x for x in (a,)]
+                    x()
+                    funcs[0]()
+            """,
+        },
+    )
+    assert run.calls("m.use") == {"m.a"}
+    # install() rebinds the global: module code after it sees that value.
+    assert ("m.a", 14) in run.call_lines("m")
+    assert run.calls("m.outer") == {"m.outer.set_cb", "m.b"}
+    # The comprehension's x is its own: the function's x stays c.
+    assert run.call_lines("m.comp") == {("m.c", 27), ("m.a", 28)}
+
+
+def test_property_values_and_class_attributes(tmp_path: Path) -> None:
+    run = analyze(
+        tmp_path,
+        {
+            "m.py": """
+                class Engine:
+                    def start(self): pass
+
+                class Car:
+                    wheels = 4
+                    def __init__(self):
+                        self._engine = Engine()
+                    @property
+                    def engine(self):
+                        return self._engine
+
+                def drive(car: Car):
+                    car.engine.start()
+                    car.wheels.bit_length()
+            """,
+        },
+    )
+    assert run.calls("m.drive") == {"m.Engine.start", "<builtin>.int.bit_length"}
+
+
+def test_file_dependencies_follow_resolution(tmp_path: Path) -> None:
+    from graphlive.analysis import Analyzer
+    from graphlive.graph import CodeGraph
+    from tests.analysis_fixtures import write_tree
+
+    write_tree(
+        tmp_path,
+        {
+            "base.py": "class Base:\n    def hook(self): pass\n",
+            "child.py": """
+                from base import Base
+                class Child(Base):
+                    def run(self):
+                        self.hook()
+            """,
+            "alone.py": "def f(): pass\n",
+        },
+    )
+    analyzer = Analyzer(tmp_path, CodeGraph(), workers=1, track_dependencies=True)
+    analyzer.run()
+    deps = analyzer.dependencies
+    assert deps is not None
+    assert "base.py" in deps["child.py"]
+    assert deps["alone.py"] == set()
+    assert "child.py" not in deps["base.py"]

@@ -1004,9 +1004,21 @@ class _Extractor:
         s.globals.update(node.names)
         if s is not self.module_scope:
             self.module_scope.locals.update(node.names)
+            # This function may rebind the names whenever it runs: module code after its
+            # definition must read every value, not the last straight-line assignment.
+            for name in node.names:
+                self.module_scope.env[name] = None
 
     def _nonlocal(self, node: ast.Nonlocal) -> None:
-        self.scope.def_scope.nonlocals.update(node.names)
+        s = self.scope.def_scope
+        s.nonlocals.update(node.names)
+        for name in node.names:
+            owner = s.parent
+            while owner is not None and owner.kind != K_MODULE:
+                if owner.kind != K_CLASS and name in owner.locals:
+                    owner.env[name] = None  # rebound by the nested function at any time
+                    break
+                owner = owner.parent
 
     def _expr_stmt(self, node: ast.Expr) -> None:
         value = node.value
