@@ -223,6 +223,7 @@ class _Extractor:
         self.module = task.module
         self.cons: list[Constraint] = facts.constraints
         self.site = 0
+        self.interned: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self.counters: dict[tuple[str, str], int] = {}
         self.def_index: dict[str, int] = {}
         self.instance_attrs: dict[str, set[str]] = {}
@@ -298,6 +299,11 @@ class _Extractor:
 
     # ------------------------------------------------------------------ helpers
 
+    def _same(self, value: tuple[Any, ...]) -> tuple[Any, ...]:
+        """One object per distinct key/expression tuple: pickle then writes repeats as
+        references, which makes the facts sent back by workers several times smaller."""
+        return self.interned.setdefault(value, value)
+
     def _site(self) -> int:
         self.site += 1
         return self.site
@@ -357,28 +363,29 @@ class _Extractor:
         s = self.scope
         while s.kind == K_COMP:
             if name in s.locals:
-                return (E_VAR, (s.id, name))
+                return self._same((E_VAR, self._same((s.id, name))))
             assert s.parent is not None
             s = s.parent
             if s.kind == K_CLASS:
                 # Comprehensions in class bodies do not see the class's names.
                 return (E_NAME, s.lookup_parent, name)
         if name in s.globals:
-            return (E_GLOBAL, self.module, name)
+            return self._same((E_GLOBAL, self.module, name))
         if name in s.nonlocals:
             return (E_NAME, s.lookup_parent, name)
         versions = s.env.get(name, _MISSING)
         if versions is not _MISSING:
             if versions is None or s.loop:
-                return (E_VAR, (s.id, name))
+                return self._same((E_VAR, self._same((s.id, name))))
             if len(versions) == 1:
                 # Version 0 is a parameter as passed: the callers' values, kept in the union.
-                return (E_VAR, (s.id, name, versions[0]) if versions[0] else (s.id, name))
+                key = (s.id, name, versions[0]) if versions[0] else (s.id, name)
+                return self._same((E_VAR, self._same(key)))
             return (E_VAR, *((s.id, name, v) if v else (s.id, name) for v in versions))
         if s.kind == K_MODULE:
-            return (E_GLOBAL, self.module, name)
+            return self._same((E_GLOBAL, self.module, name))
         self._captured(s, name)
-        return (E_NAME, s.id, name)
+        return self._same((E_NAME, s.id, name))
 
     def _captured(self, s: _Scope, name: str) -> None:
         """A nested scope reads ``name`` from outside: if that is a method's ``self``/``cls``,
@@ -440,12 +447,12 @@ class _Extractor:
             s.stored.add(name)
             if s.loop:
                 s.env[name] = None
-                targets = ((s.id, name),)
+                targets = (self._same((s.id, name)),)
             else:
                 version = s.versions.get(name, 0) + 1
                 s.versions[name] = version
                 s.env[name] = (version,)
-                targets = ((s.id, name), (s.id, name, version))
+                targets = (self._same((s.id, name)), self._same((s.id, name, version)))
         if value is not None:
             self.cons.append((C_ASSIGN, value, targets))
 
