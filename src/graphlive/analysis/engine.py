@@ -160,6 +160,9 @@ class Analyzer:
     in this process; small trees always run in-process). ``max_file_bytes``: larger files are
     not parsed (a diagnostic; their module node is kept). ``source``: the event source.
     ``track_dependencies``: keep :attr:`dependencies` (costs a pass over the solver state).
+
+    The analyzer owns the Python files of ``graph`` (nodes and edges whose ``file`` ends in
+    ``.py``): a run removes those it did not produce, so one graph holds one analysed root.
     Not thread-safe; one run at a time.
     """
 
@@ -484,6 +487,16 @@ class Analyzer:
             for edge in valid.values():
                 referenced.add(edge.source)
                 referenced.add(edge.target)
+            previous = self.outputs.get(out.file)
+            if (
+                previous is not None
+                and not out.diagnostics
+                and previous.nodes == out.nodes
+                and previous.edges == out.edges
+            ):
+                # Unchanged since the last run (an update of other files): nothing to write.
+                throttle(i, out.file)
+                continue
             with graph.transaction(source=self.source):
                 for node in out.nodes.values():
                     graph.add_node(node)
