@@ -308,18 +308,20 @@ class Analyzer:
         outputs, ns_nodes = build_outputs(
             facts, resolution.links, [sf.parent for sf in files], disc.namespaces
         )
+        externals = resolution.externals
+        if self.track_dependencies:
+            self.dependencies = resolution.file_dependencies()
+        # Free the solver state now (it can be millions of objects) so that the time it takes
+        # is counted here rather than surprising the caller after run() returns.
+        del resolution, index
         timings["resolve"] = time.perf_counter() - t
         if progress is not None:
             progress(Progress("resolve", len(files), len(files), None))
         t = time.perf_counter()
-        nodes_total, edges_total, diagnostics = self._write(
-            outputs, ns_nodes, resolution.externals, progress
-        )
+        nodes_total, edges_total, diagnostics = self._write(outputs, ns_nodes, externals, progress)
         timings["write"] = time.perf_counter() - t
         diagnostics += len(disc.diagnostics)
         self.discovery = disc
-        if self.track_dependencies:
-            self.dependencies = resolution.file_dependencies()
         self.facts = {f.file: f for f in facts}
         self.outputs = {o.file: o for o in outputs}
         self._files = self._files_of(disc)
