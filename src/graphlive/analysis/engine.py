@@ -25,6 +25,7 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -142,14 +143,21 @@ def _default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _pool_context() -> Any:
-    """fork when this process has a single thread: fastest, and it does not re-import the
-    ``__main__`` script in the workers (which fails for scripts without a
-    ``if __name__ == "__main__"`` guard). With other threads running (Jupyter kernels, servers)
-    forking could deadlock on a lock held by another thread, so forkserver (or spawn)."""
+def _pool_context() -> Any | None:
+    """How to start parsing workers, or ``None`` to parse in this process.
+
+    fork when this process has a single thread: fastest, and the workers do not re-import the
+    ``__main__`` script. With other threads running (Jupyter kernels, servers) forking could
+    deadlock on a lock another thread holds, so forkserver; but forkserver/spawn workers re-run
+    a ``__main__`` script, which fails for scripts without an ``if __name__ == "__main__"``
+    guard, so a threaded process started from a script parses in-process instead.
+    """
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
+    main = sys.modules.get("__main__")
+    if getattr(main, "__file__", None) is not None:
+        return None
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
@@ -382,13 +390,14 @@ class Analyzer:
         sizes = {sf.rel: sf.size for sf in disc.files}
         total_bytes = sum(sizes.get(t.rel, 0) for t in tasks)
         workers = min(self.workers, len(tasks))
-        if workers <= 1 or len(tasks) < _PARALLEL_MIN_FILES or total_bytes < _PARALLEL_MIN_BYTES:
+        context = _pool_context() if workers > 1 else None
+        if context is None or len(tasks) < _PARALLEL_MIN_FILES or total_bytes < _PARALLEL_MIN_BYTES:
             out = []
             for i, task in enumerate(tasks, 1):
                 out.append(extract_file(task, self.max_file_bytes))
                 throttle(i, task.rel)
             return out
-        return self._extract_parallel(tasks, sizes, total_bytes, workers, throttle)
+        return self._extract_parallel(tasks, sizes, total_bytes, workers, context, throttle)
 
     def _extract_parallel(
         self,
@@ -396,6 +405,7 @@ class Analyzer:
         sizes: dict[str, int],
         total_bytes: int,
         workers: int,
+        context: Any,
         throttle: _Throttle,
     ) -> list[FileFacts]:
         # Biggest files first, in chunks of roughly equal bytes: few round trips, and no worker
@@ -417,7 +427,7 @@ class Analyzer:
         pending = list(range(len(chunks)))
         try:
             with concurrent.futures.ProcessPoolExecutor(
-                max_workers=workers, mp_context=_pool_context()
+                max_workers=workers, mp_context=context
             ) as pool:
                 futures = {
                     pool.submit(extract_chunk, chunks[i], self.max_file_bytes): i for i in pending

@@ -503,7 +503,7 @@ class _Extractor:
 
     # ------------------------------------------------------------------ definitions
 
-    def _decorate(self, decorators: list[ast.expr], def_id: str, line: int) -> int:
+    def _decorate(self, decorators: list[ast.expr], def_id: str) -> int:
         """Record decorator applications (implicit calls, innermost first) and ``decorates``
         facts; return the flags the decorators imply (staticmethod, classmethod, property)."""
         flags = 0
@@ -593,7 +593,7 @@ class _Extractor:
         dscope = outer.def_scope
         fid = self._child_id(dscope, node.name)
         in_class = outer.kind == K_CLASS
-        flags = self._decorate(node.decorator_list, fid, node.lineno)
+        flags = self._decorate(node.decorator_list, fid)
         if isinstance(node, ast.AsyncFunctionDef):
             flags |= F_ASYNC
         params, bound = self._params(node.args, fid, True)
@@ -659,7 +659,7 @@ class _Extractor:
         outer = self.scope
         dscope = outer.def_scope
         cid = self._child_id(dscope, node.name)
-        flags = self._decorate(node.decorator_list, cid, node.lineno)
+        flags = self._decorate(node.decorator_list, cid)
         bases: list[tuple[int, Expr]] = []
         for base in node.bases:
             value = self.expr(base)
