@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { LayoutEngine, type WorkerLike } from "../src/layout/layout-engine.js";
+import { LayoutEngine, type LayoutTarget, type WorkerLike } from "../src/layout/layout-engine.js";
 import type { LayoutReply, LayoutRequest, RunRequest } from "../src/layout/protocol.js";
 import { GraphStore } from "../src/state/store.js";
 import { edge, event, node } from "./fakes.js";
@@ -25,6 +25,11 @@ class FakeWorker implements WorkerLike {
   }
 }
 
+/** The store's model as a layout target, positions applied through its frame batcher. */
+function target(store: GraphStore): LayoutTarget {
+  return { graph: store.state.graph, setPositions: (p) => store.setPositions(p) };
+}
+
 const frame = { op: "events" as const, graph: "demo", epoch: "e1", from: 0, through: 0, events: [] };
 
 afterEach(() => {
@@ -36,7 +41,7 @@ describe("LayoutEngine", () => {
     vi.useFakeTimers();
     const store = new GraphStore("demo", { schedule: () => () => undefined });
     const worker = new FakeWorker();
-    const engine = new LayoutEngine(store, worker);
+    const engine = new LayoutEngine(target(store), worker);
     store.addObserver(engine);
 
     const nodes = Array.from({ length: 50 }, (_, i) => node(`n${i}`));
@@ -75,7 +80,7 @@ describe("LayoutEngine", () => {
     vi.useFakeTimers();
     const store = new GraphStore("demo", { schedule: () => () => undefined });
     const worker = new FakeWorker();
-    store.addObserver(new LayoutEngine(store, worker));
+    store.addObserver(new LayoutEngine(target(store), worker));
     store.snapshot({ op: "snapshot", graph: "demo", epoch: "e1", seq: 0, nodes: [node("a")], edges: [] });
     store.batcher.flushNow();
     vi.advanceTimersByTime(100);

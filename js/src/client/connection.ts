@@ -56,6 +56,12 @@ export interface ConnectionStatus {
   reason?: string;
   /** Round trip of the last ping, in ms. */
   rttMs?: number;
+  /**
+   * Set with state "failed" when the very first connection could not be made and the server
+   * has no graphlive endpoint (HTTP 404) or cannot be reached at all: a fallback transport
+   * should take over (only with {@link ConnectionOptions.stopWhenUnreachable}).
+   */
+  unreachable?: boolean;
 }
 
 export interface ConnectionOptions {
@@ -71,6 +77,12 @@ export interface ConnectionOptions {
   /** Messages kept while disconnected; the oldest are dropped past this (with a warning). */
   maxQueued?: number;
   probeAuth?: AuthProbe;
+  /**
+   * Stop with `unreachable` instead of retrying when the first connection fails and the probe
+   * says 404 or unreachable (the caller has a fallback). Once a connection has been open, a
+   * failure always means "retry".
+   */
+  stopWhenUnreachable?: boolean;
 }
 
 export interface Subscription {
@@ -91,6 +103,9 @@ export class EventsConnection {
   private readonly rateLimitFloorMs: number;
   private readonly maxQueued: number;
   private readonly probeAuth: AuthProbe | undefined;
+  private readonly stopWhenUnreachable: boolean;
+  /** A connection has been open at least once in this object's life. */
+  private hasBeenOpen = false;
 
   private socket: SocketLike | null = null;
   private everOpened = false;
@@ -118,6 +133,7 @@ export class EventsConnection {
     this.rateLimitFloorMs = options.rateLimitFloorMs ?? 5_000;
     this.maxQueued = options.maxQueued ?? 1_000;
     this.probeAuth = options.probeAuth;
+    this.stopWhenUnreachable = options.stopWhenUnreachable ?? false;
   }
 
   get status(): ConnectionStatus {
@@ -256,6 +272,7 @@ export class EventsConnection {
   private handleOpen(socket: SocketLike): void {
     if (socket !== this.socket) return;
     this.everOpened = true;
+    this.hasBeenOpen = true;
     this.setStatus({ state: "open", attempt: this.current.attempt, rttMs: this.current.rttMs });
     for (const channel of this.channels.values()) socket.send(JSON.stringify(channel.subscribeMessage()));
     const queued = this.queue.splice(0);
@@ -320,6 +337,8 @@ export class EventsConnection {
   }
 
   private schedulePing(): void {
+    // A transport without half-open connections (the kernel comm) needs no liveness pings.
+    if (this.pingIntervalMs <= 0) return;
     this.pingTimer = this.clock.setTimeout(() => {
       this.pingTimer = null;
       const socket = this.socket;
@@ -402,6 +421,16 @@ export class EventsConnection {
       .then((status) => {
         if (this.retryTimer !== pending) return; // closed or reconnected meanwhile
         this.retryTimer = null;
+        if (this.stopWhenUnreachable && !this.hasBeenOpen && (status === 404 || status === null)) {
+          this.setStatus({
+            state: "failed",
+            attempt,
+            lastCloseCode: code,
+            unreachable: true,
+            reason: status === 404 ? "no graphlive server extension (HTTP 404)" : "server unreachable",
+          });
+          return;
+        }
         if (status === 401 || status === 403) {
           this.setStatus({
             state: "failed",

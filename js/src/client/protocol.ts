@@ -177,16 +177,18 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Parse one text frame. Returns null for anything that is not a JSON object with a string `op`
- * (the caller counts those as protocol noise rather than crashing the connection).
+ * Parse one text frame (or take an already decoded object, as the kernel comm delivers them).
+ * Returns null for anything that is not a JSON object with a string `op` (the caller counts
+ * those as protocol noise rather than crashing the connection).
  */
 export function parseFrame(raw: unknown): ServerFrame | null {
-  if (typeof raw !== "string") return null;
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return null;
+  let value: unknown = raw;
+  if (typeof raw === "string") {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return null;
+    }
   }
   if (!isObject(value) || typeof value.op !== "string") return null;
   return value as unknown as ServerFrame;

@@ -1,16 +1,31 @@
 /**
- * LayoutEngine: keeps a store's new nodes moving into place without touching the others.
+ * LayoutEngine: keeps a graph's new nodes moving into place without touching the others.
  *
- * After each batch it collects the nodes the reducer placed provisionally ("free" nodes) and
- * asks the worker to run ForceAtlas2 on them. For a fresh graph (most nodes free) the whole graph
- * is laid out; for an edit, only the free nodes and their neighbours are sent, the neighbours
- * fixed, so the run costs in proportion to the change and existing nodes keep their positions.
- * Positions come back in steps and go through the store's frame batcher like events do.
+ * After each change it collects the nodes placed provisionally ("free" nodes) and asks the
+ * worker to run ForceAtlas2 on them. For a fresh graph (most nodes free) the whole graph is laid
+ * out; for an edit, only the free nodes and their neighbours are sent, the neighbours fixed, so
+ * the run costs in proportion to the change and existing nodes keep their positions. Positions
+ * come back in steps and are handed to the target, which applies them with its next frame.
+ *
+ * The target is what a view draws (its projection: clusters at a collapsed level, code elements
+ * otherwise), so a 100k-element graph shown as 300 clusters lays out 300 nodes.
  */
 
-import type { BatchResult } from "../state/graph-state.js";
-import type { GraphStore, StoreObserver } from "../state/store.js";
+import type Graph from "graphology";
+
 import { type LayoutReply, type LayoutRequest, NODE_STRIDE, type RunRequest, settingsFor } from "./protocol.js";
+
+/** What the engine lays out: a graph with positions and sizes, and where new positions go. */
+export interface LayoutTarget {
+  readonly graph: Graph<{ x: number; y: number; size: number }>;
+  setPositions(positions: ReadonlyMap<string, [number, number]>): void;
+}
+
+/** What changed in the target: replaced wholesale, and which nodes want a place. */
+export interface LayoutChange {
+  replaced: boolean;
+  freeNodes: readonly string[];
+}
 
 /** The part of a Worker the engine uses (a fake in tests). */
 export interface WorkerLike {
@@ -59,7 +74,7 @@ function defaultIterations(order: number, incremental: boolean): number {
   return order > 5000 ? 100 : order > 1000 ? 200 : 400;
 }
 
-export class LayoutEngine implements StoreObserver {
+export class LayoutEngine {
   private readonly free = new Set<string>();
   private runId = 0;
   private running: { id: number; keys: string[]; freeMask: Uint8Array } | null = null;
@@ -72,7 +87,7 @@ export class LayoutEngine implements StoreObserver {
   completedRuns = 0;
 
   constructor(
-    private readonly store: GraphStore,
+    private readonly target: LayoutTarget,
     private readonly worker: WorkerLike,
     options: LayoutEngineOptions = {},
   ) {
@@ -86,7 +101,13 @@ export class LayoutEngine implements StoreObserver {
     return this.running !== null;
   }
 
-  afterBatch(result: BatchResult): void {
+  /** Store observers call it after each batch. */
+  afterBatch(result: LayoutChange): void {
+    this.afterChange(result);
+  }
+
+  /** Projection observers call it after each change. */
+  afterChange(result: LayoutChange): void {
     if (result.replaced) {
       // The graph was replaced: nodes placed before are gone or restored; only the new free set
       // matters, and a run over the old graph is stale.
@@ -123,7 +144,7 @@ export class LayoutEngine implements StoreObserver {
   }
 
   private start(): void {
-    const graph = this.store.state.graph;
+    const graph = this.target.graph;
     for (const key of [...this.free]) if (!graph.hasNode(key)) this.free.delete(key);
     if (this.free.size === 0) return;
     const whole = this.free.size >= this.wholeGraphShare * graph.order;
@@ -204,7 +225,7 @@ export class LayoutEngine implements StoreObserver {
       const y = reply.xy[2 * i + 1] as number;
       if (Number.isFinite(x) && Number.isFinite(y)) positions.set(key, [x, y]);
     });
-    this.store.setPositions(positions);
+    this.target.setPositions(positions);
     if (reply.done) {
       this.running = null;
       this.completedRuns += 1;

@@ -12,7 +12,9 @@
  * - Positions are stable: nodes keep their x/y through updates, resyncs and resets (a bounded
  *   memory of recent positions brings back a node re-added after removal where it was).
  *   New nodes are placed next to their neighbours after the whole batch is applied.
- * - A batch reports what changed so the renderer and the layout can act once per batch.
+ * - A batch reports what changed so the renderer and the layout can act once per batch, and
+ *   lists the elements it really changed, in order ({@link ModelChange}), so per-view
+ *   projections update incrementally instead of recomputing from the whole graph.
  */
 
 import { MultiDirectedGraph } from "graphology";
@@ -46,6 +48,18 @@ export interface SnapshotData {
   edges: EdgeJSON[];
 }
 
+/**
+ * One real change of the model, in application order. Duplicates and removals of absent
+ * elements produce none; a re-add with new content is a `node~`. Removing a node lists the
+ * edges dropped with it first, so a consumer never sees an edge whose endpoint is gone.
+ */
+export type ModelChange =
+  | { op: "node+"; node: NodeJSON }
+  | { op: "node-"; node: NodeJSON }
+  | { op: "node~"; before: NodeJSON; node: NodeJSON }
+  | { op: "edge+"; edge: EdgeJSON }
+  | { op: "edge-"; edge: EdgeJSON };
+
 /** What one applied batch changed. */
 export interface BatchResult {
   /** Nodes that did not exist before the batch and were placed by {@link placeNewNodes}. */
@@ -63,6 +77,11 @@ export interface BatchResult {
   noops: number;
   /** Non-mutation events (analysis_*, diagnostic), in order. */
   lifecycle: ChangeEvent[];
+  /**
+   * The elements changed, in order. Empty when `replaced`: the graph was rebuilt, and a
+   * consumer should re-read it whole rather than replay a snapshot's worth of changes.
+   */
+  changes: ModelChange[];
 }
 
 function emptyResult(): BatchResult {
@@ -77,6 +96,7 @@ function emptyResult(): BatchResult {
     replaced: false,
     noops: 0,
     lifecycle: [],
+    changes: [],
   };
 }
 
@@ -108,6 +128,11 @@ export interface GraphStateOptions {
   rememberPositions?: number;
   /** How many edges may wait for a missing endpoint (oldest dropped first). */
   pendingEdges?: number;
+  /**
+   * Give new nodes provisional positions (default true). Stores whose views lay out their own
+   * projections turn it off: placing 100k model nodes nobody draws would only cost time.
+   */
+  place?: boolean;
 }
 
 export class GraphState {
@@ -120,10 +145,12 @@ export class GraphState {
   /** Positions of nodes that left the graph, most recent last (Map keeps insertion order). */
   private readonly remembered = new Map<string, [number, number]>();
   private readonly rememberLimit: number;
+  private readonly place: boolean;
 
   constructor(options: GraphStateOptions = {}) {
     this.rememberLimit = options.rememberPositions ?? 100_000;
     this.pendingLimit = options.pendingEdges ?? 200_000;
+    this.place = options.place ?? true;
   }
 
   /** Edges waiting for a missing endpoint. */
@@ -228,6 +255,12 @@ export class GraphState {
     this.pending.clear();
     this.waiting.clear();
     result.replaced = true;
+    result.changes.length = 0;
+  }
+
+  private record(result: BatchResult, change: ModelChange): void {
+    // After a replacement consumers re-read the whole graph; listing changes would be waste.
+    if (!result.replaced) result.changes.push(change);
   }
 
   private addNode(node: NodeJSON, result: BatchResult, fresh: string[]): void {
@@ -237,6 +270,7 @@ export class GraphState {
       const current = this.graph.getNodeAttributes(key);
       this.graph.replaceNodeAttributes(key, nodeAttributes(node, current.x, current.y));
       result.noops += 1;
+      if (!sameNode(current.data, node)) this.record(result, { op: "node~", before: current.data, node });
       return;
     }
     const known = this.remembered.get(key);
@@ -249,6 +283,7 @@ export class GraphState {
       fresh.push(key);
     }
     result.nodesAdded += 1;
+    this.record(result, { op: "node+", node });
     this.attachPending(key, result);
   }
 
@@ -271,6 +306,7 @@ export class GraphState {
     merged.id = key;
     this.graph.replaceNodeAttributes(key, nodeAttributes(merged, current.x, current.y));
     result.nodesUpdated += 1;
+    this.record(result, { op: "node~", before: current.data, node: merged });
   }
 
   private removeNode(key: string, result: BatchResult): void {
@@ -282,8 +318,10 @@ export class GraphState {
     this.remember(key, a.x, a.y);
     // The producer removes a node's edges first (one event each); any left are dropped with it.
     result.edgesRemoved += this.graph.degree(key);
+    if (!result.replaced) this.graph.forEachEdge(key, (_e, attrs) => this.record(result, { op: "edge-", edge: attrs.data }));
     this.graph.dropNode(key);
     result.nodesRemoved += 1;
+    this.record(result, { op: "node-", node: a.data });
   }
 
   private addEdge(edge: EdgeJSON, result: BatchResult): void {
@@ -299,12 +337,15 @@ export class GraphState {
     }
     this.graph.addDirectedEdgeWithKey(key, edge.source, edge.target, edgeAttributes(edge));
     result.edgesAdded += 1;
+    this.record(result, { op: "edge+", edge });
   }
 
   private removeEdge(edge: EdgeJSON, result: BatchResult): void {
     if (this.graph.hasEdge(edge.id)) {
+      const data = this.graph.getEdgeAttribute(edge.id, "data");
       this.graph.dropEdge(edge.id);
       result.edgesRemoved += 1;
+      this.record(result, { op: "edge-", edge: data });
     } else if (!this.pending.delete(edge.id)) {
       result.noops += 1;
     }
@@ -337,13 +378,28 @@ export class GraphState {
       this.pending.delete(id);
       this.graph.addDirectedEdgeWithKey(id, edge.source, edge.target, edgeAttributes(edge));
       result.edgesAdded += 1;
+      this.record(result, { op: "edge+", edge });
     }
   }
 
   private finish(result: BatchResult, fresh: string[]): void {
     // Nodes added and removed within the same batch are gone already.
     const live = fresh.filter((key) => this.graph.hasNode(key));
-    placeNewNodes(this.graph, live);
+    if (this.place) placeNewNodes(this.graph, live);
     result.freeNodes = live;
   }
+}
+
+/** Same JSON content (node payloads are flat apart from `extra`). */
+function sameNode(a: NodeJSON, b: NodeJSON): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    const va = a[k];
+    const vb = b[k];
+    if (va === vb) continue;
+    if (typeof va === "object" && typeof vb === "object" && JSON.stringify(va) === JSON.stringify(vb)) continue;
+    return false;
+  }
+  return true;
 }

@@ -14,7 +14,7 @@ import type { EventsConnection, Subscription } from "../client/connection.js";
 import type { ChangeEvent, ErrorFrame, EventsFrame, Position, SnapshotFrame } from "../client/protocol.js";
 import { unionPatterns } from "../client/wildcard.js";
 import { FrameBatcher, type FrameScheduler, type FrameWork } from "./frame-batcher.js";
-import { type BatchResult, GraphState } from "./graph-state.js";
+import { type BatchResult, GraphState, type GraphStateOptions } from "./graph-state.js";
 
 /** What a frame's batch is about to do, computed before it is applied. */
 export interface BatchPlan {
@@ -81,10 +81,11 @@ export interface StoreObserver {
 export interface GraphStoreOptions {
   schedule?: FrameScheduler;
   maxEventsPerFrame?: number;
+  state?: GraphStateOptions;
 }
 
 export class GraphStore implements ChannelListener {
-  readonly state = new GraphState();
+  readonly state: GraphState;
   readonly batcher: FrameBatcher;
   private readonly observers = new Set<StoreObserver>();
   private readonly viewFilters = new Map<object, readonly string[]>();
@@ -98,6 +99,7 @@ export class GraphStore implements ChannelListener {
     readonly graph: string,
     options: GraphStoreOptions = {},
   ) {
+    this.state = new GraphState(options.state);
     this.batcher = new FrameBatcher((work) => this.applyFrame(work), options.schedule, options.maxEventsPerFrame);
   }
 

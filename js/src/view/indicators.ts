@@ -8,24 +8,13 @@
  * through textContent, never innerHTML: node names and docstrings are untrusted input.
  */
 
+import { el, setNumber } from "./dom.js";
 import type { LogEntry } from "./event-log.js";
 import type { AnalysisProgress } from "./progress.js";
 
 export interface IndicatorHandlers {
   onReanalyze(): void;
   onLogFilter(patterns: string[]): void;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  doc: Document,
-  tag: K,
-  attrs: Record<string, string> = {},
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const node = doc.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
 
 function stat(doc: Document, label: string, testid: string, suffix = ""): [HTMLElement, HTMLElement] {
@@ -49,6 +38,12 @@ export class Indicators {
   readonly root: HTMLElement;
   /** Where the renderer draws. */
   readonly canvas: HTMLElement;
+  /** The drawing area: the canvas plus overlays (legend). */
+  readonly stage: HTMLElement;
+  /** Row under the toolbar for the exploration controls. */
+  readonly exploreSlot: HTMLElement;
+  /** Side panel slot above the details (selection). */
+  readonly sideSlot: HTMLElement;
   private readonly status: HTMLElement;
   private readonly nodeCount: HTMLElement;
   private readonly edgeCount: HTMLElement;
@@ -58,7 +53,8 @@ export class Indicators {
   private readonly progressBar: HTMLElement;
   private readonly progressLabel: HTMLElement;
   private readonly reanalyze: HTMLButtonElement;
-  private readonly details: HTMLElement;
+  /** The side panel's details box (filled by the view's DetailsPanel). */
+  readonly details: HTMLElement;
   private readonly logList: HTMLElement;
   private readonly logFilter: HTMLInputElement;
   private lastLogKey = "";
@@ -100,9 +96,13 @@ export class Indicators {
     this.reanalyze.addEventListener("click", () => handlers.onReanalyze());
     bar.append(this.reanalyze);
 
+    this.exploreSlot = el(doc, "div", { class: "gl-explore" });
     const body = el(doc, "div", { class: "gl-body" });
+    this.stage = el(doc, "div", { class: "gl-stage" });
     this.canvas = el(doc, "div", { class: "gl-canvas", "data-testid": "gl-canvas" });
+    this.stage.append(this.canvas);
     const side = el(doc, "aside", { class: "gl-side" });
+    this.sideSlot = el(doc, "div", { class: "gl-side-slot" });
     this.details = el(doc, "div", { class: "gl-details", "data-testid": "gl-details" });
     const log = el(doc, "div", { class: "gl-log", "data-testid": "gl-log" });
     this.logFilter = el(doc, "input", {
@@ -116,9 +116,9 @@ export class Indicators {
     this.logFilter.addEventListener("input", () => handlers.onLogFilter(parseFilter(this.logFilter.value)));
     this.logList = el(doc, "ol", { class: "gl-log-entries" });
     log.append(this.logFilter, this.logList);
-    side.append(this.details, log);
-    body.append(this.canvas, side);
-    this.root.append(bar, body);
+    side.append(this.sideSlot, this.details, log);
+    body.append(this.stage, side);
+    this.root.append(bar, this.exploreSlot, body);
   }
 
   setLogFilterText(patterns: readonly string[]): void {
@@ -188,25 +188,4 @@ export class Indicators {
     });
     this.logList.replaceChildren(...items);
   }
-
-  /** The selected node's fields, or a hint when nothing is selected. */
-  setDetails(fields: Record<string, unknown> | null): void {
-    const doc = this.details.ownerDocument;
-    if (fields === null) {
-      this.details.replaceChildren(el(doc, "p", { class: "gl-hint" }, "Click a node for details."));
-      return;
-    }
-    const dl = el(doc, "dl");
-    for (const [k, v] of Object.entries(fields)) {
-      if (v === undefined || v === null) continue;
-      dl.append(el(doc, "dt", {}, k), el(doc, "dd", {}, typeof v === "object" ? JSON.stringify(v) : String(v)));
-    }
-    this.details.replaceChildren(dl);
-  }
-}
-
-function setNumber(node: HTMLElement, value: number): void {
-  const text = String(value);
-  if (node.textContent !== text) node.textContent = text;
-  node.setAttribute("data-value", text);
 }

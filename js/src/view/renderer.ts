@@ -1,42 +1,50 @@
 /**
- * The sigma 3 renderer of one view, and the rule that keeps it fast under change.
+ * The sigma 3 renderer of one view's display graph, and the rule that keeps it fast under change.
  *
  * sigma 3 listens to its graphology graph and, for every dropped node or edge, re-indexes the
- * whole graph synchronously (DESIGN §6: 1,000 removals take minutes). So for a batch that removes
- * anything, replaces the graph or adds a lot, the renderer swaps an empty placeholder graph in
- * before the batch and the real one back after it: the model changes with nobody listening,
- * then sigma re-indexes once. Small additive batches stay attached (sigma's per-element partial
- * updates are cheap) and render once per frame through sigma's own scheduling.
+ * whole graph synchronously (DESIGN §6: 1,000 removals take minutes). So for a change that
+ * removes anything or adds a lot, the renderer swaps an empty placeholder graph in before the
+ * change and the real one back after it: the graph changes with nobody listening, then sigma
+ * re-indexes once. Small additive changes stay attached (sigma's per-element partial updates
+ * are cheap) and render once per frame through sigma's own scheduling.
+ *
+ * Highlights (selection, path) go through sigma's node/edge reducers, so they never touch the
+ * graph itself.
  */
 
-import { MultiDirectedGraph } from "graphology";
+import { DirectedGraph } from "graphology";
 import Sigma from "sigma";
 
-import type { CodeGraphModel, EdgeAttributes, NodeAttributes } from "../state/graph-state.js";
-import type { BatchPlan, StoreObserver } from "../state/store.js";
+import type { DisplayChange, DisplayEdgeAttributes, DisplayGraph, DisplayNodeAttributes, ProjectionObserver } from "../explore/projection.js";
 
 export interface RendererOptions {
-  /** Called with the node key on click (null on a click on the background). */
-  onSelect?: (node: string | null) => void;
+  /** A click on a node, with the modifier state (shift/ctrl/meta add to the selection). */
+  onClickNode?: (key: string, additive: boolean) => void;
+  /** A click on the background. */
+  onClickStage?: () => void;
   /** Called after each render with its duration in ms (benchmarks, diagnostics). */
   onRender?: (ms: number) => void;
 }
 
-export class GraphRenderer implements StoreObserver {
-  readonly sigma: Sigma<NodeAttributes, EdgeAttributes>;
-  private readonly placeholder: CodeGraphModel = new MultiDirectedGraph<NodeAttributes, EdgeAttributes>();
+/** Up to this many display nodes, collapsed clusters always show their labels. */
+const CLUSTER_LABELS_UP_TO = 600;
+
+export class GraphRenderer implements ProjectionObserver {
+  readonly sigma: Sigma<DisplayNodeAttributes, DisplayEdgeAttributes>;
+  private readonly placeholder: DisplayGraph = new DirectedGraph<DisplayNodeAttributes, DisplayEdgeAttributes>();
   private attached = true;
-  private selected: string | null = null;
+  private highlighted = new Set<string>();
+  private pathEdges = new Set<string>();
   private resizeObserver: ResizeObserver | null = null;
-  /** Full re-indexes caused by batches (one per detached batch). */
+  /** Full re-indexes caused by changes (one per detached change). */
   reattachments = 0;
 
   constructor(
-    private readonly graph: CodeGraphModel,
+    private readonly graph: DisplayGraph,
     container: HTMLElement,
     options: RendererOptions = {},
   ) {
-    this.sigma = new Sigma<NodeAttributes, EdgeAttributes>(graph, container, {
+    this.sigma = new Sigma<DisplayNodeAttributes, DisplayEdgeAttributes>(graph, container, {
       // The widget may render into an output area that is not laid out yet.
       allowInvalidContainer: true,
       renderEdgeLabels: false,
@@ -45,25 +53,22 @@ export class GraphRenderer implements StoreObserver {
       labelDensity: 0.5,
       zIndex: false,
       nodeReducer: (node, data) => {
-        if (this.selected === null) return data;
-        if (node === this.selected) return { ...data, highlighted: true, forceLabel: true };
-        return data;
+        const hot = this.highlighted.has(node);
+        const clusterLabel = data.group !== null && this.graph.order <= CLUSTER_LABELS_UP_TO;
+        if (!hot && !clusterLabel) return data;
+        return { ...data, highlighted: hot, forceLabel: true };
+      },
+      edgeReducer: (edge, data) => {
+        if (!this.pathEdges.has(edge)) return data;
+        return { ...data, color: "#d62728", size: Math.max(2.5, data.size) };
       },
     });
     const sigma = this.sigma;
-    sigma.on("clickNode", ({ node }) => {
-      this.selected = node;
-      sigma.refresh({ partialGraph: { nodes: [node] }, skipIndexation: true, schedule: true });
-      options.onSelect?.(node);
+    sigma.on("clickNode", ({ node, event }) => {
+      const e = event.original as MouseEvent;
+      options.onClickNode?.(node, Boolean(e.shiftKey || e.ctrlKey || e.metaKey));
     });
-    sigma.on("clickStage", () => {
-      const previous = this.selected;
-      this.selected = null;
-      if (previous !== null && this.graph.hasNode(previous)) {
-        sigma.refresh({ partialGraph: { nodes: [previous] }, skipIndexation: true, schedule: true });
-      }
-      options.onSelect?.(null);
-    });
+    sigma.on("clickStage", () => options.onClickStage?.());
     if (options.onRender) {
       const report = options.onRender;
       let start = 0;
@@ -81,21 +86,85 @@ export class GraphRenderer implements StoreObserver {
     }
   }
 
-  beforeBatch(plan: BatchPlan): void {
-    if (plan.detach && this.attached) {
+  beforeChange(detach: boolean): void {
+    if (detach && this.attached) {
       this.attached = false;
       this.sigma.setGraph(this.placeholder);
     }
   }
 
-  afterBatch(): void {
+  afterChange(_change: DisplayChange): void {
     if (!this.attached) {
       this.attached = true;
       this.reattachments += 1;
       // One full re-index and a synchronous render of the new state.
       this.sigma.setGraph(this.graph);
     }
-    if (this.selected !== null && !this.graph.hasNode(this.selected)) this.selected = null;
+  }
+
+  /** Emphasise these display nodes (selection, path) and path edges; others stay as they are. */
+  setHighlight(nodes: ReadonlySet<string>, pathEdges: ReadonlySet<string> = new Set()): void {
+    const changed = new Set<string>();
+    for (const k of this.highlighted) if (!nodes.has(k)) changed.add(k);
+    for (const k of nodes) if (!this.highlighted.has(k)) changed.add(k);
+    const edgesChanged = new Set<string>();
+    for (const k of this.pathEdges) if (!pathEdges.has(k)) edgesChanged.add(k);
+    for (const k of pathEdges) if (!this.pathEdges.has(k)) edgesChanged.add(k);
+    this.highlighted = new Set(nodes);
+    this.pathEdges = new Set(pathEdges);
+    if (changed.size === 0 && edgesChanged.size === 0) return;
+    // Reducer output only: a refresh of those elements, no re-index of positions.
+    this.sigma.refresh({
+      partialGraph: {
+        nodes: [...changed].filter((k) => this.graph.hasNode(k)),
+        edges: [...edgesChanged].filter((k) => this.graph.hasEdge(k)),
+      },
+      schedule: true,
+    });
+  }
+
+  /** Show the whole graph. */
+  fit(animate = true): void {
+    if (animate) void this.sigma.getCamera().animatedReset({ duration: 300 });
+    else this.sigma.getCamera().setState({ x: 0.5, y: 0.5, ratio: 1, angle: 0 });
+  }
+
+  /** Centre the camera on display node `key`, zoomed in. */
+  centerOn(key: string): void {
+    if (!this.graph.hasNode(key)) return;
+    // Display data is in sigma's normalised frame, which is what the camera moves in.
+    const data = this.sigma.getNodeDisplayData(key);
+    if (data === undefined) return;
+    void this.sigma.getCamera().animate({ x: data.x, y: data.y, ratio: 0.35 }, { duration: 300 });
+  }
+
+  /** Where display node `key` is drawn, in CSS pixels relative to the canvas (tests, tooltips). */
+  viewportPosition(key: string): { x: number; y: number } | null {
+    if (!this.graph.hasNode(key)) return null;
+    const a = this.graph.getNodeAttributes(key);
+    return this.sigma.graphToViewport({ x: a.x, y: a.y });
+  }
+
+  /**
+   * The current picture as a PNG data URL, on a white background. sigma's WebGL layers keep
+   * no drawing buffer once composited, so the frame is rendered and copied in the same task.
+   */
+  toPNG(): string {
+    const sigma = this.sigma;
+    sigma.refresh();
+    const { width, height } = sigma.getDimensions();
+    const canvases = Object.values(sigma.getCanvases());
+    const first = canvases[0];
+    const scale = first && width > 0 ? first.width / width : 1;
+    const out = document.createElement("canvas");
+    out.width = Math.max(1, Math.round(width * scale));
+    out.height = Math.max(1, Math.round(height * scale));
+    const ctx = out.getContext("2d");
+    if (ctx === null) return "";
+    ctx.fillStyle = "#ffffff";
+    ctx.fillRect(0, 0, out.width, out.height);
+    for (const canvas of canvases) ctx.drawImage(canvas, 0, 0, out.width, out.height);
+    return out.toDataURL("image/png");
   }
 
   kill(): void {
