@@ -207,6 +207,11 @@ class _Transaction:
     id: str
     source: str
     events: list[ChangeEvent] = field(default_factory=list)
+    #: Stamped on every event but the last (shared: Txn is immutable).
+    not_last: Txn = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.not_last = Txn(self.id, last=False)
 
 
 class CodeGraph:
@@ -328,11 +333,9 @@ class CodeGraph:
         self._txn = None
         if not txn.events:
             return
-        n = len(txn.events)
-        batch = [
-            replace(e, txn=Txn(txn.id, last=(i == n - 1)), source=txn.source)
-            for i, e in enumerate(txn.events)
-        ]
+        # Events were stamped with the transaction when recorded; only the last one changes.
+        batch = txn.events
+        batch[-1] = replace(batch[-1], txn=Txn(txn.id, last=True))
         self._deliver(batch)
 
     def emit(self, etype: EventType, data: Mapping[str, Any], source: str | None = None) -> None:
@@ -346,11 +349,15 @@ class CodeGraph:
         if self._replaying:
             return
         self._emitted += 1
-        event = ChangeEvent(type=etype, graph=self.name, data=data, source=source or self.source)
-        if self._txn is not None:
-            self._txn.events.append(event)
+        txn = self._txn
+        if txn is not None:
+            txn.events.append(
+                ChangeEvent(type=etype, graph=self.name, data=data, source=txn.source,
+                            txn=txn.not_last)
+            )  # fmt: skip
         else:
-            self._deliver([event])
+            source = source or self.source
+            self._deliver([ChangeEvent(type=etype, graph=self.name, data=data, source=source)])
 
     def _deliver(self, batch: Sequence[ChangeEvent]) -> None:
         for listener in list(self._listeners):
