@@ -18,9 +18,9 @@ EXIT_RESYNC = 3
 
 def add_commands(sub: Any) -> None:
     """Add the bus commands to the top-level ``graphlive`` sub-parsers."""
-    from graphlive.bus import embedded_cli
+    from graphlive.bus.embedded_cli import add_redis_command
 
-    embedded_cli.add_redis_command(sub)
+    add_redis_command(sub)
     p = sub.add_parser(
         "events",
         help="print a graph's events as JSON lines",
