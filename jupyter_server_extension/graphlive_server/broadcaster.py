@@ -124,6 +124,7 @@ class Broadcaster:
         self._last_audit = 0.0
         self._last_received = 0.0
         self._connected = asyncio.Event()
+        self._stopping = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -132,11 +133,13 @@ class Broadcaster:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        self._stopping = True
         task, self._task = self._task, None
-        if task is not None:
+        # Cancel until it sticks: on Python < 3.12 asyncio.wait_for (used inside redis-py) can
+        # swallow a cancellation that races with the completion of what it waits for.
+        while task is not None and not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait([task], timeout=0.5)
         await self._drop_pubsub()
         self.feeds.clear()
 
@@ -193,15 +196,17 @@ class Broadcaster:
     # ------------------------------------------------------------------ reader
 
     async def _run(self) -> None:
-        delay = RECONNECT_FIRST
+        delay = 0.0  # a dropped connection is retried at once; failing retries back off
         first = True
-        while True:
+        while not self._stopping:
+            connected = False
+            since = time.monotonic()
             try:
                 await self._connect()
+                connected = True
                 if not first:
                     self.metrics.reader_reconnects_total += 1
                 first = False
-                delay = RECONNECT_FIRST
                 self._set_available(True)
                 await self._read_loop()
             except asyncio.CancelledError:
@@ -210,10 +215,16 @@ class Broadcaster:
                 log.warning("graphlive: Redis reader lost its connection (%s); retrying", exc)
             except Exception:
                 log.exception("graphlive: Redis reader failed; restarting it")
-            self._set_available(False)
+            if not connected:
+                # Only a failed (re)connection means Redis is unreachable: a dropped connection
+                # that comes straight back is not worth alarming clients about.
+                self._set_available(False)
             await self._drop_pubsub()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RECONNECT_MAX)
+            if connected and time.monotonic() - since > RECONNECT_MAX:
+                delay = 0.0  # it worked for a while: retry at once
+            else:
+                delay = min(max(delay * 2, RECONNECT_FIRST), RECONNECT_MAX)
+                await asyncio.sleep(delay)
 
     def _set_available(self, available: bool) -> None:
         if available == self.available:
@@ -251,7 +262,7 @@ class Broadcaster:
     async def _read_loop(self) -> None:
         pubsub = self._pubsub
         assert pubsub is not None
-        while True:
+        while not self._stopping:
             message = await pubsub.get_message(timeout=min(1.0, self.audit_interval))
             now = time.monotonic()
             if message is not None:

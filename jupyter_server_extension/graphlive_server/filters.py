@@ -12,6 +12,8 @@ A filter has three independent parts; an empty part means "no restriction":
 ``file`` when the change includes one and pass otherwise (a client ignores updates of nodes it
 does not hold).
 
+A snapshot is filtered as the ``node_added``/``edge_added`` events that would rebuild it.
+
 Filters are immutable and hashable: sessions with equal filters share encoded frames.
 """
 
@@ -91,14 +93,22 @@ class EventFilter:
         return [e for e in events if compiled.matches(e)]
 
     def keeps_node(self, node: Mapping[str, Any]) -> bool:
-        """Whether a snapshot node (``Node.to_dict`` form) passes ``kinds`` and ``paths``."""
+        """Whether a snapshot node (``Node.to_dict`` form) passes, judged as its ``node_added``."""
         c = _compiled(self)
-        return c.kind_ok(node.get("kind"), c.node_kinds) and c.path_ok(node.get("file"))
+        return (
+            EventType.NODE_ADDED in c.types
+            and c.kind_ok(node.get("kind"), c.node_kinds)
+            and c.path_ok(node.get("file"))
+        )
 
     def keeps_edge(self, edge: Mapping[str, Any]) -> bool:
-        """Whether a snapshot edge (``Edge.to_dict`` form) passes ``kinds`` and ``paths``."""
+        """Whether a snapshot edge (``Edge.to_dict`` form) passes, judged as its ``edge_added``."""
         c = _compiled(self)
-        return c.kind_ok(edge.get("kind"), c.edge_kinds) and c.path_ok(edge.get("file"))
+        return (
+            EventType.EDGE_ADDED in c.types
+            and c.kind_ok(edge.get("kind"), c.edge_kinds)
+            and c.path_ok(edge.get("file"))
+        )
 
 
 def _string_list(value: Mapping[str, Any], name: str) -> list[str]:

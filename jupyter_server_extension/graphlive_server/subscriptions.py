@@ -286,7 +286,7 @@ class Subscription:
         """Replay the stream from :attr:`position` until caught up with the feed, then go live."""
         feed = self.feed
         assert feed is not None
-        while True:
+        while not self._closed:
             try:
                 page = await self.history.read(self.graph, self.position)
             except ResyncRequired as exc:
@@ -333,6 +333,8 @@ class Subscription:
     ) -> T:
         """``await fn(...)``, retrying with backoff while Redis is unreachable."""
         while True:
+            if self._closed:
+                raise asyncio.CancelledError()
             try:
                 result = await fn(*args, **kwargs)
             except REDIS_DOWN as exc:

@@ -14,7 +14,7 @@ from graphlive.bus.reader import Position
 from graphlive.bus.snapshot import write_snapshot
 from graphlive.events import ChangeEvent
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
-from tests.server.clients import Closed, GLClient, publish_nodes
+from tests.server.clients import GLClient, publish_nodes
 
 Connect = Callable[..., Awaitable[GLClient]]
 
@@ -153,9 +153,7 @@ async def test_resume_after_a_dropped_connection_is_exact(
     producer = asyncio.create_task(produce())
     again = await gl_connect()
     await again.hello()
-    subscribed = await again.subscribe(
-        graph_name, since={"epoch": epoch, "seq": position}
-    )
+    subscribed = await again.subscribe(graph_name, since={"epoch": epoch, "seq": position})
     assert subscribed["mode"] == "replay"
     again.positions[graph_name] = (epoch, position)
     await again.events_through(graph_name, 600)
@@ -186,9 +184,7 @@ async def test_resync_when_the_position_was_trimmed(
 
     client = await gl_connect()
     await client.hello()
-    subscribed = await client.subscribe(
-        graph_name, since={"epoch": last[0].epoch, "seq": 5}
-    )
+    subscribed = await client.subscribe(graph_name, since={"epoch": last[0].epoch, "seq": 5})
     assert subscribed["mode"] == "resync"
     resync = await client.expect("resync")
     assert resync["reason"] == "trimmed"

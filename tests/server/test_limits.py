@@ -1,0 +1,189 @@
+"""Bad input, abuse, rate limits, slow consumers and dead connections."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis
+
+from graphlive.bus.publisher import Publisher
+from graphlive_server.service import GraphliveService
+from tests.server.clients import GLClient, RawWebSocket, publish_nodes
+
+Connect = Callable[..., Awaitable[GLClient]]
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Wait for a condition of the server's state (checked every 10 ms, failing on timeout)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_bad_messages_get_error_frames_and_the_connection_lives_on(
+    gl_connect: Connect, redis_client: redis.Redis, graph_name: str
+) -> None:
+    client = await gl_connect()
+    limits = (await client.hello())["limits"]
+    cases: list[tuple[Any, str, str]] = [
+        ("{not json", "bad_request", "not valid JSON"),
+        ("[1, 2]", "bad_request", "JSON object"),
+        ({"op": 3}, "bad_request", "string 'op'"),
+        ({"op": "teleport", "ref": "t1"}, "bad_request", "unknown op"),
+        ({"op": "subscribe"}, "bad_request", "'graph'"),
+        ({"op": "subscribe", "graph": "a b"}, "bad_request", "invalid graph name"),
+        ({"op": "subscribe", "graph": "g", "since": 5}, "bad_request", "'since'"),
+        ({"op": "subscribe", "graph": "g", "since": {"epoch": "e", "seq": -1}}, "bad_request", ""),
+        ({"op": "subscribe", "graph": "g", "snapshot": "yes"}, "bad_request", "'snapshot'"),
+        ({"op": "ping", "t": "now"}, "bad_request", "'t'"),
+        ({"op": "ping", "ref": "x" * 65}, "bad_request", "'ref'"),
+        ({"op": "unsubscribe", "graph": "g"}, "bad_request", "not subscribed"),
+        (json.dumps({"op": "ping", "pad": "x" * limits["max_message_bytes"]}), "too_large", ""),
+        (b"\x00\x01binary", "bad_request", "binary"),
+    ]
+    for message, code, text in cases:
+        await client.send(message)
+        error = await client.expect("error")
+        assert error["code"] == code and text in error["message"], (message, error)
+    assert error is not None
+    teleport = [f for f in client.frames if "unknown op" in f.get("message", "")]
+    assert teleport[0]["ref"] == "t1"
+    # Still usable.
+    await client.send({"op": "ping", "t": 7, "ref": "p"})
+    assert (await client.expect("pong")) == {"op": "pong", "t": 7.0, "ref": "p"}
+    Publisher(redis_client, graph_name).publish([])  # nothing: subscribing still works
+    publish_nodes(Publisher(redis_client, graph_name), 0, 1)
+    assert (await client.subscribe(graph_name))["graph"] == graph_name
+
+
+async def test_persistent_garbage_closes_with_4400(gl_connect: Connect) -> None:
+    client = await gl_connect()
+    await client.hello()
+    for _ in range(25):
+        await client.send("garbage")
+    errors = 0
+    code = None
+    while code is None:
+        try:
+            frame = await client.recv()
+        except Exception as exc:
+            code = getattr(exc, "code", None)
+            break
+        errors += frame["op"] == "error"
+    assert code == 4400
+    assert errors == 20  # BAD_MESSAGE_LIMIT answered, then the close
+
+
+@pytest.mark.parametrize("gl_config", [{"rate_limit": 5}])
+async def test_rate_limit_errors_then_4429(gl_connect: Connect) -> None:
+    client = await gl_connect()
+    hello = await client.hello()
+    assert hello["limits"]["rate_limit"] == 5 and hello["limits"]["rate_burst"] == 10
+    for i in range(15):
+        await client.send({"op": "ping", "t": i})
+    frames = [await client.recv() for _ in range(15)]
+    pongs = [f for f in frames if f["op"] == "pong"]
+    limited = [f for f in frames if f["op"] == "error" and f["code"] == "rate_limited"]
+    assert len(pongs) + len(limited) == 15
+    assert 10 <= len(pongs) <= 11 and len(limited) >= 4  # burst of 10 (+ refill while sending)
+    for i in range(30):  # keep flooding: more than the abuse limit of rejected messages
+        await client.send({"op": "ping", "t": i})
+    assert await client.closed() == 4429
+
+
+@pytest.mark.parametrize("gl_config", [{"max_subscriptions": 2}])
+async def test_subscription_limit(
+    gl_connect: Connect, redis_client: redis.Redis, graph_name: str
+) -> None:
+    for suffix in ("1", "2", "3"):
+        publish_nodes(Publisher(redis_client, graph_name + suffix), 0, 1)
+    client = await gl_connect()
+    await client.hello()
+    await client.subscribe(graph_name + "1", snapshot=False)
+    await client.subscribe(graph_name + "2", snapshot=False)
+    await client.send({"op": "subscribe", "graph": graph_name + "3", "since": None})
+    error = await client.until("error")
+    assert error["code"] == "bad_request" and "at most 2" in error["message"]
+    # Re-subscribing to a followed graph replaces the subscription (not counted twice).
+    assert (await client.subscribe(graph_name + "2", snapshot=False))["mode"] == "live"
+
+
+@pytest.mark.parametrize("gl_config", [{"max_queue_bytes": 64 * 1024}])
+async def test_slow_consumer_is_closed_with_4001_while_a_fast_one_gets_everything(
+    gl_connect: Connect,
+    gl_service: GraphliveService,
+    gl_token: str,
+    jp_http_port: int,
+    jp_base_url: str,
+    redis_client: redis.Redis,
+    graph_name: str,
+    big_payload: str,
+) -> None:
+    pub = Publisher(redis_client, graph_name)
+    first = publish_nodes(pub, 0, 1)
+    fast = await gl_connect()
+    await fast.hello()
+    await fast.subscribe(graph_name, snapshot=False)
+    fast.positions[graph_name] = (first.epoch, first.last)
+
+    # A client that stops reading: a bare socket with a tiny receive window.
+    slow = await RawWebSocket.connect(
+        jp_http_port, f"{jp_base_url}graphlive/ws/events", gl_token, rcvbuf=4096
+    )
+    assert (await slow.read_json())["op"] == "hello"
+    await slow.send_text(json.dumps({"op": "subscribe", "graph": graph_name, "since": None,
+                                     "snapshot": False}))  # fmt: skip
+    assert (await slow.read_json())["op"] == "subscribed"
+    # Both are live once both got the same first live event.
+    marker = publish_nodes(pub, 1, 1)
+    assert (await slow.read_json())["through"] == marker.last
+    await fast.events_through(graph_name, marker.last)
+
+    # ~6 MB of events in batches of ~50 KB; the fast client reads each batch before the next
+    # one goes out, the slow one reads nothing from now on.
+    last = marker.last
+    for start in range(2, 6002, 50):
+        last = publish_nodes(pub, start, 50, pad=big_payload).last
+        await fast.events_through(graph_name, last)
+    events = [e for f in fast.frames if f["op"] == "events" for e in f["events"]]
+    assert [e["seq"] for e in events] == list(range(first.last + 1, last + 1))
+    await wait_until(lambda: gl_service.metrics.slow_client_closes_total == 1)
+    assert gl_service.status()["connections"]["events"] == 1  # only the fast one is left
+    # The slow client finds the 4001 close after the frames that reached it.
+    assert await slow.close_code(timeout=30) == 4001
+    slow.close()
+
+
+@pytest.mark.parametrize("gl_config", [{"ping_interval": 0.1, "ping_timeout": 0.5}])
+async def test_silent_connection_is_closed_with_4002_and_cleaned_up(
+    gl_connect: Connect,
+    gl_service: GraphliveService,
+    gl_token: str,
+    jp_http_port: int,
+    jp_base_url: str,
+) -> None:
+    # A responsive client (Tornado answers pings) stays.
+    alive = await gl_connect()
+    await alive.hello()
+    # A peer that never answers pings nor sends anything.
+    dead = await RawWebSocket.connect(jp_http_port, f"{jp_base_url}graphlive/ws/events", gl_token)
+    pings = 0
+    code = None
+    while code is None:
+        opcode, payload = await dead.read_frame(timeout=10)
+        if opcode == 0x9:
+            pings += 1
+        elif opcode == 0x8:
+            code = int.from_bytes(payload[:2], "big")
+    assert code == 4002 and pings >= 3
+    await wait_until(lambda: gl_service.status()["connections"]["events"] == 1)
+    assert gl_service.metrics.ping_timeout_closes_total == 1
+    # Well past the timeout, the answering client is still connected.
+    await alive.send({"op": "ping", "t": 1})
+    assert (await alive.expect("pong"))["t"] == 1
+    dead.close()

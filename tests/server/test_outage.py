@@ -1,0 +1,182 @@
+"""Redis failures: killed and restarted (with and without its data), lost Pub/Sub messages, a
+killed Pub/Sub connection. The Stream is the guarantee: clients see every event once, in order,
+or an explicit resync."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from graphlive.bus.publisher import Publisher
+from graphlive_server.service import GraphliveService
+from tests.redis_servers import _wait_ready, redis_server_binary
+from tests.server.clients import GLClient, node_events, publish_nodes, publish_without_pubsub
+
+Connect = Callable[..., Awaitable[GLClient]]
+
+
+class RestartableRedis:
+    """A redis-server that can be killed and started again on the same unix socket."""
+
+    def __init__(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="glo-"))
+        self.url = f"unix://{self.workdir / 'redis.sock'}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--port", "0",
+                "--unixsocket", str(self.workdir / "redis.sock"),
+                "--unixsocketperm", "700",
+                "--dir", str(self.workdir),
+                "--save", "",
+                "--appendonly", "yes",
+                "--appendfsync", "always",  # a kill loses nothing that was acknowledged
+                "--logfile", str(self.workdir / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        _wait_ready(self.url, self.proc)
+
+    def kill(self, *, lose_data: bool = False) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+        if lose_data:
+            shutil.rmtree(self.workdir / "appendonlydir", ignore_errors=True)
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def restartable() -> Iterator[RestartableRedis]:
+    server = RestartableRedis()
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def gl_redis_url(restartable: RestartableRedis) -> str:
+    return restartable.url
+
+
+@pytest.fixture
+def rclient(restartable: RestartableRedis) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(restartable.url)
+    yield client
+    client.close()
+
+
+async def follow(client: GLClient, graph: str, last: int) -> None:
+    await client.hello()
+    await client.subscribe(graph)
+    await client.expect("snapshot")
+    await client.events_through(graph, last)
+
+
+async def test_redis_killed_and_restarted_with_its_data(
+    gl_connect: Connect,
+    gl_service: GraphliveService,
+    restartable: RestartableRedis,
+    rclient: redis.Redis,
+    graph_name: str,
+) -> None:
+    pub = Publisher(rclient, graph_name)
+    first = publish_nodes(pub, 0, 10)
+    client = await gl_connect()
+    await follow(client, graph_name, first.last)
+
+    restartable.kill()
+    error = await client.until("error")
+    assert error["code"] == "unavailable"
+    assert gl_service.status()["reader"]["available"] is False
+    # A request meanwhile is answered, not hung: the REST API says 503.
+    restartable.start()
+    await client.until("available", timeout=30)
+    more = publish_nodes(pub, 10, 25)
+    events = await client.events_through(graph_name, more.last)
+    assert [e["seq"] for e in events] == list(range(first.last + 1, more.last + 1))
+    assert not any(f["op"] in ("resync", "snapshot") for f in client.frames[3:])
+    assert gl_service.metrics.reader_reconnects_total >= 1
+
+
+async def test_redis_restarted_without_its_data_makes_subscribers_resync(
+    gl_connect: Connect,
+    restartable: RestartableRedis,
+    rclient: redis.Redis,
+    graph_name: str,
+) -> None:
+    first = publish_nodes(Publisher(rclient, graph_name), 0, 10)
+    client = await gl_connect()
+    await follow(client, graph_name, first.last)
+
+    restartable.kill(lose_data=True)
+    assert (await client.until("error"))["code"] == "unavailable"
+    restartable.start()
+    await client.until("available", timeout=30)
+    # The history is gone: the next publish starts a new epoch from seq 1.
+    new = Publisher(rclient, graph_name).publish(node_events(graph_name, 100, 3))
+    assert new.epoch != first.epoch and new.first == 1
+    resync = await client.until("resync", timeout=30)
+    assert resync["reason"] == "epoch"
+    snapshot = await client.expect("snapshot")
+    assert snapshot["epoch"] == new.epoch and snapshot["nodes"] == []
+    events = await client.events_through(graph_name, new.last)
+    assert [e["data"]["node"]["id"] for e in events] == ["m100", "m101", "m102"]
+
+
+async def test_a_lost_pubsub_message_is_filled_from_the_stream(
+    gl_connect: Connect,
+    gl_service: GraphliveService,
+    rclient: redis.Redis,
+    graph_name: str,
+) -> None:
+    pub = Publisher(rclient, graph_name)
+    first = publish_nodes(pub, 0, 3)
+    client = await gl_connect()
+    await follow(client, graph_name, first.last)
+
+    publish_without_pubsub(rclient, node_events(graph_name, 3, 4))  # seqs 4..7, never announced
+    after = publish_nodes(pub, 7, 2)  # 8..9: the broadcaster sees the gap
+    events = await client.events_through(graph_name, after.last)
+    assert [e["seq"] for e in events] == list(range(4, 10))
+    recovered = [f for f in client.frames if f["op"] == "events" and f["recovered"]]
+    assert recovered and recovered[0]["from"] == 4
+    assert gl_service.metrics.recovered_events_total >= 4
+
+
+async def test_a_killed_pubsub_connection_reconnects_and_fills_the_gap(
+    gl_connect: Connect,
+    gl_service: GraphliveService,
+    rclient: redis.Redis,
+    graph_name: str,
+) -> None:
+    pub = Publisher(rclient, graph_name)
+    first = publish_nodes(pub, 0, 3)
+    client = await gl_connect()
+    await follow(client, graph_name, first.last)
+
+    # No await in between: the broadcaster cannot reconnect before these are published.
+    assert rclient.client_kill_filter(_type="pubsub") == 1
+    missed = publish_nodes(pub, 3, 5)
+    events = await client.events_through(graph_name, missed.last)
+    assert [e["seq"] for e in events] == list(range(4, 9))
+    assert all(f["recovered"] for f in client.frames if f["op"] == "events" and f["from"] >= 4)
+    assert gl_service.metrics.reader_reconnects_total == 1
+    later = publish_nodes(pub, 8, 2)  # and the fast path works again
+    events = await client.events_through(graph_name, later.last)
+    assert [e["seq"] for e in events] == [9, 10]
