@@ -56,15 +56,30 @@ step "ruff format --check"
 step "mypy (strict)"
 "$VENV/bin/mypy"
 
-step "pytest"
 export GRAPHLIVE_REQUIRE_BROWSER=1  # browser tests fail, not skip, if Chromium is missing
-set +e
-"$VENV/bin/pytest" "$@"
-code=$?
-set -e
-if [ "$code" -eq 5 ]; then
-  # pytest's "no tests collected" must never pass for success.
-  echo "error: pytest collected no tests (exit code 5)" >&2
-  exit 1
-fi
-exit "$code"
+
+# pytest's exit code 5 ("no tests collected") must never pass for success.
+run_pytest() {
+  set +e
+  "$VENV/bin/pytest" "$@"
+  local code=$?
+  set -e
+  if [ "$code" -eq 5 ]; then
+    echo "error: pytest collected no tests (exit code 5): $*" >&2
+    return 1
+  fi
+  return "$code"
+}
+
+step "pytest: unit, integration (real Redis), server (pytest-jupyter), browser"
+run_pytest "$@"
+
+step "pytest --nbval: the notebooks, executed by real kernels, outputs checked"
+# A private embedded Redis for the kernels, stopped afterwards.
+nb_scratch=$(mktemp -d /tmp/graphlive-nbval-XXXX)
+(
+  export JUPYTER_RUNTIME_DIR="$nb_scratch/runtime" GRAPHLIVE_DATA_DIR="$nb_scratch/data"
+  unset GRAPHLIVE_REDIS_URL
+  trap '"$VENV/bin/graphlive" redis stop >/dev/null; rm -rf "$nb_scratch"' EXIT
+  run_pytest --nbval notebooks/ --nbval-sanitize-with notebooks/sanitize.cfg
+)

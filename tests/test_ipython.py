@@ -34,9 +34,9 @@ def run(ip: Any, code: str) -> Any:
 
 
 def notebook_graph(ip: Any) -> LiveGraph:
-    from graphlive.ipython import _ACTIVE
+    from graphlive.ipython import notebook_graph as graph_of
 
-    return _ACTIVE[id(ip)].notebook.live
+    return graph_of(ip)
 
 
 def test_cells_become_a_graph_that_redraws(shell: Any, redis_url: str, graph_name: str) -> None:

@@ -69,6 +69,19 @@ def test_definition_and_references(app: LiveGraph) -> None:
     assert set(refs["kind"]) >= {"calls"}
 
 
+def test_references_of_a_class_include_instantiations(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(
+        "class A:\n    def __init__(self):\n        pass\n\nclass B(A):\n    pass\n\n"
+        "def make():\n    return A()\n"
+    )
+    lg = analyze(tmp_path, graph="refs", publish=False)
+    refs = lg.references("A")
+    assert set(zip(refs["kind"], refs["source"], refs["line"], strict=True)) == {
+        ("inherits", "m.B", 5),
+        ("calls", "m.make", 9),
+    }
+
+
 def test_shortest_path(app: LiveGraph) -> None:
     assert app.shortest_path("app.c.main", "app.b.leaf") == [
         "app.c.main",

@@ -36,7 +36,12 @@ from graphlive.events import EventType
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
 from graphlive.live import LiveGraph, graph_name_for
 
-__all__ = ["NotebookGraph", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = [
+    "NotebookGraph",
+    "load_ipython_extension",
+    "notebook_graph",
+    "unload_ipython_extension",
+]
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +246,21 @@ class _Extension:
             self.notebook.add_cell(count, self.ip.transform_cell(raw_cell))
         except Exception:
             log.warning("graphlive: could not analyse cell %s", count, exc_info=True)
+
+
+def notebook_graph(ip: Any = None) -> LiveGraph:
+    """The LiveGraph of the notebook's cells (``%load_ext graphlive`` must have run).
+
+    Raises ``RuntimeError`` if the extension is not loaded in this shell.
+    """
+    if ip is None:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+    ext = _ACTIVE.get(id(ip))
+    if ext is None:
+        raise RuntimeError("graphlive's IPython extension is not loaded: run %load_ext graphlive")
+    return ext.notebook.live
 
 
 def _default_graph_name() -> str:

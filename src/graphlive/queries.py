@@ -120,11 +120,17 @@ def definitions(graph: CodeGraph, name: str) -> pandas.DataFrame:
 
 def references(graph: CodeGraph, name: str) -> pandas.DataFrame:
     """Every place that refers to the node(s) :func:`definitions` finds for ``name`` (or to the
-    external node with that id): incoming calls, imports, inherits and decorates edges.
+    external node with that id): incoming calls, imports, inherits and decorates edges. For a
+    class, instantiations count too (they are calls of its ``__init__``).
     Columns: target, kind (edge kind), source, file, line."""
     targets = list(definitions(graph, name)["id"])
     if not targets and name in graph:
         targets = [name]
+    targets += [
+        f"{t}.__init__"
+        for t in list(targets)
+        if graph.node(t).kind is NodeKind.CLASS and f"{t}.__init__" in graph
+    ]
     edges = [e for t in targets for e in graph.in_edges(t) if e.kind is not EdgeKind.CONTAINS]
     edges.sort(key=lambda e: (e.file or "", e.line, e.source, e.target))
     rows: list[dict[str, object]] = [
