@@ -17,9 +17,7 @@ A corpus that cannot be fetched (no network) raises :class:`CorpusUnavailable` w
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -38,7 +36,6 @@ __all__ = [
     "copy_stdlib_packages",
     "fetch_wheel",
     "get",
-    "pypi_reachable",
     "stdlib_root",
     "tools_python",
 ]
@@ -71,16 +68,6 @@ def stdlib_root() -> Path:
     return Path(sysconfig.get_paths()["stdlib"]).resolve()
 
 
-def pypi_reachable(timeout: float = 3.0) -> bool:
-    """Whether pip's index host answers a TCP connection (a cheap probe, no download)."""
-    host = os.environ.get("GRAPHLIVE_BENCH_PYPI_HOST", "pypi.org")
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def _pip(args: list[str], python: str | None = None) -> None:
     cmd = [python or sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -89,11 +76,15 @@ def _pip(args: list[str], python: str | None = None) -> None:
         raise CorpusUnavailable(f"{' '.join(cmd[3:6])} ... failed: " + " | ".join(tail))
 
 
-def fetch_wheel(name: str, version: str, cache: Path = CACHE) -> Path:
+def fetch_wheel(
+    name: str, version: str, cache: Path = CACHE, *, network_timeout: float | None = None
+) -> Path:
     """Download ``name==version``'s wheel (no dependencies) and unpack it; returns the folder.
 
     The folder holds the distribution's top-level packages (``.dist-info`` removed). Unpacking
     goes through a temporary folder renamed at the end, so a half-done fetch is never reused.
+    ``network_timeout`` (seconds, no retries) makes pip give up quickly when offline; by
+    default pip's own settings apply.
     """
     dest = cache / "corpora" / f"{name}-{version}"
     if (dest / _DONE).exists():
@@ -103,8 +94,12 @@ def fetch_wheel(name: str, version: str, cache: Path = CACHE) -> Path:
     wanted = f"{name.replace('-', '_').lower()}-{version}-"
     found = [w for w in wheels.glob("*.whl") if w.name.lower().startswith(wanted)]
     if not found:
+        quick = (
+            [] if network_timeout is None else ["--timeout", str(network_timeout), "--retries", "0"]
+        )
         _pip(
             [
+                *quick,
                 "download",
                 "--quiet",
                 "--no-deps",
