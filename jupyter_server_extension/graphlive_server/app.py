@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Int, Unicode, default
+from traitlets import Float, Int, Unicode
 
 from graphlive.bus.publisher import DEFAULT_RETENTION
 from graphlive_server.handlers import handlers
@@ -109,10 +109,6 @@ class GraphliveServer(ExtensionApp):
     )
 
     service: GraphliveService | None = None
-
-    @default("redis_url")
-    def _default_redis_url(self) -> str | None:
-        return None
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None

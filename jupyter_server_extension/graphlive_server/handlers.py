@@ -150,7 +150,6 @@ class StatusWebSocketHandler(_GraphliveWebSocket):
     """``graphlive/ws/status``: a ``status`` frame now and every ``status_interval`` seconds."""
 
     _task: asyncio.Task[None] | None = None
-    _counted = False
 
     @ws_authenticated
     @_authorized("read")
@@ -159,8 +158,7 @@ class StatusWebSocketHandler(_GraphliveWebSocket):
         await super().get(*args, **kwargs)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
-        self.service.status_connections += 1
-        self._counted = True
+        self.service.status_sockets[self] = self.close
         limits = self.service.limits
         self._bucket = TokenBucket(limits.rate_limit, limits.rate_burst)
         self._task = asyncio.get_running_loop().create_task(self._push())
@@ -197,9 +195,7 @@ class StatusWebSocketHandler(_GraphliveWebSocket):
             self.write_message(frame)
 
     def on_close(self) -> None:
-        if self._counted:
-            self.service.status_connections -= 1
-            self._counted = False
+        self.service.status_sockets.pop(self, None)
         if self._task is not None:
             self._task.cancel()
 

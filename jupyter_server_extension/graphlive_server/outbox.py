@@ -174,9 +174,13 @@ class Outbox:
         self.queued_bytes += item.size
 
     def offer(self, chunk: EventChunk) -> bool:
-        """Queue a live chunk unless that would exceed ``max_bytes``; False if it would."""
+        """Queue a live chunk unless that would exceed ``max_bytes``; False if it would.
+
+        A connection with nothing pending always takes the chunk, whatever its size: being
+        slow means having a backlog, and refusing an oversize batch would close every client.
+        """
         size = chunk.size
-        if self.queued_bytes + size > self.max_bytes:
+        if self.queued_bytes > 0 and self.queued_bytes + size > self.max_bytes:
             return False
         self._items.append(chunk)
         self.queued_bytes += size

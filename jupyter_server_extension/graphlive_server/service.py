@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +28,20 @@ from graphlive_server.metrics import Metrics, install_collector, uninstall_colle
 from graphlive_server.protocol import CloseCode, Limits
 from graphlive_server.session import ClientSession, Transport
 
-__all__ = ["GraphliveService", "ServiceSettings", "ServiceUnavailable"]
+__all__ = [
+    "COMMAND_CLIENT_NAME",
+    "READER_CLIENT_NAME",
+    "GraphliveService",
+    "ServiceSettings",
+    "ServiceUnavailable",
+]
 
 log = logging.getLogger(__name__)
+
+#: Redis client names (``CLIENT LIST``) of the reader's Pub/Sub connection and of the pool used
+#: for Stream reads, snapshots and heads.
+READER_CLIENT_NAME = "graphlive-server-reader"
+COMMAND_CLIENT_NAME = "graphlive-server"
 
 
 class ServiceUnavailable(RuntimeError):
@@ -53,7 +65,8 @@ class GraphliveService:
         self.limits = settings.limits
         self.metrics = Metrics()
         self.sessions: set[ClientSession] = set()
-        self.status_connections = 0
+        #: Open ``graphlive/ws/status`` sockets, as callables closing them (for shutdown).
+        self.status_sockets: dict[object, Callable[[int, str], None]] = {}
         self.url: str | None = None
         self.analysis = AnalysisService(settings.root_dir, lambda: self.url)
         self._client: redis.asyncio.Redis | None = None
@@ -90,11 +103,15 @@ class GraphliveService:
             ) from exc
         self.url = url
         log.info("graphlive: following graph events on %s", redact(url))
-        self._client = connect_async(url)
+        # Named, so `CLIENT LIST` shows what is graphlive's.
+        self._client = connect_async(url, client_name=COMMAND_CLIENT_NAME)
         # The reader handles reconnection itself (and must notice every drop): no retries, and
         # no background health check racing its reads.
         self._pubsub_client = connect_async(
-            url, retry=Retry(NoBackoff(), 0), health_check_interval=0
+            url,
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=0,
+            client_name=READER_CLIENT_NAME,
         )
         self._history = History(self._client)
         self._catalog = GraphCatalog(self._history)
@@ -113,6 +130,9 @@ class GraphliveService:
         for session in list(self.sessions):
             session.close(CloseCode.GOING_AWAY, "server shutting down")
         self.sessions.clear()
+        for close in list(self.status_sockets.values()):
+            close(CloseCode.GOING_AWAY, "server shutting down")
+        self.status_sockets.clear()
         if self._start_task is not None and not self._start_task.done():
             self._start_task.cancel()
         if self._broadcaster is not None:
@@ -188,8 +208,8 @@ class GraphliveService:
             "uptime": time.time() - m.started,
             "connections": {
                 **by_endpoint,
-                "status": self.status_connections,
-                "total": sum(by_endpoint.values()) + self.status_connections,
+                "status": len(self.status_sockets),
+                "total": sum(by_endpoint.values()) + len(self.status_sockets),
             },
             "subscriptions": subscriptions,
             "subscriptions_live": live,

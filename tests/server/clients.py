@@ -69,6 +69,7 @@ class GLClient:
         assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), frame
         assert all(frame["from"] <= s <= frame["through"] for s in seqs), frame
         assert all(e["graph"] == graph for e in frame["events"])
+        assert all(e["epoch"] == frame["epoch"] for e in frame["events"]), frame
         if graph in self.positions:
             _, seq = self.positions[graph]
             assert frame["from"] == seq + 1, f"gap or duplicate: position {seq}, frame {frame}"

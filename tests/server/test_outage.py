@@ -173,10 +173,31 @@ async def test_a_killed_pubsub_connection_reconnects_and_fills_the_gap(
     # No await in between: the broadcaster cannot reconnect before these are published.
     assert rclient.client_kill_filter(_type="pubsub") == 1
     missed = publish_nodes(pub, 3, 5)
-    events = await client.events_through(graph_name, missed.last)
+    # Filled right after reconnecting (well before the 5 s audit could notice).
+    events = await client.events_through(graph_name, missed.last, timeout=3)
     assert [e["seq"] for e in events] == list(range(4, 9))
     assert all(f["recovered"] for f in client.frames if f["op"] == "events" and f["from"] >= 4)
     assert gl_service.metrics.reader_reconnects_total == 1
     later = publish_nodes(pub, 8, 2)  # and the fast path works again
     events = await client.events_through(graph_name, later.last)
     assert [e["seq"] for e in events] == [9, 10]
+
+
+async def test_a_lost_message_at_the_tail_is_found_by_the_audit(
+    gl_connect: Connect,
+    gl_service: GraphliveService,
+    rclient: redis.Redis,
+    graph_name: str,
+) -> None:
+    pub = Publisher(rclient, graph_name)
+    first = publish_nodes(pub, 0, 3)
+    client = await gl_connect()
+    await follow(client, graph_name, first.last)
+    gl_service.broadcaster.audit_interval = 0.1  # instead of every 5 s
+
+    # Nothing is published after it, so only comparing with the head reveals the loss.
+    publish_without_pubsub(rclient, node_events(graph_name, 3, 2))
+    events = await client.events_through(graph_name, first.last + 2)
+    assert [e["seq"] for e in events] == [4, 5]
+    assert client.frames[-1]["recovered"] is True
+    assert gl_service.status()["graphs"][graph_name]["lag"] == 0

@@ -1,0 +1,249 @@
+"""Unit tests of the extension's pure parts: frame assembly, filters, parsing, limits, paths."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graphlive.bus.reader import Position
+from graphlive.events import ChangeEvent, EventType
+from graphlive.graph import Edge, EdgeKind, Node, NodeKind
+from graphlive_server.analysis_service import PathRefused, confine
+from graphlive_server.filters import EventFilter
+from graphlive_server.metrics import LatencyHistogram, RateMeter
+from graphlive_server.outbox import ControlFrame, EventChunk, Outbox
+from graphlive_server.protocol import (
+    ErrorCode,
+    Ping,
+    ProtocolError,
+    SetFilter,
+    Subscribe,
+    parse_client_message,
+)
+from graphlive_server.ratelimit import TokenBucket
+from graphlive_server.subscriptions import Subscription
+
+
+def ev(
+    seq: int, epoch: str = "e1", etype: EventType = EventType.NODE_ADDED, **data: Any
+) -> ChangeEvent:
+    node = Node.make(f"m{seq}", NodeKind.MODULE, file=f"pkg/m{seq}.py").to_dict()
+    return ChangeEvent(etype, "g", data or {"node": node}, seq=seq, epoch=epoch)
+
+
+def chunk(first: int, last: int, epoch: str = "e1", keep: Any = None) -> EventChunk:
+    events = [ev(s, epoch) for s in range(first, last + 1) if keep is None or keep(s)]
+    return EventChunk("g", epoch, first, last, events)
+
+
+def frames_of(outbox: Outbox) -> list[dict[str, Any]]:
+    return [json.loads(f.data) for f in outbox.take_frames()]
+
+
+# ---------------------------------------------------------------------------- outbox
+
+
+def test_consecutive_chunks_of_a_graph_merge_into_one_frame() -> None:
+    box = Outbox(1 << 20, 1000)
+    for a in range(1, 30, 3):
+        box.put(chunk(a, a + 2))
+    (frame,) = frames_of(box)
+    assert (frame["from"], frame["through"]) == (1, 30)
+    assert [e["seq"] for e in frame["events"]] == list(range(1, 31))
+    assert box.queued_bytes > 0  # still counted until sent
+
+
+def test_frames_split_at_max_frame_events_and_stay_contiguous() -> None:
+    box = Outbox(1 << 20, 4)
+    box.put(chunk(1, 10, keep=lambda s: s != 5))  # filtered: 9 events cover 1..10
+    frames = frames_of(box)
+    assert [(f["from"], f["through"], len(f["events"])) for f in frames] == [
+        (1, 4, 4),
+        (5, 9, 4),
+        (10, 10, 1),
+    ]
+
+
+def test_epoch_change_and_control_frames_start_new_frames() -> None:
+    box = Outbox(1 << 20, 1000)
+    box.put(chunk(1, 2, "e1"))
+    box.put(chunk(3, 3, "e2"))  # a reset opened a new epoch
+    box.put(ControlFrame(b'{"op":"filtered","graph":"g"}', "g"))
+    box.put(chunk(4, 5, "e2"))
+    box.put(ControlFrame(b'{"op":"pong"}'))
+    frames = frames_of(box)
+    assert [(f["op"], f.get("epoch"), f.get("from"), f.get("through")) for f in frames] == [
+        ("events", "e1", 1, 2),
+        ("events", "e2", 3, 3),
+        ("filtered", None, None, None),
+        ("events", "e2", 4, 5),
+        ("pong", None, None, None),
+    ]
+
+
+def test_offer_respects_the_byte_limit_but_an_idle_connection_takes_any_chunk() -> None:
+    big = chunk(1, 50)
+    box = Outbox(big.size // 2, 1000)
+    assert box.offer(big)  # nothing pending: accepted although larger than the limit
+    assert not box.offer(chunk(51, 51))  # now there is a backlog over the limit
+    frames = box.take_frames()
+    for f in frames:
+        box.sent(f)
+    assert box.queued_bytes == 0
+    assert box.offer(chunk(51, 51))
+
+
+def test_a_shared_chunk_is_encoded_once() -> None:
+    shared = chunk(1, 3)
+    boxes = [Outbox(1 << 20, 1000) for _ in range(3)]
+    for box in boxes:
+        box.offer(shared)
+    data = [box.take_frames()[0].data for box in boxes]
+    assert data[0] == data[1] == data[2]
+    assert shared.body is shared.body  # cached bytes object
+
+
+# ---------------------------------------------------------------------------- subscription
+
+
+class StubSession:
+    filtered = False
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+
+    def put(self, item: Any) -> None:
+        self.items.append(item)
+
+    def offer(self, chunk: EventChunk) -> bool:
+        self.items.append(chunk)
+        return True
+
+
+def test_live_delivery_cuts_what_the_replay_already_sent() -> None:
+    session = StubSession()
+    sub = Subscription(
+        session,  # type: ignore[arg-type]
+        "g",
+        EventFilter(),
+        history=None,  # type: ignore[arg-type]
+        broadcaster=None,  # type: ignore[arg-type]
+        metrics=None,  # type: ignore[arg-type]
+        retention=0,
+    )
+    sub.live = True
+    sub.position = Position("e1", 12)  # the replay went further than the feed
+    sub.deliver(chunk(8, 10))  # entirely sent already
+    sub.deliver(chunk(11, 15))  # overlaps
+    sub.deliver(chunk(16, 16))
+    assert [(c.first, c.last, [e.seq for e in c.events]) for c in session.items] == [
+        (13, 15, [13, 14, 15]),
+        (16, 16, [16]),
+    ]
+    assert sub.position == Position("e1", 16)
+
+
+# ---------------------------------------------------------------------------- filters
+
+
+def test_filters_select_by_type_kind_and_path() -> None:
+    f = EventFilter.parse({"types": ["node_*", "edge_added"], "kinds": ["function", "calls"],
+                           "paths": ["pkg/core/"]})  # fmt: skip
+    fn = Node.make("a.f", NodeKind.FUNCTION, file="pkg/core/a.py").to_dict()
+    cls = Node.make("a.C", NodeKind.CLASS, file="pkg/core/a.py").to_dict()
+    other = Node.make("b.f", NodeKind.FUNCTION, file="pkg/util/b.py").to_dict()
+    call = Edge(EdgeKind.CALLS, "a.f", "a.C", 3, "pkg/core/a.py").to_dict()
+    contains = Edge(EdgeKind.CONTAINS, "a", "a.f", 0, "pkg/core/a.py").to_dict()
+    assert f.matches(ChangeEvent(EventType.NODE_ADDED, "g", {"node": fn}))
+    assert not f.matches(ChangeEvent(EventType.NODE_ADDED, "g", {"node": cls}))
+    assert not f.matches(ChangeEvent(EventType.NODE_REMOVED, "g", {"node": other}))
+    assert f.matches(ChangeEvent(EventType.EDGE_ADDED, "g", {"edge": call}))
+    assert not f.matches(ChangeEvent(EventType.EDGE_ADDED, "g", {"edge": contains}))
+    assert not f.matches(ChangeEvent(EventType.EDGE_REMOVED, "g", {"edge": call}))  # type
+    assert not f.matches(ChangeEvent(EventType.ANALYSIS_PROGRESS, "g", {}))  # type
+    lifecycle = EventFilter.parse({"kinds": ["class"], "paths": ["x/"]})
+    assert lifecycle.matches(ChangeEvent(EventType.ANALYSIS_PROGRESS, "g", {"done": 1}))
+    assert lifecycle.matches(ChangeEvent(EventType.GRAPH_RESET, "g", {}))
+    # node_updated carries changed fields only: judged on them, passing otherwise.
+    moved = {"id": "a.f", "before": {"file": "pkg/core/a.py"}, "after": {"file": "x/a.py"}}
+    doc = {"id": "a.f", "before": {}, "after": {"doc": "d"}}
+    assert not f.matches(ChangeEvent(EventType.NODE_UPDATED, "g", moved))
+    assert f.matches(ChangeEvent(EventType.NODE_UPDATED, "g", doc))
+    assert EventFilter.parse({"types": ["node_*"]}) == EventFilter.parse({"types": ["node_*"] * 2})
+    assert EventFilter.parse(None).passes_everything
+
+
+# ---------------------------------------------------------------------------- protocol
+
+
+def test_parse_client_messages() -> None:
+    sub = parse_client_message(
+        '{"op":"subscribe","graph":"g","since":{"epoch":"e","seq":3},"ref":"r"}',
+        max_bytes=1000,
+        filtered=False,
+    )
+    assert sub == Subscribe("g", Position("e", 3), True, None, "r")
+    assert parse_client_message('{"op":"ping"}', max_bytes=100, filtered=False) == Ping()
+    flt = parse_client_message(
+        '{"op":"filter","graph":"g","filters":{"kinds":["class"]}}', max_bytes=100, filtered=True
+    )
+    assert isinstance(flt, SetFilter) and flt.filters.kinds == ("class",)
+    # Multi-byte characters count as bytes.
+    with pytest.raises(ProtocolError) as info:
+        parse_client_message(json.dumps({"op": "ping", "x": "é" * 60}), max_bytes=100,
+                             filtered=False)  # fmt: skip
+    assert info.value.code is ErrorCode.TOO_LARGE
+    for bad in ("", "null", '{"op":"subscribe","graph":"g","since":{"epoch":"e","seq":true}}'):
+        with pytest.raises(ProtocolError) as info:
+            parse_client_message(bad, max_bytes=100, filtered=False)
+        assert info.value.code is ErrorCode.BAD_REQUEST
+
+
+# ---------------------------------------------------------------------------- limits, metrics
+
+
+def test_token_bucket() -> None:
+    bucket = TokenBucket(rate=2, burst=4)
+    assert [bucket.take(0.0) for _ in range(5)] == [True] * 4 + [False]
+    assert bucket.take(0.5) and not bucket.take(0.5)  # one token per half second
+    assert TokenBucket(rate=0, burst=1).take(0.0)  # disabled
+
+
+def test_latency_quantiles_and_rates() -> None:
+    now = [0.0]
+    hist = LatencyHistogram(window=60, clock=lambda: now[0])
+    for _ in range(98):
+        hist.observe(0.001)
+    hist.observe(0.5, weight=2)
+    assert 0.0009 < (hist.quantile(0.5) or 0) < 0.0013
+    assert 0.45 < (hist.quantile(0.99) or 0) < 0.6
+    now[0] = 200.0  # old samples leave the window
+    assert hist.quantile(0.5) is None
+    meter = RateMeter(window=10, clock=lambda: now[0])
+    now[0] = 205.0
+    for _ in range(50):
+        meter.add(2)
+    now[0] = 210.0
+    assert meter.rate() == 10.0
+
+
+# ---------------------------------------------------------------------------- paths
+
+
+def test_confine(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "a" / "b").mkdir(parents=True)
+    (tmp_path / "out").mkdir()
+    os.symlink(tmp_path / "out", root / "link")
+    assert confine(root, "a/b") == (root / "a" / "b").resolve()
+    assert confine(root, ".") == root.resolve()
+    assert confine(root, str(root / "a")) == (root / "a").resolve()
+    for path, status in [("a/../a", 400), ("..", 400), ("link", 403), (str(tmp_path), 403),
+                         ("nope", 404), ("a\x00", 400)]:  # fmt: skip
+        with pytest.raises(PathRefused) as info:
+            confine(root, path)
+        assert info.value.status == status, path
