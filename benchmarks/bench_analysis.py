@@ -15,8 +15,9 @@ then times only the work:
   i.e. discovery, parallel parsing/extraction, resolution and writing the ``CodeGraph``. Phase
   times come from its ``AnalysisSummary``.
 * pyan3 (``create_callgraph`` to dot text) and code2flow (``code2flow`` to JSON) through their
-  Python APIs, from their own venv, given the files ``ast.parse`` accepts (neither copes with
-  files that do not parse). A run past ``--timeout`` is killed and reported as such.
+  Python APIs, from their own venv, given the files ``ast.parse`` accepts that are UTF-8
+  (neither copes with files that do not parse; pyan3 reads every file as UTF-8). A run past
+  ``--timeout`` is killed and reported as such; a crash is reported with its last lines.
 
 Baseline and graphlive alternate for ``--repeat`` rounds (the median is reported) so both see
 the same background load; the tools run ``--tool-repeat`` times. Peak memory is the child's
@@ -31,14 +32,17 @@ attributes parsing to functions too) and prints the top functions; see
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 from typing import Any
@@ -79,7 +83,16 @@ def _child_ast(files: list[str]) -> dict[str, Any]:
             ast.parse(data, path)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             failed.append(path)
-    return {"seconds": time.perf_counter() - t0, "failed_files": failed}
+    seconds = time.perf_counter() - t0
+    # Not timed: files in another encoding than UTF-8 (with a coding cookie), which pyan3
+    # cannot read; the tools get neither these nor the files that do not parse.
+    not_utf8 = []
+    for path in files:
+        try:
+            Path(path).read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            not_utf8.append(path)
+    return {"seconds": seconds, "failed_files": failed, "not_utf8_files": not_utf8}
 
 
 def _child_graphlive(root: str, workers: int | None, profile: str | None) -> dict[str, Any]:
@@ -100,8 +113,11 @@ def _child_graphlive(root: str, workers: int | None, profile: str | None) -> dic
     summary = lg.last_summary
     assert summary is not None
     graph = lg.graph
+    import graphlive
+
     return {
         "seconds": seconds,
+        "graphlive_file": graphlive.__file__,
         "summary": summary.to_dict(),
         "nodes": graph.node_count,
         "edges": graph.edge_count,
@@ -168,9 +184,18 @@ def child_main(kind: str, root: str, list_file: str, options: dict[str, Any]) ->
 
 
 def run_child(
-    python: Path, kind: str, root: Path, list_file: Path, options: dict[str, Any], timeout: float
+    python: Path,
+    kind: str,
+    root: Path,
+    list_file: Path,
+    options: dict[str, Any],
+    timeout: float,
+    pythonpath: Path | None = None,
 ) -> dict[str, Any]:
-    """One measurement in a fresh process (its own session, killed whole on timeout)."""
+    """One measurement in a fresh process (its own session, killed whole on timeout).
+
+    ``pythonpath`` puts a graphlive source tree (see :func:`graphlive_at`) before the installed
+    one."""
     cmd = [
         str(python),
         str(Path(__file__).resolve()),
@@ -181,6 +206,8 @@ def run_child(
         json.dumps(options),
     ]
     env = dict(os.environ, PYTHONHASHSEED="0")
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), env.get("PYTHONPATH")]))
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -205,6 +232,34 @@ def run_child(
             return result
     tail = [ln for ln in err.strip().splitlines() if ln.strip()][-3:]
     return {"status": "error", "process_s": wall, "error": " | ".join(tail)[-400:]}
+
+
+def _git(*args: str) -> str:
+    proc = subprocess.run(["git", *args], capture_output=True, text=True, cwd=REPO, check=True)
+    return proc.stdout.strip()
+
+
+def graphlive_at(rev: str, cache: Path) -> tuple[Path, str]:
+    """``src/`` of graphlive as committed at ``rev`` (exported once into the cache) and the
+    commit id: benchmarks of a commit must not pick up half-edited files of the work tree."""
+    sha = _git("rev-parse", "--verify", f"{rev}^{{commit}}")
+    dest = cache / "src" / sha[:12]
+    if not (dest / ".complete").exists():
+        tmp = dest.with_name(dest.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", sha, "src/graphlive"],
+            capture_output=True,
+            cwd=REPO,
+            check=True,
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        (tmp / ".complete").write_text(sha + "\n")
+        shutil.rmtree(dest, ignore_errors=True)
+        tmp.rename(dest)
+    return dest / "src", sha
 
 
 def corpus_files(root: Path) -> list[str]:
@@ -257,7 +312,8 @@ def bench_corpus(name: str, args: argparse.Namespace, tools_py: Path | None) -> 
         order = ("ast", "graphlive") if rnd % 2 == 0 else ("graphlive", "ast")
         for kind in order:
             opts = gl_opts if kind == "graphlive" else {}
-            res = run_child(me, kind, corpus.root, list_file, opts, args.timeout)
+            path = args.graphlive_src if kind == "graphlive" else None
+            res = run_child(me, kind, corpus.root, list_file, opts, args.timeout, path)
             (ast_runs if kind == "ast" else gl_runs).append(res)
             shown = f"{res['seconds']:.2f} s" if res["status"] == "ok" else res["status"]
             print(f"[{name}] round {rnd + 1} {kind}: {shown}", file=sys.stderr)
@@ -274,11 +330,13 @@ def bench_corpus(name: str, args: argparse.Namespace, tools_py: Path | None) -> 
     }
     ast_ok = [r for r in ast_runs if r["status"] == "ok"]
     failed = sorted(set(ast_ok[0]["failed_files"])) if ast_ok else []
+    not_utf8 = sorted(set(ast_ok[0]["not_utf8_files"]) - set(failed)) if ast_ok else []
     entry["ast"] = {
         "median_s": _median(ast_runs),
         "runs_s": [r.get("seconds") for r in ast_runs],
         "peak_kb": max((r["peak_kb"] for r in ast_ok), default=None),
         "files_not_parsed": len(failed),
+        "files_not_utf8": len(not_utf8),
         "error": _first_error(ast_runs),
     }
     gl_ok = [r for r in gl_runs if r["status"] == "ok"]
@@ -292,6 +350,7 @@ def bench_corpus(name: str, args: argparse.Namespace, tools_py: Path | None) -> 
         last = gl_ok[-1]
         s = last["summary"]
         gl.update(
+            imported_from=last["graphlive_file"],
             nodes=last["nodes"],
             edges=last["edges"],
             nodes_by_kind=last["nodes_by_kind"],
@@ -317,7 +376,8 @@ def bench_corpus(name: str, args: argparse.Namespace, tools_py: Path | None) -> 
 
     tools: dict[str, Any] = {}
     if tools_py is not None and args.tools:
-        parsed = [f for f in files if f not in set(failed)]
+        excluded = set(failed) | set(not_utf8)
+        parsed = [f for f in files if f not in excluded]
         tool_list = lists / f"{name}.parsed.txt"
         tool_list.write_text("\n".join(parsed) + "\n", encoding="utf-8")
         tmp = cache / "tmp"
@@ -368,7 +428,15 @@ def profile_corpus(name: str, args: argparse.Namespace) -> None:
     out = Path(args.profile)
     path = out.with_name(f"{out.stem}-{name}{out.suffix or '.pstats'}")
     opts = {"workers": args.workers, "profile": str(path.resolve())}
-    res = run_child(Path(sys.executable), "graphlive", corpus.root, list_file, opts, args.timeout)
+    res = run_child(
+        Path(sys.executable),
+        "graphlive",
+        corpus.root,
+        list_file,
+        opts,
+        args.timeout,
+        args.graphlive_src,
+    )
     if res["status"] != "ok":
         print(f"[{name}] profile run: {res['status']} {res.get('error', '')}")
         return
@@ -395,7 +463,10 @@ def print_tables(results: dict[str, Any]) -> None:
     m = results["machine"]
     if rows:
         workers = rows[0]["graphlive"]["workers"]
-        print(f"\nPython {m['python']}, {m['cpus']} CPUs; graphlive workers={workers}")
+        print(
+            f"\nPython {m['python']}, {m['cpus']} CPUs, load {m['load_avg_at_start'][0]:.1f} at "
+            f"start; graphlive workers={workers}, {m['graphlive_source']}"
+        )
     print("\nTime, seconds (median); ratio = graphlive / ast.parse; tool ratio = tool / graphlive")
     head = f"{'corpus':<12}{'files':>7}{'lines':>10}{'ast.parse':>11}{'graphlive':>11}{'ratio':>7}"
     for tool in results["args"]["tools"]:
@@ -464,14 +535,19 @@ def print_tables(results: dict[str, Any]) -> None:
 
 
 def machine_info(args: argparse.Namespace) -> dict[str, Any]:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
-    ).stdout.strip()
+    if args.graphlive_sha:
+        source = f"commit {args.graphlive_sha[:12]} (--rev {args.rev})"
+    else:
+        dirty = _git("status", "--porcelain", "--", "src/graphlive")
+        source = f"work tree at {_git('rev-parse', '--short', 'HEAD')}" + (
+            " with uncommitted changes" if dirty else ""
+        )
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": len(os.sched_getaffinity(0)),
-        "graphlive_commit": commit,
+        "load_avg_at_start": os.getloadavg(),
+        "graphlive_source": source,
     }
 
 
@@ -499,8 +575,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="requests+rich, 1 round, 120 s timeout")
     ap.add_argument("--json", type=Path, default=None, help="write the results as JSON here")
     ap.add_argument("--profile", type=str, default=None, help="cProfile graphlive, stats path")
+    ap.add_argument(
+        "--rev",
+        default=None,
+        help="benchmark graphlive as committed at this git revision (default: the work tree)",
+    )
     ap.add_argument("--cache", type=Path, default=HERE / ".cache", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    args.graphlive_src, args.graphlive_sha = (
+        graphlive_at(args.rev, args.cache) if args.rev else (None, None)
+    )
     if args.quick:
         if args.corpora == ",".join(DEFAULT_CORPORA):
             args.corpora = ",".join(QUICK_CORPORA)
