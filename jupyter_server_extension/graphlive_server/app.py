@@ -11,6 +11,7 @@ See docs/server.md for every option and docs/protocol.md for the WebSocket proto
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
@@ -112,6 +113,12 @@ class GraphliveServer(ExtensionApp):
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None
+        # Route the package's module loggers through the server's handlers, as jupyter_server
+        # does for Tornado's loggers.
+        logger = logging.getLogger("graphlive_server")
+        logger.propagate = True
+        logger.parent = self.log
+        logger.setLevel(self.log.level)
         limits = Limits(
             max_queue_bytes=max(1024, self.max_queue_bytes),
             max_message_bytes=max(256, self.max_message_bytes),

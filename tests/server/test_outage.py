@@ -9,9 +9,11 @@ import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+from tornado.httpclient import HTTPClientError
 
 from graphlive.bus.publisher import Publisher
 from graphlive_server.service import GraphliveService
@@ -90,6 +92,7 @@ async def follow(client: GLClient, graph: str, last: int) -> None:
 
 async def test_redis_killed_and_restarted_with_its_data(
     gl_connect: Connect,
+    jp_fetch: Any,
     gl_service: GraphliveService,
     restartable: RestartableRedis,
     rclient: redis.Redis,
@@ -104,7 +107,10 @@ async def test_redis_killed_and_restarted_with_its_data(
     error = await client.until("error")
     assert error["code"] == "unavailable"
     assert gl_service.status()["reader"]["available"] is False
-    # A request meanwhile is answered, not hung: the REST API says 503.
+    # Requests meanwhile are answered, not hung: the REST API says 503.
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("graphlive", "api", "graphs")
+    assert info.value.code == 503
     restartable.start()
     await client.until("available", timeout=30)
     more = publish_nodes(pub, 10, 25)
