@@ -34,7 +34,17 @@ class EventChunk:
     commas (the Pub/Sub payload without its brackets); otherwise it is encoded on first use.
     """
 
-    __slots__ = ("_body", "_encoded", "epoch", "events", "first", "graph", "last", "recovered")
+    __slots__ = (
+        "_body",
+        "_encoded",
+        "_frame",
+        "epoch",
+        "events",
+        "first",
+        "graph",
+        "last",
+        "recovered",
+    )
 
     def __init__(
         self,
@@ -57,6 +67,7 @@ class EventChunk:
         self.recovered = recovered
         self._body = body
         self._encoded: list[bytes] | None = None
+        self._frame: bytes | None = None
 
     def encoded(self) -> list[bytes]:
         """Each event encoded (cached)."""
@@ -74,6 +85,15 @@ class EventChunk:
     @property
     def size(self) -> int:
         return len(self.body) + ITEM_OVERHEAD
+
+    def frame(self) -> bytes:
+        """The ``events`` frame of exactly this chunk (cached: connections that send this chunk
+        alone — the common case when they keep up — share the same bytes)."""
+        if self._frame is None:
+            self._frame = events_frame(
+                self.graph, self.epoch, self.first, self.last, self.recovered, [self.body]
+            )
+        return self._frame
 
     def __repr__(self) -> str:
         return f"<EventChunk {self.graph} {self.first}..{self.last} n={len(self.events)}>"
@@ -101,6 +121,21 @@ class OutFrame:
     times: list[tuple[float, float]] = field(default_factory=list)
 
 
+def events_frame(
+    graph: str, epoch: str, first: int, last: int, recovered: bool, bodies: list[bytes]
+) -> bytes:
+    """An ``events`` frame around already encoded, comma-joined event bodies."""
+    head = (
+        b'{"op":"events","graph":'
+        + json.dumps(graph).encode()
+        + b',"epoch":'
+        + json.dumps(epoch).encode()
+        + b',"from":%d,"through":%d,"recovered":%s,"events":['
+        % (first, last, b"true" if recovered else b"false")
+    )
+    return head + b",".join(b for b in bodies if b) + b"]}"
+
+
 class _EventsFrameBuilder:
     __slots__ = (
         "cost",
@@ -112,6 +147,7 @@ class _EventsFrameBuilder:
         "parts",
         "recovered",
         "samples",
+        "whole",
     )
 
     def __init__(self, chunk: EventChunk) -> None:
@@ -124,11 +160,22 @@ class _EventsFrameBuilder:
         self.cost = 0
         self.recovered = False
         self.samples: list[tuple[float, float]] = []
+        #: The chunk this frame consists of, while it is exactly one whole chunk.
+        self.whole: EventChunk | None = None
 
     def accepts(self, chunk: EventChunk, room: int) -> bool:
         return chunk.epoch == self.epoch and chunk.first == self.last + 1 and room > 0
 
-    def add(self, chunk: EventChunk, events: Sequence[ChangeEvent], body: bytes, last: int) -> None:
+    def add(
+        self,
+        chunk: EventChunk,
+        events: Sequence[ChangeEvent],
+        body: bytes,
+        last: int,
+        *,
+        whole: bool = True,
+    ) -> None:
+        self.whole = chunk if whole and self.count == 0 and not self.parts else None
         if body:
             self.parts.append(body)
         self.count += len(events)
@@ -141,15 +188,12 @@ class _EventsFrameBuilder:
             self.samples.extend((events[i].time, weight) for i in range(0, n, step))
 
     def build(self) -> tuple[bytes, int, list[tuple[float, float]]]:
-        head = (
-            b'{"op":"events","graph":'
-            + json.dumps(self.graph).encode()
-            + b',"epoch":'
-            + json.dumps(self.epoch).encode()
-            + b',"from":%d,"through":%d,"recovered":%s,"events":['
-            % (self.first, self.last, b"true" if self.recovered else b"false")
+        if self.whole is not None:
+            return self.whole.frame(), self.count, self.samples
+        data = events_frame(
+            self.graph, self.epoch, self.first, self.last, self.recovered, self.parts
         )
-        return head + b",".join(self.parts) + b"]}", self.count, self.samples
+        return data, self.count, self.samples
 
 
 class Outbox:
@@ -248,7 +292,7 @@ class Outbox:
             last = chunk.last if final else events[-1].seq
             piece = EventChunk(chunk.graph, chunk.epoch, start, last, events)
             builder = _EventsFrameBuilder(piece)
-            builder.add(chunk, events, b",".join(encoded[i : i + limit]), last)
+            builder.add(chunk, events, b",".join(encoded[i : i + limit]), last, whole=False)
             builder.cost = chunk.size if final else 0
             out.append(builder)
             start = last + 1

@@ -251,3 +251,38 @@ async def test_unknown_graph_and_unsubscribe(
     await client.send({"op": "ping", "t": 1.5})
     assert (await client.expect("pong"))["t"] == 1.5
     assert all(f.get("graph") != graph_name for f in client.frames if f["op"] == "events")
+
+
+@pytest.mark.parametrize("gl_config", [{"retention": 10}])
+async def test_a_client_far_behind_gets_the_snapshot_instead_of_a_long_replay(
+    gl_connect: Connect, redis_client: redis.Redis, graph_name: str
+) -> None:
+    pub = Publisher(redis_client, graph_name)
+    producer = CodeGraph(graph_name)
+    last: list[Position] = []
+    producer.listen(lambda batch: last.append(_position(pub.publish(batch))))
+    for i in range(90):
+        producer.add_node(Node.make(f"m{i}", NodeKind.MODULE))
+    write_snapshot(redis_client, producer, last[-1])
+    for i in range(90, 100):
+        producer.add_node(Node.make(f"m{i}", NodeKind.MODULE))
+    epoch = last[-1].epoch
+
+    far = await gl_connect()
+    await far.hello()
+    subscribed = await far.subscribe(graph_name, since={"epoch": epoch, "seq": 5})
+    assert subscribed["mode"] == "resync"  # 95 behind, and the snapshot at 90 is newer than 5
+    assert (await far.expect("resync"))["reason"] == "retention"
+    assert (await far.expect("snapshot"))["seq"] == 90
+    assert [e["seq"] for e in await far.events_through(graph_name, 100)] == list(range(91, 101))
+
+    near = await gl_connect()
+    await near.hello()
+    subscribed = await near.subscribe(graph_name, since={"epoch": epoch, "seq": 92})
+    assert subscribed["mode"] == "replay"  # within retention: replayed
+    near.positions[graph_name] = (epoch, 92)
+    assert [e["seq"] for e in await near.events_through(graph_name, 100)] == list(range(93, 101))
+
+
+def _position(result: Any) -> Position:
+    return Position(result.epoch, result.last)

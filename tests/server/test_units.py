@@ -103,7 +103,7 @@ def test_a_shared_chunk_is_encoded_once() -> None:
     for box in boxes:
         box.offer(shared)
     data = [box.take_frames()[0].data for box in boxes]
-    assert data[0] == data[1] == data[2]
+    assert data[0] is data[1] is data[2]  # one frame, shared
     assert shared.body is shared.body  # cached bytes object
 
 
