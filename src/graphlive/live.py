@@ -109,6 +109,28 @@ class LiveGraph:
         self.watcher: Watcher | None = None
         self.graph.listen(self._on_batch)
 
+    @classmethod
+    def load(cls, name: str, *, redis_url: str | None = None) -> LiveGraph:
+        """A read-only copy of graph ``name`` rebuilt from Redis (snapshot + stream tail), for
+        queries in a process that does not produce the graph. It does not publish.
+
+        Raises ``KeyError`` if Redis holds no graph of that name.
+        """
+        from graphlive.bus.keys import GraphKeys
+        from graphlive.bus.snapshot import load_graph
+
+        bus = Bus(redis_url)
+        try:
+            if not bus.client.exists(GraphKeys(name).meta):
+                raise KeyError(f"no graph named {name!r} in Redis")
+            graph, position = load_graph(bus.client, name)
+        finally:
+            bus.close()
+        live = cls(name, publish=False)
+        live.graph.load_dict(graph.to_dict())
+        live.position = position
+        return live
+
     # ------------------------------------------------------------------ analysis
 
     def analyze(

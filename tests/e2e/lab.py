@@ -71,24 +71,34 @@ class Lab:
         self._quiet_settings()
         log = open(self.workdir / f"lab-{self.port}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "jupyterlab",
-                "--no-browser",
-                f"--port={self.port}",
-                "--ip=127.0.0.1",
-                f"--ServerApp.token={self.token}",
-                f"--ServerApp.base_url={BASE_URL}",
-                f"--ServerApp.root_dir={self.root}",
-                "--ServerApp.allow_root=True",
-                "--LabApp.news_url=",
-                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-                "--ServerApp.disable_check_xsrf=False",
-            ],
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            self.command(), env=self.env(), stdout=log, stderr=subprocess.STDOUT
+        )
         self.wait_ready(timeout)
+
+    def server_args(self) -> list[str]:
+        return [
+            "--no-browser",
+            f"--port={self.port}",
+            "--ip=127.0.0.1",
+            f"--ServerApp.token={self.token}",
+            f"--ServerApp.base_url={BASE_URL}",
+            "--ServerApp.allow_root=True",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={self.root}",
+                *self.server_args()]  # fmt: skip
+
+
+@dataclass
+class GraphliveLab(Lab):
+    """``graphlive lab ROOT`` — the README's main command — instead of a bare ``jupyter lab``."""
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "graphlive.cli", "lab", str(self.root), "--",
+                *self.server_args()]  # fmt: skip
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

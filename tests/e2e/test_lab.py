@@ -238,3 +238,39 @@ def test_view_survives_a_server_restart_while_a_watcher_publishes(page: Any, lab
     finally:
         client.close()
         watcher.stop()
+
+
+def test_graphlive_lab_command(browser: Any, lab_redis: str, tmp_path: Path) -> None:
+    """`graphlive lab PATH`: analyses and watches PATH, opens JupyterLab on its notebook."""
+    from tests.e2e.lab import GraphliveLab
+
+    project = tmp_path / "my shop"
+    shutil.copytree(REPO / "notebooks" / "demo_shop", project)
+    server = GraphliveLab(root=project, redis_url=lab_redis, workdir=tmp_path)
+    server.start()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    client = redis.Redis.from_url(lab_redis)
+    try:
+        notebook = project / ".graphlive" / "my-shop.ipynb"
+        assert notebook.exists()
+        assert (project / ".graphlive" / ".gitignore").read_text().strip().endswith("*")
+        graph, _ = load_graph(client, "my-shop")
+        assert "shop.payments.charge" in graph
+        # The server's default URL opens the notebook.
+        page.goto(server.url("?reset"), wait_until="commit")
+        page.locator(".jp-Notebook").first.wait_for(timeout=TIMEOUT)
+        page.locator("#jp-main-statusbar >> text=Idle").first.wait_for(timeout=TIMEOUT)
+        assert "my-shop.ipynb" in page.title() or page.get_by_text("Live code graph").count()
+        run_all(page)
+        wait_counts(page, graph.node_count, graph.edge_count)
+        output_matching(page, r"<LiveGraph 'my-shop': \d+ nodes")
+        # The watcher lives in the `graphlive lab` process: an edit reaches the view.
+        payments = project / "shop" / "payments.py"
+        payments.write_text(payments.read_text() + FUNCTION.format(name="refund"))
+        wait_counts(page, graph.node_count + 1, graph.edge_count + 1, timeout=2_000)
+        screenshot(page, "graphlive-lab")
+    finally:
+        client.close()
+        context.close()
+        server.stop()
