@@ -6,6 +6,9 @@ export class FakeModel {
     this.state = { ...state };
     this.handlers = new Map();
     this.saved = 0;
+    // Custom messages the view sent to the "kernel" (model.send), in order.
+    this.sent = [];
+    this.onSend = null;
   }
   get(key) {
     return this.state[key];
@@ -24,8 +27,33 @@ export class FakeModel {
   save_changes() {
     this.saved += 1;
   }
-  send() {}
+  send(msg) {
+    this.sent.push(msg);
+    this.onSend?.(msg);
+  }
+  /** Deliver an event to the view, e.g. emit("msg:custom", {type: "reveal", id}). */
+  emit(name, ...args) {
+    for (const cb of [...(this.handlers.get(name) ?? [])]) cb(...args);
+  }
 }
+
+/** A WebSocket whose handshake fails (no graphlive endpoint): closes without ever opening. */
+export class RefusedSocket {
+  constructor(url) {
+    this.url = url;
+    this.readyState = 0;
+    this.onopen = this.onmessage = this.onclose = this.onerror = null;
+    RefusedSocket.sockets.push(this);
+    setTimeout(() => {
+      this.readyState = 3;
+      this.onerror?.({});
+      this.onclose?.({ code: 1006, reason: "" });
+    }, 0);
+  }
+  send() {}
+  close() {}
+}
+RefusedSocket.sockets = [];
 
 export class ScriptedSocket {
   constructor(url) {
@@ -66,6 +94,50 @@ export function makeGraph(n, m, seed = 1) {
     const a = nodes[Math.floor(rnd() * n)].id;
     const b = nodes[Math.floor(rnd() * n)].id;
     edges.push({ id: `calls:${a}->${b}@${j}`, kind: "calls", source: a, target: b, line: j });
+  }
+  return { nodes, edges };
+}
+
+/**
+ * A deterministic code base in the graphlive JSON forms, laid out like a real one:
+ * `pkgs` packages (p0/ …) × `mods` modules × `defs` functions, `contains` edges from modules to
+ * their functions, and `calls` mostly within a package (locality, as in real code).
+ */
+export function makeCodebase(pkgs, mods, defs, callsPerDef = 2, seed = 7) {
+  let s = seed >>> 0;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const nodes = [];
+  const edges = [];
+  const fns = [];
+  for (let p = 0; p < pkgs; p++) {
+    nodes.push({ id: `p${p}`, kind: "package", name: `p${p}`, file: `p${p}/__init__.py`, line: 1 });
+    for (let m = 0; m < mods; m++) {
+      const file = `p${p}/m${m}.py`;
+      const mod = `p${p}.m${m}`;
+      nodes.push({ id: mod, kind: "module", name: `m${m}`, file, line: 1, loc: defs * 6 });
+      edges.push({ id: `contains:p${p}->${mod}@0`, kind: "contains", source: `p${p}`, target: mod, line: 0 });
+      for (let d = 0; d < defs; d++) {
+        const id = `${mod}.f${d}`;
+        nodes.push({ id, kind: "function", name: `f${d}`, file, line: 2 + d * 6, complexity: 1 + ((p * 7 + m * 3 + d) % 15), loc: 5 });
+        edges.push({ id: `contains:${mod}->${id}@0`, kind: "contains", source: mod, target: id, line: 0 });
+        fns.push([p, id]);
+      }
+    }
+  }
+  const byPkg = new Map();
+  for (const [p, id] of fns) {
+    if (!byPkg.has(p)) byPkg.set(p, []);
+    byPkg.get(p).push(id);
+  }
+  for (const [p, id] of fns) {
+    for (let c = 0; c < callsPerDef; c++) {
+      const local = rnd() < 0.8;
+      const pool = local ? byPkg.get(p) : fns.map((f) => f[1]);
+      const target = local ? pool[Math.floor(rnd() * pool.length)] : fns[Math.floor(rnd() * fns.length)][1];
+      if (target === id) continue;
+      const line = 3 + c;
+      edges.push({ id: `calls:${id}->${target}@${line}`, kind: "calls", source: id, target, line });
+    }
   }
   return { nodes, edges };
 }

@@ -148,6 +148,8 @@ export class Projection {
   private mode: LevelMode = "auto";
   /** Scope size when the auto level was last computed (it is recomputed as the scope grows). */
   private autoAt = 0;
+  /** The user's level of the whole graph, kept while a focus is shown. */
+  private overview: { expanded: Set<string>; all: boolean } | null = null;
   private readonly remembered = new Map<string, [number, number]>();
   private readonly rememberLimit: number;
   private readonly observers = new Set<ProjectionObserver>();
@@ -320,7 +322,8 @@ export class Projection {
   expand(group: string): boolean {
     const g = this.groups.get(group);
     if (g === undefined) return false;
-    this.mode = "user";
+    // Inside a focus the change is local to it; the whole graph's level stays as it was.
+    if (this.focus === null) this.mode = "user";
     if (this.isExpanded(g) && this.ancestorsExpanded(g)) return false;
     // The outermost collapsed group on the way: its subtree is what changes on screen.
     const chain: Group[] = [];
@@ -336,7 +339,7 @@ export class Projection {
   collapse(group: string): boolean {
     const g = this.groups.get(group);
     if (g === undefined) return false;
-    this.mode = "user";
+    if (this.focus === null) this.mode = "user";
     if (!this.isExpanded(g)) return false;
     if (this.allExpanded) {
       // From "everything" to an explicit set, so one group can be taken out of it.
@@ -370,6 +373,7 @@ export class Projection {
       return;
     }
     this.mode = "user";
+    this.overview = null;
     this.allExpanded = all;
     this.expanded = new Set(all ? [] : groups);
     this.rebuild();
@@ -378,6 +382,7 @@ export class Projection {
   /** Back to the automatic level for the current scope. */
   resetLevel(): void {
     this.mode = "auto";
+    this.overview = null;
     this.rebuild();
   }
 
@@ -783,7 +788,7 @@ export class Projection {
 
   /** Re-evaluate the automatic level as the scope grows or shrinks (amortised O(1) per change). */
   private checkLevel(): void {
-    if (this.mode !== "auto") return;
+    if (this.mode !== "auto" && this.focus === null) return;
     const total = this.members.size;
     const wantCollapsed = total > this.collapseAbove;
     if (this.allExpanded && wantCollapsed) this.rebuild();
@@ -837,11 +842,20 @@ export class Projection {
           if (nodePasses(this.filter, attrs.data)) this.addMember(attrs.data, false);
         });
       }
-      if (this.mode === "auto") {
+      if (focus !== null && this.mode === "user" && this.overview === null) {
+        // A focus (ego, path) is shown at its own automatic level; the user's level of the
+        // whole graph comes back when the focus ends.
+        this.overview = { expanded: new Set(this.expanded), all: this.allExpanded };
+      } else if (focus === null && this.overview !== null) {
+        this.expanded = this.overview.expanded;
+        this.allExpanded = this.overview.all;
+        this.overview = null;
+      }
+      if (this.mode === "auto" || focus !== null) {
         if (this.members.size > this.collapseAbove) this.autoLevel();
         else {
           this.allExpanded = true;
-          this.expanded.clear();
+          this.expanded = new Set();
         }
       }
       for (const m of this.members.values()) {

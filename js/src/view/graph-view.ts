@@ -658,9 +658,10 @@ export class GraphView {
     const saved = this.config.saved;
     const store = this.source?.store;
     if (!saved || store === undefined) return;
-    this.showingSaved = true;
     this.projection?.seedPositions(saved.positions);
     store.snapshot({ op: "snapshot", graph: this.config.graph, epoch: saved.epoch ?? "saved", seq: saved.seq ?? 0, nodes: saved.nodes, edges: saved.edges });
+    // After the snapshot: its delivery marks the data live, which this copy is not.
+    this.showingSaved = true;
     this.requestUi();
   }
 

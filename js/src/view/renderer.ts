@@ -64,7 +64,19 @@ export class GraphRenderer implements ProjectionObserver {
       },
     });
     const sigma = this.sigma;
+    let last: { x: number; y: number } | null = null;
     sigma.on("clickNode", ({ node, event }) => {
+      const e = event.original as MouseEvent;
+      last = { x: event.x, y: event.y };
+      options.onClickNode?.(node, Boolean(e.shiftKey || e.ctrlKey || e.metaKey));
+    });
+    // sigma turns the second of two quick clicks into a double click (and zooms). Two quick
+    // clicks at different places are two clicks; a real double click (same spot) is one.
+    sigma.on("doubleClickNode", ({ node, event }) => {
+      event.preventSigmaDefault();
+      const previous = last;
+      last = null;
+      if (previous !== null && Math.hypot(previous.x - event.x, previous.y - event.y) < 6) return;
       const e = event.original as MouseEvent;
       options.onClickNode?.(node, Boolean(e.shiftKey || e.ctrlKey || e.metaKey));
     });
