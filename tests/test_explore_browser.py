@@ -1,3 +1,5 @@
+# Page-side JavaScript snippets are kept on one line each where that reads best.
+# ruff: noqa: E501
 """Exploring a graph in the built GraphView bundle, in a real Chromium.
 
 The page plays the graphlive server through a scripted WebSocket (benchmarks/render/harness.js)

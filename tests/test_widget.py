@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import traitlets
 
 from graphlive.widget import GraphView
 
@@ -97,3 +98,107 @@ def test_counts_and_status_are_read_back_from_the_front_end() -> None:
     )
     assert view.counts["nodes"] == 3 and view.counts["seq"] == 7
     assert view.status["label"] == "live"
+
+
+# ---------------------------------------------------------------------- exploration API
+
+
+def test_exploration_traits_and_their_defaults() -> None:
+    state = GraphView(graph="demo").get_state()
+    assert state["transport"] == "auto"
+    assert state["node_kinds"] == [] and state["edge_kinds"] == [] and state["path_prefixes"] == []
+    assert state["focus"] is None and state["selection"] == []
+    assert (state["color_by"], state["size_by"]) == ("kind", "kind")
+    assert state["expanded"] is None
+    assert (state["collapse_above"], state["max_visible"]) == (2000, 400)
+    assert state["saved_graph"] == {} and state["level"] == {}
+
+
+def test_methods_set_the_traits_the_front_end_follows() -> None:
+    view = GraphView(graph="demo")
+    sent: list[dict[str, object]] = []
+    view.send = sent.append  # type: ignore[method-assign]
+    view.select("a.b", ["c.d", "e"])
+    assert view.selection == ["a.b", "c.d", "e"]
+    view.select()
+    assert view.selection == []
+    view.ego("pkg.f", depth=2)
+    assert view.focus == {"mode": "ego", "node": "pkg.f", "depth": 2}
+    assert view.selection == ["pkg.f"]
+    view.show_path("a", "b")
+    assert view.focus == {"mode": "path", "source": "a", "target": "b"}
+    view.overview()
+    assert view.focus is None
+    view.filter(node_kinds=["class"], paths=["pkg/"])
+    assert (view.node_kinds, view.edge_kinds, view.path_prefixes) == (["class"], [], ["pkg/"])
+    view.reveal("pkg.mod.f")
+    view.expand("pkg/sub/")
+    view.collapse("pkg/")
+    view.fit()
+    view.expanded = ["pkg/"]
+    view.auto_level()
+    assert view.expanded is None
+    assert sent == [
+        {"type": "reveal", "id": "pkg.mod.f"},
+        {"type": "expand", "target": "pkg/sub/"},
+        {"type": "collapse", "target": "pkg/"},
+        {"type": "fit"},
+        {"type": "auto_level"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("trait", "bad"),
+    [
+        ("focus", {"mode": "ego"}),
+        ("focus", {"mode": "ego", "node": "x", "depth": 9}),
+        ("focus", {"mode": "path", "source": "x"}),
+        ("color_by", "rainbow"),
+        ("size_by", "weight"),
+        ("transport", "carrier-pigeon"),
+        ("collapse_above", 0),
+        ("selection", [1, 2]),
+        ("expanded", ["x" * 2000]),
+    ],
+)
+def test_exploration_traits_are_validated(trait: str, bad: object) -> None:
+    view = GraphView(graph="demo")
+    with pytest.raises((ValueError, traitlets.TraitError)):
+        setattr(view, trait, bad)
+
+
+def test_source_root_is_the_analysed_root_relative_to_the_server_root(tmp_path: Path) -> None:
+    from graphlive.widget import server_relative_path
+
+    root = tmp_path / "work"
+    project = root / "proj"
+    project.mkdir(parents=True)
+    assert server_relative_path(str(project), [root]) == "proj"
+    assert server_relative_path(str(project), [tmp_path, root]) == "proj"  # innermost root
+    assert server_relative_path(str(root), [root]) == ""
+    assert server_relative_path("already/relative", [root]) == "already/relative"
+    assert server_relative_path(str(tmp_path / "elsewhere"), [root]) == str(tmp_path / "elsewhere")
+    # The trait follows `path` until it is set explicitly.
+    view = GraphView(graph="demo", path="rel/dir")
+    assert view.source_root == "rel/dir"
+    view.path = "other"
+    assert view.source_root == "other"
+    view.source_root = "fixed"
+    view.path = "third"
+    assert view.source_root == "fixed"
+
+
+def test_front_end_writes_are_read_back() -> None:
+    view = GraphView(graph="demo")
+    view.set_state(
+        {
+            "selection": ["pkg.f"],
+            "level": {"mode": "user", "collapsed": True, "expanded": ["pkg/"]},
+            "expanded": ["pkg/"],
+            "counts": {"nodes": 10, "edges": 4, "visible_nodes": 3, "visible_edges": 1},
+        }
+    )
+    assert view.selection == ["pkg.f"]
+    assert view.expanded == ["pkg/"]
+    assert view.level["collapsed"] is True
+    assert view.counts["visible_nodes"] == 3

@@ -28,6 +28,8 @@ export interface RendererOptions {
 
 /** Up to this many display nodes, collapsed clusters always show their labels. */
 const CLUSTER_LABELS_UP_TO = 600;
+/** Up to this many display nodes, every node shows its label. */
+const ALL_LABELS_UP_TO = 150;
 
 export class GraphRenderer implements ProjectionObserver {
   readonly sigma: Sigma<DisplayNodeAttributes, DisplayEdgeAttributes>;
@@ -106,6 +108,11 @@ export class GraphRenderer implements ProjectionObserver {
   }
 
   afterChange(_change: DisplayChange): void {
+    // Small pictures label every node; big ones only the nodes drawn large enough.
+    const threshold = this.graph.order <= ALL_LABELS_UP_TO ? 0 : 7;
+    if (this.sigma.getSetting("labelRenderedSizeThreshold") !== threshold) {
+      this.sigma.setSetting("labelRenderedSizeThreshold", threshold);
+    }
     if (!this.attached) {
       this.attached = true;
       this.reattachments += 1;
