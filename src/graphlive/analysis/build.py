@@ -33,7 +33,14 @@ from graphlive.analysis.facts import (
 from graphlive.analysis.resolve import FileLinks
 from graphlive.graph import Edge, EdgeKey, EdgeKind, Node, NodeKind
 
-__all__ = ["FileOutput", "build_outputs", "external_node", "namespace_node"]
+__all__ = [
+    "FileOutput",
+    "build_file",
+    "build_outputs",
+    "external_node",
+    "namespace_node",
+    "namespace_owners",
+]
 
 _DEF_KINDS = {
     K_CLASS: NodeKind.CLASS,
@@ -104,6 +111,99 @@ def _def_extra(flags: int) -> tuple[tuple[str, object], ...]:
     return tuple(extra)
 
 
+def namespace_owners(
+    files: Sequence[FileFacts],
+    parents: Sequence[str | None],
+    namespaces: dict[str, str | None],
+) -> dict[str, list[str]]:
+    """Which file owns the ``contains`` edge into each namespace directory: the first file (in
+    the order given) below it. Returns file → namespaces it owns the edges of."""
+    owned: set[str] = set()
+    out: dict[str, list[str]] = {}
+    for facts, parent in zip(files, parents, strict=True):
+        if facts.missing:
+            continue
+        current = parent
+        while current is not None and current in namespaces and current not in owned:
+            owned.add(current)
+            out.setdefault(facts.file, []).append(current)
+            current = namespaces.get(current)
+    return out
+
+
+def build_file(
+    facts: FileFacts,
+    link: FileLinks,
+    parent: str | None,
+    owned_namespaces: Sequence[str],
+    module_ids: set[str] | frozenset[str],
+    namespaces: dict[str, str | None],
+) -> FileOutput:
+    """The output of one file. ``parent`` is the package or namespace containing it,
+    ``owned_namespaces`` the namespaces whose incoming ``contains`` edge it owns (see
+    :func:`namespace_owners`), ``module_ids`` every module id of the program."""
+    out = FileOutput(file=facts.file)
+    out.diagnostics.extend(facts.diagnostics)
+    if facts.missing:
+        return out
+    rel = facts.file
+    module = _module_node(facts)
+    out.nodes[module.id] = module
+    edges = out.edges
+    if parent is not None and (parent in module_ids or parent in namespaces):
+        edge = Edge(EdgeKind.CONTAINS, parent, module.id, 0, rel)
+        edges[edge.key] = edge
+    for current in owned_namespaces:
+        up = namespaces.get(current)
+        if up is not None and (up in namespaces or up in module_ids):
+            edge = Edge(EdgeKind.CONTAINS, up, current, 0, rel)
+            edges[edge.key] = edge
+    for d in facts.defs:
+        if d.id in module_ids:
+            out.diagnostics.append(
+                DiagFact(
+                    rel,
+                    d.line,
+                    d.col,
+                    "warning",
+                    "id-collision",
+                    f"{d.id!r} is also the id of a module; the definition is not shown",
+                )
+            )
+            continue
+        out.nodes[d.id] = Node(
+            id=d.id,
+            kind=_DEF_KINDS[d.kind],
+            name=d.name,
+            file=rel,
+            line=d.line,
+            end_line=d.end_line,
+            col=d.col,
+            end_col=d.end_col,
+            doc=d.doc,
+            complexity=d.complexity,
+            loc=d.loc,
+            extra=_def_extra(d.flags),
+        )
+    for d in facts.defs:
+        if d.id in out.nodes and d.parent in out.nodes:
+            edge = Edge(EdgeKind.CONTAINS, d.parent, d.id, 0, rel)
+            edges[edge.key] = edge
+    for kind, triples in (
+        (EdgeKind.IMPORTS, link.imports),
+        (EdgeKind.CALLS, link.calls),
+        (EdgeKind.INHERITS, link.inherits),
+        (EdgeKind.DECORATES, link.decorates),
+    ):
+        for source, target, line in triples:
+            edge = Edge(kind, source, target, line, rel)
+            edges[edge.key] = edge
+    out.diagnostics.extend(link.diagnostics)
+    out.calls_total = link.calls_total
+    out.calls_resolved = link.calls_resolved
+    return out
+
+
 def build_outputs(
     files: Sequence[FileFacts],
     links: Sequence[FileLinks],
@@ -115,73 +215,10 @@ def build_outputs(
     ``parents[i]`` is the package or namespace id containing file ``i`` (``None`` at the top);
     ``namespaces`` maps each namespace id to its parent id.
     """
-    outputs: list[FileOutput] = []
     module_ids = {f.module for f in files if not f.missing}
-    ns_nodes = {ns: namespace_node(ns) for ns in namespaces}
-    ns_owned: set[str] = set()
-    for facts, link, parent in zip(files, links, parents, strict=True):
-        out = FileOutput(file=facts.file)
-        outputs.append(out)
-        out.diagnostics.extend(facts.diagnostics)
-        if facts.missing:
-            continue
-        rel = facts.file
-        module = _module_node(facts)
-        out.nodes[module.id] = module
-        edges = out.edges
-        if parent is not None and (parent in module_ids or parent in ns_nodes):
-            edge = Edge(EdgeKind.CONTAINS, parent, module.id, 0, rel)
-            edges[edge.key] = edge
-        # Namespace chain above this file: the first file below a directory owns its edge.
-        current = parent
-        while current is not None and current in ns_nodes and current not in ns_owned:
-            ns_owned.add(current)
-            up = namespaces.get(current)
-            if up is not None and (up in ns_nodes or up in module_ids):
-                edge = Edge(EdgeKind.CONTAINS, up, current, 0, rel)
-                edges[edge.key] = edge
-            current = up
-        for d in facts.defs:
-            if d.id in module_ids:
-                out.diagnostics.append(
-                    DiagFact(
-                        rel,
-                        d.line,
-                        d.col,
-                        "warning",
-                        "id-collision",
-                        f"{d.id!r} is also the id of a module; the definition is not shown",
-                    )
-                )
-                continue
-            out.nodes[d.id] = Node(
-                id=d.id,
-                kind=_DEF_KINDS[d.kind],
-                name=d.name,
-                file=rel,
-                line=d.line,
-                end_line=d.end_line,
-                col=d.col,
-                end_col=d.end_col,
-                doc=d.doc,
-                complexity=d.complexity,
-                loc=d.loc,
-                extra=_def_extra(d.flags),
-            )
-        for d in facts.defs:
-            if d.id in out.nodes and d.parent in out.nodes:
-                edge = Edge(EdgeKind.CONTAINS, d.parent, d.id, 0, rel)
-                edges[edge.key] = edge
-        for kind, triples in (
-            (EdgeKind.IMPORTS, link.imports),
-            (EdgeKind.CALLS, link.calls),
-            (EdgeKind.INHERITS, link.inherits),
-            (EdgeKind.DECORATES, link.decorates),
-        ):
-            for source, target, line in triples:
-                edge = Edge(kind, source, target, line, rel)
-                edges[edge.key] = edge
-        out.diagnostics.extend(link.diagnostics)
-        out.calls_total = link.calls_total
-        out.calls_resolved = link.calls_resolved
-    return outputs, ns_nodes
+    owners = namespace_owners(files, parents, namespaces)
+    outputs = [
+        build_file(facts, link, parent, owners.get(facts.file, ()), module_ids, namespaces)
+        for facts, link, parent in zip(files, links, parents, strict=True)
+    ]
+    return outputs, {ns: namespace_node(ns) for ns in namespaces}

@@ -11,6 +11,9 @@ Contract:
   ``site-packages``/``dist-packages``, ``*.egg-info``, any virtualenv (a directory holding
   ``pyvenv.cfg``), and ``build``/``dist``/``venv``/``env`` unless they are Python packages
   (hold an ``__init__.py``), since a package may legitimately be called ``build``.
+* With ``rules`` (:class:`graphlive.ignore.IgnoreRules`, the rules the file watcher follows),
+  files and directories that ``.gitignore`` excludes are skipped as well, so that a full
+  analysis, an incremental update and the watcher agree on what belongs to the project.
 * Symlinks are followed only when they stay inside the root (no escape, as DESIGN §5 asks of
   server-triggered analysis); a directory reached twice (loop or alias) is walked once.
 
@@ -25,16 +28,19 @@ root. Directories without ``__init__.py`` that contain modules become namespace 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import errno
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from graphlive.analysis.facts import DiagFact
+from graphlive.ignore import IgnoreRules
 
-__all__ = ["Discovery", "SourceFile", "discover", "package_prefix"]
+__all__ = ["Discovery", "SourceFile", "discover", "package_prefix", "refresh", "same_structure"]
 
 _ALWAYS_SKIP = frozenset({"__pycache__", "node_modules", "site-packages", "dist-packages"})
 _SKIP_UNLESS_PACKAGE = frozenset({"build", "dist", "venv", "env", "virtualenv"})
@@ -65,6 +71,18 @@ class Discovery:
     #: Namespace directories holding modules: id → parent id (``None`` at the top).
     namespaces: dict[str, str | None] = field(default_factory=dict)
     diagnostics: list[DiagFact] = field(default_factory=list)
+    #: Directories walked: relative path (``""`` for the root) → (id, is a package).
+    dirs: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    #: The files by relative path and by module id.
+    by_rel: dict[str, SourceFile] = field(default_factory=dict)
+    by_id: dict[str, SourceFile] = field(default_factory=dict)
+    #: Ignore rules the walk honoured (``None``: only the built-in skips).
+    rules: IgnoreRules | None = None
+
+    def index(self) -> None:
+        """Rebuild :attr:`by_rel`/:attr:`by_id` from :attr:`files`."""
+        self.by_rel = {sf.rel: sf for sf in self.files}
+        self.by_id = {sf.id: sf for sf in self.files}
 
 
 def package_prefix(directory: Path) -> list[str]:
@@ -88,8 +106,9 @@ def _inside(root_real: str, real: str) -> bool:
     return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
 
 
-def discover(root: Path) -> Discovery:
-    """Walk ``root`` (a directory, or a single ``.py`` file) and name every module."""
+def discover(root: Path, rules: IgnoreRules | None = None) -> Discovery:
+    """Walk ``root`` (a directory, or a single ``.py`` file) and name every module; ``rules``
+    adds ``.gitignore`` exclusions (see the module docstring)."""
     root = Path(os.path.abspath(root))
     if root.is_file():
         return _discover_single(root)
@@ -98,7 +117,7 @@ def discover(root: Path) -> Discovery:
     if not root.is_dir():
         raise NotADirectoryError(f"analysis root {str(root)!r} is not a directory")
     prefix_parts = package_prefix(root)
-    disc = Discovery(root=root, prefix=".".join(prefix_parts))
+    disc = Discovery(root=root, prefix=".".join(prefix_parts), rules=rules)
     walker = _Walker(disc)
     walker.walk()
     found = sorted(walker.found, key=_order_key)
@@ -140,6 +159,7 @@ def discover(root: Path) -> Discovery:
                 break
             disc.namespaces[current] = up
             current = up
+    disc.index()
     return disc
 
 
@@ -162,6 +182,7 @@ class _Walker:
             self.seen.add((st.st_dev, st.st_ino))
         if disc.prefix:
             self.dirs[disc.prefix] = (True, None)
+        disc.dirs[""] = (disc.prefix, root_is_pkg)
         # (path as walked, rel dir, dir id, dir is a package)
         stack: list[tuple[str, str, str, bool]] = [(str(disc.root), "", disc.prefix, root_is_pkg)]
         while stack:
@@ -177,7 +198,10 @@ class _Walker:
                     if sub is not None:
                         subdirs.append(sub)
                 elif name.endswith(".py"):
-                    self._add_file(name, epath, erel, size, drel, did, dpkg)
+                    rules = self.disc.rules
+                    # (Parent folders were checked on the way down; their verdicts are cached.)
+                    if rules is None or not rules.is_ignored(erel):
+                        self._add_file(name, epath, erel, size, drel, did, dpkg)
             # Reversed so that popping yields directories in name order.
             stack.extend(reversed(subdirs))
 
@@ -185,6 +209,9 @@ class _Walker:
         self, name: str, epath: str, erel: str, did: str
     ) -> tuple[str, str, str, bool] | None:
         if _skip_dir(name, epath):
+            return None
+        rules = self.disc.rules
+        if rules is not None and rules.skips_folder(erel):
             return None
         try:
             st = os.stat(epath)
@@ -201,6 +228,7 @@ class _Walker:
         is_pkg = os.path.isfile(os.path.join(epath, "__init__.py"))
         sid = _join(did, name)
         self.dirs.setdefault(sid, (is_pkg, did or None))
+        self.disc.dirs[erel] = (sid, is_pkg)
         return (epath, erel, sid, is_pkg)
 
     def _add_file(
@@ -311,7 +339,128 @@ def _discover_single(path: Path) -> Discovery:
             size=size,
         )
     )
+    disc.index()
     return disc
+
+
+def refresh(disc: Discovery, paths: Iterable[str]) -> set[str] | None:
+    """Patch ``disc`` for changed ``paths`` (relative to the root, ``/``-separated) without
+    walking the tree again.
+
+    Returns the relative paths of the files that changed, appeared or disappeared (paths that
+    discovery skips, e.g. in a virtualenv or a git-ignored folder, are dropped), or ``None``
+    when a path may change the tree's *structure* — a folder, a ``.gitignore``, an
+    ``__init__.py``, a symlink, a folder not walked before, a module appearing or vanishing in
+    a namespace directory or beside a same-named package — and the tree must be walked again
+    with :func:`discover`. ``disc`` is only modified when the result is not ``None``.
+    """
+    if not disc.dirs:
+        return None  # a single-file root
+    pending: list[tuple[str, SourceFile | None, SourceFile | None]] = []
+    claimed: set[str] = set()
+    for rel in paths:
+        folder, _, name = rel.rpartition("/")
+        if not name.endswith(".py") or name == "__init__.py":
+            return None
+        known = disc.by_rel.get(rel)
+        here = disc.dirs.get(folder)
+        if here is None:
+            if known is None and _skipped(disc, folder):
+                continue  # never part of the analysis
+            return None
+        try:
+            st: os.stat_result | None = os.lstat(os.path.join(disc.root, rel))
+        except FileNotFoundError:
+            st = None
+        except OSError:
+            return None
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            return None  # a symlink or something odd: the walk knows the rules
+        present = st is not None and not (disc.rules is not None and disc.rules.is_ignored(rel))
+        if present and st is not None:
+            if known is not None:
+                if known.size != st.st_size:
+                    pending.append((rel, known, _resized(known, st.st_size)))
+                else:
+                    pending.append((rel, known, known))
+                continue
+            did, is_pkg = here
+            if folder and not is_pkg:
+                return None  # a namespace directory: its namespaces may change
+            mid = _join(did, name[:-3])
+            if mid in disc.by_id or mid in disc.namespaces or mid in claimed:
+                return None  # shadowing: ids of other files may change
+            claimed.add(mid)
+            sf = SourceFile(
+                path=os.path.join(str(disc.root), rel),
+                rel=rel,
+                id=mid,
+                is_package=False,
+                parent=did or None,
+                parent_is_namespace=False,
+                size=st.st_size,
+            )
+            pending.append((rel, None, sf))
+        elif known is not None:
+            if known.parent_is_namespace or known.id == known.rel or known.is_package:
+                return None
+            pending.append((rel, known, None))
+    changed: set[str] = set()
+    for rel, before, after in pending:
+        changed.add(rel)
+        if before is not None:
+            i = bisect.bisect_left(disc.files, _order_key(before), key=_order_key)
+            del disc.files[i]
+            del disc.by_rel[rel]
+            del disc.by_id[before.id]
+        if after is not None:
+            bisect.insort(disc.files, after, key=_order_key)
+            disc.by_rel[rel] = after
+            disc.by_id[after.id] = after
+    return changed
+
+
+def same_structure(old: Discovery, new: Discovery) -> bool:
+    """Whether two walks of a tree name things alike: same package prefix and namespaces, and
+    every file present in both with the same id, package-ness and parent."""
+    if old.prefix != new.prefix or old.namespaces != new.namespaces:
+        return False
+    for rel, sf in new.by_rel.items():
+        before = old.by_rel.get(rel)
+        if before is not None and (
+            before.id,
+            before.is_package,
+            before.parent,
+            before.parent_is_namespace,
+        ) != (sf.id, sf.is_package, sf.parent, sf.parent_is_namespace):
+            return False
+    return True
+
+
+def _resized(sf: SourceFile, size: int) -> SourceFile:
+    return SourceFile(
+        path=sf.path,
+        rel=sf.rel,
+        id=sf.id,
+        is_package=sf.is_package,
+        parent=sf.parent,
+        parent_is_namespace=sf.parent_is_namespace,
+        size=size,
+    )
+
+
+def _skipped(disc: Discovery, folder: str) -> bool:
+    """Whether ``folder`` (not walked) lies in a directory discovery skips."""
+    parts = folder.split("/")
+    for depth in range(1, len(parts) + 1):
+        rel = "/".join(parts[:depth])
+        if rel in disc.dirs:
+            continue
+        name = parts[depth - 1]
+        if _skip_dir(name, os.path.join(str(disc.root), rel)):
+            return True
+        return disc.rules is not None and disc.rules.skips_folder(rel)
+    return False
 
 
 def _order_key(sf: SourceFile) -> list[str]:

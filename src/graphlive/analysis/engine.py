@@ -15,32 +15,59 @@ Python content equal to the result, emitting only what changed:
   ``analysis_failed`` (error) before the exception propagates; ``diagnostic`` events for bad
   input (file, line, col, severity, code, message).
 
-Re-running on an unchanged tree therefore emits no mutation at all, which is the basis for
-incremental updates: :meth:`Analyzer.update` re-extracts only the given files, re-resolves from
-the kept facts of the others (no parsing) and writes the difference.
+Re-running on an unchanged tree therefore emits no mutation at all.
+
+Incremental updates (:meth:`Analyzer.update`, what the file watcher calls) cost what the edit
+affects, not what the tree holds:
+
+* discovery is patched for the changed paths (:func:`~graphlive.analysis.discover.refresh`);
+  only a change of the tree's structure (folders, ``__init__.py``, ``.gitignore``, ...) walks it
+  again;
+* only the changed files are parsed (plus a package's ``__init__.py`` when a new submodule
+  changes the id of one of its definitions);
+* resolution keeps the solver between runs and re-solves the part of the program the change
+  reaches (:class:`~graphlive.analysis.incremental.Program`);
+* outputs are rebuilt and written only for the changed files and the files whose links changed,
+  one transaction each, ordered so that a file's new edges find their targets already added and
+  edges into removed nodes are removed by their owner's transaction first.
+
+Whatever path an update takes, the graph afterwards equals what a full analysis of the tree on
+disk produces (up to the saturation caveat in :mod:`~graphlive.analysis.incremental`); updates
+the incremental path does not handle (structure changes, star imports, id clashes) fall back to
+resolving everything from the kept facts, still writing only the difference.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import heapq
 import multiprocessing
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graphlive.analysis.build import FileOutput, build_outputs, external_node
-from graphlive.analysis.discover import Discovery, SourceFile, discover
+from graphlive.analysis.build import (
+    FileOutput,
+    build_file,
+    build_outputs,
+    external_node,
+    namespace_node,
+    namespace_owners,
+)
+from graphlive.analysis.discover import Discovery, SourceFile, discover, refresh, same_structure
 from graphlive.analysis.facts import DiagFact, FileFacts, FileTask
+from graphlive.analysis.incremental import FileChange, Program
 from graphlive.analysis.python_extract import extract_chunk, extract_file, gc_paused
 from graphlive.analysis.resolve import ProgramIndex, resolve
 from graphlive.events import EventType
-from graphlive.graph import CodeGraph, Node, NodeKind
+from graphlive.graph import CodeGraph, Edge, EdgeKey, Node, NodeKind
+from graphlive.ignore import IgnoreRules
 
 __all__ = [
     "DEFAULT_SOURCE",
@@ -88,6 +115,12 @@ class AnalysisSummary:
     seconds: float
     files_failed: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    #: Whether this was an incremental update (only the affected part re-solved).
+    incremental: bool = False
+    #: Files parsed, files whose constraints were (re-)evaluated, transactions written.
+    files_parsed: int = 0
+    files_solved: int = 0
+    files_written: int = 0
 
     @property
     def resolved_ratio(self) -> float:
@@ -161,6 +194,19 @@ def _pool_context() -> Any | None:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What one file contributes to the summary counts."""
+
+    nodes: int = 0
+    edges: int = 0
+    #: Endpoints of its edges that are not definitions (externals, namespace packages).
+    refs: tuple[str, ...] = ()
+    calls_total: int = 0
+    calls_resolved: int = 0
+    failed: bool = False
+
+
 class Analyzer:
     """Full (and incremental) analysis of the Python files under ``root`` into ``graph``.
 
@@ -168,6 +214,12 @@ class Analyzer:
     in this process; small trees always run in-process). ``max_file_bytes``: larger files are
     not parsed (a diagnostic; their module node is kept). ``source``: the event source.
     ``track_dependencies``: keep :attr:`dependencies` (costs a pass over the solver state).
+    ``incremental``: keep the solver state between runs so that :meth:`update` re-solves only
+    what a change affects (memory: roughly the solver's size, ~1 GB for the whole stdlib);
+    without it, every update resolves the whole program from the kept facts.
+
+    Files and folders that ``.gitignore`` excludes are not analysed (the same
+    :class:`~graphlive.ignore.IgnoreRules` the watcher follows).
 
     The analyzer owns the Python files of ``graph`` (nodes and edges whose ``file`` ends in
     ``.py``): a run removes those it did not produce, so one graph holds one analysed root.
@@ -183,6 +235,7 @@ class Analyzer:
         max_file_bytes: int = 2_000_000,
         source: str = DEFAULT_SOURCE,
         track_dependencies: bool = False,
+        incremental: bool = True,
     ) -> None:
         self.root = Path(root)
         self.graph = graph
@@ -195,11 +248,23 @@ class Analyzer:
         self.outputs: dict[str, FileOutput] = {}
         self.discovery: Discovery | None = None
         self.track_dependencies = track_dependencies
+        self.incremental = incremental
         #: With ``track_dependencies``: for each file, the files its links were computed from
-        #: (see :meth:`Resolution.file_dependencies`). The solver itself is not kept: it is
-        #: large (hundreds of MB for the whole stdlib) and an update re-solves from the facts.
+        #: (see :meth:`Resolution.file_dependencies`), as of the last full resolution.
         self.dependencies: dict[str, set[str]] | None = None
+        #: The resolved program kept for incremental updates (``None`` without ``incremental``).
+        self.program: Program | None = None
+        self.rules = IgnoreRules(self.root)
         self._files: dict[str, SourceFile] = {}
+        self._module_ids: set[str] = set()
+        self._ns_owners: dict[str, list[str]] = {}
+        #: Node id → file of every definition/module node of the result.
+        self._node_file: dict[str, str] = {}
+        self._tallies: dict[str, _Tally] = {}
+        #: Ids the resolved program defines (edges to one of them without a node are dropped).
+        self._program_ids: Mapping[str, object] = {}
+        self._refs: dict[str, int] = {}
+        self._totals = _Tally()
 
     # ------------------------------------------------------------------ public API
 
@@ -214,11 +279,11 @@ class Analyzer:
     def update(
         self, paths: Iterable[str | Path], progress: ProgressCallback | None = None
     ) -> AnalysisSummary:
-        """Re-analyse the given files (added, changed or deleted; paths absolute or relative to
-        the root) and write only the difference. The tree is re-walked to learn about new or
-        removed files; files not named keep their facts (no re-parse). Falls back to
-        :meth:`run` when there was no previous run."""
-        if not self.facts:
+        """Re-analyse after the given paths changed (files added, changed or deleted, folders,
+        ``.gitignore`` files; absolute or relative to the root) and write only the difference,
+        one transaction per file. Files not named keep their facts (no re-parse) unless the
+        tree's structure changed. Falls back to :meth:`run` when there was no previous run."""
+        if not self.facts and self.discovery is None:
             return self.run(progress)
         return self._guarded(lambda: self._run_update(paths, progress))
 
@@ -236,43 +301,163 @@ class Analyzer:
             )
             raise
 
+    def _discover(self) -> Discovery:
+        return discover(self.root, self.rules)
+
     def _run_full(self, progress: ProgressCallback | None) -> AnalysisSummary:
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        disc = discover(self.root)
+        self.rules.forget()
+        disc = self._discover()
         timings["discover"] = time.perf_counter() - started
-        self._start(disc, progress)
+        self._start(disc, progress, diagnostics=True)
         t = time.perf_counter()
         tasks = self._tasks(disc)
         facts = self._extract(tasks, disc, progress)
         timings["parse"] = time.perf_counter() - t
-        return self._finish(disc, facts, started, timings, progress)
+        return self._finish(disc, facts, started, timings, progress, parsed=len(tasks))
 
     def _run_update(
         self, paths: Iterable[str | Path], progress: ProgressCallback | None
     ) -> AnalysisSummary:
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        disc = discover(self.root)
+        rels = {rel for rel in (self._relative(p) for p in paths) if rel is not None}
+        for rel in rels:
+            if rel.rpartition("/")[2] == ".gitignore":
+                self.rules.forget(rel.rpartition("/")[0])
+        disc = self.discovery
+        program = self.program
+        if disc is None or program is None:
+            new = self._discover()
+            timings["discover"] = time.perf_counter() - started
+            return self._update_structure(new, rels, started, timings, progress)
+        changed = refresh(disc, rels)
+        walked = changed is None
+        if changed is None:
+            new = self._discover()
+            if not same_structure(disc, new):
+                timings["discover"] = time.perf_counter() - started
+                return self._update_structure(new, rels, started, timings, progress)
+            changed = {rel for rel in rels if rel in new.by_rel or rel in disc.by_rel}
+            changed |= new.by_rel.keys() ^ disc.by_rel.keys()
+            disc = new
         timings["discover"] = time.perf_counter() - started
-        self._start(disc, progress)
+        self._start(disc, progress, diagnostics=walked)
         t = time.perf_counter()
-        changed = {self._relative(p) for p in paths}
+        changed |= self._inits_to_reparse(disc, changed)
+        tasks = [
+            self._task(disc, disc.by_rel[rel]) for rel in sorted(changed) if rel in disc.by_rel
+        ]
+        fresh = {f.file: f for f in self._extract(tasks, disc, progress)}
+        changes: dict[str, FileChange] = {}
+        for rel in sorted(changed):
+            facts = fresh.get(rel)
+            sf = disc.by_rel.get(rel)
+            script_dir = sf.parent if sf is not None and sf.parent_is_namespace else None
+            changes[rel] = FileChange(facts, script_dir)
+            if facts is None:
+                self.facts.pop(rel, None)
+            else:
+                self.facts[rel] = facts
+        timings["parse"] = time.perf_counter() - t
+        t = time.perf_counter()
+        stats = program.update(changes)
+        if stats is None:
+            # Not incremental after all (star imports, id clashes, saturation): resolve the
+            # whole program from the kept facts; still only the difference is written.
+            facts_list = [self.facts[sf.rel] for sf in disc.files]
+            return self._finish(disc, facts_list, started, timings, progress, parsed=len(tasks))
+        timings["resolve"] = time.perf_counter() - t
+        if progress is not None:
+            progress(Progress("resolve", len(stats.files_solved), len(stats.files_solved), None))
+        t = time.perf_counter()
+        rebuild = set(changed) | stats.relinked
+        for rel in changed:
+            old = self._files.get(rel)
+            if old is not None:
+                self._module_ids.discard(old.id)
+        for rel in changed:
+            facts = self.facts.get(rel)
+            if facts is not None and not facts.missing:
+                self._module_ids.add(facts.module)
+        if walked:
+            owners = self._namespace_owners(disc)
+            for rel in owners.keys() | self._ns_owners.keys():
+                if owners.get(rel) != self._ns_owners.get(rel):
+                    rebuild.add(rel)
+            self._ns_owners = owners
+        outputs: dict[str, FileOutput] = {}
+        for rel in sorted(rebuild):
+            sf = disc.by_rel.get(rel)
+            facts = self.facts.get(rel)
+            if sf is None or facts is None:
+                outputs[rel] = FileOutput(file=rel)  # gone: its transaction removes everything
+                continue
+            outputs[rel] = build_file(
+                facts,
+                program.links_of(rel),
+                sf.parent,
+                self._ns_owners.get(rel, ()),
+                self._module_ids,
+                disc.namespaces,
+            )
+        self.discovery = disc
+        self._files = dict(disc.by_rel)
+        timings["build"] = time.perf_counter() - t
+        t = time.perf_counter()
+        diagnostics, written = self._write_changes(outputs, disc, progress)
+        timings["write"] = time.perf_counter() - t
+        if walked:
+            diagnostics += len(disc.diagnostics)
+        totals = self._totals
+        summary = AnalysisSummary(
+            root=str(self.root),
+            files=len(disc.files),
+            nodes=totals.nodes + len(self._refs),
+            edges=totals.edges,
+            calls_total=totals.calls_total,
+            calls_resolved=totals.calls_resolved,
+            calls_unresolved=totals.calls_total - totals.calls_resolved,
+            diagnostics=diagnostics,
+            seconds=time.perf_counter() - started,
+            files_failed=sum(1 for t in self._tallies.values() if t.failed),
+            timings={k: round(v, 4) for k, v in timings.items()},
+            incremental=True,
+            files_parsed=len(tasks),
+            files_solved=len(stats.files_solved),
+            files_written=written,
+        )
+        self.graph.emit(EventType.ANALYSIS_COMPLETED, summary.to_dict(), source=self.source)
+        return summary
+
+    def _update_structure(
+        self,
+        disc: Discovery,
+        rels: set[str],
+        started: float,
+        timings: dict[str, float],
+        progress: ProgressCallback | None,
+    ) -> AnalysisSummary:
+        """An update that changed the tree's structure: re-parse the named files and those
+        whose module identity changed, then resolve the whole program."""
+        self._start(disc, progress, diagnostics=True)
+        t = time.perf_counter()
         tasks = self._tasks(disc)
         todo: list[FileTask] = []
         kept: dict[str, FileFacts] = {}
-        new_files = self._files_of(disc)
         for task in tasks:
             old = self.facts.get(task.rel)
             old_file = self._files.get(task.rel)
-            new_file = new_files.get(task.rel)
+            new_file = disc.by_rel.get(task.rel)
             same_identity = (
                 old is not None
                 and old_file is not None
                 and new_file is not None
                 and (old_file.id, old_file.is_package) == (new_file.id, new_file.is_package)
+                and task.submodules == self._submodules(self._files, old_file)
             )
-            if task.rel in changed or not same_identity:
+            if task.rel in rels or not same_identity:
                 todo.append(task)
             else:
                 assert old is not None
@@ -280,17 +465,37 @@ class Analyzer:
         fresh = {f.file: f for f in self._extract(todo, disc, progress)}
         facts = [fresh[t.rel] if t.rel in fresh else kept[t.rel] for t in tasks]
         timings["parse"] = time.perf_counter() - t
-        return self._finish(disc, facts, started, timings, progress)
+        return self._finish(disc, facts, started, timings, progress, parsed=len(todo))
 
-    def _start(self, disc: Discovery, progress: ProgressCallback | None) -> None:
+    def _inits_to_reparse(self, disc: Discovery, changed: set[str]) -> set[str]:
+        """``__init__.py`` files whose definitions may change id because a submodule of the
+        same name appeared or vanished (``pkg.__init__.name`` vs ``pkg.name``)."""
+        out: set[str] = set()
+        for rel in changed:
+            if (rel in disc.by_rel) == (rel in self._files):
+                continue  # changed content only: the set of submodules is the same
+            sf = disc.by_rel.get(rel) or self._files[rel]
+            init = disc.by_id.get(sf.parent) if sf.parent is not None else None
+            if init is None or not init.is_package:
+                continue
+            facts = self.facts.get(init.rel)
+            scope = facts.scopes.get(facts.module) if facts is not None else None
+            if scope is not None and sf.id.rpartition(".")[2] in scope.locals:
+                out.add(init.rel)
+        return out
+
+    def _start(
+        self, disc: Discovery, progress: ProgressCallback | None, *, diagnostics: bool
+    ) -> None:
         total = len(disc.files)
         self.graph.emit(
             EventType.ANALYSIS_STARTED,
             {"root": str(self.root), "files": total},
             source=self.source,
         )
-        for diag in disc.diagnostics:
-            self._emit_diagnostic(diag)
+        if diagnostics:
+            for diag in disc.diagnostics:
+                self._emit_diagnostic(diag)
         if progress is not None:
             progress(Progress("discover", total, total, None))
 
@@ -301,7 +506,10 @@ class Analyzer:
         started: float,
         timings: dict[str, float],
         progress: ProgressCallback | None,
+        *,
+        parsed: int,
     ) -> AnalysisSummary:
+        """Resolve the whole program, build every output and write the difference."""
         t = time.perf_counter()
         files = disc.files
         index = ProgramIndex(
@@ -312,59 +520,85 @@ class Analyzer:
                 ns for ns in disc.namespaces if ns.rpartition(".")[2] in _SOURCE_ROOT_NAMES
             ],
         )
+        self.program = None  # free the previous solver before building the next one
         resolution = resolve(index)
-        outputs, ns_nodes = build_outputs(
-            facts, resolution.links, [sf.parent for sf in files], disc.namespaces
-        )
-        externals = resolution.externals
         if self.track_dependencies:
             self.dependencies = resolution.file_dependencies()
-        # Free the solver state now (it can be millions of objects) so that the time it takes
-        # is counted here rather than surprising the caller after run() returns.
+        parents = [sf.parent for sf in files]
+        outputs, ns_nodes = build_outputs(facts, resolution.links, parents, disc.namespaces)
+        self._program_ids = index.kinds
+        if self.incremental:
+            self.program = Program(resolution)
+        # Without incremental updates, free the solver state now (it can be millions of
+        # objects) so that the time it takes is counted here rather than after run() returns.
         del resolution, index
         timings["resolve"] = time.perf_counter() - t
         if progress is not None:
             progress(Progress("resolve", len(files), len(files), None))
         t = time.perf_counter()
-        nodes_total, edges_total, diagnostics = self._write(outputs, ns_nodes, externals, progress)
+        self.facts = {f.file: f for f in facts}
+        diagnostics, written = self._write(outputs, ns_nodes, progress)
         timings["write"] = time.perf_counter() - t
         diagnostics += len(disc.diagnostics)
         self.discovery = disc
-        self.facts = {f.file: f for f in facts}
         self.outputs = {o.file: o for o in outputs}
-        self._files = self._files_of(disc)
-        calls_total = sum(o.calls_total for o in outputs)
-        calls_resolved = sum(o.calls_resolved for o in outputs)
+        self._files = dict(disc.by_rel)
+        self._module_ids = {f.module for f in facts if not f.missing}
+        self._ns_owners = namespace_owners(facts, parents, disc.namespaces)
+        totals = self._totals
         summary = AnalysisSummary(
             root=str(self.root),
             files=len(files),
-            nodes=nodes_total,
-            edges=edges_total,
-            calls_total=calls_total,
-            calls_resolved=calls_resolved,
-            calls_unresolved=calls_total - calls_resolved,
+            nodes=totals.nodes + len(self._refs),
+            edges=totals.edges,
+            calls_total=totals.calls_total,
+            calls_resolved=totals.calls_resolved,
+            calls_unresolved=totals.calls_total - totals.calls_resolved,
             diagnostics=diagnostics,
             seconds=time.perf_counter() - started,
             files_failed=sum(1 for f in facts if f.error is not None or f.missing),
             timings={k: round(v, 4) for k, v in timings.items()},
+            incremental=False,
+            files_parsed=parsed,
+            files_solved=len(files),
+            files_written=written,
         )
         self.graph.emit(EventType.ANALYSIS_COMPLETED, summary.to_dict(), source=self.source)
         return summary
 
     # ------------------------------------------------------------------ extraction
 
-    @staticmethod
-    def _files_of(disc: Discovery) -> dict[str, SourceFile]:
-        return {sf.rel: sf for sf in disc.files}
-
-    def _relative(self, path: str | Path) -> str:
+    def _relative(self, path: str | Path) -> str | None:
+        """``path`` relative to the root (``/`` separators), ``None`` if it is outside."""
         p = Path(path)
         if p.is_absolute():
             try:
                 p = p.relative_to(self.root.absolute())
             except ValueError:
-                return str(path)
-        return p.as_posix()
+                return None
+        rel = p.as_posix()
+        if rel in ("", ".") or rel.startswith("../") or rel == "..":
+            return None
+        return rel
+
+    @staticmethod
+    def _submodules(files: dict[str, SourceFile], package: SourceFile) -> frozenset[str]:
+        if not package.is_package:
+            return frozenset()
+        return frozenset(
+            sf.id.rpartition(".")[2]
+            for sf in files.values()
+            if sf.parent == package.id and not sf.parent_is_namespace
+        )
+
+    def _task(self, disc: Discovery, sf: SourceFile) -> FileTask:
+        return FileTask(
+            path=sf.path,
+            rel=sf.rel,
+            module=sf.id,
+            is_package=sf.is_package,
+            submodules=self._submodules(disc.by_rel, sf),
+        )
 
     def _tasks(self, disc: Discovery) -> list[FileTask]:
         children: dict[str, set[str]] = {}
@@ -470,35 +704,28 @@ class Analyzer:
         self,
         outputs: list[FileOutput],
         ns_nodes: dict[str, Node],
-        externals: dict[str, str],
         progress: ProgressCallback | None,
-    ) -> tuple[int, int, int]:
-        """Apply the outputs to the graph; returns (nodes, edges, diagnostics) of the result."""
+    ) -> tuple[int, int]:
+        """Apply a full run's outputs to the graph (every file in order, unchanged ones
+        skipped); returns (diagnostics emitted, transactions written) and resets the tallies."""
         graph = self.graph
-        all_nodes: dict[str, Node] = {}
+        node_file: dict[str, str] = {}
+        by_file: dict[str, FileOutput] = {}
         for out in outputs:
-            all_nodes.update(out.nodes)
-        for node_id, node in ns_nodes.items():
-            all_nodes.setdefault(node_id, node)
-        for node_id, name in externals.items():
-            if node_id not in all_nodes:
-                all_nodes[node_id] = external_node(node_id, name)
+            by_file[out.file] = out
+            for node_id in out.nodes:
+                node_file[node_id] = out.file
+        self._node_file = node_file
+        self._tallies = {}
+        self._refs = {}
+        self._totals = _Tally()
         throttle = _Throttle("write", len(outputs), graph, self.source, progress)
         diagnostics = 0
-        edges_total = 0
-        referenced: set[str] = set()
+        written = 0
         current_files = {out.file for out in outputs}
         for i, out in enumerate(outputs, 1):
-            # Drop edges whose endpoint is not a node (a definition shadowed by a module id).
-            valid = {
-                key: edge
-                for key, edge in out.edges.items()
-                if edge.source in all_nodes and edge.target in all_nodes
-            }
-            edges_total += len(valid)
-            for edge in valid.values():
-                referenced.add(edge.source)
-                referenced.add(edge.target)
+            valid = self._valid_edges(out, ns_nodes)
+            self._tally(out, valid)
             previous = self.outputs.get(out.file)
             if (
                 previous is not None
@@ -506,47 +733,279 @@ class Analyzer:
                 and previous.nodes == out.nodes
                 and previous.edges == out.edges
             ):
-                # Unchanged since the last run (an update of other files): nothing to write.
+                # Unchanged since the last run: nothing to write.
                 throttle(i, out.file)
                 continue
-            with graph.transaction(source=self.source):
-                for node in out.nodes.values():
-                    graph.add_node(node)
-                for edge in valid.values():
-                    for end in (edge.source, edge.target):
-                        if end not in graph:
-                            graph.add_node(all_nodes[end])
-                    graph.add_edge(edge)
-                for key in graph.edges_of_file(out.file) - valid.keys():
-                    graph.remove_edge(key)
-                for node_id in graph.nodes_in_file(out.file) - out.nodes.keys():
-                    graph.remove_node(node_id)
-                for diag in out.diagnostics:
-                    self._emit_diagnostic(diag)
-                    diagnostics += 1
+            diagnostics += self._write_file(out, valid, ns_nodes, by_file)
+            written += 1
             throttle(i, out.file)
         # Files analysed before that are gone now.
-        for file in sorted(self._stale_files(current_files)):
+        stale = sorted(self._stale_files(current_files))
+        for file in stale:
             with graph.transaction(source=self.source):
                 for key in graph.edges_of_file(file):
                     graph.remove_edge(key)
                 for node_id in graph.nodes_in_file(file):
                     graph.remove_node(node_id)
+        if stale:
+            # Removing a module takes along the edges into it, among them those of unchanged
+            # files whose import now leads to an external of the same id: put them back.
+            for out in outputs:
+                valid = self._valid_edges(out, ns_nodes)
+                if valid.keys() - graph.edges_of_file(out.file):
+                    diagnostics += self._write_file(out, valid, ns_nodes, by_file)
+                    written += 1
         # Externals and namespaces nothing refers to any more.
         with graph.transaction(source=self.source):
             for kind in (NodeKind.EXTERNAL, NodeKind.PACKAGE):
                 for node_id in sorted(graph.nodes_of_kind(kind)):
-                    node = graph.node(node_id)
+                    self._collect(node_id)
+        return diagnostics, written
+
+    def _write_file(
+        self,
+        out: FileOutput,
+        valid: dict[EdgeKey, Edge],
+        namespaces: Mapping[str, object],
+        outputs: Mapping[str, FileOutput],
+    ) -> int:
+        """One file's transaction: make the graph hold exactly its nodes and edges (adding the
+        nodes its edges point at when no transaction has added them yet); returns the number of
+        diagnostics emitted."""
+        graph = self.graph
+        with graph.transaction(source=self.source):
+            for node in out.nodes.values():
+                graph.add_node(node)
+            for edge in valid.values():
+                for end in (edge.source, edge.target):
+                    if end not in graph:
+                        graph.add_node(self._node(end, namespaces, outputs))
+                graph.add_edge(edge)
+            for key in graph.edges_of_file(out.file) - valid.keys():
+                graph.remove_edge(key)
+            for node_id in graph.nodes_in_file(out.file) - out.nodes.keys():
+                graph.remove_node(node_id)
+            for diag in out.diagnostics:
+                self._emit_diagnostic(diag)
+        return len(out.diagnostics)
+
+    def _node(
+        self, node_id: str, namespaces: Mapping[str, object], outputs: Mapping[str, FileOutput]
+    ) -> Node:
+        """The node for an edge endpoint: a definition or module, a namespace, an external."""
+        owner = self._node_file.get(node_id)
+        if owner is not None:
+            return outputs[owner].nodes[node_id]
+        if node_id in namespaces:
+            return namespace_node(node_id)
+        return external_node(node_id, node_id.rpartition(".")[2])
+
+    def _valid_edges(
+        self, out: FileOutput, namespaces: Mapping[str, object]
+    ) -> dict[EdgeKey, Edge]:
+        """The edges of ``out`` whose endpoints are nodes: definitions and modules of the
+        result, namespaces, or externals (ids the program does not define). An edge to an id
+        the program defines without a node (a definition shadowed by a module id) is dropped."""
+        program_ids = self._program_ids
+        node_file = self._node_file
+
+        def exists(end: str) -> bool:
+            if end in node_file or end in namespaces:
+                return True
+            # An external: no definition of the program has this id.
+            return end not in program_ids
+
+        return {
+            key: edge
+            for key, edge in out.edges.items()
+            if exists(edge.source) and exists(edge.target)
+        }
+
+    def _tally(self, out: FileOutput, valid: dict[EdgeKey, Edge]) -> None:
+        """Replace the file's contribution to the summary counts."""
+        old = self._tallies.pop(out.file, None)
+        totals = self._totals
+        refs = self._refs
+        if old is not None:
+            totals.nodes -= old.nodes
+            totals.edges -= old.edges
+            totals.calls_total -= old.calls_total
+            totals.calls_resolved -= old.calls_resolved
+            for ref in old.refs:
+                left = refs[ref] - 1
+                if left:
+                    refs[ref] = left
+                else:
+                    del refs[ref]
+        facts = self.facts.get(out.file)
+        if facts is None and not out.nodes and not out.edges:
+            return  # a file that is gone
+        node_file = self._node_file
+        ends = {end for edge in valid.values() for end in (edge.source, edge.target)}
+        tally = _Tally(
+            nodes=len(out.nodes),
+            edges=len(valid),
+            refs=tuple(end for end in ends if end not in node_file),
+            calls_total=out.calls_total,
+            calls_resolved=out.calls_resolved,
+            failed=facts is None or facts.error is not None or facts.missing,
+        )
+        self._tallies[out.file] = tally
+        totals.nodes += tally.nodes
+        totals.edges += tally.edges
+        totals.calls_total += tally.calls_total
+        totals.calls_resolved += tally.calls_resolved
+        for ref in tally.refs:
+            refs[ref] = refs.get(ref, 0) + 1
+
+    def _collect(self, node_id: str) -> None:
+        """Remove an external or namespace node nothing refers to any more."""
+        graph = self.graph
+        node = graph.get(node_id)
+        if (
+            node is not None
+            and node.file is None
+            and node.language == "python"
+            and node.kind in (NodeKind.EXTERNAL, NodeKind.PACKAGE)
+            and graph.degree(node_id) == 0
+        ):
+            graph.remove_node(node_id)
+
+    def _namespace_owners(self, disc: Discovery) -> dict[str, list[str]]:
+        facts = [self.facts.get(sf.rel) or _gone(sf.rel) for sf in disc.files]
+        return namespace_owners(facts, [sf.parent for sf in disc.files], disc.namespaces)
+
+    def _write_changes(
+        self,
+        outputs: dict[str, FileOutput],
+        disc: Discovery,
+        progress: ProgressCallback | None,
+    ) -> tuple[int, int]:
+        """Write an update's rebuilt outputs (files gone have empty ones): one transaction per
+        file that changed, in :meth:`_write_order`; then drop externals and namespaces nothing
+        refers to. Returns (diagnostics emitted, transactions written)."""
+        graph = self.graph
+        namespaces = disc.namespaces
+        previous = {rel: self.outputs.get(rel) for rel in outputs}
+        for rel in outputs:
+            old = previous[rel]
+            if old is not None:
+                for node_id in old.nodes:
+                    if self._node_file.get(node_id) == rel:
+                        del self._node_file[node_id]
+        for rel, out in outputs.items():
+            for node_id in out.nodes:
+                self._node_file[node_id] = rel
+            if out.nodes or out.edges or out.diagnostics or rel in self.facts:
+                self.outputs[rel] = out
+            else:
+                self.outputs.pop(rel, None)
+        valid = {rel: self._valid_edges(out, namespaces) for rel, out in outputs.items()}
+        for rel, out in outputs.items():
+            self._tally(out, valid[rel])
+        order = self._write_order(outputs, previous)
+        throttle = _Throttle("write", len(order), graph, self.source, progress)
+        diagnostics = 0
+        dropped: set[str] = set()
+        for i, rel in enumerate(order, 1):
+            before = graph.edges_of_file(rel)
+            diagnostics += self._write_file(outputs[rel], valid[rel], namespaces, self.outputs)
+            for key in before - valid[rel].keys():
+                dropped.update((key[1], key[2]))
+            throttle(i, rel)
+        for rel in order:
+            # A longer cycle of removals and re-additions can still cascade an edge away.
+            if valid[rel].keys() - graph.edges_of_file(rel):
+                diagnostics += self._write_file(outputs[rel], valid[rel], namespaces, self.outputs)
+        with graph.transaction(source=self.source):
+            for node_id in sorted(dropped):
+                if node_id not in self._node_file:
+                    self._collect(node_id)
+        return diagnostics, len(order)
+
+    def _write_order(
+        self, outputs: dict[str, FileOutput], previous: dict[str, FileOutput | None]
+    ) -> list[str]:
+        """The files of an update to write, in the order to write them.
+
+        A file is written when its output changed, or when one of its edges points at a node
+        another file removes (the id lives on, e.g. a deleted module's importers now point at
+        an external of the same name: the removal takes the edge along, the file puts it
+        back). The order keeps each transaction about its own file: a file whose edges need a
+        node another file adds comes after it (which adds the node), a file that puts back an
+        edge into a removed node comes after the removal, and a file whose old edges point at a
+        node another file removes comes before it (removing those edges itself instead of the
+        removal cascading). Ties and cycles go by path.
+        """
+
+        def old(rel: str) -> FileOutput:
+            return previous[rel] or FileOutput(file=rel)
+
+        added_by: dict[str, str] = {}
+        removed_by: dict[str, str] = {}
+        for rel, out in outputs.items():
+            old_nodes = old(rel).nodes
+            for node_id in out.nodes.keys() - old_nodes.keys():
+                added_by[node_id] = rel
+            for node_id in old_nodes.keys() - out.nodes.keys():
+                removed_by[node_id] = rel
+        after: dict[str, set[str]] = {}  # file → files to write before it
+        for rel, out in outputs.items():
+            old_edges = old(rel).edges
+            deps: set[str] = set()
+            readd = False
+            for key in out.edges:
+                new = key not in old_edges
+                for end in (key[1], key[2]):
+                    remover = removed_by.get(end)
+                    if remover is not None and remover != rel:
+                        deps.add(remover)
+                        readd = True
+                    elif new:
+                        adder = added_by.get(end)
+                        if adder is not None and adder != rel:
+                            deps.add(adder)
+            if readd or _changed(previous[rel], out):
+                after.setdefault(rel, set()).update(deps)
+        hard = {rel: set(deps) for rel, deps in after.items()}
+        for rel in after:
+            old_edges = old(rel).edges
+            for key in old_edges.keys() - outputs[rel].edges.keys():
+                for end in (key[1], key[2]):
+                    remover = removed_by.get(end)
+                    # Only a preference: putting edges back after a removal must win.
                     if (
-                        node.file is None
-                        and node.language == "python"
-                        and graph.degree(node_id) == 0
+                        remover is not None
+                        and remover != rel
+                        and remover in after
+                        and remover not in hard[rel]
                     ):
-                        graph.remove_node(node_id)
-        result_nodes = referenced
-        for out in outputs:
-            result_nodes.update(out.nodes)
-        return len(result_nodes), edges_total, diagnostics
+                        after[remover].add(rel)
+        todo = set(after)
+        for deps in after.values():
+            deps &= todo
+        order: list[str] = []
+        waiting = {rel: len(deps) for rel, deps in after.items()}
+        dependents: dict[str, list[str]] = {}
+        for rel, deps in after.items():
+            for dep in deps:
+                dependents.setdefault(dep, []).append(rel)
+        ready = [rel for rel, n in waiting.items() if n == 0]
+        heapq.heapify(ready)
+        remaining = set(todo)
+        while remaining:
+            if not ready:  # a cycle: break it at the first path
+                ready.append(min(remaining))
+            rel = heapq.heappop(ready)
+            if rel not in remaining:
+                continue
+            remaining.discard(rel)
+            order.append(rel)
+            for dependent in dependents.get(rel, ()):
+                waiting[dependent] -= 1
+                if waiting[dependent] == 0 and dependent in remaining:
+                    heapq.heappush(ready, dependent)
+        return order
 
     def _stale_files(self, current: set[str]) -> set[str]:
         """Python files the graph holds (from an earlier run) that this run did not produce."""
@@ -556,3 +1015,17 @@ class Analyzer:
                 continue
             stale.add(file)
         return stale
+
+
+def _changed(previous: FileOutput | None, out: FileOutput) -> bool:
+    """Whether a file's transaction must be written (diagnostics are re-emitted each time)."""
+    return (
+        previous is None
+        or bool(out.diagnostics)
+        or previous.nodes != out.nodes
+        or previous.edges != out.edges
+    )
+
+
+def _gone(rel: str) -> FileFacts:
+    return FileFacts(file=rel, module=rel, is_package=False, missing=True)

@@ -105,6 +105,10 @@ _MODULE_KINDS = frozenset({K_MODULE, K_PACKAGE})
 _EMPTY: frozenset[int] = frozenset()
 _EMPTY_NAMES: frozenset[str] = frozenset()
 _SLOTS = "<slots>"  # pseudo-slot read to be woken when a container gains a slot
+_MODULE_WATCH = "<mod>"  # ("<mod>", id): pseudo-variable read by lookups of module ``id``
+#: ``(C_DECO, def_id, line, expr)``: a decorator's ``decorates`` edges, evaluated by the solver
+#: (a pure reader) so that an update knows when they change.
+C_DECO = 5
 _BUILTIN_NAMES = frozenset(n for n in dir(builtins) if not n.startswith("__") or n == "__import__")
 # Bases that only mark a protocol: lookups continue past them as if they were ``object``.
 _MARKER_BASES = frozenset(
@@ -141,6 +145,13 @@ class ProgramIndex:
     ``namespaces`` are namespace-package ids; ``script_dirs[i]`` is the namespace directory file
     ``i`` lives in (Python puts a script's directory on ``sys.path``), ``source_roots`` the
     namespace directories named ``src``/``lib`` whose children are importable top-level names.
+
+    The index can be patched file by file (:meth:`set_file`, :meth:`clear_file`) for incremental
+    resolution. File numbers are stable: a removed file keeps its number (its slot holds facts
+    marked ``missing``) and a path that comes back gets it again. Patching refuses (raises
+    :class:`IndexConflict`) when a file would add an id another file already defines or remove
+    one another file also defines: which definition wins then depends on the file order, which
+    only a full rebuild reproduces.
     """
 
     def __init__(
@@ -151,9 +162,9 @@ class ProgramIndex:
         script_dirs: Sequence[str | None] | None = None,
         source_roots: Iterable[str] = (),
     ) -> None:
-        self.files = list(files)
-        self.file_names = [f.file for f in self.files]
-        self.file_numbers = {name: i for i, name in enumerate(self.file_names)}
+        self.files: list[FileFacts] = []
+        self.file_names: list[str] = []
+        self.file_numbers: dict[str, int] = {}
         self.kinds: dict[str, int] = {}
         self.defs: dict[str, DefFact] = {}
         self.def_file: dict[str, int] = {}
@@ -165,42 +176,126 @@ class ProgramIndex:
         self.instance_attrs: dict[str, frozenset[str]] = {}
         self.params: dict[str, Params] = {}
         self.nbases: dict[str, int] = {}
-        self.script_dirs = list(script_dirs) if script_dirs is not None else [None] * len(files)
+        self.script_dirs: list[str | None] = []
         self.source_roots = sorted(source_roots)
         #: Outermost analysed module/namespace ids: a dotted name is in the tree when it is one
         #: of them or below one (``pkg``; ``outer.mylib`` when the root is a nested package).
         self.roots: set[str] = set()
+        #: Whether some file defines an id another file defines too (see the class docstring).
+        self.conflicts = False
         for ns in self.namespaces:
             self.kinds.setdefault(ns, K_PACKAGE)
-        for i, facts in enumerate(self.files):
-            if facts.missing:
-                continue
-            self.modules[facts.module] = i
-            self.kinds[facts.module] = K_PACKAGE if facts.is_package else K_MODULE
-            self.def_file[facts.module] = i
-            for d in facts.defs:
-                self.kinds[d.id] = d.kind
-                self.defs[d.id] = d
-                self.def_file[d.id] = i
-                if d.params is not None:
-                    self.params[d.id] = d.params
-            for sid, scope in facts.scopes.items():
-                self.scopes[sid] = scope
-                if scope.kind == K_CLASS:
-                    self.class_names[sid] = scope.locals
-                elif scope.kind == K_MODULE:
-                    self.module_names[sid] = set(scope.locals)
-            self.instance_attrs.update(facts.instance_attrs)
-            for con in facts.constraints:
-                if con[0] == C_BASES:
-                    self.nbases[con[1]] = max(self.nbases.get(con[1], 0), len(con[2]))
+        dirs = list(script_dirs) if script_dirs is not None else [None] * len(files)
+        for facts, script_dir in zip(files, dirs, strict=True):
+            self._append(facts, script_dir)
+            self._index(len(self.files) - 1, facts, check=False)
         self._module_map: dict[tuple[str, str | None], tuple[str, str]] = {}
+        self.refresh_roots()
+
+    # ------------------------------------------------------------------ patching
+
+    def _append(self, facts: FileFacts, script_dir: str | None) -> int:
+        number = len(self.files)
+        self.files.append(facts)
+        self.file_names.append(facts.file)
+        self.file_numbers[facts.file] = number
+        self.script_dirs.append(script_dir)
+        return number
+
+    def _index(self, i: int, facts: FileFacts, *, check: bool) -> None:
+        if facts.missing:
+            return
+        owners = self.def_file
+        if check:
+            clash = facts.module in owners or any(d.id in owners for d in facts.defs)
+            if clash or any(sid in self.scopes for sid in facts.scopes):
+                raise IndexConflict(facts.file)
+        elif facts.module in owners or any(d.id in owners for d in facts.defs):
+            self.conflicts = True
+        self.modules[facts.module] = i
+        self.kinds[facts.module] = K_PACKAGE if facts.is_package else K_MODULE
+        owners[facts.module] = i
+        for d in facts.defs:
+            self.kinds[d.id] = d.kind
+            self.defs[d.id] = d
+            owners[d.id] = i
+            if d.params is not None:
+                self.params[d.id] = d.params
+        for sid, scope in facts.scopes.items():
+            self.scopes[sid] = scope
+            if scope.kind == K_CLASS:
+                self.class_names[sid] = scope.locals
+            elif scope.kind == K_MODULE:
+                self.module_names[sid] = set(scope.locals)
+        self.instance_attrs.update(facts.instance_attrs)
+        for con in facts.constraints:
+            if con[0] == C_BASES:
+                self.nbases[con[1]] = max(self.nbases.get(con[1], 0), len(con[2]))
+
+    def _unindex(self, facts: FileFacts) -> None:
+        if facts.missing:
+            return
+        for ident in (facts.module, *(d.id for d in facts.defs)):
+            self.kinds.pop(ident, None)
+            self.def_file.pop(ident, None)
+            self.defs.pop(ident, None)
+            self.params.pop(ident, None)
+        if facts.module in self.namespaces:  # pragma: no cover - discovery never does this
+            self.kinds[facts.module] = K_PACKAGE
+        self.modules.pop(facts.module, None)
+        for sid in facts.scopes:
+            self.scopes.pop(sid, None)
+            self.class_names.pop(sid, None)
+            self.module_names.pop(sid, None)
+        for cls in facts.instance_attrs:
+            self.instance_attrs.pop(cls, None)
+        for con in facts.constraints:
+            if con[0] == C_BASES:
+                self.nbases.pop(con[1], None)
+
+    def set_file(self, facts: FileFacts, script_dir: str | None) -> int:
+        """Add or replace the file ``facts.file``; returns its file number. Raises
+        :class:`IndexConflict` (leaving the index unchanged) on an id clash."""
+        number = self.file_numbers.get(facts.file)
+        old = self.files[number] if number is not None else None
+        if old is not None:
+            self._unindex(old)
+        try:
+            if number is None:
+                self._index(len(self.files), facts, check=True)
+                number = self._append(facts, script_dir)
+            else:
+                self._index(number, facts, check=True)
+                self.files[number] = facts
+                self.script_dirs[number] = script_dir
+        except IndexConflict:
+            if old is not None:
+                self._index(self.file_numbers[facts.file], old, check=False)
+            raise
+        return number
+
+    def clear_file(self, name: str) -> int | None:
+        """Forget the file ``name`` (it keeps its number, with facts marked ``missing``)."""
+        number = self.file_numbers.get(name)
+        if number is None:
+            return None
+        old = self.files[number]
+        self._unindex(old)
+        self.files[number] = FileFacts(file=name, module=old.module, is_package=False, missing=True)
+        return number
+
+    def refresh_roots(self) -> None:
+        """Recompute :attr:`roots` and forget cached import mappings (after modules changed)."""
+        self._module_map.clear()
+        self.roots = set()
         containers = set(self.modules) | self.namespaces
         for ident in containers:
             if "/" in ident:
                 continue  # a shadowed module keeps its path as id: not importable
             if ident.rpartition(".")[0] not in containers:
                 self.roots.add(ident)
+
+    # ------------------------------------------------------------------ queries
 
     def in_tree(self, dotted: str) -> bool:
         """Whether ``dotted`` names something at or below an analysed package or module."""
@@ -226,9 +321,7 @@ class ProgramIndex:
             result = ("in", dotted)
         else:
             result = ("ext", dotted)
-            candidates = [script_dir] if script_dir else []
-            candidates.extend(self.source_roots)
-            for base in candidates:
+            for base in self.import_bases(file_no):
                 prefixed = f"{base}.{top}"
                 if prefixed in self.kinds:
                     result = ("in", f"{base}.{dotted}")
@@ -236,8 +329,18 @@ class ProgramIndex:
         self._module_map[key] = result
         return result
 
+    def import_bases(self, file_no: int) -> list[str]:
+        """Namespace ids an absolute import in file ``file_no`` may be relative to: the file's
+        own script directory, then the source roots."""
+        script_dir = self.script_dirs[file_no] if file_no < len(self.script_dirs) else None
+        return [script_dir, *self.source_roots] if script_dir else self.source_roots
+
     def is_module(self, ident: str) -> bool:
         return self.kinds.get(ident) in _MODULE_KINDS
+
+
+class IndexConflict(Exception):
+    """A patch of :class:`ProgramIndex` would make two files define the same id."""
 
 
 @dataclass(slots=True)
@@ -269,17 +372,38 @@ class Resolution:
 
 
 class _Solver:
+    """The worklist solver. Besides values, it records for every variable the constraints that
+    read it and those that wrote it, and for every constraint the variables it wrote: that is
+    what :meth:`retract` needs to take derived facts back (see the module docstring)."""
+
     def __init__(self, index: ProgramIndex) -> None:
         self.index = index
         self.kinds = index.kinds
-        #: variable key → (values, constraints that read it); one record so that a read or a
-        #: write costs a single dict lookup.
-        #: Both start out shared/absent (``_EMPTY``/``None``) to keep a million variables small.
+        #: variable key → [values, constraints that read it, constraints that wrote it]; one
+        #: record so that a read or a write costs a single dict lookup. Values start out shared
+        #: (``_EMPTY``), readers absent (``None``); writers are ``None``, one constraint number,
+        #: or a set of them: most variables have a single writer, and a million small sets
+        #: would cost hundreds of MB.
         self.vars: dict[Any, list[Any]] = {}
         self.vals: list[tuple[Any, ...]] = []
         self.vid: dict[tuple[Any, ...], int] = {}
-        self.cons: list[Constraint] = []
+        #: Constraints by number; ``None`` for a constraint of an older version of a file.
+        self.cons: list[Constraint | None] = []
         self.cfile: list[int] = []
+        #: Per constraint: the variables it wrote (each once), ``None`` before its first write.
+        self.cwrites: list[list[Any] | None] = []
+        #: Per file number: its constraints (the file's own, then its decorator checks).
+        self.file_cons: dict[int, list[int]] = {}
+        #: Per file number: constraints synthesised for its ``from m import *`` statements.
+        self.star_cons: dict[int, list[int]] = {}
+        #: Classes whose base-class values changed: their MRO is checked once the work list is
+        #: empty, and what was looked up through an MRO that turned out different is retracted.
+        self.mro_dirty: set[str] = set()
+        #: Variables that reached :data:`MAX_VALUES` (which values they keep depends on the
+        #: order values arrive in).
+        self.saturated = 0
+        #: When not ``None``, every constraint evaluated is added (incremental runs).
+        self.ran: set[int] | None = None
         self.targets: dict[int, set[str]] = {}
         self.externals: dict[str, str] = {}
         self.slots: dict[Any, set[Any]] = {}
@@ -339,7 +463,7 @@ class _Solver:
         """Values of a variable; the running constraint is re-run when it grows."""
         var = self.vars.get(key)
         if var is None:
-            self.vars[key] = [_EMPTY, {self.cur}]
+            self.vars[key] = [_EMPTY, {self.cur}, None]
             return _EMPTY
         readers = var[1]
         if readers is None:
@@ -360,14 +484,28 @@ class _Solver:
     def write(self, key: Any, values: set[int] | frozenset[int]) -> None:
         if not values:
             return
+        cur = self.cur
         var = self.vars.get(key)
         if var is None:
             if len(values) > MAX_VALUES:
                 values = frozenset(sorted(values)[:MAX_VALUES])
-            self.vars[key] = [set(values), None]
+                self.saturated += 1
+            self.vars[key] = [set(values), None, cur]
+            self._wrote(cur, key)
             if type(key[0]) is tuple:
                 self._note_slot(key)
             return
+        writers = var[2]
+        if writers is None:
+            var[2] = cur
+            self._wrote(cur, key)
+        elif type(writers) is int:
+            if writers != cur:
+                var[2] = {writers, cur}
+                self._wrote(cur, key)
+        elif cur not in writers:
+            writers.add(cur)
+            self._wrote(cur, key)
         current = var[0]
         if current is _EMPTY:
             current = var[0] = set()
@@ -375,6 +513,7 @@ class _Solver:
         if before >= MAX_VALUES:
             return
         if before + len(values) > MAX_VALUES:
+            self.saturated += 1
             for v in sorted(values):
                 if len(current) >= MAX_VALUES:
                     break
@@ -393,6 +532,15 @@ class _Solver:
                 if c >= 0 and not queued[c]:
                     queued[c] = 1
                     work.append(c)
+
+    def _wrote(self, c: int, key: Any) -> None:
+        if c < 0:
+            return
+        written = self.cwrites[c]
+        if written is None:
+            self.cwrites[c] = [key]
+        else:
+            written.append(key)
 
     def _wake(self, key: Any) -> None:
         var = self.vars.get(key)
@@ -435,7 +583,7 @@ class _Solver:
                 # read(), inlined: this is the hottest path of the solver.
                 var = self.vars.get(e[1])
                 if var is None:
-                    self.vars[e[1]] = [_EMPTY, {self.cur}]
+                    self.vars[e[1]] = [_EMPTY, {self.cur}, None]
                     return _EMPTY
                 readers = var[1]
                 if readers is None:
@@ -522,6 +670,9 @@ class _Solver:
         if names is not None and name in names:
             return self.read((module, name))
         if name in _BUILTIN_NAMES:
+            # Registered as a reader all the same: if the module starts defining the name, the
+            # lookup must be redone (see Program.update).
+            self.read((module, name))
             return frozenset((self.intern((V_BUILTIN, name)),))
         return self._dynamic_module_attr(module, name)
 
@@ -540,10 +691,26 @@ class _Solver:
             return self.read((module, name))
         sub = f"{module}.{name}"
         if self.index.is_module(sub) or sub in self.index.namespaces:
+            self.read((module, name))  # a reader, in case the submodule goes away
             return self.def_value(sub)
         return self._dynamic_module_attr(module, name)
 
+    def watch_module(self, dotted: str) -> None:
+        """Register the running constraint as depending on which modules exist under the names
+        an import of ``dotted`` may resolve to (pseudo-variables ``("<mod>", id)``, never
+        written): adding or removing such a module retracts what it derived."""
+        self._watch_prefixes(dotted)
+        for base in self.index.import_bases(self.cur_file):
+            self._watch_prefixes(f"{base}.{dotted}")
+
+    def _watch_prefixes(self, dotted: str) -> None:
+        prefix = ""
+        for part in dotted.split("."):
+            prefix = f"{prefix}.{part}" if prefix else part
+            self.read((_MODULE_WATCH, prefix))
+
     def module_value(self, dotted: str) -> set[int] | frozenset[int]:
+        self.watch_module(dotted)
         where, target = self.index.map_module(dotted, self.cur_file)
         if where == "ext":
             return frozenset((self.intern((V_EXT, target)),))
@@ -562,6 +729,7 @@ class _Solver:
         return values
 
     def from_value(self, dotted: str, name: str) -> set[int] | frozenset[int]:
+        self.watch_module(f"{dotted}.{name}")
         where, target = self.index.map_module(dotted, self.cur_file)
         if where == "ext":
             return frozenset((self.intern((V_EXT, f"{target}.{name}")),))
@@ -624,7 +792,9 @@ class _Solver:
         seqs: list[list[int]] = []
         direct: list[int] = []
         for i in range(self.index.nbases.get(cls, 0)):
-            for vid in sorted(self.peek((cls, "<base>", i))):
+            # Ordered by value, not by value number: numbers depend on the order values were
+            # first seen, and the MRO must not.
+            for vid in sorted(self.peek((cls, "<base>", i)), key=self._value_order):
                 val = self.vals[vid]
                 if val[0] == V_DEF and self.kinds.get(val[1]) == K_CLASS:
                     base = val[1]
@@ -648,22 +818,54 @@ class _Solver:
         self.mro_cache[cls] = result
         return result
 
-    def _invalidate_mro(self, cls: str) -> None:
+    def _value_order(self, v: int) -> tuple[int, str]:
+        val = self.vals[v]
+        return (val[0], str(val[1]))
+
+    def _check_mros(self) -> None:
+        """Recompute the MRO of every class whose bases changed (and of its subclasses); where
+        it differs from the one lookups used, retract those lookups' results (they were
+        derived from the old order) so that the fixpoint never depends on the order in which
+        base classes became known."""
+        pending = list(self.mro_dirty)
+        self.mro_dirty = set()
+        affected: set[str] = set()
+        while pending:
+            cls = pending.pop()
+            if cls in affected:
+                continue
+            affected.add(cls)
+            pending.extend(self.mro_rdeps.get(cls, ()))
+        before = {cls: self.mro_cache.pop(cls, None) for cls in affected}
+        for cls in affected:
+            self.plans.pop(cls, None)
+            self.canonical_memo.pop(cls, None)
+        seeds: list[int] = []
+        for cls in sorted(affected):
+            old = before[cls]
+            if old is not None and self.mro(cls) != old:
+                seeds.extend(self.class_users.get(cls, ()))
+        if seeds:
+            self.retract(seeds)
+
+    def forget_class(self, cls: str) -> list[int]:
+        """Drop what is cached about ``cls`` and its subclasses after its own names changed;
+        returns the constraints that looked attributes up through them."""
         pending = [cls]
         seen: set[str] = set()
+        users: list[int] = []
         while pending:
             current = pending.pop()
             if current in seen:
                 continue
             seen.add(current)
-            self.mro_cache.pop(current, None)
-            self.canonical_memo.pop(current, None)
             self.plans.pop(current, None)
+            self.canonical_memo.pop(current, None)
+            users.extend(self.class_users.get(current, ()))
             pending.extend(self.mro_rdeps.get(current, ()))
-            for c in self.class_users.get(current, ()):
-                if c >= 0 and not self.queued[c]:
-                    self.queued[c] = 1
-                    self.work.append(c)
+        if cls in self.mro_cache:
+            self.mro_dirty.add(cls)  # its kind or bases may have changed as well
+        return users
 
     def _defines(self, cls: str, name: str) -> bool:
         return name in self.index.class_names.get(cls, _EMPTY_NAMES) or name in (
@@ -879,33 +1081,149 @@ class _Solver:
     # ------------------------------------------------------------------ constraints
 
     def run(self) -> None:
+        """Evaluate every constraint to the fixpoint (a full solve)."""
         n = len(self.cons)
         self.queued = bytearray(b"\x01") * n
         self.work = deque(range(n))
+        self.resume()
+
+    def enqueue(self, constraints: Iterable[int]) -> None:
+        """Queue constraints for :meth:`resume` (in increasing order, so that a file's
+        constraints run in source order, as in a full solve)."""
+        queued = self.queued
+        if len(queued) < len(self.cons):
+            queued.extend(bytes(len(self.cons) - len(queued)))
+        work = self.work
+        for c in sorted(constraints):
+            if not queued[c] and self.cons[c] is not None:
+                queued[c] = 1
+                work.append(c)
+
+    def resume(self) -> None:
+        """Run the work list to the fixpoint, checking changed MROs whenever it empties."""
         work = self.work
         queued = self.queued
         cons = self.cons
         cfile = self.cfile
         names = self.index.file_names
-        while work:
-            c = work.popleft()
-            queued[c] = 0
-            self.cur = c
-            file_no = self.cur_file = cfile[c]
-            self.cur_name = names[file_no]
-            con = cons[c]
-            tag = con[0]
-            if tag == C_ASSIGN:
-                self._assign(con)
-            elif tag == C_CALL:
-                self._call(c, con)
-            elif tag == C_ITER:
-                self._iter(c, con)
-            elif tag == C_WITH:
-                self._with(c, con)
-            elif tag == C_BASES:
-                self._bases(con)
-        self.cur = -1
+        ran = self.ran
+        while True:
+            while work:
+                c = work.popleft()
+                queued[c] = 0
+                con = cons[c]
+                if con is None:
+                    continue  # retracted and removed since it was queued
+                self.cur = c
+                file_no = self.cur_file = cfile[c]
+                self.cur_name = names[file_no]
+                if ran is not None:
+                    ran.add(c)
+                tag = con[0]
+                if tag == C_ASSIGN:
+                    self._assign(con)
+                elif tag == C_CALL:
+                    self._call(c, con)
+                elif tag == C_ITER:
+                    self._iter(c, con)
+                elif tag == C_WITH:
+                    self._with(c, con)
+                elif tag == C_BASES:
+                    self._bases(con)
+                elif tag == C_DECO:
+                    self._deco(c, con)
+            self.cur = -1
+            if not self.mro_dirty:
+                break
+            self._check_mros()
+
+    # ------------------------------------------------------------------ retraction
+
+    def retract(self, seeds: Iterable[int]) -> set[int]:
+        """Take back everything derived from the constraints ``seeds`` (delete and re-derive).
+
+        Over-delete: the seeds, every variable they wrote, every constraint that read one of
+        those, and so on; each such *suspect* constraint loses its targets and the record of
+        its writes, each such variable its values and readers (all of which are suspect).
+        Re-derive: queue the suspect constraints still alive and every other writer of a
+        cleared variable (their contribution is still valid, but was cleared with the rest).
+        Returns the suspect constraints. Call :meth:`resume` to reach the fixpoint again.
+        """
+        vars_ = self.vars
+        cwrites = self.cwrites
+        suspect: set[int] = set()
+        cleared: set[Any] = set()
+        stack = [c for c in seeds if c >= 0]
+        while stack:
+            c = stack.pop()
+            if c in suspect:
+                continue
+            suspect.add(c)
+            for key in cwrites[c] or ():
+                if key in cleared:
+                    continue
+                cleared.add(key)
+                var = vars_.get(key)
+                if var is not None and var[1]:
+                    stack.extend(r for r in var[1] if r >= 0 and r not in suspect)
+        for c in suspect:
+            for key in cwrites[c] or ():
+                var = vars_.get(key)
+                if var is None:
+                    continue
+                writers = var[2]
+                if type(writers) is int:
+                    if writers == c:
+                        var[2] = None
+                elif writers is not None:
+                    writers.discard(c)
+            cwrites[c] = None
+            self.targets.pop(c, None)
+            self.bound.pop(c, None)
+        requeue = set(suspect)
+        for key in cleared:
+            var = vars_.get(key)
+            if var is None:
+                continue
+            if len(var[0]) >= MAX_VALUES:
+                self.saturated += 1
+            var[0] = _EMPTY
+            var[1] = None
+            writers = var[2]
+            if type(writers) is int:
+                requeue.add(writers)
+                self.bound.pop(writers, None)
+            elif writers:
+                requeue |= writers
+                for w in writers:
+                    self.bound.pop(w, None)
+            if len(key) == 3 and key[1] == "<base>" and key[0] in self.mro_cache:
+                self.mro_dirty.add(key[0])
+        requeue.discard(-1)
+        self.enqueue(requeue)
+        return suspect
+
+    def remove(self, constraints: Iterable[int]) -> None:
+        """Drop constraints for good (after :meth:`retract` took back what they derived)."""
+        for c in constraints:
+            self.cons[c] = None
+            self.cwrites[c] = None
+
+    def add(self, file_no: int, constraints: Iterable[Constraint]) -> list[int]:
+        """Append constraints of file ``file_no``; returns their numbers (not yet queued)."""
+        first = len(self.cons)
+        self.cons.extend(constraints)
+        added = len(self.cons) - first
+        self.cfile.extend([file_no] * added)
+        self.cwrites.extend([None] * added)
+        return list(range(first, first + added))
+
+    def load_file(self, file_no: int, facts: FileFacts) -> list[int]:
+        """Append the constraints of one file (plus one :data:`C_DECO` check per decorator)."""
+        cids = self.add(file_no, facts.constraints)
+        cids += self.add(file_no, decorator_checks(facts))
+        self.file_cons[file_no] = cids
+        return cids
 
     def _assign(self, con: Constraint) -> None:
         values = self.ev(con[1])
@@ -953,8 +1271,10 @@ class _Solver:
             self.write(key, self.ev(e))
             if len(self.peek(key)) != before:
                 changed = True
-        if changed:
-            self._invalidate_mro(cls)
+        if changed and cls in self.mro_cache:
+            # Only a class whose MRO was already used needs checking (a subclass's MRO is
+            # never computed before its bases').
+            self.mro_dirty.add(cls)
 
     def returns(
         self, func: str, binder: _Binder | None = None, first: int | None = None
@@ -1154,16 +1474,15 @@ class _Solver:
         out: set[int],
     ) -> None:
         instance = self.intern((V_INST, cls))
-        found = False
         for iv in tuple(self.class_attr(cls, "__init__", True, cls)):
             ival = self.vals[iv]
             if ival[0] == V_BOUND:
                 targets.add(ival[1])
                 binder.bind(ival[1], self.intern((V_INST, ival[2])))
-                found = True
-        if not found:
+        if self.plans[cls][("__init__", None)][1] is None:
             # No __init__ in the analysed classes of the MRO: the constructor is object's (or an
-            # external/builtin base's), so the edge goes to the class itself.
+            # external/builtin base's), so the edge goes to the class itself. Decided from the
+            # MRO, not from the values found so far, which may still be growing.
             targets.add(cls)
         out.add(instance)
 
@@ -1267,6 +1586,18 @@ class _Solver:
         if out:
             self.write((self.cur_name, site), out)
 
+    def _deco(self, c: int, con: Constraint) -> None:
+        values = self.ev(con[3])
+        if not values:
+            return
+        targets = self.targets.get(c)
+        if targets is None:
+            targets = self.targets[c] = set()
+        for v in tuple(values):
+            target = self.node_id(v)
+            if target is not None:
+                targets.add(target)
+
     def _with(self, c: int, con: Constraint) -> None:
         _, site, _caller, _line, e, is_async = con
         values = self.ev(e)
@@ -1314,7 +1645,7 @@ class _Solver:
     def file_dependencies(self) -> dict[str, set[str]]:
         names = self.index.file_names
         out: dict[str, set[str]] = {name: set() for name in names}
-        for key, (_values, readers) in self.vars.items():
+        for key, (_values, readers, _writers) in self.vars.items():
             if not readers:
                 continue
             owner = self._owner_file(key)
@@ -1426,30 +1757,61 @@ def _star_setup(solver: _Solver, index: ProgramIndex) -> None:
         file_no = index.modules[module]
         own = index.module_names.setdefault(module, set())
         static = set(own)
+        synthesised: list[Constraint] = []
         for src in sources:
             for name in sorted(exports(src, set())):
                 if name in static:
                     continue  # a later local definition wins (flow-insensitive approximation)
                 own.add(name)
-                solver.cons.append((C_ASSIGN, (E_FROM, src, name), ((module, name),)))
-                solver.cfile.append(file_no)
+                synthesised.append((C_ASSIGN, (E_FROM, src, name), ((module, name),)))
+        solver.star_cons[file_no] = solver.add(file_no, synthesised)
+
+
+def star_modules(index: ProgramIndex) -> set[str]:
+    """Modules taking part in ``from m import *`` (importers and in-tree sources): their
+    names feed other modules' names, so an update touching them resolves the whole program."""
+    out: set[str] = set()
+    for i, facts in enumerate(index.files):
+        if facts.missing or not facts.star_imports:
+            continue
+        out.add(facts.module)
+        for dotted, _line in facts.star_imports:
+            where, target = index.map_module(dotted, i)
+            if where == "in":
+                out.add(target)
+    return out
+
+
+def decorator_checks(facts: FileFacts) -> list[Constraint]:
+    """The :data:`C_DECO` constraints of a file's decorators."""
+    return [(C_DECO, def_id, line, e) for def_id, line, e in facts.decorators]
 
 
 def resolve(index: ProgramIndex) -> Resolution:
     """Solve the whole program and return the links of every file."""
     solver = _Solver(index)
     for i in _dependency_order(index):
-        facts = index.files[i]
-        solver.cons.extend(facts.constraints)
-        solver.cfile.extend([i] * len(facts.constraints))
+        solver.load_file(i, index.files[i])
     _star_setup(solver, index)
     solver.run()
-    links = [FileLinks() for _ in index.files]
-    # Calls (explicit and implicit).
-    for c, con in enumerate(solver.cons):
+    links = [file_links(solver, i) for i in range(len(index.files))]
+    return Resolution(links=links, externals=dict(solver.externals), solver=solver)
+
+
+def file_links(solver: _Solver, file_no: int) -> FileLinks:
+    """The links of one file from the solver's current state."""
+    index = solver.index
+    facts = index.files[file_no]
+    link = FileLinks()
+    if facts.missing:
+        return link
+    cons = solver.cons
+    for c in solver.file_cons.get(file_no, ()):
+        con = cons[c]
+        if con is None:  # pragma: no cover - a file's list holds only live constraints
+            continue
         tag = con[0]
         if tag == C_CALL:
-            link = links[solver.cfile[c]]
             targets = solver.targets.get(c)
             if not con[7] & F_IMPLICIT:
                 link.calls_total += 1
@@ -1461,25 +1823,20 @@ def resolve(index: ProgramIndex) -> Resolution:
         elif tag in (C_ITER, C_WITH):
             targets = solver.targets.get(c)
             if targets:
-                links[solver.cfile[c]].calls.extend((con[2], t, con[3]) for t in sorted(targets))
+                link.calls.extend((con[2], t, con[3]) for t in sorted(targets))
         elif tag == C_BASES:
             cls = con[1]
-            link = links[solver.cfile[c]]
             for i, (line, _e) in enumerate(con[2]):
                 for v in sorted(solver.peek((cls, "<base>", i))):
                     target = solver.node_id(v)
                     if target is not None and target != cls and _is_class_like(solver, v):
                         link.inherits.append((cls, target, line))
-    for i, facts in enumerate(index.files):
-        link = links[i]
-        solver.cur_file = i
-        for def_id, line, e in facts.decorators:
-            for v in sorted(solver.ev(e)):
-                target = solver.node_id(v)
-                if target is not None:
-                    link.decorates.append((target, def_id, line))
-        _import_links(index, i, facts, link, solver.externals)
-    return Resolution(links=links, externals=dict(solver.externals), solver=solver)
+        elif tag == C_DECO:
+            targets = solver.targets.get(c)
+            if targets:
+                link.decorates.extend((t, con[1], con[2]) for t in sorted(targets))
+    _import_links(index, file_no, facts, link, solver.externals)
+    return link
 
 
 def _dependency_order(index: ProgramIndex) -> list[int]:
