@@ -15,6 +15,7 @@ import os
 import socket
 import struct
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -27,6 +28,14 @@ from graphlive.events import ChangeEvent, EventType, encode_unpositioned
 from graphlive.graph import Node, NodeKind
 
 DEFAULT_TIMEOUT = 15.0
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Wait for a condition on the server's state (checked every 10 ms; fails on timeout)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
 
 
 class Closed(Exception):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,17 +11,9 @@ import redis
 
 from graphlive.bus.publisher import Publisher
 from graphlive_server.service import GraphliveService
-from tests.server.clients import GLClient, RawWebSocket, publish_nodes
+from tests.server.clients import GLClient, RawWebSocket, publish_nodes, wait_until
 
 Connect = Callable[..., Awaitable[GLClient]]
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    """Wait for a condition of the server's state (checked every 10 ms, failing on timeout)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
 
 
 async def test_bad_messages_get_error_frames_and_the_connection_lives_on(

@@ -18,7 +18,13 @@ from tornado.httpclient import HTTPClientError
 from graphlive.bus.publisher import Publisher
 from graphlive_server.service import GraphliveService
 from tests.redis_servers import _wait_ready, redis_server_binary
-from tests.server.clients import GLClient, node_events, publish_nodes, publish_without_pubsub
+from tests.server.clients import (
+    GLClient,
+    node_events,
+    publish_nodes,
+    publish_without_pubsub,
+    wait_until,
+)
 
 Connect = Callable[..., Awaitable[GLClient]]
 
@@ -106,7 +112,7 @@ async def test_redis_killed_and_restarted_with_its_data(
     restartable.kill()
     error = await client.until("error")
     assert error["code"] == "unavailable"
-    assert gl_service.status()["reader"]["available"] is False
+    await wait_until(lambda: gl_service.status()["reader"]["available"] is False)
     # Requests meanwhile are answered, not hung: the REST API says 503.
     with pytest.raises(HTTPClientError) as info:
         await jp_fetch("graphlive", "api", "graphs")
