@@ -163,8 +163,9 @@ class Broadcaster:
         return feed
 
     def detach(self, sub: Subscription) -> None:
+        """Remove ``sub`` (a no-op if it is not attached); the last one unsubscribes the graph."""
         feed = self.feeds.get(sub.graph)
-        if feed is None:
+        if feed is None or sub not in feed.subscribers:
             return
         feed.subscribers.discard(sub)
         if not feed.subscribers:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 import redis
 
@@ -129,19 +129,17 @@ class Subscription:
         if self._task is not None and not self._task.done():
             self._task.cancel()
         self._task = None
-        if self.feed is not None:
-            self.broadcaster.detach(self)
-            self.feed = None
+        # Also when `attach` is still waiting for the feed: the feed already counts us.
+        self.broadcaster.detach(self)
+        self.feed = None
 
-    def _spawn(self, coro: object) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         if self._closed:
-            if asyncio.iscoroutine(coro):
-                coro.close()
+            coro.close()
             return
         self.live = False
         if self._task is not None and not self._task.done():
             self._task.cancel()
-        assert asyncio.iscoroutine(coro)
         self._task = asyncio.get_running_loop().create_task(coro)
         self._task.add_done_callback(self._task_done)
 
