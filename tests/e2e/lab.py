@@ -91,15 +91,6 @@ class Lab:
         return [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={self.root}",
                 *self.server_args()]  # fmt: skip
 
-
-@dataclass
-class GraphliveLab(Lab):
-    """``graphlive lab ROOT`` — the README's main command — instead of a bare ``jupyter lab``."""
-
-    def command(self) -> list[str]:
-        return [sys.executable, "-m", "graphlive.cli", "lab", str(self.root), "--",
-                *self.server_args()]  # fmt: skip
-
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
@@ -136,3 +127,12 @@ class GraphliveLab(Lab):
     def log(self) -> str:
         files = sorted(self.workdir.glob("lab-*.log"))
         return files[-1].read_text(errors="replace")[-4000:] if files else ""
+
+
+@dataclass
+class GraphliveLab(Lab):
+    """``graphlive lab ROOT`` — the README's main command — instead of a bare ``jupyter lab``."""
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "graphlive.cli", "lab", str(self.root), "--",
+                *self.server_args()]  # fmt: skip
