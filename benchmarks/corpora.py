@@ -73,7 +73,8 @@ def _pip(args: list[str], python: str | None = None) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        raise CorpusUnavailable(f"{' '.join(cmd[3:6])} ... failed: " + " | ".join(tail))
+        what = " ".join(a for a in args if not a.startswith("-"))
+        raise CorpusUnavailable(f"pip {what} failed: " + " | ".join(tail))
 
 
 def fetch_wheel(
