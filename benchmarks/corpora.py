@@ -68,12 +68,11 @@ def stdlib_root() -> Path:
     return Path(sysconfig.get_paths()["stdlib"]).resolve()
 
 
-def _pip(args: list[str], python: str | None = None) -> None:
+def _pip(args: list[str], what: str, python: str | None = None) -> None:
     cmd = [python or sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        what = " ".join(a for a in args if not a.startswith("-"))
         raise CorpusUnavailable(f"pip {what} failed: " + " | ".join(tail))
 
 
@@ -108,7 +107,8 @@ def fetch_wheel(
                 "--dest",
                 str(wheels),
                 f"{name}=={version}",
-            ]
+            ],
+            f"download {name}=={version}",
         )
         found = [w for w in wheels.glob("*.whl") if w.name.lower().startswith(wanted)]
     if not found:
@@ -166,6 +166,6 @@ def tools_python(cache: Path = CACHE) -> Path:
     # The base interpreter, not this venv's: the tools must not see the project's packages.
     base = Path(getattr(sys, "_base_executable", sys.executable))
     subprocess.run([str(base), "-m", "venv", "--clear", str(venv)], check=True)
-    _pip(["install", "--quiet", *wanted.split()], python=str(python))
+    _pip(["install", "--quiet", *wanted.split()], f"install {wanted}", python=str(python))
     marker.write_text(wanted + "\n")
     return python
