@@ -17,6 +17,7 @@ from typing import Any
 from graphlive.bus.keys import GraphKeys
 from graphlive.bus.reader import Position, ResyncRequired
 from graphlive.graph import CodeGraph
+from graphlive.sinks.lag import sink_status_async
 from graphlive_server.history import History
 
 __all__ = ["GraphCatalog", "UnknownGraph"]
@@ -90,6 +91,8 @@ class GraphCatalog:
             "files": len(graph.files()),
             "node_kinds": dict(sorted(Counter(n.kind.value for n in graph.nodes()).items())),
             "edge_kinds": dict(sorted(Counter(e.kind.value for e in graph.edges()).items())),
+            # Graph-database sinks following this graph, each with its lag behind the head.
+            "sinks": await sink_status_async(self.history.client, name),
         }
 
     async def materialise(self, name: str) -> tuple[CodeGraph, Position]:

@@ -14,11 +14,12 @@ import time
 from typing import Any
 
 import redis
+import redis.asyncio
 
 from graphlive.bus.keys import GraphKeys
 from graphlive.bus.reader import Position
 
-__all__ = ["record_applied", "sink_lag", "sink_status", "sinks_key"]
+__all__ = ["record_applied", "sink_lag", "sink_status", "sink_status_async", "sinks_key"]
 
 
 def sinks_key(graph: str) -> str:
@@ -50,6 +51,10 @@ def _lag(head: Position, applied: Position) -> int:
 
 def _head(client: redis.Redis, graph: str) -> Position:
     raw: Any = client.hmget(GraphKeys(graph).meta, ["epoch", "seq"])
+    return _position(raw)
+
+
+def _position(raw: Any) -> Position:
     epoch, seq = raw
     return Position(epoch.decode() if epoch else "", int(seq) if seq else 0)
 
@@ -71,11 +76,27 @@ def sink_status(client: redis.Redis, graph: str) -> list[dict[str, Any]]:
     but not yet acknowledged, from ``XINFO GROUPS``; None if the group does not exist)."""
     head = _head(client, graph)
     records: Any = client.hgetall(sinks_key(graph))
-    pending: dict[str, int] = {}
     try:
         groups: Any = client.xinfo_groups(GraphKeys(graph).events)
     except redis.ResponseError:  # no stream
         groups = []
+    return _status_rows(head, records, groups)
+
+
+async def sink_status_async(client: redis.asyncio.Redis, graph: str) -> list[dict[str, Any]]:
+    """:func:`sink_status` for asyncio callers (the Jupyter server's status endpoints)."""
+    raw: Any = await client.hmget(GraphKeys(graph).meta, ["epoch", "seq"])
+    head = _position(raw)
+    records: Any = await client.hgetall(sinks_key(graph))
+    try:
+        groups: Any = await client.xinfo_groups(GraphKeys(graph).events)
+    except redis.ResponseError:
+        groups = []
+    return _status_rows(head, records, groups)
+
+
+def _status_rows(head: Position, records: Any, groups: Any) -> list[dict[str, Any]]:
+    pending: dict[str, int] = {}
     for info in groups:
         name = info["name"]
         pending[name.decode() if isinstance(name, bytes) else str(name)] = int(info["pending"])
