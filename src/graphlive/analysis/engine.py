@@ -205,6 +205,8 @@ class _Tally:
     calls_total: int = 0
     calls_resolved: int = 0
     failed: bool = False
+    #: In the totals: the number of failed files.
+    failures: int = 0
 
 
 class Analyzer:
@@ -403,7 +405,15 @@ class Analyzer:
                 disc.namespaces,
             )
         self.discovery = disc
-        self._files = dict(disc.by_rel)
+        if walked:
+            self._files = dict(disc.by_rel)
+        else:
+            for rel in changed:
+                sf = disc.by_rel.get(rel)
+                if sf is None:
+                    self._files.pop(rel, None)
+                else:
+                    self._files[rel] = sf
         timings["build"] = time.perf_counter() - t
         t = time.perf_counter()
         diagnostics, written = self._write_changes(outputs, disc, progress)
@@ -421,7 +431,7 @@ class Analyzer:
             calls_unresolved=totals.calls_total - totals.calls_resolved,
             diagnostics=diagnostics,
             seconds=time.perf_counter() - started,
-            files_failed=sum(1 for t in self._tallies.values() if t.failed),
+            files_failed=totals.failures,
             timings={k: round(v, 4) for k, v in timings.items()},
             incremental=True,
             files_parsed=len(tasks),
@@ -621,7 +631,7 @@ class Analyzer:
     ) -> list[FileFacts]:
         """Facts for ``tasks`` in the same order, in worker processes when that pays off."""
         throttle = _Throttle("parse", len(tasks), self.graph, self.source, progress)
-        sizes = {sf.rel: sf.size for sf in disc.files}
+        sizes = {t.rel: disc.by_rel[t.rel].size for t in tasks if t.rel in disc.by_rel}
         total_bytes = sum(sizes.get(t.rel, 0) for t in tasks)
         workers = min(self.workers, len(tasks))
         context = _pool_context() if workers > 1 else None
@@ -831,6 +841,7 @@ class Analyzer:
             totals.edges -= old.edges
             totals.calls_total -= old.calls_total
             totals.calls_resolved -= old.calls_resolved
+            totals.failures -= old.failed
             for ref in old.refs:
                 left = refs[ref] - 1
                 if left:
@@ -855,6 +866,7 @@ class Analyzer:
         totals.edges += tally.edges
         totals.calls_total += tally.calls_total
         totals.calls_resolved += tally.calls_resolved
+        totals.failures += tally.failed
         for ref in tally.refs:
             refs[ref] = refs.get(ref, 0) + 1
 

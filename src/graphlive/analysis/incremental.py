@@ -122,9 +122,9 @@ def _module_names(facts: FileFacts | None) -> frozenset[str]:
     return scope.locals if scope is not None and scope.kind == K_MODULE else frozenset()
 
 
-def _mentions(node: Any, defs: frozenset[str] | set[str], names: bool) -> bool:
-    """Whether a constraint or expression refers to one of ``defs`` (``E_DEF``) or, with
-    ``names``, looks a name up by scope (``E_NAME``/``T_NAME``)."""
+def _mentions(node: Any, defs: set[str], names: set[str] | None) -> bool:
+    """Whether a constraint or expression refers to one of ``defs`` (``E_DEF``) or looks one
+    of ``names`` up by scope (``E_NAME``/``T_NAME``; ``names=None`` means any name)."""
     stack = [node]
     while stack:
         item = stack.pop()
@@ -134,10 +134,28 @@ def _mentions(node: Any, defs: frozenset[str] | set[str], names: bool) -> bool:
         if type(head) is int and len(item) >= 2 and type(item[1]) is str:
             if head == E_DEF and len(item) == 2 and item[1] in defs:
                 return True
-            if names and head in (E_NAME, T_NAME) and len(item) == 3:
+            if head in (E_NAME, T_NAME) and len(item) == 3 and (names is None or item[2] in names):
                 return True
         stack.extend(item)
     return False
+
+
+def _rebound_names(old: FileFacts | None, new: FileFacts | None) -> set[str] | None:
+    """Names whose scope-based lookup (``E_NAME``) may resolve differently now: those bound or
+    unbound in a function scope (module names are looked up through variables, class scopes
+    are skipped). ``None`` when a scope moved (any name may resolve differently)."""
+    old_scopes = old.scopes if old is not None else {}
+    new_scopes = new.scopes if new is not None else {}
+    out: set[str] = set()
+    for sid in old_scopes.keys() & new_scopes.keys():
+        before, after = old_scopes[sid], new_scopes[sid]
+        if before == after:
+            continue
+        if before.kind != after.kind or before.lookup_parent != after.lookup_parent:
+            return None
+        if before.kind not in (K_MODULE, K_CLASS):
+            out |= before.locals ^ after.locals
+    return out
 
 
 def _import_keys(index: ProgramIndex, number: int, facts: FileFacts | None) -> set[str]:
@@ -256,9 +274,7 @@ class Program:
                         methods_changed = True
                     elif d.kind == K_CLASS:
                         classes_changed.add(ident)
-            scopes_changed = (old.scopes if old is not None else {}) != (
-                new.scopes if new is not None else {}
-            )
+            rebound = _rebound_names(old, new)
             # Constraints: equal tuples are the same constraint.
             previous = solver.file_cons.get(number, []) if number is not None else []
             by_tuple: dict[Constraint, list[int]] = {}
@@ -275,9 +291,9 @@ class Program:
                         fresh.append(con)
             for bucket in by_tuple.values():
                 removed.extend(bucket)
-            if changed_defs or scopes_changed:
+            if changed_defs or rebound is None or rebound:
                 for c in keep:
-                    if _mentions(solver.cons[c], changed_defs, scopes_changed):
+                    if _mentions(solver.cons[c], changed_defs, rebound):
                         seeds.append(c)
             kept[name] = keep
             added[name] = fresh
@@ -313,7 +329,11 @@ class Program:
             return None  # not foreseen by _clashes (scope ids): solve from scratch
         if modules_changed:
             index.refresh_roots()
-        solver.name_memo.clear()
+        for _name, _number, old, change in plans:
+            # Name lookups are resolved within a file's own scopes: forget the changed files'.
+            for facts in (old, change.facts):
+                for sid in facts.scopes if facts is not None else ():
+                    solver.name_memo.pop(sid, None)
         fresh_cids: list[int] = []
         touched: set[int] = set()
         for name, _number, _old, change in plans:

@@ -415,7 +415,8 @@ class _Solver:
         self.mro_cache: dict[str, tuple[int, ...]] = {}
         self.mro_rdeps: dict[str, set[str]] = {}
         self.class_users: dict[str, set[int]] = {}
-        self.name_memo: dict[tuple[str, str], tuple[str, Any]] = {}
+        #: scope → name → how the name resolves there (see :meth:`resolve_name`).
+        self.name_memo: dict[str, dict[str, tuple[str, Any]]] = {}
         self.builtin_attr_memo: dict[tuple[str, str], bool] = {}
         self.def_singletons: dict[str, frozenset[int]] = {}
         #: receiver class → method id → canonical receiver
@@ -643,10 +644,13 @@ class _Solver:
     def resolve_name(self, scope: str, name: str) -> tuple[str, Any]:
         """``("k", key)`` for a variable of an enclosing function/class scope, or
         ``("g", module_id)`` for a module-level lookup."""
-        memo_key = (scope, name)
-        hit = self.name_memo.get(memo_key)
-        if hit is not None:
-            return hit
+        memo = self.name_memo.get(scope)
+        if memo is None:
+            memo = self.name_memo[scope] = {}
+        else:
+            hit = memo.get(name)
+            if hit is not None:
+                return hit
         current: str | None = scope
         result: tuple[str, Any] | None = None
         while current is not None:
@@ -662,7 +666,7 @@ class _Solver:
             current = sf.lookup_parent
         if result is None:
             result = ("g", self.index.files[self.cur_file].module)
-        self.name_memo[memo_key] = result
+        memo[name] = result
         return result
 
     def global_lookup(self, module: str, name: str) -> set[int] | frozenset[int]:
