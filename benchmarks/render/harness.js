@@ -103,7 +103,7 @@ export function makeGraph(n, m, seed = 1) {
  * `pkgs` packages (p0/ …) × `mods` modules × `defs` functions, `contains` edges from modules to
  * their functions, and `calls` mostly within a package (locality, as in real code).
  */
-export function makeCodebase(pkgs, mods, defs, callsPerDef = 2, seed = 7) {
+export function makeCodebase(pkgs, mods, defs, callsPerDef = 2, seed = 7, subs = 0) {
   let s = seed >>> 0;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
   const nodes = [];
@@ -111,11 +111,19 @@ export function makeCodebase(pkgs, mods, defs, callsPerDef = 2, seed = 7) {
   const fns = [];
   for (let p = 0; p < pkgs; p++) {
     nodes.push({ id: `p${p}`, kind: "package", name: `p${p}`, file: `p${p}/__init__.py`, line: 1 });
-    for (let m = 0; m < mods; m++) {
-      const file = `p${p}/m${m}.py`;
-      const mod = `p${p}.m${m}`;
+    // With `subs`, each package has that many sub-packages holding the modules.
+    const dirs = subs > 0 ? Array.from({ length: subs }, (_, k) => [`p${p}/s${k}/`, `p${p}.s${k}`]) : [[`p${p}/`, `p${p}`]];
+    if (subs > 0) {
+      for (const [dir, id] of dirs) {
+        nodes.push({ id, kind: "package", name: id.split(".").pop(), file: `${dir}__init__.py`, line: 1 });
+        edges.push({ id: `contains:p${p}->${id}@0`, kind: "contains", source: `p${p}`, target: id, line: 0 });
+      }
+    }
+    for (const [dir, pkgId] of dirs) for (let m = 0; m < mods; m++) {
+      const file = `${dir}m${m}.py`;
+      const mod = `${pkgId}.m${m}`;
       nodes.push({ id: mod, kind: "module", name: `m${m}`, file, line: 1, loc: defs * 6 });
-      edges.push({ id: `contains:p${p}->${mod}@0`, kind: "contains", source: `p${p}`, target: mod, line: 0 });
+      edges.push({ id: `contains:${pkgId}->${mod}@0`, kind: "contains", source: pkgId, target: mod, line: 0 });
       for (let d = 0; d < defs; d++) {
         const id = `${mod}.f${d}`;
         nodes.push({ id, kind: "function", name: `f${d}`, file, line: 2 + d * 6, complexity: 1 + ((p * 7 + m * 3 + d) % 15), loc: 5 });
@@ -129,11 +137,14 @@ export function makeCodebase(pkgs, mods, defs, callsPerDef = 2, seed = 7) {
     if (!byPkg.has(p)) byPkg.set(p, []);
     byPkg.get(p).push(id);
   }
+  // Calls stay mostly inside their package; the rest go to the first two packages (the
+  // "core" and "util" every code base has), as coupling in real code does.
+  const core = fns.filter(([p]) => p < 2).map((f) => f[1]);
   for (const [p, id] of fns) {
     for (let c = 0; c < callsPerDef; c++) {
-      const local = rnd() < 0.8;
-      const pool = local ? byPkg.get(p) : fns.map((f) => f[1]);
-      const target = local ? pool[Math.floor(rnd() * pool.length)] : fns[Math.floor(rnd() * fns.length)][1];
+      const local = rnd() < 0.9;
+      const pool = local ? byPkg.get(p) : core;
+      const target = pool[Math.floor(rnd() * pool.length)];
       if (target === id) continue;
       const line = 3 + c;
       edges.push({ id: `calls:${id}->${target}@${line}`, kind: "calls", source: id, target, line });

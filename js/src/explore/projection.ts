@@ -87,6 +87,8 @@ export interface ProjectionOptions {
   collapseAbove?: number;
   /** Display nodes the auto level aims for at most. */
   maxVisible?: number;
+  /** Bundled edges the auto level aims for at most (default 8 × maxVisible). */
+  maxEdges?: number;
   /** Positions of display nodes that left the display to remember. */
   rememberPositions?: number;
   /** When layout positions are applied (the next animation frame by default). */
@@ -120,6 +122,8 @@ interface Member {
 }
 
 interface Bundle {
+  /** Key of its display edge. */
+  key: string;
   source: string;
   target: string;
   count: number;
@@ -134,15 +138,18 @@ export class Projection {
   readonly graph: DisplayGraph = new DirectedGraph<DisplayNodeAttributes, DisplayEdgeAttributes>();
   readonly collapseAbove: number;
   readonly maxVisible: number;
+  readonly maxEdges: number;
   private filter: ViewFilter = NO_FILTER;
   private focus: FocusSet | null = null;
   private colorMode: ColorMode = "kind";
   private sizeMode: SizeMode = "kind";
   private readonly groups = new Map<string, Group>();
   private readonly members = new Map<string, Member>();
-  private readonly bundles = new Map<string, Bundle>();
+  private readonly chainKeys = new Map<string, string[]>();
+  /** Bundles by source display key, then target display key. */
+  private readonly bundles = new Map<string, Map<string, Bundle>>();
   /** Model edge key → its bundle key and kind, for every model edge drawn (inside a bundle). */
-  private readonly counted = new Map<string, { bundle: string; kind: string }>();
+  private readonly counted = new Map<string, Bundle>();
   private expanded = new Set<string>();
   private allExpanded = true;
   private mode: LevelMode = "auto";
@@ -157,6 +164,7 @@ export class Projection {
   private fresh: string[] = [];
   private dirtyNodes = new Set<string>();
   private dirtyGroups = new Set<Group>();
+  private dirtyBundles = new Set<Bundle>();
   private readonly schedule: FrameScheduler;
   private pendingPositions = new Map<string, [number, number]>();
   private cancelPositions: (() => void) | null = null;
@@ -171,6 +179,7 @@ export class Projection {
   ) {
     this.collapseAbove = options.collapseAbove ?? 2_000;
     this.maxVisible = options.maxVisible ?? 400;
+    this.maxEdges = options.maxEdges ?? this.maxVisible * 8;
     this.rememberLimit = options.rememberPositions ?? 200_000;
     this.schedule = options.schedule ?? animationFrameScheduler;
   }
@@ -306,9 +315,11 @@ export class Projection {
     let removals = 0;
     let additions = 0;
     for (const c of changes) {
-      if (c.op === "node-" || c.op === "edge-" || c.op === "node~") removals += 1;
-      else additions += 1;
+      if (this.mayRemove(c)) removals += 1;
+      else if (c.op === "node+" || c.op === "edge+") additions += 1;
     }
+    // Only what can drop a display element forces sigma's full re-index (DESIGN §6);
+    // attribute updates and additions stay attached.
     this.change(removals > 0 || additions > DETACH_ADDITIONS, () => {
       for (const c of changes) this.applyChange(c);
       return false;
@@ -423,8 +434,27 @@ export class Projection {
         this.countEdge(c.edge.id, c.edge);
         return;
       case "edge-":
-        this.uncountEdge(c.edge.id);
+        this.uncountEdge(c.edge.id, c.edge.kind);
         return;
+    }
+  }
+
+  /** Could applying `c` drop a display node or edge? (Checked before the change.) */
+  private mayRemove(c: ModelChange): boolean {
+    switch (c.op) {
+      case "node-":
+        return this.members.has(c.node.id);
+      case "edge-": {
+        const b = this.counted.get(c.edge.id);
+        return b !== undefined && b.count <= 1;
+      }
+      case "node~": {
+        const m = this.members.get(c.node.id);
+        if (m === undefined) return false;
+        return !this.nodeInScope(c.node) || groupChain(c.before).join("\n") !== groupChain(c.node).join("\n");
+      }
+      default:
+        return false;
     }
   }
 
@@ -453,7 +483,13 @@ export class Projection {
   }
 
   private ensureGroups(node: NodeJSON): Group[] {
-    const keys = groupChain(node);
+    // 100k elements live in a few thousand files: compute each file's chain once.
+    const file = typeof node.file === "string" ? node.file : null;
+    let keys = file !== null ? this.chainKeys.get(file) : undefined;
+    if (keys === undefined) {
+      keys = groupChain(node);
+      if (file !== null) this.chainKeys.set(file, keys);
+    }
     const chain: Group[] = [];
     let parent: Group | null = null;
     for (const key of keys) {
@@ -557,7 +593,7 @@ export class Projection {
   }
 
   private uncountIncident(id: string): void {
-    this.model.forEachEdge(id, (key) => this.uncountEdge(key));
+    this.model.forEachEdge(id, (key, attrs) => this.uncountEdge(key, attrs.kind));
   }
 
   private countEdge(key: string, data: EdgeJSON): void {
@@ -565,38 +601,43 @@ export class Projection {
     const s = this.members.get(data.source) as Member;
     const t = this.members.get(data.target) as Member;
     if (s.rep === t.rep) return;
-    const bkey = `${s.rep}\u0000${t.rep}`;
-    let b = this.bundles.get(bkey);
+    // Nested maps: no key string is built per model edge, only per new bundle.
+    let out = this.bundles.get(s.rep);
+    if (out === undefined) this.bundles.set(s.rep, (out = new Map()));
+    let b = out.get(t.rep);
     if (b === undefined) {
-      b = { source: s.rep, target: t.rep, count: 0, kinds: new Map() };
-      this.bundles.set(bkey, b);
+      b = { key: `${s.rep}\u0000${t.rep}`, source: s.rep, target: t.rep, count: 0, kinds: new Map() };
+      out.set(t.rep, b);
     }
     b.count += 1;
     b.kinds.set(data.kind, (b.kinds.get(data.kind) ?? 0) + 1);
-    this.counted.set(key, { bundle: bkey, kind: data.kind });
-    if (b.count === 1) this.graph.addDirectedEdgeWithKey(bkey, b.source, b.target, this.edgeAttributes(b));
-    else this.graph.replaceEdgeAttributes(bkey, this.edgeAttributes(b));
+    this.counted.set(key, b);
+    if (b.count === 1) this.graph.addDirectedEdgeWithKey(b.key, b.source, b.target, this.edgeAttributes(b));
+    // Attributes of a grown bundle are rewritten once per change, not once per model edge.
+    else this.dirtyBundles.add(b);
     if (this.sizeMode === "degree") {
       if (s.rep === data.source) this.dirtyNodes.add(s.rep);
       if (t.rep === data.target) this.dirtyNodes.add(t.rep);
     }
   }
 
-  private uncountEdge(key: string): void {
-    const entry = this.counted.get(key);
-    if (entry === undefined) return;
+  /** Take model edge `key` (of `kind`) out of its bundle, if it is drawn. */
+  private uncountEdge(key: string, kind: string): void {
+    const b = this.counted.get(key);
+    if (b === undefined) return;
     this.counted.delete(key);
-    const bkey = entry.bundle;
-    const b = this.bundles.get(bkey) as Bundle;
     b.count -= 1;
-    const k = (b.kinds.get(entry.kind) ?? 1) - 1;
-    if (k <= 0) b.kinds.delete(entry.kind);
-    else b.kinds.set(entry.kind, k);
+    const k = (b.kinds.get(kind) ?? 1) - 1;
+    if (k <= 0) b.kinds.delete(kind);
+    else b.kinds.set(kind, k);
     if (b.count === 0) {
-      this.bundles.delete(bkey);
-      if (this.graph.hasEdge(bkey)) this.graph.dropEdge(bkey);
+      const out = this.bundles.get(b.source);
+      out?.delete(b.target);
+      if (out?.size === 0) this.bundles.delete(b.source);
+      this.dirtyBundles.delete(b);
+      if (this.graph.hasEdge(b.key)) this.graph.dropEdge(b.key);
     } else {
-      this.graph.replaceEdgeAttributes(bkey, this.edgeAttributes(b));
+      this.dirtyBundles.add(b);
     }
     if (this.sizeMode === "degree") {
       if (this.graph.hasNode(b.source)) this.dirtyNodes.add(b.source);
@@ -696,8 +737,12 @@ export class Projection {
       if (this.graph.hasNode(key)) this.refreshNode(key);
     }
     for (const key of this.dirtyNodes) if (this.graph.hasNode(key)) this.refreshNode(key);
+    for (const b of this.dirtyBundles) {
+      if (b.count > 0 && this.graph.hasEdge(b.key)) this.graph.replaceEdgeAttributes(b.key, this.edgeAttributes(b));
+    }
     this.dirtyGroups.clear();
     this.dirtyNodes.clear();
+    this.dirtyBundles.clear();
   }
 
   /**
@@ -733,7 +778,7 @@ export class Projection {
       }
       const anchor: [number, number] | null = n > 0 ? [sx / n, sy / n] : null;
       const spacing = this.spacing();
-      for (const key of edges.keys()) this.uncountEdge(key);
+      for (const [key, data] of edges) this.uncountEdge(key, data.kind);
       for (const key of before) if (this.graph.hasNode(key)) this.dropDisplayNode(key);
       mutate();
       const after = new Set<string>();
@@ -799,6 +844,22 @@ export class Projection {
   /** Pick the expanded groups: breadth-first, largest first, while the display stays readable. */
   private autoLevel(): void {
     this.autoAt = this.members.size;
+    // Nodes alone do not make a picture readable: 400 clusters joined by 25,000 bundled edges
+    // are a hairball. Halve the node budget until the bundled edges fit too.
+    let budget = this.maxVisible;
+    for (let attempt = 0; ; attempt++) {
+      const expanded = this.levelFor(budget);
+      if (attempt === 3 || expanded.size === 0 || this.bundlesAt(expanded) <= this.maxEdges) {
+        this.expanded = expanded;
+        break;
+      }
+      budget = Math.floor(budget / 2);
+    }
+    this.allExpanded = false;
+  }
+
+  /** Groups to expand, breadth-first and largest first, for at most `budget` display nodes. */
+  private levelFor(budget: number): Set<string> {
     const expanded = new Set<string>();
     const tops = [...this.groups.values()].filter((g) => g.parent === null);
     let visible = tops.length;
@@ -808,15 +869,43 @@ export class Projection {
       const next: Group[] = [];
       for (const g of level) {
         const cost = g.children.size + g.members.size - 1;
-        if (visible + cost > this.maxVisible) continue;
+        if (visible + cost > budget) continue;
         expanded.add(g.key);
         visible += cost;
         for (const c of g.children) next.push(c);
       }
       level = next;
     }
-    this.expanded = expanded;
-    this.allExpanded = false;
+    return expanded;
+  }
+
+  /** How many bundled edges the display would have with `expanded` groups (one pass). */
+  private bundlesAt(expanded: ReadonlySet<string>): number {
+    // Display nodes as small integers, pairs as one number: no strings per edge.
+    const index = new Map<string, number>();
+    const reps = new Map<string, number>();
+    for (const [id, m] of this.members) {
+      let rep = id;
+      for (const g of m.chain) {
+        if (!expanded.has(g.key)) {
+          rep = clusterKey(g.key);
+          break;
+        }
+      }
+      let i = index.get(rep);
+      if (i === undefined) index.set(rep, (i = index.size));
+      reps.set(id, i);
+    }
+    const n = index.size;
+    const pairs = new Set<number>();
+    this.model.forEachEdge((key, attrs, source, target) => {
+      if (this.focus?.edges && !this.focus.edges.has(key)) return;
+      if (!edgePasses(this.filter, attrs.data)) return;
+      const rs = reps.get(source);
+      const rt = reps.get(target);
+      if (rs !== undefined && rt !== undefined && rs !== rt) pairs.add(rs * n + rt);
+    });
+    return pairs.size;
   }
 
   /** Recompute everything from the model for the current scope and level. */
@@ -826,6 +915,7 @@ export class Projection {
       this.graph.forEachNode((key, a) => this.remember(key, a.x, a.y));
       this.graph.clear();
       this.groups.clear();
+      this.chainKeys.clear();
       this.members.clear();
       this.bundles.clear();
       this.counted.clear();

@@ -192,6 +192,7 @@ export class GraphView {
   private source: Source | null = null;
   private projection: Projection | null = null;
   private renderer: GraphRenderer | null = null;
+  private layout: LayoutEngine | null = null;
   private readonly removers: Array<() => void> = [];
   private readonly log = new EventLog(200);
   private readonly rate = new RateMeter(5);
@@ -296,6 +297,11 @@ export class GraphView {
 
   get view(): Projection | null {
     return this.projection;
+  }
+
+  /** The layout worker is still moving nodes (benchmarks wait for a quiet page). */
+  get layoutBusy(): boolean {
+    return this.layout?.busy ?? false;
   }
 
   get activeTransport(): ActiveTransport {
@@ -684,10 +690,12 @@ export class GraphView {
     const worker = (env.createWorker ?? createInlineWorker)();
     if (worker !== null) {
       const engine = new LayoutEngine(projection, worker);
+      this.layout = engine;
       const remove = projection.addObserver(engine);
       this.removers.push(() => {
         remove();
         engine.dispose();
+        this.layout = null;
       });
     }
     this.removers.push(
