@@ -72,7 +72,8 @@ run_pytest() {
 }
 
 step "pytest: unit, integration (real Redis), server (pytest-jupyter), browser"
-run_pytest "$@"
+status=0
+run_pytest "$@" || status=$?
 
 step "pytest --nbval: the notebooks, executed by real kernels, outputs checked"
 # A private embedded Redis for the kernels, stopped afterwards.
@@ -82,4 +83,6 @@ nb_scratch=$(mktemp -d /tmp/graphlive-nbval-XXXX)
   unset GRAPHLIVE_REDIS_URL
   trap '"$VENV/bin/graphlive" redis stop >/dev/null; rm -rf "$nb_scratch"' EXIT
   run_pytest --nbval notebooks/ --nbval-sanitize-with notebooks/sanitize.cfg
-)
+) || status=$?
+# Both suites always run; either failing fails the command.
+exit "$status"
