@@ -93,7 +93,9 @@ def lab(redis_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(
-            f"import graphlive\nlg = graphlive.analyze('proj', graph={GRAPH!r})\nlg.view(height=460)"
+            "import graphlive\n"
+            f"lg = graphlive.analyze('proj', graph={GRAPH!r})\n"
+            "lg.view(height=460)"
         ),
         nbformat.v4.new_code_cell("lg.update(['shop/extra.py']).files"),
     ]
