@@ -744,3 +744,32 @@ def test_the_view_keeps_a_saved_copy_in_the_model(open_page: Callable[..., Any])
     assert {n["id"] for n in saved["nodes"]} == {n["id"] for n in SMALL_NODES}
     assert len(saved["edges"]) == 21
     assert set(saved["positions"]) == {n["id"] for n in SMALL_NODES}
+
+
+def test_saved_copy_stands_in_until_live_data_arrives(open_page: Callable[..., Any]) -> None:
+    # A comm nobody answers (a notebook rendered from its saved widget state, no kernel):
+    # after a moment the saved copy shows; live frames replace it when they come.
+    saved = {
+        "v": 1, "graph": "demo", "epoch": "old", "seq": 3, "level": "full",
+        "nodes": SMALL_NODES[:5], "edges": [], "positions": {}, "truncated": False,
+        "total": {"nodes": 5, "edges": 0},
+    }  # fmt: skip
+    page = open_page({"transport": "comm", "saved_graph": saved})
+    page.wait_for_function(
+        "document.querySelector('[data-testid=gl-status]').textContent === 'saved copy'"
+    )
+    assert value(page, "gl-node-count") == "5"
+    assert page.get_by_test_id("gl-root").get_attribute("data-source") == "saved"
+    # The view never wrote its stand-in back as a new saved copy.
+    assert page.evaluate("window.model.state.saved_graph.epoch") == "old"
+    page.evaluate(
+        """(g) => window.model.emit('msg:custom', { type: 'graphlive-frames', frames: [
+          { op: 'subscribed', graph: 'demo', epoch: 'k2', head: 9, mode: 'snapshot' },
+          { op: 'snapshot', graph: 'demo', epoch: 'k2', seq: 9, ...g }] })""",
+        SMALL,
+    )
+    wait_value(page, "gl-node-count", 15)
+    page.wait_for_function(
+        "document.querySelector('[data-testid=gl-status]').textContent === 'live (kernel)'"
+    )
+    assert page.get_by_test_id("gl-root").get_attribute("data-source") == "live"

@@ -619,7 +619,11 @@ export class GraphView {
           this.requestUi();
         }),
       );
-      if (this.config.saved) this.standInTimer = setTimeout(() => this.standIn(), STAND_IN_AFTER_MS);
+      // Only a snapshot start replaces the whole graph when live data comes; a replay or a
+      // live-only start would apply its events on top of the copy.
+      if (this.config.saved && startPoint(this.config).kind === "snapshot") {
+        this.standInTimer = setTimeout(() => this.standIn(), STAND_IN_AFTER_MS);
+      }
     }
     const reanalyzable = transport === "websocket";
     this.indicators.setReanalyzeState(!reanalyzable, reanalyzable ? "" : "re-analysis needs the graphlive server extension");
