@@ -42,7 +42,8 @@ POOL = {
     "top.py": "top",
     "tools/d.py": "tools.d",
 }
-FUNCS = ("f", "g", "h")
+#: ``len`` shadows the builtin: defining or removing it changes other lookups' meaning.
+FUNCS = ("f", "g", "len")
 CLASSES = ("C", "D")
 METHODS = ("__init__", "run", "go")
 
@@ -139,9 +140,10 @@ class World:
 
     def statement(self, module: Module, in_method: bool, params: tuple[str, ...]) -> str:
         c = self.choose
-        local_funcs = list(module.funcs) or ["len"]
         classes = [n for n in module.imported_names() if n in CLASSES] + list(module.classes)
-        callables = [n for n in module.imported_names() if n in FUNCS] + local_funcs
+        # ``len`` is the builtin unless the module defines or imports one.
+        callables = sorted({*(n for n in module.imported_names() if n in FUNCS), *module.funcs})
+        callables.append("len")
         kind = c.pick(["call", "new", "qualified", "method", "alias", "param", "nested", "attr"])
         if kind == "call":
             return f"{c.pick(callables)}({c.pick(params) if params else ''})"
