@@ -57,7 +57,8 @@ window.openView = async (withLayout) => {
   const el = document.getElementById("app");
   const env = { createSocket: (u) => new ScriptedSocket(u), location: { href: location.href } };
   if (!withLayout) env.createWorker = () => null;
-  const view = new GraphView(el, { graph: "bench", height: 800 }, {}, env);
+  // Everything drawn (no collapse by package), to compare with bare sigma drawing it all.
+  const view = new GraphView(el, { graph: "bench", height: 800, collapseAbove: 1e9 }, {}, env);
   while (ScriptedSocket.sockets.length === 0 || ScriptedSocket.sockets.at(-1).readyState !== 1) await new Promise((r) => setTimeout(r, 0));
   window.view = view;
   window.sock = ScriptedSocket.sockets.at(-1);
