@@ -129,7 +129,7 @@ def test_snapshot_then_every_event_in_order(live: LiveGraph, client: redis.Redis
         assert sink.messages <= len(sink.frames)
         assert rebuild(sink.frames, live.name) == live.graph
     finally:
-        transport.close()
+        transport.close(wait=10)
 
 
 def test_resume_from_a_position_replays_exactly_what_follows(
@@ -158,7 +158,7 @@ def test_resume_from_a_position_replays_exactly_what_follows(
         assert sink.ops()[-3:] == ["subscribed", "resync", "snapshot"]
         assert sink.frames[-2]["reason"] == "epoch"
     finally:
-        transport.close()
+        transport.close(wait=10)
 
 
 def test_type_filters_keep_the_range_contiguous(live: LiveGraph, client: redis.Redis) -> None:
@@ -183,7 +183,7 @@ def test_type_filters_keep_the_range_contiguous(live: LiveGraph, client: redis.R
         sink.wait_for(lambda _: sink.through() == head)
         assert "edge_added" in {e["type"] for e in sink.events()}
     finally:
-        transport.close()
+        transport.close(wait=10)
 
 
 def test_ping_errors_and_unsubscribe(live: LiveGraph, client: redis.Redis) -> None:
@@ -208,7 +208,7 @@ def test_ping_errors_and_unsubscribe(live: LiveGraph, client: redis.Redis) -> No
         transport.handle({"op": "subscribe", "graph": live.name, "since": None})
         assert sink.frames[-1]["op"] == "snapshot" and len(sink.events()) == before
     finally:
-        transport.close()
+        transport.close(wait=10)
 
 
 def test_the_widget_serves_its_comm_from_the_graphs_redis(
@@ -311,6 +311,6 @@ def test_front_end_follows_the_graph_through_the_comm(
             assert errors == []
             browser.close()
     finally:
-        transport.close()
+        transport.close(wait=10)
         server.shutdown()
         server.server_close()

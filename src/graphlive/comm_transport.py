@@ -72,7 +72,14 @@ class CommTransport:
         page: int = 5000,
     ) -> None:
         self._send = send
-        self._client = client
+        # A pool of its own: the caller may close its client (e.g. LiveGraph.close()) while the
+        # reader thread is blocked in a read; this transport's lifetime is its own.
+        pool = client.connection_pool
+        self._client: redis.Redis = redis.Redis(
+            connection_pool=redis.ConnectionPool(
+                connection_class=pool.connection_class, **pool.connection_kwargs
+            )
+        )
         self.graph = graph
         self.block_ms = block_ms
         self.max_frame_events = max_frame_events
@@ -114,14 +121,18 @@ class CommTransport:
         else:
             self._emit([self._error("bad_request", f"unknown op {op!r}", ref)])
 
-    def close(self) -> None:
-        """Stop following the stream."""
+    def close(self, wait: float = 0.0) -> None:
+        """Stop following the stream. The reader thread ends at its next wake-up (within
+        ``block_ms``); ``wait`` seconds are spent waiting for it (none by default, so closing a
+        widget never blocks the kernel)."""
         self._stop.set()
         self._wake.set()
         thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=self.block_ms / 1000 + 5)
+        if wait > 0 and thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=wait)
         self._thread = None
+        # A read still blocked on it fails now, and the thread, seeing the stop, just ends.
+        self._client.close()
 
     # ------------------------------------------------------------------ internals
 
@@ -257,10 +268,22 @@ class CommTransport:
             try:
                 events = self._reader.wait(position, block_ms=self.block_ms)
             except ResyncRequired as exc:
-                self._resync(generation, exc.reason)
+                try:
+                    self._resync(generation, exc.reason)
+                except Exception as error:
+                    if self._stop.is_set():
+                        return
+                    log.warning(
+                        "graphlive comm transport: resync of %r failed (%s)", self.graph, error
+                    )
+                    self._stop.wait(1.0)
                 continue
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                log.warning("graphlive comm transport: Redis unavailable (%s); retrying", exc)
+            except Exception as exc:
+                if self._stop.is_set():
+                    return  # closed while reading
+                log.warning(
+                    "graphlive comm transport: reading %r failed (%s); retrying", self.graph, exc
+                )
                 self._stop.wait(1.0)
                 continue
             if not events:
