@@ -315,6 +315,100 @@ def test_delete_a_module_nothing_imports(tmp_path: Path) -> None:
     ]
 
 
+def test_delete_an_imported_module_in_a_namespace_directory(tmp_path: Path) -> None:
+    # The last module of a namespace directory: the tree's structure changes (the namespace
+    # goes), so the whole program is resolved again; the importer's edges must survive the
+    # removal of the module they pointed at (they now point at externals of the same ids).
+    p = Project.create(
+        tmp_path,
+        {
+            "tools/util.py": "def work():\n    pass\n",
+            "app.py": "import tools.util\ntools.util.work()\n",
+        },
+    )
+    (tmp_path / "tools" / "util.py").unlink()
+    summary = p.update("tools/util.py")
+    assert not summary.incremental
+    assert {e.id for e in p.graph.edges()} == {
+        "imports:app->tools.util@1",
+        "calls:app->tools.util.work@2",
+    }
+    assert {n.id: n.kind.value for n in p.graph.nodes()} == {
+        "app": "module",
+        "tools.util": "external",
+        "tools.util.work": "external",
+    }
+
+
+def test_method_body_change_rebinds_inherited_calls(tmp_path: Path) -> None:
+    # Base.work is bound to the first class of the receiver's MRO that defines an attribute
+    # it uses on self: that choice changes when its body uses other attributes.
+    base = src(
+        """
+        class Base:
+            def helper(self):
+                pass
+
+            def work(self):
+                self.helper()
+
+
+        class Sub(Base):
+            def extra(self):
+                pass
+
+
+        def main():
+            Sub().work()
+        """
+    )
+    p = Project.create(tmp_path, {"m.py": base})
+    assert calls(p.graph, "m.Base.work") == {"m.Base.helper"}
+    p.edit({"m.py": base.replace("self.helper()", "self.extra()")})
+    assert calls(p.graph, "m.Base.work") == {"m.Sub.extra"}
+
+
+def test_changing_a_base_class_redoes_lookups_through_it(tmp_path: Path) -> None:
+    shapes = src(
+        """
+        class Round:
+            def area(self):
+                pass
+
+
+        class Square:
+            def area(self):
+                pass
+        """
+    )
+    use = src(
+        """
+        from shapes import Round, Square
+
+
+        class Tile(Round):
+            pass
+
+
+        def main():
+            Tile().area()
+        """
+    )
+    p = Project.create(tmp_path, {"shapes.py": shapes, "use.py": use})
+    assert calls(p.graph, "use.main") == {"use.Tile", "shapes.Round.area"}
+    summary = p.edit({"use.py": use.replace("class Tile(Round)", "class Tile(Square)")})
+    assert p.transactions() == [
+        [
+            ("edge_added", "calls:use.main->shapes.Square.area@9"),
+            ("edge_added", "inherits:use.Tile->shapes.Square@4"),
+            ("edge_removed", "calls:use.main->shapes.Round.area@9"),
+            ("edge_removed", "inherits:use.Tile->shapes.Round@4"),
+        ]
+    ]
+    # use.py, and shapes.py whose methods' ``self`` was bound by the call.
+    assert summary.files_solved == 2
+
+
 def test_rename_a_file(tmp_path: Path) -> None:
     p = Project.create(tmp_path, LIB)
     os.replace(tmp_path / "c.py", tmp_path / "d.py")

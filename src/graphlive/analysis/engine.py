@@ -925,10 +925,6 @@ class Analyzer:
             for key in before - valid[rel].keys():
                 dropped.update((key[1], key[2]))
             throttle(i, rel)
-        for rel in order:
-            # A longer cycle of removals and re-additions can still cascade an edge away.
-            if valid[rel].keys() - graph.edges_of_file(rel):
-                diagnostics += self._write_file(outputs[rel], valid[rel], namespaces, self.outputs)
         with graph.transaction(source=self.source):
             for node_id in sorted(dropped):
                 if node_id not in self._node_file:
