@@ -4,7 +4,7 @@ Hypothesis builds small programs of several modules (packages, a namespace direc
 top-level script) with imports across files, classes with methods and base classes in other
 files, calls of functions, methods, constructors and ``super()``, nested functions, decorators
 and ``self`` attributes. It then applies random edit sequences — add/remove/modify/rename
-files, add/remove functions and methods, change signatures, change imports, and bursts of
+files, add/remove functions and methods, change signatures, base classes and imports, and bursts of
 several edits reported at once, like a ``git checkout`` — writing the files to disk and calling
 ``Analyzer.update`` with the touched paths, as the watcher does. After every update the graph
 must equal (``==``, every node and edge with all attributes) the graph of a fresh full analysis
@@ -231,6 +231,7 @@ class World:
                 "add-method",
                 "remove-method",
                 "signature",
+                "base",
                 "import",
                 "add-file",
                 "delete-file",
@@ -281,6 +282,9 @@ class World:
             if funcs:
                 func = c.pick(funcs)
                 func.params = c.pick([p for p in [("x",), ("x", "y"), ("y",), ()] if p])
+        elif op == "base" and module.classes:
+            name = c.pick(sorted(module.classes))
+            module.classes[name].base = self.base_for(module, name)
         elif op == "import":
             if module.imports and c.coin():
                 module.imports.remove(c.pick(module.imports))
