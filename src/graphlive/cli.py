@@ -17,11 +17,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"graphlive {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    from graphlive import analyze_cli, lab
+    from graphlive import analyze_cli, export_cli, lab
     from graphlive.bus import cli as bus_cli
 
     analyze_cli.add_commands(sub)
     lab.add_commands(sub)
+    export_cli.add_commands(sub)
     bus_cli.add_commands(sub)
     from graphlive.sinks import cli as sinks_cli
 
