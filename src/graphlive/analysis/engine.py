@@ -293,7 +293,7 @@ class Analyzer:
 
     def _guarded(self, body: Callable[[], AnalysisSummary]) -> AnalysisSummary:
         try:
-            with gc_paused():
+            with gc_paused(promote=True):
                 return body()
         except BaseException as exc:
             self.graph.emit(

@@ -69,8 +69,6 @@ from graphlive.analysis.resolve import (
 
 __all__ = ["FileChange", "Program", "UpdateStats"]
 
-_MODULE_WATCH = "<mod>"
-
 
 @dataclass(frozen=True, slots=True)
 class FileChange:
@@ -187,13 +185,26 @@ class Program:
         self.solver = solver
         self.index: ProgramIndex = solver.index
         self.links: list[FileLinks] = list(resolution.links)
+        # Built by the first update (a full run that is never updated does not pay for them).
         #: Modules taking part in star imports (see :func:`star_modules`).
-        self.star_modules = star_modules(self.index)
+        self._star_modules: set[str] | None = None
         #: Module id → files with an import that may resolve to it or below it.
-        self.importers: dict[str, set[int]] = {}
-        for number, facts in enumerate(self.index.files):
-            for key in _import_keys(self.index, number, facts):
-                self.importers.setdefault(key, set()).add(number)
+        self._importers: dict[str, set[int]] | None = None
+
+    @property
+    def star_modules(self) -> set[str]:
+        if self._star_modules is None:
+            self._star_modules = star_modules(self.index)
+        return self._star_modules
+
+    @property
+    def importers(self) -> dict[str, set[int]]:
+        if self._importers is None:
+            self._importers = {}
+            for number, facts in enumerate(self.index.files):
+                for key in _import_keys(self.index, number, facts):
+                    self._importers.setdefault(key, set()).add(number)
+        return self._importers
 
     def links_of(self, name: str) -> FileLinks:
         number = self.index.file_numbers.get(name)
@@ -298,7 +309,7 @@ class Program:
             kept[name] = keep
             added[name] = fresh
         for module in modules_changed:
-            seeds.extend(self._readers((_MODULE_WATCH, module)))
+            seeds.extend(solver.module_watchers(module))
             package, _, last = module.rpartition(".")
             if package:
                 seeds.extend(self._readers((package, last)))
@@ -375,10 +386,7 @@ class Program:
         )
 
     def _readers(self, key: Any) -> Iterable[int]:
-        var = self.solver.vars.get(key)
-        if var is None or not var[1]:
-            return ()
-        return tuple(var[1])
+        return self.solver.readers(key)
 
     def _clashes(self, plans: list[tuple[str, int | None, FileFacts | None, FileChange]]) -> bool:
         """Whether the new facts define an id that a file outside the change (or another new

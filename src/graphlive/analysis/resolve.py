@@ -106,6 +106,7 @@ _EMPTY: frozenset[int] = frozenset()
 _EMPTY_NAMES: frozenset[str] = frozenset()
 _SLOTS = "<slots>"  # pseudo-slot read to be woken when a container gains a slot
 _MODULE_WATCH = "<mod>"  # ("<mod>", id): pseudo-variable read by lookups of module ``id``
+_MANY = "\0many"  # first item of a constraint's record of several written variables
 #: ``(C_DECO, def_id, line, expr)``: a decorator's ``decorates`` edges, evaluated by the solver
 #: (a pure reader) so that an update knows when they change.
 C_DECO = 5
@@ -390,8 +391,10 @@ class _Solver:
         #: Constraints by number; ``None`` for a constraint of an older version of a file.
         self.cons: list[Constraint | None] = []
         self.cfile: list[int] = []
-        #: Per constraint: the variables it wrote (each once), ``None`` before its first write.
-        self.cwrites: list[list[Any] | None] = []
+        #: Per constraint: the variables it wrote (each once): ``None`` before its first write,
+        #: the key itself after one (most constraints write one variable), ``(_MANY, key, ...)``
+        #: after more (tuples of strings are not tracked by the garbage collector, lists are).
+        self.cwrites: list[Any] = []
         #: Per file number: its constraints (the file's own, then its decorator checks).
         self.file_cons: dict[int, list[int]] = {}
         #: Per file number: constraints synthesised for its ``from m import *`` statements.
@@ -404,6 +407,9 @@ class _Solver:
         self.saturated = 0
         #: When not ``None``, every constraint evaluated is added (incremental runs).
         self.ran: set[int] | None = None
+        #: Module id → the import-watch pseudo-variables it may concern (see watch_module);
+        #: built on first use (by incremental updates), kept up to date from then on.
+        self.watch_index: dict[str, list[Any]] | None = None
         self.targets: dict[int, set[str]] = {}
         self.externals: dict[str, str] = {}
         self.slots: dict[Any, set[Any]] = {}
@@ -424,7 +430,7 @@ class _Solver:
         #: class → (name, after) → lookup plan (see :meth:`_plan`)
         self.plans: dict[str, dict[tuple[str, str | None], _Plan]] = {}
         #: Per call site: argument-set sizes at the last binding and the targets bound then.
-        self.bound: dict[int, tuple[tuple[int, ...], list[tuple[str, int | None]]]] = {}
+        self.bound: dict[int, tuple[tuple[int, ...], tuple[tuple[str, int | None], ...]]] = {}
         self.star_sources: dict[str, list[str]] = {}
         self.ext_star: dict[str, list[str]] = {}
 
@@ -463,14 +469,18 @@ class _Solver:
     def read(self, key: Any) -> set[int] | frozenset[int]:
         """Values of a variable; the running constraint is re-run when it grows."""
         var = self.vars.get(key)
+        cur = self.cur
         if var is None:
-            self.vars[key] = [_EMPTY, {self.cur}, None]
+            self.vars[key] = [_EMPTY, cur, None]
             return _EMPTY
         readers = var[1]
         if readers is None:
-            var[1] = {self.cur}
+            var[1] = cur
+        elif type(readers) is int:
+            if readers != cur:
+                var[1] = {readers, cur}
         else:
-            readers.add(self.cur)
+            readers.add(cur)
         values: set[int] | frozenset[int] = var[0]
         return values
 
@@ -491,25 +501,28 @@ class _Solver:
             if len(values) > MAX_VALUES:
                 values = frozenset(sorted(values)[:MAX_VALUES])
                 self.saturated += 1
-            self.vars[key] = [set(values), None, cur]
-            self._wrote(cur, key)
+            # A frozenset is kept as it is (often a shared singleton): the variable copies it
+            # when it first grows. Fewer objects, and fewer for the garbage collector to visit.
+            self.vars[key] = [values if type(values) is frozenset else set(values), None, cur]
+            if cur >= 0:
+                self._wrote(cur, key)
             if type(key[0]) is tuple:
                 self._note_slot(key)
             return
         writers = var[2]
-        if writers is None:
-            var[2] = cur
-            self._wrote(cur, key)
-        elif type(writers) is int:
-            if writers != cur:
+        if writers != cur:  # (an int equal to cur: already recorded, the common case)
+            if writers is None:
+                var[2] = cur
+                self._wrote(cur, key)
+            elif type(writers) is int:
                 var[2] = {writers, cur}
                 self._wrote(cur, key)
-        elif cur not in writers:
-            writers.add(cur)
-            self._wrote(cur, key)
+            elif cur not in writers:
+                writers.add(cur)
+                self._wrote(cur, key)
         current = var[0]
-        if current is _EMPTY:
-            current = var[0] = set()
+        if type(current) is not set:
+            current = var[0] = set(current)
         before = len(current)
         if before >= MAX_VALUES:
             return
@@ -526,8 +539,13 @@ class _Solver:
         if not before and type(key[0]) is tuple:
             self._note_slot(key)
         readers = var[1]
-        if readers:
+        if readers is not None:
             queued = self.queued
+            if type(readers) is int:
+                if readers >= 0 and not queued[readers]:
+                    queued[readers] = 1
+                    self.work.append(readers)
+                return
             work = self.work
             for c in readers:
                 if c >= 0 and not queued[c]:
@@ -539,16 +557,30 @@ class _Solver:
             return
         written = self.cwrites[c]
         if written is None:
-            self.cwrites[c] = [key]
+            self.cwrites[c] = key
+        elif written[0] is _MANY:
+            self.cwrites[c] = (*written, key)
         else:
-            written.append(key)
+            self.cwrites[c] = (_MANY, written, key)
+
+    def written(self, c: int) -> Sequence[Any]:
+        """The variables constraint ``c`` wrote."""
+        written = self.cwrites[c]
+        if written is None:
+            return ()
+        return written[1:] if written[0] is _MANY else (written,)
+
+    def readers(self, key: Any) -> Sequence[int]:
+        """The constraints that read variable ``key`` (``-1`` for reads outside a constraint)."""
+        var = self.vars.get(key)
+        return _members(var[1]) if var is not None else ()
 
     def _wake(self, key: Any) -> None:
         var = self.vars.get(key)
-        if var is not None and var[1]:
+        if var is not None and var[1] is not None:
             queued = self.queued
             work = self.work
-            for c in var[1]:
+            for c in _members(var[1]):
                 if c >= 0 and not queued[c]:
                     queued[c] = 1
                     work.append(c)
@@ -583,14 +615,18 @@ class _Solver:
             if len(e) == 2:
                 # read(), inlined: this is the hottest path of the solver.
                 var = self.vars.get(e[1])
+                cur = self.cur
                 if var is None:
-                    self.vars[e[1]] = [_EMPTY, {self.cur}, None]
+                    self.vars[e[1]] = [_EMPTY, cur, None]
                     return _EMPTY
                 readers = var[1]
                 if readers is None:
-                    var[1] = {self.cur}
+                    var[1] = cur
+                elif type(readers) is int:
+                    if readers != cur:
+                        var[1] = {readers, cur}
                 else:
-                    readers.add(self.cur)
+                    readers.add(cur)
                 values: set[int] | frozenset[int] = var[0]
                 return values
             out: set[int] = set()
@@ -699,19 +735,41 @@ class _Solver:
             return self.def_value(sub)
         return self._dynamic_module_attr(module, name)
 
-    def watch_module(self, dotted: str) -> None:
-        """Register the running constraint as depending on which modules exist under the names
-        an import of ``dotted`` may resolve to (pseudo-variables ``("<mod>", id)``, never
-        written): adding or removing such a module retracts what it derived."""
-        self._watch_prefixes(dotted)
-        for base in self.index.import_bases(self.cur_file):
-            self._watch_prefixes(f"{base}.{dotted}")
+    def watch_module(self, dotted: str, name: str | None = None) -> None:
+        """Register the running constraint as depending on which modules exist under the ids
+        ``import dotted`` (or ``from dotted import name``) may resolve to: it reads the
+        pseudo-variable ``("<mod>", file's import bases, dotted, name)``, never written, and
+        :meth:`module_watchers` finds it from any of those ids. Adding or removing such a
+        module retracts what the constraint derived."""
+        key = (_MODULE_WATCH, self.index.script_dirs[self.cur_file], dotted, name)
+        if self.watch_index is not None and key not in self.vars:
+            self._index_watch(self.watch_index, key)
+        self.read(key)
 
-    def _watch_prefixes(self, dotted: str) -> None:
-        prefix = ""
-        for part in dotted.split("."):
-            prefix = f"{prefix}.{part}" if prefix else part
-            self.read((_MODULE_WATCH, prefix))
+    def _index_watch(
+        self, index: dict[str, list[Any]], key: tuple[str, str | None, str, str | None]
+    ) -> None:
+        _, script_dir, dotted, name = key
+        full = f"{dotted}.{name}" if name is not None else dotted
+        bases = [""] + ([script_dir] if script_dir else []) + self.index.source_roots
+        for base in bases:
+            prefix = base
+            for part in full.split("."):
+                prefix = f"{prefix}.{part}" if prefix else part
+                index.setdefault(prefix, []).append(key)
+
+    def module_watchers(self, module: str) -> list[int]:
+        """Constraints whose import lookups may resolve to (or through) module id ``module``."""
+        index = self.watch_index
+        if index is None:
+            index = self.watch_index = {}
+            for key in self.vars:
+                if key[0] == _MODULE_WATCH:
+                    self._index_watch(index, key)
+        out: list[int] = []
+        for key in index.get(module, ()):
+            out.extend(self.readers(key))
+        return out
 
     def module_value(self, dotted: str) -> set[int] | frozenset[int]:
         self.watch_module(dotted)
@@ -733,7 +791,7 @@ class _Solver:
         return values
 
     def from_value(self, dotted: str, name: str) -> set[int] | frozenset[int]:
-        self.watch_module(f"{dotted}.{name}")
+        self.watch_module(dotted, name)
         where, target = self.index.map_module(dotted, self.cur_file)
         if where == "ext":
             return frozenset((self.intern((V_EXT, f"{target}.{name}")),))
@@ -798,7 +856,8 @@ class _Solver:
         for i in range(self.index.nbases.get(cls, 0)):
             # Ordered by value, not by value number: numbers depend on the order values were
             # first seen, and the MRO must not.
-            for vid in sorted(self.peek((cls, "<base>", i)), key=self._value_order):
+            bases = self.peek((cls, "<base>", i))
+            for vid in sorted(bases, key=self._value_order) if len(bases) > 1 else bases:
                 val = self.vals[vid]
                 if val[0] == V_DEF and self.kinds.get(val[1]) == K_CLASS:
                     base = val[1]
@@ -1163,15 +1222,15 @@ class _Solver:
             if c in suspect:
                 continue
             suspect.add(c)
-            for key in cwrites[c] or ():
+            for key in self.written(c):
                 if key in cleared:
                     continue
                 cleared.add(key)
                 var = vars_.get(key)
-                if var is not None and var[1]:
-                    stack.extend(r for r in var[1] if r >= 0 and r not in suspect)
+                if var is not None and var[1] is not None:
+                    stack.extend(r for r in _members(var[1]) if r >= 0 and r not in suspect)
         for c in suspect:
-            for key in cwrites[c] or ():
+            for key in self.written(c):
                 var = vars_.get(key)
                 if var is None:
                     continue
@@ -1459,16 +1518,16 @@ class _Solver:
         argv = (pos, kws)
         if unpacked:
             # Unpacked arguments can grow without their own sets growing: always rebind.
-            return _Binder(self, argv, None)
+            return _Binder(self, argv, c, None, None)
         key = tuple(sig)
         prev = self.bound.get(c)
         if prev is not None and prev[0] == key:
-            return _Binder(self, argv, prev[1])
-        # A list, not a set: almost every site has one or two targets, and a million small
-        # sets cost hundreds of MB on a large tree.
-        done: list[tuple[str, int | None]] = []
-        self.bound[c] = (key, done)
-        return _Binder(self, argv, done)
+            return _Binder(self, argv, c, key, prev[1])
+        # A tuple, not a set: almost every site has one or two targets, and a million small
+        # sets cost hundreds of MB on a large tree (tuples of ints and strings are not even
+        # tracked by the garbage collector).
+        self.bound[c] = (key, ())
+        return _Binder(self, argv, c, key, ())
 
     def _instantiate(
         self,
@@ -1650,13 +1709,13 @@ class _Solver:
         names = self.index.file_names
         out: dict[str, set[str]] = {name: set() for name in names}
         for key, (_values, readers, _writers) in self.vars.items():
-            if not readers:
+            if readers is None:
                 continue
             owner = self._owner_file(key)
             if owner is None:
                 continue
             owner_name = names[owner]
-            for c in readers:
+            for c in _members(readers):
                 if c < 0:
                     continue
                 reader = names[self.cfile[c]]
@@ -1687,23 +1746,40 @@ class _Binder:
     targets already bound with argument sets of the same sizes (sets only grow, so equal sizes
     mean equal sets): a site re-run because its callee gained a target binds only that one."""
 
-    __slots__ = ("argv", "done", "solver")
+    __slots__ = ("argv", "c", "done", "sig", "solver")
 
     def __init__(
-        self, solver: _Solver, argv: _Args, done: list[tuple[str, int | None]] | None
+        self,
+        solver: _Solver,
+        argv: _Args,
+        c: int,
+        sig: tuple[int, ...] | None,
+        done: tuple[tuple[str, int | None], ...] | None,
     ) -> None:
         self.solver = solver
         self.argv = argv
+        self.c = c
+        self.sig = sig
         self.done = done
 
     def bind(self, func: str, first: int | None) -> None:
         done = self.done
-        if done is not None:
+        if done is not None and self.sig is not None:
             key = (func, first)
             if key in done:
                 return
-            done.append(key)
+            done = self.done = (*done, key)
+            self.solver.bound[self.c] = (self.sig, done)
         self.solver._bind(func, first, self.argv)
+
+
+def _members(constraints: int | set[int] | None) -> Sequence[int]:
+    """A reader/writer record (``None``, one constraint number, or a set) as a sequence."""
+    if constraints is None:
+        return ()
+    if type(constraints) is int:
+        return (constraints,)
+    return tuple(constraints)  # type: ignore[arg-type]
 
 
 def _c3(seqs: list[list[int]]) -> list[int] | None:
