@@ -73,6 +73,18 @@ def test_an_edit_adds_the_new_function(watched: tuple[LiveGraph, Recorder], proj
     assert rec.updates[-1].files == ("pkg/mod.py",)
 
 
+def test_a_save_is_analysed_incrementally(
+    watched: tuple[LiveGraph, Recorder], project: Path
+) -> None:
+    live, rec = watched
+    (project / "pkg" / "mod.py").write_text("def a():\n    return 1\n\n\ndef c():\n    a()\n")
+    rec.wait_for(lambda: "pkg.mod.c" in live.graph)
+    (summary,) = [u.summary for u in rec.updates if u.files == ("pkg/mod.py",)][-1:]
+    # Only the saved file was parsed and re-solved: no full analysis behind the watcher.
+    assert summary is not None and summary.incremental
+    assert (summary.files_parsed, summary.files_solved, summary.files_written) == (1, 1, 1)
+
+
 def test_write_temp_then_rename(watched: tuple[LiveGraph, Recorder], project: Path) -> None:
     live, rec = watched
     tmp = project / "pkg" / ".mod.py.swp"
