@@ -4,9 +4,10 @@ Hypothesis builds small programs of several modules (packages, a namespace direc
 top-level script) with imports across files, classes with methods and base classes in other
 files, calls of functions, methods, constructors and ``super()``, nested functions, decorators
 and ``self`` attributes. It then applies random edit sequences — add/remove/modify/rename
-files, add/remove functions and methods, change signatures, base classes and imports, and bursts of
-several edits reported at once, like a ``git checkout`` — writing the files to disk and calling
-``Analyzer.update`` with the touched paths, as the watcher does. After every update the graph
+files, add/remove functions and methods, change signatures, base classes, imports (star imports
+included) and ``__all__``, and bursts of several edits reported at once, like a ``git
+checkout`` — writing the files to disk and calling ``Analyzer.update`` with the touched paths,
+as the watcher does. After every update the graph
 must equal (``==``, every node and edge with all attributes) the graph of a fresh full analysis
 of the same tree, and the summary counts must agree.
 
@@ -86,6 +87,8 @@ class Module:
     classes: dict[str, Cls] = field(default_factory=dict)
     funcs: dict[str, Func] = field(default_factory=dict)
     tail: str | None = None
+    #: A literal ``__all__`` (what ``from module import *`` takes), or none.
+    exports: list[str] | None = None
 
     def imported_names(self) -> list[str]:
         names = []
@@ -99,6 +102,8 @@ class Module:
 
     def render(self) -> str:
         lines = [*self.imports, ""]
+        if self.exports is not None:
+            lines += [f"__all__ = {self.exports!r}", ""]
         for name in CLASSES:
             cls = self.classes.get(name)
             if cls is None:
@@ -178,6 +183,8 @@ class World:
         target = POOL[c.pick(others)]
         if c.coin(0.3):
             return f"import {target}"
+        if c.coin(0.15) and target != "pkg.base":
+            return f"from {target} import *"
         # Classes only come from pkg/base.py, which keeps inheritance acyclic.
         if target == "pkg.base" and module.rel != BASE:
             return f"from {target} import {c.pick(FUNCS + CLASSES)}"
@@ -233,6 +240,7 @@ class World:
                 "signature",
                 "base",
                 "import",
+                "exports",
                 "add-file",
                 "delete-file",
                 "rename-file",
@@ -285,6 +293,9 @@ class World:
         elif op == "base" and module.classes:
             name = c.pick(sorted(module.classes))
             module.classes[name].base = self.base_for(module, name)
+        elif op == "exports":
+            names = sorted(module.funcs) + sorted(module.classes)
+            module.exports = None if module.exports is not None else names[: c.count(0, 2)]
         elif op == "import":
             if module.imports and c.coin():
                 module.imports.remove(c.pick(module.imports))

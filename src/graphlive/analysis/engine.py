@@ -121,6 +121,15 @@ class AnalysisSummary:
     files_parsed: int = 0
     files_solved: int = 0
     files_written: int = 0
+    #: For an update that resolved the whole program, why: ``"structure"`` (folders,
+    #: ``__init__.py``, ``.gitignore``, namespaces changed), ``"star-import"``, ``"id-clash"``,
+    #: ``"module-id"`` (see :mod:`graphlive.analysis.incremental`), or ``"not-incremental"``
+    #: (``Analyzer(incremental=False)``).
+    fallback: str | None = None
+    #: Whether an incremental update cleared or filled a variable at the resolver's value cap:
+    #: which values such a variable keeps depends on evaluation order, so the result may differ
+    #: there from a fresh full analysis (docs/analysis.md).
+    saturated: bool = False
 
     @property
     def resolved_ratio(self) -> float:
@@ -333,14 +342,15 @@ class Analyzer:
         if disc is None or program is None:
             new = self._discover()
             timings["discover"] = time.perf_counter() - started
-            return self._update_structure(new, rels, started, timings, progress)
+            reason = "not-incremental" if not self.incremental else "structure"
+            return self._update_structure(new, rels, started, timings, progress, reason)
         changed = refresh(disc, rels)
         walked = changed is None
         if changed is None:
             new = self._discover()
             if not same_structure(disc, new):
                 timings["discover"] = time.perf_counter() - started
-                return self._update_structure(new, rels, started, timings, progress)
+                return self._update_structure(new, rels, started, timings, progress, "structure")
             changed = {rel for rel in rels if rel in new.by_rel or rel in disc.by_rel}
             changed |= new.by_rel.keys() ^ disc.by_rel.keys()
             disc = new
@@ -366,10 +376,18 @@ class Analyzer:
         t = time.perf_counter()
         stats = program.update(changes)
         if stats is None:
-            # Not incremental after all (star imports, id clashes, saturation): resolve the
+            # Not incremental after all (star imports, id clashes): resolve the
             # whole program from the kept facts; still only the difference is written.
             facts_list = [self.facts[sf.rel] for sf in disc.files]
-            return self._finish(disc, facts_list, started, timings, progress, parsed=len(tasks))
+            return self._finish(
+                disc,
+                facts_list,
+                started,
+                timings,
+                progress,
+                parsed=len(tasks),
+                fallback=program.fallback,
+            )
         timings["resolve"] = time.perf_counter() - t
         if progress is not None:
             progress(Progress("resolve", len(stats.files_solved), len(stats.files_solved), None))
@@ -437,6 +455,7 @@ class Analyzer:
             files_parsed=len(tasks),
             files_solved=len(stats.files_solved),
             files_written=written,
+            saturated=stats.saturated,
         )
         self.graph.emit(EventType.ANALYSIS_COMPLETED, summary.to_dict(), source=self.source)
         return summary
@@ -448,9 +467,11 @@ class Analyzer:
         started: float,
         timings: dict[str, float],
         progress: ProgressCallback | None,
+        reason: str,
     ) -> AnalysisSummary:
-        """An update that changed the tree's structure: re-parse the named files and those
-        whose module identity changed, then resolve the whole program."""
+        """An update that changed the tree's structure (or without a kept program): re-parse
+        the named files and those whose module identity changed, then resolve the whole
+        program."""
         self._start(disc, progress, diagnostics=True)
         t = time.perf_counter()
         tasks = self._tasks(disc)
@@ -475,7 +496,9 @@ class Analyzer:
         fresh = {f.file: f for f in self._extract(todo, disc, progress)}
         facts = [fresh[t.rel] if t.rel in fresh else kept[t.rel] for t in tasks]
         timings["parse"] = time.perf_counter() - t
-        return self._finish(disc, facts, started, timings, progress, parsed=len(todo))
+        return self._finish(
+            disc, facts, started, timings, progress, parsed=len(todo), fallback=reason
+        )
 
     def _inits_to_reparse(self, disc: Discovery, changed: set[str]) -> set[str]:
         """``__init__.py`` files whose definitions may change id because a submodule of the
@@ -518,8 +541,10 @@ class Analyzer:
         progress: ProgressCallback | None,
         *,
         parsed: int,
+        fallback: str | None = None,
     ) -> AnalysisSummary:
-        """Resolve the whole program, build every output and write the difference."""
+        """Resolve the whole program, build every output and write the difference
+        (``fallback``: why an update came here)."""
         t = time.perf_counter()
         files = disc.files
         index = ProgramIndex(
@@ -572,6 +597,7 @@ class Analyzer:
             files_parsed=parsed,
             files_solved=len(files),
             files_written=written,
+            fallback=fallback,
         )
         self.graph.emit(EventType.ANALYSIS_COMPLETED, summary.to_dict(), source=self.source)
         return summary

@@ -28,14 +28,18 @@ A :class:`Program` holds the resolver's index and solver state after a full solv
 
 The result equals a full solve of the new program (the property tests check this on random edit
 sequences) with one exception: a variable holding :data:`~graphlive.analysis.resolve.MAX_VALUES`
-values keeps the first ones that reached it, which depends on the order of evaluation. An update
-that clears or fills such a variable is reported as inexact (``None``) and the engine solves the
-whole program instead; saturated variables the update does not touch keep their values, which a
-fresh solve could pick differently.
+values keeps the first ones that reached it, which depends on the order of evaluation — in a full
+solve as in an update (adding a file changes a full solve's order too). So with saturated
+variables, their values (and what flows from them) after an update may differ from a fresh
+solve's choice. Solving everything again would not make updates exact either (the next fresh
+solve's order differs again), and it would cost seconds per edit on large trees, where
+saturation is common (3% of the variables of the whole stdlib): updates stay incremental, and
+:attr:`UpdateStats.saturated` says when one touched such a variable.
 
 :meth:`Program.update` returns ``None`` — the caller must then solve from scratch — when the
-change is one it does not handle incrementally: files taking part in ``from m import *``
-(their names feed other modules' names), an id defined by two files at once, or saturation.
+change is one it does not handle incrementally: a file taking part in ``from m import *`` whose
+module-level names, ``__all__`` or star imports change (they feed other modules' names), or an id
+defined by two files at once.
 """
 
 from __future__ import annotations
@@ -88,6 +92,9 @@ class UpdateStats:
     evaluated: int = 0
     files_solved: set[str] = field(default_factory=set)
     retracted: int = 0
+    #: Whether the update cleared or filled a variable at the value cap (see the module
+    #: docstring: the values it keeps then depend on evaluation order).
+    saturated: bool = False
 
 
 def _def_signature(d: DefFact) -> tuple[Any, ...]:
@@ -185,6 +192,9 @@ class Program:
         self.solver = solver
         self.index: ProgramIndex = solver.index
         self.links: list[FileLinks] = list(resolution.links)
+        #: Why the last :meth:`update` returned ``None``: ``"star-import"``, ``"id-clash"`` or
+        #: ``"module-id"``.
+        self.fallback: str | None = None
         # Built by the first update (a full run that is never updated does not pay for them).
         #: Modules taking part in star imports (see :func:`star_modules`).
         self._star_modules: set[str] | None = None
@@ -214,11 +224,13 @@ class Program:
         """Apply changed files (by relative path) and re-solve what they affect.
 
         Returns what was done, or ``None`` when the change must be solved from scratch (see the
-        module docstring); the program must not be used after ``None``.
+        module docstring; :attr:`fallback` says why); the program must not be used after
+        ``None``.
         """
         index = self.index
         solver = self.solver
         if index.conflicts:
+            self.fallback = "id-clash"
             return None
         plans: list[tuple[str, int | None, FileFacts | None, FileChange]] = []
         for name, change in sorted(changes.items()):
@@ -230,12 +242,18 @@ class Program:
             if old is None and new is None:
                 continue
             for facts in (old, new):
-                if facts is not None and (facts.star_imports or facts.module in self.star_modules):
+                stars = facts is not None and (
+                    facts.star_imports or facts.module in self.star_modules
+                )
+                if stars and not self._star_stable(old, new):
+                    self.fallback = "star-import"
                     return None
             if old is not None and new is not None and old.module != new.module:
+                self.fallback = "module-id"
                 return None
             plans.append((name, number, old, FileChange(new, change.script_dir)))
         if self._clashes(plans):
+            self.fallback = "id-clash"
             return None
         saturated = solver.saturated
 
@@ -336,8 +354,13 @@ class Program:
             for _name, _number, _old, change in plans:
                 if change.facts is not None:
                     index.set_file(change.facts, change.script_dir)
+                    # Names ``from m import *`` brought in (unchanged: see _star_stable).
+                    starred = solver.star_names.get(change.facts.module)
+                    if starred:
+                        index.module_names[change.facts.module] |= starred
         except IndexConflict:
-            return None  # not foreseen by _clashes (scope ids): solve from scratch
+            self.fallback = "id-clash"  # not foreseen by _clashes (scope ids)
+            return None
         if modules_changed:
             index.refresh_roots()
         for _name, _number, old, change in plans:
@@ -365,8 +388,6 @@ class Program:
             solver.resume()
         finally:
             solver.ran = None
-        if solver.saturated != saturated:
-            return None
 
         cfile = solver.cfile
         solved = {cfile[c] for c in ran}
@@ -383,7 +404,40 @@ class Program:
             evaluated=len(ran),
             files_solved={file_names[n] for n in solved},
             retracted=len(suspect),
+            saturated=solver.saturated != saturated,
         )
+
+    def _star_stable(self, old: FileFacts | None, new: FileFacts | None) -> bool:
+        """Whether a file taking part in ``from m import *`` changed nothing star imports depend
+        on, so that the names it exports and the assignments its own star imports were turned
+        into stay valid: the same star imports and ``__all__``, and no module-level name added
+        or removed that it exports (without ``__all__``, its public names) or that shadows, or
+        stopped shadowing, a name its star imports bring in."""
+        if old is None or new is None or old.module != new.module:
+            return False
+        if [m for m, _line in old.star_imports] != [m for m, _line in new.star_imports]:
+            return False
+        if old.all_names != new.all_names:
+            return False
+        changed = _module_names(old) ^ _module_names(new)
+        if not changed:
+            return True
+        module = new.module
+        solver = self.solver
+        sources = {src for srcs in solver.star_sources.values() for src in srcs}
+        public = any(not n.startswith("_") for n in changed)
+        if module in sources and new.all_names is None and public:
+            return False
+        if new.star_imports:
+            brought = set(solver.star_names.get(module, ()))
+            for src in solver.star_sources.get(module, ()):
+                brought |= self.index.module_names.get(src, set())
+                number = self.index.modules.get(src)
+                if number is not None and self.index.files[number].all_names:
+                    brought.update(self.index.files[number].all_names or ())
+            if changed & brought:
+                return False
+        return True
 
     def _readers(self, key: Any) -> Iterable[int]:
         return self.solver.readers(key)

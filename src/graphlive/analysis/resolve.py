@@ -407,6 +407,8 @@ class _Solver:
         self.saturated = 0
         #: When not ``None``, every constraint evaluated is added (incremental runs).
         self.ran: set[int] | None = None
+        #: Module id → the names its ``from m import *`` statements added to it.
+        self.star_names: dict[str, set[str]] = {}
         #: Module id → the import-watch pseudo-variables it may concern (see watch_module);
         #: built on first use (by incremental updates), kept up to date from then on.
         self.watch_index: dict[str, list[Any]] | None = None
@@ -1843,6 +1845,7 @@ def _star_setup(solver: _Solver, index: ProgramIndex) -> None:
                 if name in static:
                     continue  # a later local definition wins (flow-insensitive approximation)
                 own.add(name)
+                solver.star_names.setdefault(module, set()).add(name)
                 synthesised.append((C_ASSIGN, (E_FROM, src, name), ((module, name),)))
         solver.star_cons[file_no] = solver.add(file_no, synthesised)
 
