@@ -145,9 +145,12 @@ class World:
 
     def statement(self, module: Module, in_method: bool, params: tuple[str, ...]) -> str:
         c = self.choose
-        classes = [n for n in module.imported_names() if n in CLASSES] + list(module.classes)
+        imported = module.imported_names()
+        if "*" in imported:
+            imported += [*FUNCS, *CLASSES]  # maybe brought in by the star import
+        classes = sorted({*(n for n in imported if n in CLASSES), *module.classes})
         # ``len`` is the builtin unless the module defines or imports one.
-        callables = sorted({*(n for n in module.imported_names() if n in FUNCS), *module.funcs})
+        callables = sorted({*(n for n in imported if n in FUNCS), *module.funcs})
         callables.append("len")
         kind = c.pick(["call", "new", "qualified", "method", "alias", "param", "nested", "attr"])
         if kind == "call":
