@@ -167,7 +167,9 @@ class LiveGraph:
             if self.analyzer is None:
                 return self.analyze(progress=progress)
             analyzer = self.analyzer
-            return self._bulk_run(lambda: analyzer.update(paths, progress=progress))
+            # No snapshot per update (its cost grows with the graph): flush() writes one every
+            # `snapshot_every` published events.
+            return self._bulk_run(lambda: analyzer.update(paths, progress=progress), snapshot=False)
 
     def watch(self, *, debounce_ms: int = 50, **kwargs: Any) -> Watcher:
         """Follow file changes under the root in a background thread (see
@@ -185,7 +187,9 @@ class LiveGraph:
             self.watcher.stop()
             self.watcher = None
 
-    def _bulk_run(self, body: Callable[[], AnalysisSummary]) -> AnalysisSummary:
+    def _bulk_run(
+        self, body: Callable[[], AnalysisSummary], *, snapshot: bool = True
+    ) -> AnalysisSummary:
         self._bulk = True
         try:
             summary = body()
@@ -193,7 +197,8 @@ class LiveGraph:
             self._bulk = False
             self.flush()
         self.last_summary = summary
-        self.snapshot()
+        if snapshot:
+            self.snapshot()
         return summary
 
     # ------------------------------------------------------------------ publishing
