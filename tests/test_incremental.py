@@ -409,6 +409,51 @@ def test_changing_a_base_class_redoes_lookups_through_it(tmp_path: Path) -> None
     assert summary.files_solved == 2
 
 
+def test_star_imports(tmp_path: Path) -> None:
+    tools = src(
+        """
+        __all__ = ["work"]
+
+
+        def work():
+            pass
+
+
+        def rest():
+            pass
+        """
+    )
+    app = src(
+        """
+        from tools import *
+
+
+        def main():
+            work()
+            rest()
+        """
+    )
+    p = Project.create(tmp_path, {"tools.py": tools, "app.py": app})
+    assert calls(p.graph, "app.main") == {"tools.work"}
+    # A body edit of the star-imported module: still incremental.
+    summary = p.edit(
+        {"tools.py": tools.replace("def rest():\n    pass", "def rest():\n    work()")}
+    )
+    assert summary.incremental
+    assert p.transactions() == [
+        [
+            ("edge_added", "calls:tools.rest->tools.work@9"),
+            ("node_updated", "tools"),  # its last column
+            ("node_updated", "tools.rest"),
+        ]
+    ]
+    # Exporting one more name changes what ``from tools import *`` brings: app.main's second
+    # call now resolves. (The names feed other modules' names: the program is solved again.)
+    summary = p.edit({"tools.py": tools.replace('["work"]', '["work", "rest"]')})
+    assert summary.fallback == "star-import"
+    assert calls(p.graph, "app.main") == {"tools.work", "tools.rest"}
+
+
 def test_rename_a_file(tmp_path: Path) -> None:
     p = Project.create(tmp_path, LIB)
     os.replace(tmp_path / "c.py", tmp_path / "d.py")
