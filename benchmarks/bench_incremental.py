@@ -18,9 +18,8 @@ them, measured in the same run: the time to read and ``ast.parse`` the edited fi
 of any re-analysis), and the full analysis of the tree (what re-analysing without
 incrementality would cost).
 
-Also reported: the whole ``update()`` call (LiveGraph writes a snapshot of the graph after each
-update, which is outside "last event published" and grows with the graph), files parsed and
-re-solved per edit. Target (issue 4): p95 <= 50 ms and flat in tree size. These machines are
+Also reported: the whole ``update()`` call (whatever LiveGraph does after publishing included),
+and the files re-solved per edit. Target (issue 4): p95 <= 50 ms and flat in tree size. These machines are
 shared and noisy: CPU time per edit is printed as well.
 """
 
