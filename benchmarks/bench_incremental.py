@@ -19,8 +19,8 @@ of any re-analysis), and the full analysis of the tree (what re-analysing withou
 incrementality would cost).
 
 Also reported: the whole ``update()`` call (whatever LiveGraph does after publishing included),
-and the files re-solved per edit. Target (issue 4): p95 <= 50 ms and flat in tree size. These machines are
-shared and noisy: CPU time per edit is printed as well.
+and the files re-solved per edit. Target (issue 4): p95 <= 50 ms and flat in tree size. These
+machines are shared and noisy: CPU time per edit is printed as well.
 """
 
 from __future__ import annotations
