@@ -18,7 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from graphlive.analysis import AnalysisSummary, Analyzer
+from graphlive.analysis.incremental import Program
 from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import CodeGraph, EdgeKind
 
@@ -580,3 +583,22 @@ def test_gitignored_files_are_not_analysed(tmp_path: Path) -> None:
     summary = p.edit({".gitignore": "generated/\n"})
     assert {"scratch_1", "scratch_2"} <= {n.id for n in p.graph.nodes()}
     assert summary.files_parsed == 2
+
+
+def test_a_failed_update_is_followed_by_a_full_analysis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = Project.create(tmp_path, LIB)
+
+    def explode(self: Program, changes: object) -> None:
+        raise RuntimeError("solver exploded")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Program, "update", explode)
+        write(tmp_path, {"c.py": "def alone():\n    return 1\n\n\ndef more():\n    pass\n"})
+        with pytest.raises(RuntimeError, match="solver exploded"):
+            p.analyzer.update(["c.py"])
+    assert [e.data["error"] for b in p.batches for e in b if e.type is EventType.ANALYSIS_FAILED]
+    # The next update does not build on the half-updated state: it analyses everything.
+    summary = p.update("c.py")
+    assert not summary.incremental and "c.more" in p.graph

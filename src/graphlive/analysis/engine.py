@@ -293,10 +293,19 @@ class Analyzer:
         """Re-analyse after the given paths changed (files added, changed or deleted, folders,
         ``.gitignore`` files; absolute or relative to the root) and write only the difference,
         one transaction per file. Files not named keep their facts (no re-parse) unless the
-        tree's structure changed. Falls back to :meth:`run` when there was no previous run."""
+        tree's structure changed. Falls back to :meth:`run` when there was no previous run, or
+        when the previous update failed."""
         if not self.facts and self.discovery is None:
             return self.run(progress)
-        return self._guarded(lambda: self._run_update(paths, progress))
+        try:
+            return self._guarded(lambda: self._run_update(paths, progress))
+        except BaseException:
+            # The kept state may be half updated: the next update analyses everything again
+            # (writing only the difference), instead of building on it.
+            self.facts = {}
+            self.discovery = None
+            self.program = None
+            raise
 
     # ------------------------------------------------------------------ phases
 
