@@ -457,6 +457,33 @@ def test_star_imports(tmp_path: Path) -> None:
     assert calls(p.graph, "app.main") == {"tools.work", "tools.rest"}
 
 
+def test_burst_deleting_a_module_and_one_that_imports_it(tmp_path: Path) -> None:
+    # app.py's import of ``top`` survives as an import of an external: app.py's transaction
+    # must come after top.py's removal, although base.py (also deleted) would prefer app.py
+    # first and top.py after base.py.
+    p = Project.create(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/base.py": "import top\n",
+            "top.py": "x = 1\n",
+            "pkg/app.py": "import pkg.base\nimport top\n",
+        },
+    )
+    (tmp_path / "pkg" / "base.py").unlink()
+    (tmp_path / "top.py").unlink()
+    p.update("pkg/base.py", "top.py")
+    assert {e.id for e in p.graph.edges()} >= {"imports:pkg.app->top@2"}
+
+
+def test_a_new_module_changes_what_a_star_import_brings(tmp_path: Path) -> None:
+    p = Project.create(tmp_path, {"app.py": "from tools import *\n\nwork()\n"})
+    assert calls(p.graph, "app") == {"tools.work"}  # an external star import: its name
+    summary = p.edit({"tools.py": "def helper():\n    pass\n"})
+    assert summary.fallback == "star-import"
+    assert calls(p.graph, "app") == set()  # tools.py has no ``work``
+
+
 def test_rename_a_file(tmp_path: Path) -> None:
     p = Project.create(tmp_path, LIB)
     os.replace(tmp_path / "c.py", tmp_path / "d.py")

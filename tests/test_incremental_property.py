@@ -116,7 +116,8 @@ class Module:
                 if func is not None:
                     params = ", ".join(("self", *func.params))
                     lines.append(f"    def {method}({params}):")
-                    lines.extend(f"        {stmt}" for stmt in func.body or ["pass"])
+                    for stmt in func.body or ["pass"]:
+                        lines.extend(f"        {line}" for line in stmt.split("\n"))
             lines.append("")
         for name in FUNCS:
             func = self.funcs.get(name)

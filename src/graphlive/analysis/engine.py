@@ -85,6 +85,8 @@ PROGRESS_STEPS = 50
 _PARALLEL_MIN_FILES = 16
 _PARALLEL_MIN_BYTES = 1_500_000
 _SOURCE_ROOT_NAMES = frozenset({"src", "lib"})
+#: Updates writing more files than this skip the preferred-order checks (see _write_order).
+_ORDERED_WRITES_MAX = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -1010,18 +1012,21 @@ class Analyzer:
                             deps.add(adder)
             if readd or _changed(previous[rel], out):
                 after.setdefault(rel, set()).update(deps)
-        hard = {rel: set(deps) for rel, deps in after.items()}
-        for rel in after:
+        # Preference, not need: a file whose old edges point at a node another file removes is
+        # written first (its transaction removes them, not the removal's cascade) — unless
+        # that would contradict an order needed above (a cycle: then the cascade does it). The
+        # cycle checks cost up to quadratic time: big bursts (a checkout) go without.
+        for rel in sorted(after) if len(after) <= _ORDERED_WRITES_MAX else ():
             old_edges = old(rel).edges
             for key in old_edges.keys() - outputs[rel].edges.keys():
                 for end in (key[1], key[2]):
                     remover = removed_by.get(end)
-                    # Only a preference: putting edges back after a removal must win.
                     if (
                         remover is not None
                         and remover != rel
                         and remover in after
-                        and remover not in hard[rel]
+                        and rel not in after[remover]
+                        and not _reaches(after, rel, remover)
                     ):
                         after[remover].add(rel)
         todo = set(after)
@@ -1058,6 +1063,21 @@ class Analyzer:
                 continue
             stale.add(file)
         return stale
+
+
+def _reaches(after: Mapping[str, set[str]], start: str, goal: str) -> bool:
+    """Whether ``goal`` must be written before ``start`` (directly or through others)."""
+    pending = [start]
+    seen: set[str] = set()
+    while pending:
+        current = pending.pop()
+        for dep in after.get(current, ()):
+            if dep == goal:
+                return True
+            if dep not in seen:
+                seen.add(dep)
+                pending.append(dep)
+    return False
 
 
 def _changed(previous: FileOutput | None, out: FileOutput) -> bool:

@@ -12,8 +12,9 @@ A :class:`Program` holds the resolver's index and solver state after a full solv
      lookup registers on the names it may resolve to) and of ``(package, name)``;
    * a module-level name added or removed: readers of ``(module, name)`` (builtin fallbacks
      register as readers too);
-   * a class whose own names, ``self.x`` attributes or number of bases changed: every
-     constraint that looked an attribute up through it or a subclass (``class_users``);
+   * a class whose own names or ``self.x`` attributes changed: the constraints whose lookups
+     through it or a subclass now find something else (``lookup_users``); all of them when it
+     appeared, vanished or its number of bases changed;
    * a definition whose kind, flags, parameters, parent, ``self`` attributes or returned
      parameters changed: the file's constraints that mention it (``E_DEF``), from which all
      its values flow;
@@ -262,7 +263,8 @@ class Program:
         added: dict[str, list[Constraint]] = {}
         kept: dict[str, list[int]] = {}
         modules_changed: set[str] = set()
-        classes_changed: set[str] = set()
+        #: class → its names that changed (``None``: kind, bases, added or removed)
+        classes_changed: dict[str, set[str] | None] = {}
         methods_changed = False
         for name, number, old, change in plans:
             new = change.facts
@@ -282,8 +284,16 @@ class Program:
             old_shapes = _class_shape(old) if old is not None else {}
             new_shapes = _class_shape(new) if new is not None else {}
             for cls in old_shapes.keys() | new_shapes.keys():
-                if old_shapes.get(cls) != new_shapes.get(cls):
-                    classes_changed.add(cls)
+                before_shape, after_shape = old_shapes.get(cls), new_shapes.get(cls)
+                if before_shape == after_shape:
+                    continue
+                if before_shape is None or after_shape is None or before_shape[2] != after_shape[2]:
+                    classes_changed[cls] = None
+                    continue
+                known = classes_changed.get(cls, set())
+                if known is not None:
+                    names = (before_shape[0] ^ after_shape[0]) | (before_shape[1] ^ after_shape[1])
+                    classes_changed[cls] = known | names
             old_defs = {d.id: d for d in old.defs} if old is not None else {}
             new_defs = {d.id: d for d in new.defs} if new is not None else {}
             changed_defs: set[str] = set()
@@ -302,7 +312,7 @@ class Program:
                     if d.kind in (K_METHOD, K_LAMBDA):
                         methods_changed = True
                     elif d.kind == K_CLASS:
-                        classes_changed.add(ident)
+                        classes_changed[ident] = None
             rebound = _rebound_names(old, new)
             # Constraints: equal tuples are the same constraint.
             previous = solver.file_cons.get(number, []) if number is not None else []
@@ -327,26 +337,20 @@ class Program:
             kept[name] = keep
             added[name] = fresh
         for module in modules_changed:
+            if any(index.files[n].star_imports for n in self.importers.get(module, ())):
+                # A star import now leads elsewhere: the names it brings change.
+                self.fallback = "star-import"
+                return None
             seeds.extend(solver.module_watchers(module))
             package, _, last = module.rpartition(".")
             if package:
                 seeds.extend(self._readers((package, last)))
-        for cls in classes_changed:
-            seeds.extend(solver.forget_class(cls))
-        if methods_changed:
-            # Canonical receivers depend on the methods' ``self`` attributes; the memo is
-            # cheap to rebuild.
-            solver.canonical_memo.clear()
         seeds.extend(removed)
-
         old_keys = {
             name: _import_keys(index, number, old)
             for name, number, old, _change in plans
             if number is not None
         }
-        # Retract with the old index (retraction only follows recorded reads and writes).
-        suspect = solver.retract(seeds)
-        solver.remove(removed)
         for name, _number, old, _change in plans:
             if old is not None:
                 index.clear_file(name)
@@ -368,6 +372,16 @@ class Program:
             for facts in (old, change.facts):
                 for sid in facts.scopes if facts is not None else ():
                     solver.name_memo.pop(sid, None)
+        # Class lookups are compared with what the new index answers.
+        for cls, changed_names in sorted(classes_changed.items()):
+            seeds.extend(solver.forget_class(cls, changed_names))
+        if methods_changed:
+            # Canonical receivers depend on the methods' ``self`` attributes; the memo is
+            # cheap to rebuild.
+            solver.canonical_memo.clear()
+        # Retraction only follows recorded reads and writes: the index patch does not matter.
+        suspect = solver.retract(seeds)
+        solver.remove(removed)
         fresh_cids: list[int] = []
         touched: set[int] = set()
         for name, _number, _old, change in plans:

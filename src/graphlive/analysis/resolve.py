@@ -422,7 +422,14 @@ class _Solver:
         self.work: deque[int] = deque()
         self.mro_cache: dict[str, tuple[int, ...]] = {}
         self.mro_rdeps: dict[str, set[str]] = {}
-        self.class_users: dict[str, set[int]] = {}
+        #: class → lookup → constraints that made it: ``(name, after)`` for attribute lookups
+        #: (the key of :attr:`plans`), ``("<owner>", name)`` for :meth:`attr_owner`,
+        #: ``("<canon>", method)`` for :meth:`_canonical`, ``("<via>", cls, name)`` for a
+        #: ``super()`` lookup through this class's MRO from another class. When an MRO or a
+        #: class's names change, only the users of lookups whose answer changed are retracted.
+        self.lookup_users: dict[str, dict[Any, Any]] = {}
+        #: class → attribute → the class :meth:`attr_owner` found.
+        self.owner_memo: dict[str, dict[str, str]] = {}
         #: scope → name → how the name resolves there (see :meth:`resolve_name`).
         self.name_memo: dict[str, dict[str, tuple[str, Any]]] = {}
         self.builtin_attr_memo: dict[tuple[str, str], bool] = {}
@@ -887,11 +894,27 @@ class _Solver:
         val = self.vals[v]
         return (val[0], str(val[1]))
 
+    def _use(self, cls: str, lookup: Any) -> None:
+        """Record that the running constraint made ``lookup`` on class ``cls``."""
+        users = self.lookup_users.get(cls)
+        if users is None:
+            self.lookup_users[cls] = {lookup: self.cur}
+            return
+        known = users.get(lookup)
+        cur = self.cur
+        if known is None:
+            users[lookup] = cur
+        elif type(known) is int:
+            if known != cur:
+                users[lookup] = {known, cur}
+        else:
+            known.add(cur)
+
     def _check_mros(self) -> None:
-        """Recompute the MRO of every class whose bases changed (and of its subclasses); where
-        it differs from the one lookups used, retract those lookups' results (they were
-        derived from the old order) so that the fixpoint never depends on the order in which
-        base classes became known."""
+        """Recompute the MRO of every class whose bases changed (and of its subclasses), and
+        where it differs from the one lookups used, every lookup made through it; retract what
+        was derived from the lookups whose answer changed, so that the fixpoint never depends
+        on the order in which base classes became known."""
         pending = list(self.mro_dirty)
         self.mro_dirty = set()
         affected: set[str] = set()
@@ -901,36 +924,91 @@ class _Solver:
                 continue
             affected.add(cls)
             pending.extend(self.mro_rdeps.get(cls, ()))
-        before = {cls: self.mro_cache.pop(cls, None) for cls in affected}
-        for cls in affected:
-            self.plans.pop(cls, None)
-            self.canonical_memo.pop(cls, None)
+        before = {
+            cls: (
+                self.mro_cache.pop(cls, None),
+                self.plans.pop(cls, {}),
+                self.owner_memo.pop(cls, {}),
+                self.canonical_memo.pop(cls, {}),
+            )
+            for cls in affected
+        }
         seeds: list[int] = []
         for cls in sorted(affected):
-            old = before[cls]
-            if old is not None and self.mro(cls) != old:
-                seeds.extend(self.class_users.get(cls, ()))
+            old_mro, plans, owners, canonical = before[cls]
+            if old_mro is None or self.mro(cls) == old_mro:
+                continue  # lookups give the same answers (recomputed when needed)
+            seeds.extend(self._changed_lookups(cls, plans, owners, canonical, None))
         if seeds:
             self.retract(seeds)
 
-    def forget_class(self, cls: str) -> list[int]:
-        """Drop what is cached about ``cls`` and its subclasses after its own names changed;
-        returns the constraints that looked attributes up through them."""
+    def _changed_lookups(
+        self,
+        cls: str,
+        plans: dict[tuple[str, str | None], _Plan],
+        owners: dict[str, str],
+        canonical: dict[str, str],
+        names: set[str] | frozenset[str] | None,
+    ) -> list[int]:
+        """Users of the lookups on ``cls`` (of ``names`` only, unless ``None``) whose answer
+        now differs from the one remembered."""
+        users = self.lookup_users.get(cls)
+        if not users:
+            return []
+        seeds: list[int] = []
+        for (name, after), plan in plans.items():
+            if names is not None and name not in names:
+                continue
+            if self._plan(cls, name, after) != plan:
+                seeds.extend(_members(users.get((name, after))))
+        for name, owner in owners.items():
+            if (names is None or name in names) and self.attr_owner(cls, name) != owner:
+                seeds.extend(_members(users.get(("<owner>", name))))
+        for method, receiver in canonical.items():
+            d = self.index.defs.get(method)
+            attrs = d.self_attrs if d is not None else None
+            if names is not None and attrs is not None and not attrs & names:
+                continue
+            if d is None or self._canonical(d, cls) != receiver:
+                seeds.extend(_members(users.get(("<canon>", method))))
+        for lookup, who in users.items():
+            if lookup[0] == "<via>" and (names is None or lookup[2] in names):
+                seeds.extend(_members(who))
+        return seeds
+
+    def forget_class(self, cls: str, names: set[str] | frozenset[str] | None) -> list[int]:
+        """After the own names of ``cls`` changed (``names``; ``None``: its kind or bases, or it
+        was added or removed): drop what is cached about it and its subclasses, and return the
+        constraints whose lookups through them now find something else."""
         pending = [cls]
-        seen: set[str] = set()
-        users: list[int] = []
+        affected: set[str] = set()
         while pending:
             current = pending.pop()
-            if current in seen:
+            if current in affected:
                 continue
-            seen.add(current)
-            self.plans.pop(current, None)
-            self.canonical_memo.pop(current, None)
-            users.extend(self.class_users.get(current, ()))
+            affected.add(current)
             pending.extend(self.mro_rdeps.get(current, ()))
-        if cls in self.mro_cache:
-            self.mro_dirty.add(cls)  # its kind or bases may have changed as well
-        return users
+        before = {
+            current: (
+                self.plans.pop(current, {}),
+                self.owner_memo.pop(current, {}),
+                self.canonical_memo.pop(current, {}),
+            )
+            for current in affected
+        }
+        if names is None:
+            if cls in self.mro_cache:
+                self.mro_dirty.add(cls)
+            users: list[int] = []
+            for current in affected:
+                for who in self.lookup_users.get(current, {}).values():
+                    users.extend(_members(who))
+            return users
+        seeds: list[int] = []
+        for current in sorted(affected):
+            plans, owners, canonical = before[current]
+            seeds.extend(self._changed_lookups(current, plans, owners, canonical, names))
+        return seeds
 
     def _defines(self, cls: str, name: str) -> bool:
         return name in self.index.class_names.get(cls, _EMPTY_NAMES) or name in (
@@ -942,17 +1020,14 @@ class _Solver:
     ) -> set[int] | frozenset[int]:
         """Attribute ``name`` looked up through the MRO of ``cls`` (starting after class
         ``after`` for ``super()``), functions bound to ``receiver`` as Python binds them."""
-        users = self.class_users.get(cls)
-        if users is None:
-            self.class_users[cls] = {self.cur}
-        else:
-            users.add(self.cur)
+        lookup = (name, after)
+        self._use(cls, lookup)
         plans = self.plans.get(cls)
         if plans is None:
             plans = self.plans[cls] = {}
-        plan = plans.get((name, after))
+        plan = plans.get(lookup)
         if plan is None:
-            plan = plans[(name, after)] = self._plan(cls, name, after)
+            plan = plans[lookup] = self._plan(cls, name, after)
         chain, definer, terminal = plan
         dynamic: set[int] | None = None
         for owner in chain:
@@ -982,7 +1057,7 @@ class _Solver:
             else:
                 mro = self.mro(after)
                 start = 1
-                self.class_users.setdefault(after, set()).add(self.cur)
+                self._use(after, ("<via>", cls, name))
         chain: list[str] = []
         for i in range(start, len(mro)):
             val = self.vals[mro[i]]
@@ -1044,6 +1119,7 @@ class _Solver:
         attrs = d.self_attrs
         if attrs is None or receiver == d.parent:
             return receiver
+        self._use(receiver, ("<canon>", d.id))
         memo = self.canonical_memo.get(receiver)
         if memo is None:
             memo = self.canonical_memo[receiver] = {}
@@ -1069,16 +1145,21 @@ class _Solver:
 
     def attr_owner(self, cls: str, name: str) -> str:
         """The class whose namespace ``cls_instance.name = ...`` writes (first definer)."""
-        users = self.class_users.get(cls)
-        if users is None:
-            self.class_users[cls] = {self.cur}
-        else:
-            users.add(self.cur)
+        self._use(cls, ("<owner>", name))
+        memo = self.owner_memo.get(cls)
+        if memo is None:
+            memo = self.owner_memo[cls] = {}
+        hit = memo.get(name)
+        if hit is not None:
+            return hit
+        result = cls
         for vid in self.mro(cls):
             val = self.vals[vid]
             if val[0] == V_DEF and self._defines(val[1], name):
-                return str(val[1])
-        return cls
+                result = str(val[1])
+                break
+        memo[name] = result
+        return result
 
     def super_value(self, cls: str, receivers: set[int] | frozenset[int]) -> frozenset[int]:
         out: set[int] = set()
