@@ -7,10 +7,19 @@ missing browser is a failure: CI must never pass by skipping what it claims to c
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import os
+import shutil
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CHROMIUM = Path(os.environ.get("GRAPHLIVE_CHROMIUM", "/usr/bin/chromium"))
 
@@ -38,3 +47,31 @@ def require_chromium() -> pytest.MarkDecorator:
         not chromium_available(),
         reason=f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)",
     )
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep the test output free of one access-log line a request."""
+
+
+@contextlib.contextmanager
+def serve_bundle_page(root: Path, page: str) -> Iterator[str]:
+    """Serve ``page`` as index.html next to the built bundle and the scripted-server harness.
+
+    Copies graphview.js/.css and benchmarks/render/harness.js into ``root``, serves it on a
+    free local port and yields the page's URL; the server is shut down on exit.
+    """
+    static = ROOT / "src" / "graphlive" / "static"
+    for name in ("graphview.js", "graphview.css"):
+        shutil.copy(static / name, root / name)
+    shutil.copy(ROOT / "benchmarks" / "render" / "harness.js", root / "harness.js")
+    (root / "index.html").write_text(page)
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -10,20 +10,14 @@ key presses. Needs Debian's Chromium (tests/browser.py).
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import shutil
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium, serve_bundle_page
 
 pytestmark = require_chromium()
 
@@ -156,26 +150,8 @@ def shown(
 
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("explore")
-    static = ROOT / "src" / "graphlive" / "static"
-    for name in ("graphview.js", "graphview.css"):
-        shutil.copy(static / name, root / name)
-    shutil.copy(ROOT / "benchmarks" / "render" / "harness.js", root / "harness.js")
-    (root / "index.html").write_text(PAGE)
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(root))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_bundle_page(tmp_path_factory.mktemp("explore"), PAGE) as url:
+        yield url
 
 
 @pytest.fixture

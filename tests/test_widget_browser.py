@@ -7,21 +7,13 @@ so this checks the front end alone; the server side has its own tests. Needs Deb
 
 from __future__ import annotations
 
-import functools
-import http.server
-import shutil
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium
-
-ROOT = Path(__file__).resolve().parents[1]
-FLAGS = CHROMIUM_FLAGS
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium, serve_bundle_page
 
 pytestmark = require_chromium()
 
@@ -52,26 +44,8 @@ window.sock = () => window.ScriptedSocket.sockets[window.ScriptedSocket.sockets.
 
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("page")
-    static = ROOT / "src" / "graphlive" / "static"
-    for name in ("graphview.js", "graphview.css"):
-        shutil.copy(static / name, root / name)
-    shutil.copy(ROOT / "benchmarks" / "render" / "harness.js", root / "harness.js")
-    (root / "index.html").write_text(PAGE)
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(root))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_bundle_page(tmp_path_factory.mktemp("page"), PAGE) as url:
+        yield url
 
 
 @pytest.fixture
@@ -79,7 +53,7 @@ def page(page_url: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         pg = browser.new_page(viewport={"width": 1000, "height": 560})
         errors: list[str] = []
         pg.on("pageerror", lambda exc: errors.append(str(exc)))
