@@ -15,7 +15,7 @@ import pytest
 import redis
 from tornado.httpclient import HTTPClientError
 
-from graphlive.bus.publisher import Publisher
+from graphlive.bus.publisher import Publisher, PublishResult
 from graphlive_server.service import GraphliveService
 from tests.redis_servers import _wait_ready, redis_server_binary
 from tests.server.clients import (
@@ -89,11 +89,17 @@ def rclient(restartable: RestartableRedis) -> Iterator[redis.Redis]:
     client.close()
 
 
-async def follow(client: GLClient, graph: str, last: int) -> None:
+async def publish_and_follow(
+    connect: Connect, pub: Publisher, count: int
+) -> tuple[PublishResult, GLClient]:
+    """Publish ``count`` nodes, then connect a client that follows the graph through them."""
+    first = publish_nodes(pub, 0, count)
+    client = await connect()
     await client.hello()
-    await client.subscribe(graph)
+    await client.subscribe(pub.graph)
     await client.expect("snapshot")
-    await client.events_through(graph, last)
+    await client.events_through(pub.graph, first.last)
+    return first, client
 
 
 async def test_redis_killed_and_restarted_with_its_data(
@@ -105,9 +111,7 @@ async def test_redis_killed_and_restarted_with_its_data(
     graph_name: str,
 ) -> None:
     pub = Publisher(rclient, graph_name)
-    first = publish_nodes(pub, 0, 10)
-    client = await gl_connect()
-    await follow(client, graph_name, first.last)
+    first, client = await publish_and_follow(gl_connect, pub, 10)
 
     restartable.kill()
     error = await client.until("error")
@@ -132,9 +136,7 @@ async def test_redis_restarted_without_its_data_makes_subscribers_resync(
     rclient: redis.Redis,
     graph_name: str,
 ) -> None:
-    first = publish_nodes(Publisher(rclient, graph_name), 0, 10)
-    client = await gl_connect()
-    await follow(client, graph_name, first.last)
+    first, client = await publish_and_follow(gl_connect, Publisher(rclient, graph_name), 10)
 
     restartable.kill(lose_data=True)
     assert (await client.until("error"))["code"] == "unavailable"
@@ -158,9 +160,7 @@ async def test_a_lost_pubsub_message_is_filled_from_the_stream(
     graph_name: str,
 ) -> None:
     pub = Publisher(rclient, graph_name)
-    first = publish_nodes(pub, 0, 3)
-    client = await gl_connect()
-    await follow(client, graph_name, first.last)
+    _, client = await publish_and_follow(gl_connect, pub, 3)
 
     publish_without_pubsub(rclient, node_events(graph_name, 3, 4))  # seqs 4..7, never announced
     after = publish_nodes(pub, 7, 2)  # 8..9: the broadcaster sees the gap
@@ -178,9 +178,7 @@ async def test_a_killed_pubsub_connection_reconnects_and_fills_the_gap(
     graph_name: str,
 ) -> None:
     pub = Publisher(rclient, graph_name)
-    first = publish_nodes(pub, 0, 3)
-    client = await gl_connect()
-    await follow(client, graph_name, first.last)
+    _, client = await publish_and_follow(gl_connect, pub, 3)
 
     # No await in between: the broadcaster cannot reconnect before these are published.
     assert rclient.client_kill_filter(_type="pubsub") == 1
@@ -201,10 +199,7 @@ async def test_a_lost_message_at_the_tail_is_found_by_the_audit(
     rclient: redis.Redis,
     graph_name: str,
 ) -> None:
-    pub = Publisher(rclient, graph_name)
-    first = publish_nodes(pub, 0, 3)
-    client = await gl_connect()
-    await follow(client, graph_name, first.last)
+    first, client = await publish_and_follow(gl_connect, Publisher(rclient, graph_name), 3)
     gl_service.broadcaster.audit_interval = 0.1  # instead of every 5 s
 
     # Nothing is published after it, so only comparing with the head reveals the loss.
