@@ -3,10 +3,21 @@ invented (a same-named function elsewhere, a rebinding that does not reach, an u
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from graphlive.graph import EdgeKind, NodeKind
-from tests.analysis_fixtures import analyze
+from tests.analysis_fixtures import Run, analyze
+
+#: Analyses one module, ``m.py``, with the given source (dedented).
+AnalyzeModule = Callable[[str], Run]
+
+
+@pytest.fixture
+def analyze_module(tmp_path: Path) -> AnalyzeModule:
+    return lambda source: analyze(tmp_path, {"m.py": source})
 
 
 def test_absolute_and_relative_imports(tmp_path: Path) -> None:
@@ -124,30 +135,25 @@ def test_reexport_through_init(tmp_path: Path) -> None:
     assert not run.graph.in_edges("pkg.other.work", EdgeKind.CALLS)
 
 
-def test_aliases_and_reassignment(tmp_path: Path) -> None:
-    run = analyze(
-        tmp_path,
-        {
-            "m.py": """
-                def a(): pass
-                def b(): pass
-                def c(): pass
+def test_aliases_and_reassignment(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        def a(): pass
+        def b(): pass
+        def c(): pass
 
-                handler = a
-                handler()
-                handler = b
-                handler()
+        handler = a
+        handler()
+        handler = b
+        handler()
 
-                def later():
-                    handler()
+        def later():
+            handler()
 
-                def local():
-                    f = c
-                    g = f
-                    g()
-            """,
-        },
-    )
+        def local():
+            f = c
+            g = f
+            g()
+    """)
     lines = run.call_lines("m")
     # Each call sees only the assignment that reaches it.
     assert lines == {("m.a", 6), ("m.b", 8)}
@@ -156,34 +162,29 @@ def test_aliases_and_reassignment(tmp_path: Path) -> None:
     assert run.calls("m.local") == {"m.c"}
 
 
-def test_self_and_cls_calls_through_the_mro(tmp_path: Path) -> None:
-    run = analyze(
-        tmp_path,
-        {
-            "m.py": """
-                class Base:
-                    def helper(self): pass
-                    def hook(self): pass
-                    @classmethod
-                    def make(cls): pass
-                    def unrelated(self): pass
+def test_self_and_cls_calls_through_the_mro(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        class Base:
+            def helper(self): pass
+            def hook(self): pass
+            @classmethod
+            def make(cls): pass
+            def unrelated(self): pass
 
-                class Mixin:
-                    def mix(self): pass
+        class Mixin:
+            def mix(self): pass
 
-                class Child(Base, Mixin):
-                    def hook(self): pass
-                    def run(self):
-                        self.helper()
-                        self.hook()
-                        self.mix()
-                    @classmethod
-                    def build(cls):
-                        cls.make()
-                        return cls()
-            """,
-        },
-    )
+        class Child(Base, Mixin):
+            def hook(self): pass
+            def run(self):
+                self.helper()
+                self.hook()
+                self.mix()
+            @classmethod
+            def build(cls):
+                cls.make()
+                return cls()
+    """)
     assert run.calls("m.Child.run") == {"m.Base.helper", "m.Child.hook", "m.Mixin.mix"}
     assert run.calls("m.Child.build") == {"m.Base.make", "m.Child"}
     assert "m.Base.hook" not in run.calls("m.Child.run")
@@ -191,53 +192,43 @@ def test_self_and_cls_calls_through_the_mro(tmp_path: Path) -> None:
     assert run.edges(EdgeKind.INHERITS) == {("m.Child", "m.Base"), ("m.Child", "m.Mixin")}
 
 
-def test_self_dispatches_to_overrides_of_the_receiver(tmp_path: Path) -> None:
-    run = analyze(
-        tmp_path,
-        {
-            "m.py": """
-                class Base:
-                    def run(self):
-                        return self.step()
-                    def step(self): pass
+def test_self_dispatches_to_overrides_of_the_receiver(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        class Base:
+            def run(self):
+                return self.step()
+            def step(self): pass
 
-                class Child(Base):
-                    def step(self): pass
+        class Child(Base):
+            def step(self): pass
 
-                class Unused(Base):
-                    def step(self): pass
+        class Unused(Base):
+            def step(self): pass
 
-                Child().run()
-            """,
-        },
-    )
+        Child().run()
+    """)
     # Base.run runs on a Child instance, so self.step() reaches Child.step too; no Unused
     # instance exists, so Unused.step is not invented.
     assert run.calls("m.Base.run") == {"m.Base.step", "m.Child.step"}
 
 
-def test_super_calls(tmp_path: Path) -> None:
-    run = analyze(
-        tmp_path,
-        {
-            "m.py": """
-                class A:
-                    def __init__(self): pass
-                    def save(self): pass
-                class B(A):
-                    def save(self):
-                        super().save()
-                class C(B):
-                    def __init__(self):
-                        super().__init__()
-                    def save(self):
-                        super(C, self).save()
-                class D:
-                    def __init__(self):
-                        super().__init__()
-            """,
-        },
-    )
+def test_super_calls(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        class A:
+            def __init__(self): pass
+            def save(self): pass
+        class B(A):
+            def save(self):
+                super().save()
+        class C(B):
+            def __init__(self):
+                super().__init__()
+            def save(self):
+                super(C, self).save()
+        class D:
+            def __init__(self):
+                super().__init__()
+    """)
     assert run.calls("m.B.save") == {"<builtin>.super", "m.A.save"}
     assert run.calls("m.C.__init__") == {"<builtin>.super", "m.A.__init__"}
     assert run.calls("m.C.save") == {"<builtin>.super", "m.B.save"}
@@ -246,61 +237,51 @@ def test_super_calls(tmp_path: Path) -> None:
     assert "m.C.save" not in run.calls("m.C.save")
 
 
-def test_instantiation_calls_init_through_the_mro(tmp_path: Path) -> None:
-    run = analyze(
-        tmp_path,
-        {
-            "m.py": """
-                class Base:
-                    def __init__(self, x): pass
-                class Child(Base):
-                    pass
-                class Plain:
-                    pass
-                class Err(Exception):
-                    pass
-                def make():
-                    Base(1)
-                    Child(2)
-                    Plain()
-                    Err("boom")
-            """,
-        },
-    )
+def test_instantiation_calls_init_through_the_mro(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        class Base:
+            def __init__(self, x): pass
+        class Child(Base):
+            pass
+        class Plain:
+            pass
+        class Err(Exception):
+            pass
+        def make():
+            Base(1)
+            Child(2)
+            Plain()
+            Err("boom")
+    """)
     # Child has no __init__ of its own: Base.__init__ via the MRO. Classes whose constructor
     # comes from object or a builtin base: the edge goes to the class node.
     assert run.calls("m.make") == {"m.Base.__init__", "m.Plain", "m.Err"}
     assert "m.Child" not in run.calls("m.make")
 
 
-def test_local_type_flow(tmp_path: Path) -> None:
-    run = analyze(
-        tmp_path,
-        {
-            "m.py": """
-                class Foo:
-                    def bar(self): pass
-                class Other:
-                    def bar(self): pass
+def test_local_type_flow(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        class Foo:
+            def bar(self): pass
+        class Other:
+            def bar(self): pass
 
-                def make():
-                    return Foo()
+        def make():
+            return Foo()
 
-                def annotated() -> "Other":
-                    return build()
+        def annotated() -> "Other":
+            return build()
 
-                def build(): ...
+        def build(): ...
 
-                def use(param: Foo | None, unknown):
-                    x = Foo()
-                    x.bar()
-                    make().bar()
-                    annotated().bar()
-                    param.bar()
-                    unknown.bar()
-            """,
-        },
-    )
+        def use(param: Foo | None, unknown):
+            x = Foo()
+            x.bar()
+            make().bar()
+            annotated().bar()
+            param.bar()
+            unknown.bar()
+    """)
     assert run.call_lines("m.use") >= {
         ("m.Foo.bar", 16),
         ("m.Foo.bar", 17),
@@ -312,44 +293,39 @@ def test_local_type_flow(tmp_path: Path) -> None:
     assert ("m.Other.bar", 16) not in run.call_lines("m.use")
 
 
-def test_decorators(tmp_path: Path) -> None:
-    run = analyze(
-        tmp_path,
-        {
-            "m.py": """
-                import functools
+def test_decorators(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        import functools
 
-                def trace(fn):
-                    @functools.wraps(fn)
-                    def wrapper(*args, **kwargs):
-                        return fn(*args, **kwargs)
-                    return wrapper
+        def trace(fn):
+            @functools.wraps(fn)
+            def wrapper(*args, **kwargs):
+                return fn(*args, **kwargs)
+            return wrapper
 
-                def tagged(name):
-                    def deco(fn):
-                        return fn
-                    return deco
+        def tagged(name):
+            def deco(fn):
+                return fn
+            return deco
 
-                @trace
-                def work(): pass
+        @trace
+        def work(): pass
 
-                @tagged("x")
-                def other(): pass
+        @tagged("x")
+        def other(): pass
 
-                class K:
-                    @staticmethod
-                    def s(): pass
-                    @property
-                    def p(self): pass
+        class K:
+            @staticmethod
+            def s(): pass
+            @property
+            def p(self): pass
 
-                def plain(): pass
+        def plain(): pass
 
-                def main():
-                    work()
-                    other()
-            """,
-        },
-    )
+        def main():
+            work()
+            other()
+    """)
     decorates = run.edges(EdgeKind.DECORATES)
     assert decorates >= {
         ("m.trace", "m.work"),
@@ -396,45 +372,40 @@ def test_calls_on_imported_module_attributes(tmp_path: Path) -> None:
     }
 
 
-def test_higher_order_flow(tmp_path: Path) -> None:
-    run = analyze(
-        tmp_path,
-        {
-            "m.py": """
-                def a(): pass
-                def b(): pass
-                def c(): pass
-                def d(): pass
-                def e(): pass
-                def never(): pass
+def test_higher_order_flow(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        def a(): pass
+        def b(): pass
+        def c(): pass
+        def d(): pass
+        def e(): pass
+        def never(): pass
 
-                def apply(fn):
-                    return fn()
+        def apply(fn):
+            return fn()
 
-                def pick():
-                    return b
+        def pick():
+            return b
 
-                class Holder:
-                    def __init__(self, cb):
-                        self.cb = cb
-                    def fire(self):
-                        self.cb()
+        class Holder:
+            def __init__(self, cb):
+                self.cb = cb
+            def fire(self):
+                self.cb()
 
-                def main():
-                    apply(a)
-                    pick()()
-                    Holder(c).fire()
-                    handlers = [d]
-                    handlers[0]()
-                    pair = (a, e)
-                    pair[1]()
-                    table = {"x": c, "y": e}
-                    table["y"]()
-                    for h in handlers:
-                        h()
-            """,
-        },
-    )
+        def main():
+            apply(a)
+            pick()()
+            Holder(c).fire()
+            handlers = [d]
+            handlers[0]()
+            pair = (a, e)
+            pair[1]()
+            table = {"x": c, "y": e}
+            table["y"]()
+            for h in handlers:
+                h()
+    """)
     assert run.calls("m.apply") == {"m.a"}
     assert run.calls("m.Holder.fire") == {"m.c"}
     main = run.call_lines("m.main")
@@ -448,78 +419,68 @@ def test_higher_order_flow(tmp_path: Path) -> None:
     assert not run.graph.in_edges("m.never", EdgeKind.CALLS)
 
 
-def test_args_and_kwargs_passing(tmp_path: Path) -> None:
-    run = analyze(
-        tmp_path,
-        {
-            "m.py": """
-                def a(): pass
-                def b(): pass
-                def c(): pass
+def test_args_and_kwargs_passing(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        def a(): pass
+        def b(): pass
+        def c(): pass
 
-                def run_all(*fns):
-                    for fn in fns:
-                        fn()
+        def run_all(*fns):
+            for fn in fns:
+                fn()
 
-                def call(fn, *args, **kwargs):
-                    return fn(*args, **kwargs)
+        def call(fn, *args, **kwargs):
+            return fn(*args, **kwargs)
 
-                def by_name(**named):
-                    named["go"]()
+        def by_name(**named):
+            named["go"]()
 
-                def target(x, y=None): pass
+        def target(x, y=None): pass
 
-                def main():
-                    run_all(a, b)
-                    call(target, 1, y=2)
-                    by_name(go=c)
-                    args = (a,)
-                    call(*args)
-            """,
-        },
-    )
+        def main():
+            run_all(a, b)
+            call(target, 1, y=2)
+            by_name(go=c)
+            args = (a,)
+            call(*args)
+    """)
     assert run.calls("m.run_all") == {"m.a", "m.b"}
     assert run.calls("m.call") == {"m.target", "m.a"}
     assert run.calls("m.by_name") == {"m.c"}
     assert "m.c" not in run.calls("m.run_all")
 
 
-def test_iteration_protocol(tmp_path: Path) -> None:
-    run = analyze(
-        tmp_path,
-        {
-            "m.py": """
-                class Item:
-                    def use(self): pass
+def test_iteration_protocol(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        class Item:
+            def use(self): pass
 
-                class Bag:
-                    def __iter__(self):
-                        return self
-                    def __next__(self):
-                        return Item()
+        class Bag:
+            def __iter__(self):
+                return self
+            def __next__(self):
+                return Item()
 
-                class Gen:
-                    def __iter__(self):
-                        yield Item()
+        class Gen:
+            def __iter__(self):
+                yield Item()
 
-                class NotIterable:
-                    def __next__(self): pass
+        class NotIterable:
+            def __next__(self): pass
 
-                def numbers():
-                    yield Item()
+        def numbers():
+            yield Item()
 
-                def main():
-                    for item in Bag():
-                        item.use()
-                    for item in Gen():
-                        item.use()
-                    for item in numbers():
-                        item.use()
-                    for value in [1, 2]:
-                        value.use()
-            """,
-        },
-    )
+        def main():
+            for item in Bag():
+                item.use()
+            for item in Gen():
+                item.use()
+            for item in numbers():
+                item.use()
+            for value in [1, 2]:
+                value.use()
+    """)
     main = run.call_lines("m.main")
     assert {("m.Bag.__iter__", 21), ("m.Bag.__next__", 21), ("m.Item.use", 22)} <= main
     assert {("m.Gen.__iter__", 23), ("m.Item.use", 24)} <= main
@@ -529,23 +490,18 @@ def test_iteration_protocol(tmp_path: Path) -> None:
     assert not run.graph.in_edges("m.NotIterable.__next__", EdgeKind.CALLS)
 
 
-def test_builtins_and_externals(tmp_path: Path) -> None:
-    run = analyze(
-        tmp_path,
-        {
-            "m.py": """
-                import os
-                from collections import OrderedDict
-                def main(items):
-                    len(items)
-                    print(sorted(items))
-                    ", ".join(items)
-                    os.path.join("a", "b")
-                    OrderedDict()
-                    os.getcwd().upper()
-            """,
-        },
-    )
+def test_builtins_and_externals(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        import os
+        from collections import OrderedDict
+        def main(items):
+            len(items)
+            print(sorted(items))
+            ", ".join(items)
+            os.path.join("a", "b")
+            OrderedDict()
+            os.getcwd().upper()
+    """)
     assert run.calls("m.main") == {
         "<builtin>.len",
         "<builtin>.print",
@@ -563,55 +519,45 @@ def test_builtins_and_externals(tmp_path: Path) -> None:
     assert run.summary.calls_unresolved == 1
 
 
-def test_unresolved_calls_are_counted_not_guessed(tmp_path: Path) -> None:
-    run = analyze(
-        tmp_path,
-        {
-            "m.py": """
-                class Service:
-                    def process(self): pass
-                def process(): pass
-                def handle(obj, data):
-                    obj.process()
-                    data["key"].process()
-                    getattr(obj, name)()
-            """,
-        },
-    )
+def test_unresolved_calls_are_counted_not_guessed(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        class Service:
+            def process(self): pass
+        def process(): pass
+        def handle(obj, data):
+            obj.process()
+            data["key"].process()
+            getattr(obj, name)()
+    """)
     assert run.calls("m.handle") == {"<builtin>.getattr"}
     assert run.summary.calls_total == 4
     assert run.summary.calls_resolved == 1
     assert run.summary.calls_unresolved == 3
 
 
-def test_context_managers_getattr_and_partial(tmp_path: Path) -> None:
-    run = analyze(
-        tmp_path,
-        {
-            "m.py": """
-                import functools
+def test_context_managers_getattr_and_partial(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        import functools
 
-                class Session:
-                    def __enter__(self):
-                        return self
-                    def __exit__(self, *exc):
-                        return False
-                    def query(self): pass
+        class Session:
+            def __enter__(self):
+                return self
+            def __exit__(self, *exc):
+                return False
+            def query(self): pass
 
-                class Plain:
-                    def query(self): pass
+        class Plain:
+            def query(self): pass
 
-                def job(x): pass
+        def job(x): pass
 
-                def main(obj):
-                    with Session() as s:
-                        s.query()
-                    getattr(Plain(), "query")()
-                    getattr(obj, "query")()
-                    functools.partial(job, 1)()
-            """,
-        },
-    )
+        def main(obj):
+            with Session() as s:
+                s.query()
+            getattr(Plain(), "query")()
+            getattr(obj, "query")()
+            functools.partial(job, 1)()
+    """)
     main = run.call_lines("m.main")
     assert {("m.Session.__enter__", 16), ("m.Session.__exit__", 16)} <= main
     assert ("m.Session.query", 17) in main
@@ -621,42 +567,37 @@ def test_context_managers_getattr_and_partial(tmp_path: Path) -> None:
     assert {("functools.partial", 20), ("m.job", 20)} <= main
 
 
-def test_scopes_nonlocal_global_and_comprehensions(tmp_path: Path) -> None:
-    run = analyze(
-        tmp_path,
-        {
-            "m.py": """
-                def a(): pass
-                def b(): pass
-                def c(): pass
-                current = None
+def test_scopes_nonlocal_global_and_comprehensions(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        def a(): pass
+        def b(): pass
+        def c(): pass
+        current = None
 
-                def install():
-                    global current
-                    current = a
+        def install():
+            global current
+            current = a
 
-                def use():
-                    current()
+        def use():
+            current()
 
-                install()
-                current()
+        install()
+        current()
 
-                def outer():
-                    cb = None
-                    def set_cb():
-                        nonlocal cb
-                        cb = b
-                    set_cb()
-                    cb()
+        def outer():
+            cb = None
+            def set_cb():
+                nonlocal cb
+                cb = b
+            set_cb()
+            cb()
 
-                def comp():
-                    x = c
-                    funcs = [x for x in (a,)]
-                    x()
-                    funcs[0]()
-            """,
-        },
-    )
+        def comp():
+            x = c
+            funcs = [x for x in (a,)]
+            x()
+            funcs[0]()
+    """)
     assert run.calls("m.use") == {"m.a"}
     # install() rebinds the global: module code after it sees that value.
     assert ("m.a", 14) in run.call_lines("m")
@@ -665,28 +606,23 @@ def test_scopes_nonlocal_global_and_comprehensions(tmp_path: Path) -> None:
     assert run.call_lines("m.comp") == {("m.c", 27), ("m.a", 28)}
 
 
-def test_property_values_and_class_attributes(tmp_path: Path) -> None:
-    run = analyze(
-        tmp_path,
-        {
-            "m.py": """
-                class Engine:
-                    def start(self): pass
+def test_property_values_and_class_attributes(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        class Engine:
+            def start(self): pass
 
-                class Car:
-                    wheels = 4
-                    def __init__(self):
-                        self._engine = Engine()
-                    @property
-                    def engine(self):
-                        return self._engine
+        class Car:
+            wheels = 4
+            def __init__(self):
+                self._engine = Engine()
+            @property
+            def engine(self):
+                return self._engine
 
-                def drive(car: Car):
-                    car.engine.start()
-                    car.wheels.bit_length()
-            """,
-        },
-    )
+        def drive(car: Car):
+            car.engine.start()
+            car.wheels.bit_length()
+    """)
     assert run.calls("m.drive") == {"m.Engine.start", "<builtin>.int.bit_length"}
 
 
