@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -14,7 +16,7 @@ from graphlive.bus import GraphKeys, Position, Publisher, write_snapshot
 from graphlive.events import ChangeEvent, EventType, Txn
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
 from graphlive.live import LiveGraph
-from graphlive.sinks import Sink, SinkError, sink_lag, sink_status
+from graphlive.sinks import Sink, SinkError, SinkStats, sink_lag, sink_status
 from graphlive.sinks.changes import fold
 from graphlive.sinks.cypher import FALKORDB, Statement, apply_statement, start_rebuild_statement
 from graphlive.sinks.falkordb import FalkorDBTarget, cypher, parse_falkordb_url
@@ -37,8 +39,36 @@ def client(falkordb_url: str) -> redis.Redis:
     c.close()
 
 
+@pytest.fixture
+def to_url(falkordb_url: str, graph_name: str) -> str:
+    """The sink's ``--to`` URL: a FalkorDB graph named like the graph, on the test server."""
+    return target_url(falkordb_url, graph_name)
+
+
+@pytest.fixture
+def target(falkordb_url: str, graph_name: str) -> Iterator[FalkorDBTarget]:
+    """The FalkorDB graph a sink to ``to_url`` writes, opened for checking what it holds."""
+    t = open_falkordb(falkordb_url, graph_name)
+    yield t
+    t.close()
+
+
+def changed_live_graph(graph: str, redis_url: str, seed: int, changes: int) -> LiveGraph:
+    """A live graph after ``changes`` random mutations (:func:`mutate`), all published."""
+    lg = LiveGraph(graph, redis_url=redis_url)
+    mutate(lg.graph, random.Random(seed), changes)
+    lg.flush()
+    return lg
+
+
+def catch_up(graph: str, to: str, redis_url: str, **options: Any) -> SinkStats:
+    """Run a sink until it has applied everything up to the stream head, then close it."""
+    with Sink(graph, to, redis_url=redis_url, **options) as sink:
+        return sink.run(until_caught_up=True)
+
+
 def test_database_equals_graph_after_adds_updates_removals_and_resets(
-    falkordb_url: str, graph_name: str
+    falkordb_url: str, graph_name: str, to_url: str, target: FalkorDBTarget
 ) -> None:
     lg = LiveGraph(graph_name, redis_url=falkordb_url)
     g = lg.graph
@@ -63,9 +93,7 @@ def test_database_equals_graph_after_adds_updates_removals_and_resets(
         g.add_edge(Edge(EdgeKind.CONTAINS, "pkg.mod", "pkg.mod.C"))
         g.add_edge(Edge(EdgeKind.CALLS, "pkg.mod.C.m", "<builtin>.len", 6, "pkg/mod.py"))
         g.add_edge(Edge(EdgeKind.CALLS, "pkg.mod.C.m", "<builtin>.len", 7, "pkg/mod.py"))
-    target = open_falkordb(falkordb_url, graph_name)
-    url = target_url(falkordb_url, graph_name)
-    with Sink(graph_name, url, redis_url=falkordb_url) as sink:
+    with Sink(graph_name, to_url, redis_url=falkordb_url) as sink:
         sink.run(until_caught_up=True)
         assert_mirrors(target, graph_name, g)
         # Updates: attributes, kind (label change), language, extra removed; edge owner change.
@@ -99,15 +127,13 @@ def test_database_equals_graph_after_adds_updates_removals_and_resets(
         cursor = target.cursor(graph_name)
         assert cursor is not None and cursor.position == lg2.position
         lg2.close()
-    target.close()
 
 
 def test_random_workload_in_random_batches_matches_codegraph(
-    falkordb_url: str, graph_name: str
+    graph_name: str, target: FalkorDBTarget
 ) -> None:
     """The batch fold + statements against the producer's own replay semantics, on many random
     event sequences cut into random batches (the sink's batching, without the runner)."""
-    target = open_falkordb(falkordb_url, graph_name)
     target.ensure_schema()
     for seed in range(12):
         rng = random.Random(seed)
@@ -134,47 +160,37 @@ def test_random_workload_in_random_batches_matches_codegraph(
             pos = new
             i += n
         assert_mirrors(target, graph_name, g)
-    target.close()
 
 
 def test_redelivery_and_second_consumer_change_nothing(
-    falkordb_url: str, client: redis.Redis, graph_name: str
+    falkordb_url: str, client: redis.Redis, graph_name: str, to_url: str, target: FalkorDBTarget
 ) -> None:
-    lg = LiveGraph(graph_name, redis_url=falkordb_url)
-    mutate(lg.graph, random.Random(7), 60)
-    lg.flush()
-    url = target_url(falkordb_url, graph_name)
-    target = open_falkordb(falkordb_url, graph_name)
-    with Sink(graph_name, url, redis_url=falkordb_url, group="g1", consumer="a") as sink:
-        first = sink.run(until_caught_up=True)
+    lg = changed_live_graph(graph_name, falkordb_url, 7, 60)
+    first = catch_up(graph_name, to_url, falkordb_url, group="g1", consumer="a")
     # A fresh target starts from the snapshot the session's reset stored (seq 1), then applies
     # every later event once.
     assert first.rebuilds == 1 and first.events == lg.position.seq - 1
     before = target.counts(graph_name)
     # Rewind the group: every entry is delivered again, to another consumer.
     client.xgroup_setid(GraphKeys(graph_name).events, "g1", id="0-0")
-    with Sink(graph_name, url, redis_url=falkordb_url, group="g1", consumer="b") as again:
-        stats = again.run(until_caught_up=True)
+    stats = catch_up(graph_name, to_url, falkordb_url, group="g1", consumer="b")
     assert stats.events == 0 and stats.batches == 0 and stats.rebuilds == 0
     assert target.counts(graph_name) == before
     assert_mirrors(target, graph_name, lg.graph)
     info = client.xinfo_groups(GraphKeys(graph_name).events)
     assert [int(g["pending"]) for g in info if g["name"] in (b"g1", "g1")] == [0]
     lg.close()
-    target.close()
 
 
 def test_trimmed_position_rebuilds_from_snapshot(
-    falkordb_url: str, client: redis.Redis, graph_name: str
+    falkordb_url: str, client: redis.Redis, graph_name: str, to_url: str, target: FalkorDBTarget
 ) -> None:
     pub = Publisher(client, graph_name, retention=50, batch_size=50)
     g = CodeGraph(graph_name)
     g.listen(pub.publish)
     pub.reset()
     mutate(g, random.Random(3), 30)
-    url = target_url(falkordb_url, graph_name)
-    target = open_falkordb(falkordb_url, graph_name)
-    with Sink(graph_name, url, redis_url=falkordb_url) as sink:
+    with Sink(graph_name, to_url, redis_url=falkordb_url) as sink:
         assert sink.run(until_caught_up=True).rebuilds == 1  # fresh target: empty snapshot
         behind = sink.applied
     # The sink is away while the graph changes a lot, a snapshot is taken and the stream trimmed.
@@ -184,39 +200,26 @@ def test_trimmed_position_rebuilds_from_snapshot(
     mutate(g, random.Random(5), 60)
     first_kept = int(client.xrange(GraphKeys(graph_name).events, count=1)[0][0].split(b"-")[0])
     assert first_kept > behind.seq + 1, "the test must trim past the sink's position"
-    with Sink(graph_name, url, redis_url=falkordb_url) as sink:
-        stats = sink.run(until_caught_up=True)
-    assert stats.rebuilds == 1
+    assert catch_up(graph_name, to_url, falkordb_url).rebuilds == 1
     assert_mirrors(target, graph_name, g)
-    target.close()
 
 
 def test_history_lost_in_redis_rebuilds(
-    falkordb_url: str, client: redis.Redis, graph_name: str
+    falkordb_url: str, client: redis.Redis, graph_name: str, to_url: str, target: FalkorDBTarget
 ) -> None:
-    lg = LiveGraph(graph_name, redis_url=falkordb_url)
-    mutate(lg.graph, random.Random(11), 80)
-    lg.close()
-    url = target_url(falkordb_url, graph_name)
-    target = open_falkordb(falkordb_url, graph_name)
-    with Sink(graph_name, url, redis_url=falkordb_url) as sink:
-        sink.run(until_caught_up=True)
+    changed_live_graph(graph_name, falkordb_url, 11, 80).close()
+    catch_up(graph_name, to_url, falkordb_url)
     keys = GraphKeys(graph_name)
     client.delete(keys.events, keys.meta, keys.snapshot)  # as if Redis restarted empty
-    lg2 = LiveGraph(graph_name, redis_url=falkordb_url)
-    mutate(lg2.graph, random.Random(12), 10)
-    lg2.flush()
+    lg2 = changed_live_graph(graph_name, falkordb_url, 12, 10)
     assert lg2.position.seq < target.cursor(graph_name).position.seq  # type: ignore[union-attr]
-    with Sink(graph_name, url, redis_url=falkordb_url) as sink:
-        stats = sink.run(until_caught_up=True)
-    assert stats.rebuilds == 1
+    assert catch_up(graph_name, to_url, falkordb_url).rebuilds == 1
     assert_mirrors(target, graph_name, lg2.graph)
     lg2.close()
-    target.close()
 
 
 def test_transaction_is_one_batch_and_an_open_one_is_not_waited_for_forever(
-    falkordb_url: str, client: redis.Redis, graph_name: str
+    falkordb_url: str, client: redis.Redis, graph_name: str, to_url: str, target: FalkorDBTarget
 ) -> None:
     pub = Publisher(client, graph_name, batch_size=500)
     pub.reset()
@@ -225,9 +228,7 @@ def test_transaction_is_one_batch_and_an_open_one_is_not_waited_for_forever(
     with g.transaction():  # 3000 events in one transaction, published in 6 script calls
         for i in range(3000):
             g.add_node(Node.make(f"n{i}", NodeKind.FUNCTION))
-    url = target_url(falkordb_url, graph_name)
-    target = open_falkordb(falkordb_url, graph_name)
-    with Sink(graph_name, url, redis_url=falkordb_url, batch_events=1000) as sink:
+    with Sink(graph_name, to_url, redis_url=falkordb_url, batch_events=1000) as sink:
         stats = sink.run(until_caught_up=True)
         # reset + rebuild from the reset's snapshot, then the transaction as a single batch
         assert stats.batches == 1 and stats.events == 3000
@@ -245,17 +246,13 @@ def test_transaction_is_one_batch_and_an_open_one_is_not_waited_for_forever(
         sink.txn_wait = 0.2
         sink.run(until_caught_up=True)
     assert target.counts(graph_name) == (3005, 0)
-    target.close()
 
 
 def test_until_caught_up_cli_exits_0_and_lag_is_zero(
-    falkordb_url: str, client: redis.Redis, graph_name: str
+    falkordb_url: str, client: redis.Redis, graph_name: str, to_url: str, target: FalkorDBTarget
 ) -> None:
-    lg = LiveGraph(graph_name, redis_url=falkordb_url)
-    mutate(lg.graph, random.Random(21), 50)
-    lg.flush()
+    lg = changed_live_graph(graph_name, falkordb_url, 21, 50)
     assert sink_lag(client, graph_name, "cli") == lg.position.seq  # nothing applied yet
-    url = target_url(falkordb_url, graph_name)
     proc = subprocess.run(
         [
             sys.executable,
@@ -263,7 +260,7 @@ def test_until_caught_up_cli_exits_0_and_lag_is_zero(
             "graphlive.sinks",
             graph_name,
             "--to",
-            url,
+            to_url,
             "--redis-url",
             falkordb_url,
             "--group",
@@ -280,13 +277,11 @@ def test_until_caught_up_cli_exits_0_and_lag_is_zero(
     [status] = sink_status(client, graph_name)
     assert status["group"] == "cli" and status["lag"] == 0 and status["pending"] == 0
     assert status["seq"] == lg.position.seq and status["epoch"] == lg.position.epoch
-    target = open_falkordb(falkordb_url, graph_name)
     assert_mirrors(target, graph_name, lg.graph)
     lg.graph.add_node(Node.make("one.more", NodeKind.MODULE))
     lg.flush()
     assert sink_lag(client, graph_name, "cli") == 1
     lg.close()
-    target.close()
 
 
 def test_falkordb_url_without_host_means_graphlives_redis(
@@ -364,7 +359,7 @@ def test_parse_falkordb_url(url: str, expected: tuple[str | None, str]) -> None:
     assert parse_falkordb_url(url, "g") == expected
 
 
-def test_cursor_of_fresh_target_is_none(falkordb_url: str, graph_name: str) -> None:
-    target = FalkorDBTarget.from_url(target_url(falkordb_url, graph_name), default_graph="x")
+def test_cursor_of_fresh_target_is_none(to_url: str, graph_name: str) -> None:
+    target = FalkorDBTarget.from_url(to_url, default_graph="x")
     assert target.cursor(graph_name) is None
     target.close()
