@@ -141,7 +141,17 @@ def test_update_carries_only_changed_fields() -> None:
     g.add_node(Node.make("a.f", NodeKind.FUNCTION, file="a.py", line=2))
     (update,) = batches[-1]
     assert update.type is EventType.NODE_UPDATED
-    assert update.data == {"id": "a.f", "before": {"line": 1, "doc": "old"}, "after": {"line": 2}}
+    assert update.data == {
+        "id": "a.f",
+        "kind": "function",
+        "file": "a.py",
+        "before": {"line": 1, "doc": "old"},
+        "after": {"line": 2},
+    }
+    g.add_node(Node.make("ext", NodeKind.EXTERNAL))
+    g.add_node(Node.make("ext", NodeKind.EXTERNAL, doc="d"))
+    (update,) = batches[-1]
+    assert update.data == {"id": "ext", "kind": "external", "before": {}, "after": {"doc": "d"}}
 
 
 def test_remove_node_removes_incident_edges_first() -> None:

@@ -8,9 +8,10 @@ A filter has three independent parts; an empty part means "no restriction":
 * ``paths`` — prefixes of the ``file`` of a node or edge (``data.file`` for diagnostics).
 
 ``graph_reset`` and the ``analysis_*`` lifecycle events always pass ``kinds`` and ``paths``.
-``node_updated`` events carry only the changed fields: they are judged on a changed ``kind`` or
-``file`` when the change includes one and pass otherwise (a client ignores updates of nodes it
-does not hold).
+``node_updated`` events are judged on the node's ``kind`` and ``file`` after the update (both
+carried by every update). So an update that moves a node out of the filter's paths is not sent:
+the client keeps the node as it was. Updates in streams written before graphlive carried those
+fields are judged on the changed fields and pass otherwise.
 
 A snapshot is filtered as the ``node_added``/``edge_added`` events that would rebuild it.
 
@@ -159,6 +160,11 @@ class _Compiled:
         data = event.data
         if t in _NODE_EVENTS:
             if t is EventType.NODE_UPDATED:
+                if "kind" in data:  # the node's kind and file as they are after the update
+                    return self.kind_ok(data["kind"], self.node_kinds) and self.path_ok(
+                        data.get("file")
+                    )
+                # Events written before updates carried them: judge the changed fields only.
                 after = data.get("after")
                 if not isinstance(after, Mapping):
                     return True

@@ -380,7 +380,13 @@ class CodeGraph:
         self._remove_node_indexes(old)
         self._insert_node(node)
         before, after = _node_diff(old, node)
-        self._record(EventType.NODE_UPDATED, {"id": node.id, "before": before, "after": after})
+        # The node's kind and file ride along unchanged or not, so that filters by kind or path
+        # judge every update exactly without holding the graph.
+        data: dict[str, Any] = {"id": node.id, "kind": node.kind.value}
+        if node.file is not None:
+            data["file"] = node.file
+        data["before"], data["after"] = before, after
+        self._record(EventType.NODE_UPDATED, data)
         return True
 
     def remove_node(self, node_id: str) -> bool:

@@ -168,7 +168,20 @@ def test_filters_select_by_type_kind_and_path() -> None:
     lifecycle = EventFilter.parse({"kinds": ["class"], "paths": ["x/"]})
     assert lifecycle.matches(ChangeEvent(EventType.ANALYSIS_PROGRESS, "g", {"done": 1}))
     assert lifecycle.matches(ChangeEvent(EventType.GRAPH_RESET, "g", {}))
-    # node_updated carries changed fields only: judged on them, passing otherwise.
+
+    # node_updated is judged on the node's kind and file after the update, which it carries.
+    def updated(kind: str, where: str | None, **after: object) -> ChangeEvent:
+        data: dict[str, object] = {"id": "a.f", "kind": kind, "before": {}, "after": after}
+        if where is not None:
+            data["file"] = where
+        return ChangeEvent(EventType.NODE_UPDATED, "g", data)
+
+    assert f.matches(updated("function", "pkg/core/a.py", doc="d"))
+    assert not f.matches(updated("class", "pkg/core/a.py", doc="d"))  # kind
+    assert not f.matches(updated("function", "x/a.py", doc="d"))  # path
+    assert not f.matches(updated("function", "x/a.py", file="x/a.py"))  # moved out
+    assert not f.matches(updated("function", None, doc="d"))  # no file, paths given
+    # Updates written before they carried kind and file: judged on the changed fields.
     moved = {"id": "a.f", "before": {"file": "pkg/core/a.py"}, "after": {"file": "x/a.py"}}
     doc = {"id": "a.f", "before": {}, "after": {"doc": "d"}}
     assert not f.matches(ChangeEvent(EventType.NODE_UPDATED, "g", moved))
