@@ -101,6 +101,7 @@ def run_analyze(args: argparse.Namespace) -> int:
             f"({summary['calls_unresolved']} unresolved calls, "
             f"{summary['diagnostics']} diagnostics); last seq {summary['last_seq']}"
         )
+    args.exit_now = True  # nothing left to do: skip freeing the graph at shutdown (cli.main)
     return 1 if lg.publish_error is not None else 0
 
 
