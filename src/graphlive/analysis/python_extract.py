@@ -232,58 +232,8 @@ class _Extractor:
         self.all_dynamic = False
         self.module_scope = _Scope(task.module, K_MODULE, None, None)
         self.scope = self.module_scope
-        self._stmt_dispatch: dict[type, Callable[[Any], None]] = {
-            ast.FunctionDef: self._function,
-            ast.AsyncFunctionDef: self._function,
-            ast.ClassDef: self._class,
-            ast.Return: self._return,
-            ast.Assign: self._assign,
-            ast.AugAssign: self._augassign,
-            ast.AnnAssign: self._annassign,
-            ast.For: self._for,
-            ast.AsyncFor: self._for,
-            ast.While: self._while,
-            ast.If: self._if,
-            ast.With: self._with,
-            ast.AsyncWith: self._with,
-            ast.Try: self._try,
-            ast.Import: self._import,
-            ast.ImportFrom: self._importfrom,
-            ast.Global: self._global,
-            ast.Nonlocal: self._nonlocal,
-            ast.Expr: self._expr_stmt,
-            ast.Pass: self._nothing,
-            ast.Break: self._nothing,
-            ast.Continue: self._nothing,
-        }
-        if hasattr(ast, "TryStar"):
-            self._stmt_dispatch[ast.TryStar] = self._try
-        if hasattr(ast, "Match"):
-            self._stmt_dispatch[ast.Match] = self._match
-        self._expr_dispatch: dict[type, Callable[[Any], Expr | None]] = {
-            ast.Name: self._name,
-            ast.Attribute: self._attribute,
-            ast.Call: self._call_expr,
-            ast.Constant: self._constant,
-            ast.Subscript: self._subscript,
-            ast.JoinedStr: self._joinedstr,
-            ast.List: self._list,
-            ast.Tuple: self._list,
-            ast.Set: self._list,
-            ast.Dict: self._dict,
-            ast.ListComp: self._comp,
-            ast.SetComp: self._comp,
-            ast.GeneratorExp: self._comp,
-            ast.DictComp: self._comp,
-            ast.Lambda: self._lambda,
-            ast.IfExp: self._ifexp,
-            ast.BoolOp: self._boolop,
-            ast.BinOp: self._binop,
-            ast.NamedExpr: self._namedexpr,
-            ast.Await: self._await,
-            ast.Yield: self._yield,
-            ast.YieldFrom: self._yield,
-        }
+        #: Every scope made, so that :meth:`release` can break their self-references.
+        self.made: list[_Scope] = [self.module_scope]
 
     # ------------------------------------------------------------------ entry
 
@@ -296,6 +246,14 @@ class _Extractor:
         if self.all_names is not None and not self.all_dynamic:
             self.facts.all_names = tuple(self.all_names)
         self.facts.defs = [d for d in self.facts.defs if d is not None]
+
+    def release(self) -> None:
+        """Break the scopes' references to themselves (``def_scope``), so that reference
+        counting frees the extraction state without the cyclic garbage collector."""
+        for scope in self.made:
+            if scope.def_scope is scope:
+                del scope.def_scope
+        self.made = []
 
     # ------------------------------------------------------------------ helpers
 
@@ -339,13 +297,13 @@ class _Extractor:
         self.facts.scopes[scope.id] = ScopeFact(scope.kind, scope.lookup_parent, names)
 
     def _stmts(self, body: Sequence[ast.stmt]) -> None:
-        dispatch = self._stmt_dispatch
+        dispatch = _STMT_DISPATCH
         for node in body:
             handler = dispatch.get(type(node))
             if handler is None:
                 self._generic_stmt(node)
             else:
-                handler(node)
+                handler(self, node)
 
     def _generic_stmt(self, node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
@@ -600,6 +558,7 @@ class _Extractor:
         returns = self._annotation(node.returns) if node.returns is not None else None
         index = self._reserve(fid)
         scope = _Scope(fid, K_FUNCTION, outer, _lookup_parent_of(outer))
+        self.made.append(scope)
         scope.params = frozenset(n for n in (*params.positional, *params.kwonly) if n is not None)
         for name in (*params.positional, *params.kwonly):
             scope.locals.add(name)
@@ -669,6 +628,7 @@ class _Extractor:
             self.expr(kw.value)
         index = self._reserve(cid)
         scope = _Scope(cid, K_CLASS, outer, _lookup_parent_of(outer))
+        self.made.append(scope)
         if bases:
             self.cons.append((C_BASES, cid, tuple(bases)))
         self.scope = scope
@@ -702,6 +662,7 @@ class _Extractor:
         params, bound = self._params(node.args, lid, False)
         index = self._reserve(lid)
         scope = _Scope(lid, K_LAMBDA, outer, _lookup_parent_of(outer))
+        self.made.append(scope)
         for pname in (*params.positional, *params.kwonly, params.vararg, params.kwarg):
             if pname is not None:
                 scope.locals.add(pname)
@@ -1117,7 +1078,7 @@ class _Extractor:
     def expr(self, node: ast.expr) -> Expr | None:
         """Translate an expression (recording the calls, lambdas and comprehensions inside it)
         into the symbolic value it evaluates to, or ``None`` when nothing useful is known."""
-        handler = self._expr_dispatch.get(type(node))
+        handler = _EXPR_DISPATCH.get(type(node))
         if handler is None:
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.expr):
@@ -1125,7 +1086,7 @@ class _Extractor:
                 elif isinstance(child, ast.comprehension):  # pragma: no cover - handled by _comp
                     self.expr(child.iter)
             return None
-        return handler(node)
+        return handler(self, node)
 
     def _name(self, node: ast.Name) -> Expr | None:
         name = node.id
@@ -1212,6 +1173,7 @@ class _Extractor:
         dscope = outer.def_scope
         cid = f"{dscope.id}.<comp{self._count(dscope.id, 'comp')}>"
         scope = _Scope(cid, K_COMP, outer, _lookup_parent_of(outer))
+        self.made.append(scope)
         for gen in node.generators:
             _target_names(gen.target, scope.locals)
         self.scope = scope
@@ -1289,37 +1251,52 @@ class _Extractor:
     def _call_expr(self, node: ast.Call) -> Expr | None:
         func = node.func
         if isinstance(func, ast.Name) and func.id == "super":
-            proxy = self._super(node)
+            proxy, second = self._super(node)
             if proxy is not None:
-                self._call(node, self._load("super"))
+                self._call(node, self._load("super"), second=second)
                 return proxy
+            if second is not None:
+                return self._call(node, self.expr(func), second=second)
         return self._call(node, self.expr(func))
 
-    def _super(self, node: ast.Call) -> Expr | None:
+    def _super(self, node: ast.Call) -> tuple[Expr | None, tuple[Expr | None] | None]:
+        """The ``super()`` proxy a call makes (``None`` when unknown), and, when this had to
+        translate the second argument of ``super(C, obj)``, that translation (in a 1-tuple):
+        the call must reuse it, not record the calls inside ``obj`` a second time."""
         s = self.scope.def_scope
         cs = s.class_scope
         if cs is None:
-            return None
+            return None, None
         if "super" in s.locals or "super" in self.module_scope.locals:
-            return None  # rebound: not the builtin
+            return None, None  # rebound: not the builtin
         if not node.args:
             first = s.self_name or s.cls_name
             if first is None:
-                return None
-            return (E_SUPER, cs.id, self._load(first))
+                return None, None
+            return (E_SUPER, cs.id, self._load(first)), None
         if (
             len(node.args) == 2
             and isinstance(node.args[0], ast.Name)
             and node.args[0].id == cs.id.rpartition(".")[2]
+            and not isinstance(node.args[1], ast.Starred)
         ):
             obj = self.expr(node.args[1])
-            return (E_SUPER, cs.id, obj) if obj is not None else None
-        return None
+            return ((E_SUPER, cs.id, obj) if obj is not None else None), (obj,)
+        return None, None
 
-    def _call(self, node: ast.Call, callee: Expr | None, flags: int = 0) -> Expr:
+    def _call(
+        self,
+        node: ast.Call,
+        callee: Expr | None,
+        flags: int = 0,
+        second: tuple[Expr | None] | None = None,
+    ) -> Expr:
+        """Record a call; ``second``: the second positional argument, already translated."""
         args: list[Expr | None] = []
-        for arg in node.args:
-            if isinstance(arg, ast.Starred):
+        for i, arg in enumerate(node.args):
+            if i == 1 and second is not None:
+                args.append(second[0])
+            elif isinstance(arg, ast.Starred):
                 value = self.expr(arg.value)
                 args.append((E_STAR, value) if value is not None else None)
             else:
@@ -1412,6 +1389,62 @@ class _Extractor:
         return None
 
 
+# Dispatch through the class (plain functions), not bound methods: an extractor holding bound
+# methods of itself would be a reference cycle, left for the garbage collector after each file.
+_STMT_DISPATCH: dict[type, Callable[[_Extractor, Any], None]] = {
+    ast.FunctionDef: _Extractor._function,
+    ast.AsyncFunctionDef: _Extractor._function,
+    ast.ClassDef: _Extractor._class,
+    ast.Return: _Extractor._return,
+    ast.Assign: _Extractor._assign,
+    ast.AugAssign: _Extractor._augassign,
+    ast.AnnAssign: _Extractor._annassign,
+    ast.For: _Extractor._for,
+    ast.AsyncFor: _Extractor._for,
+    ast.While: _Extractor._while,
+    ast.If: _Extractor._if,
+    ast.With: _Extractor._with,
+    ast.AsyncWith: _Extractor._with,
+    ast.Try: _Extractor._try,
+    ast.Import: _Extractor._import,
+    ast.ImportFrom: _Extractor._importfrom,
+    ast.Global: _Extractor._global,
+    ast.Nonlocal: _Extractor._nonlocal,
+    ast.Expr: _Extractor._expr_stmt,
+    ast.Pass: _Extractor._nothing,
+    ast.Break: _Extractor._nothing,
+    ast.Continue: _Extractor._nothing,
+}
+if hasattr(ast, "TryStar"):
+    _STMT_DISPATCH[ast.TryStar] = _Extractor._try
+if hasattr(ast, "Match"):
+    _STMT_DISPATCH[ast.Match] = _Extractor._match
+_EXPR_DISPATCH: dict[type, Callable[[_Extractor, Any], Expr | None]] = {
+    ast.Name: _Extractor._name,
+    ast.Attribute: _Extractor._attribute,
+    ast.Call: _Extractor._call_expr,
+    ast.Constant: _Extractor._constant,
+    ast.Subscript: _Extractor._subscript,
+    ast.JoinedStr: _Extractor._joinedstr,
+    ast.List: _Extractor._list,
+    ast.Tuple: _Extractor._list,
+    ast.Set: _Extractor._list,
+    ast.Dict: _Extractor._dict,
+    ast.ListComp: _Extractor._comp,
+    ast.SetComp: _Extractor._comp,
+    ast.GeneratorExp: _Extractor._comp,
+    ast.DictComp: _Extractor._comp,
+    ast.Lambda: _Extractor._lambda,
+    ast.IfExp: _Extractor._ifexp,
+    ast.BoolOp: _Extractor._boolop,
+    ast.BinOp: _Extractor._binop,
+    ast.NamedExpr: _Extractor._namedexpr,
+    ast.Await: _Extractor._await,
+    ast.Yield: _Extractor._yield,
+    ast.YieldFrom: _Extractor._yield,
+}
+
+
 def _module_facts(task: FileTask) -> FileFacts:
     return FileFacts(file=task.rel, module=task.module, is_package=task.is_package)
 
@@ -1450,6 +1483,7 @@ def extract_source(task: FileTask, text: str) -> FileFacts:
     try:
         extractor.run(tree)
     except RecursionError:
+        extractor.release()
         # Pathologically nested code: keep the module node, drop the partial facts.
         fresh = _module_facts(task)
         fresh.lines, fresh.last_col = facts.lines, facts.last_col
@@ -1458,6 +1492,7 @@ def extract_source(task: FileTask, text: str) -> FileFacts:
             DiagFact(task.rel, 0, 0, "error", "too-deep", "code nested too deeply to analyse")
         )
         return fresh
+    extractor.release()
     facts.loc = extractor.prefix[-1]
     return facts
 

@@ -1897,38 +1897,48 @@ def _star_setup(solver: _Solver, index: ProgramIndex) -> None:
     if not solver.star_sources:
         return
     exported: dict[str, frozenset[str]] = {}
-
-    def exports(module: str, visiting: set[str]) -> frozenset[str]:
-        hit = exported.get(module)
-        if hit is not None:
-            return hit
-        facts = index.files[index.modules[module]]
-        if facts.all_names is not None:
-            names: set[str] = set(facts.all_names)
-        else:
-            names = {n for n in index.module_names.get(module, ()) if not n.startswith("_")}
-            visiting.add(module)
-            for src in solver.star_sources.get(module, ()):
-                if src not in visiting:
-                    names |= {n for n in exports(src, visiting) if not n.startswith("_")}
-            visiting.discard(module)
-        result = frozenset(names)
-        exported[module] = result
-        return result
-
     for module, sources in solver.star_sources.items():
         file_no = index.modules[module]
         own = index.module_names.setdefault(module, set())
         static = set(own)
         synthesised: list[Constraint] = []
         for src in sources:
-            for name in sorted(exports(src, set())):
+            for name in sorted(_exports(solver, index, exported, src, set())):
                 if name in static:
                     continue  # a later local definition wins (flow-insensitive approximation)
                 own.add(name)
                 solver.star_names.setdefault(module, set()).add(name)
                 synthesised.append((C_ASSIGN, (E_FROM, src, name), ((module, name),)))
         solver.star_cons[file_no] = solver.add(file_no, synthesised)
+
+
+def _exports(
+    solver: _Solver,
+    index: ProgramIndex,
+    exported: dict[str, frozenset[str]],
+    module: str,
+    visiting: set[str],
+) -> frozenset[str]:
+    """The names ``from module import *`` brings (memoised in ``exported``). A module-level
+    function, not a closure: a recursive closure refers to itself through its cell, a cycle
+    that would keep the solver alive until the cyclic garbage collector finds it."""
+    hit = exported.get(module)
+    if hit is not None:
+        return hit
+    facts = index.files[index.modules[module]]
+    if facts.all_names is not None:
+        names: set[str] = set(facts.all_names)
+    else:
+        names = {n for n in index.module_names.get(module, ()) if not n.startswith("_")}
+        visiting.add(module)
+        for src in solver.star_sources.get(module, ()):
+            if src not in visiting:
+                exports = _exports(solver, index, exported, src, visiting)
+                names |= {n for n in exports if not n.startswith("_")}
+        visiting.discard(module)
+    result = frozenset(names)
+    exported[module] = result
+    return result
 
 
 def star_modules(index: ProgramIndex) -> set[str]:
