@@ -184,15 +184,7 @@ def open_page(browser: Any, page_url: str) -> Iterator[Callable[..., Any]]:
         pg.wait_for_function("window.ready === true")
         pages.append((pg, errors))
         if graph is not None:
-            pg.wait_for_function("window.sock() && window.sock().readyState === 1")
-            pg.evaluate(
-                "g => window.sock().push({ op: 'snapshot', graph: 'demo', epoch: 'e1', seq: 0, ...g })",
-                graph,
-            )
-            count = len(graph["nodes"])
-            pg.wait_for_function(
-                f"document.querySelector('[data-testid=gl-node-count]').dataset.value === '{count}'"
-            )
+            push_snapshot(pg, graph)
         return pg
 
     yield open_
@@ -202,6 +194,16 @@ def open_page(browser: Any, page_url: str) -> Iterator[Callable[..., Any]]:
 
 
 SMALL = {"nodes": SMALL_NODES, "edges": SMALL_EDGES}
+
+
+def push_snapshot(page: Any, graph: dict[str, Any]) -> None:
+    """Send ``graph`` as the server's snapshot once connected; wait until the view counts it."""
+    page.wait_for_function("window.sock() && window.sock().readyState === 1")
+    page.evaluate(
+        "g => window.sock().push({ op: 'snapshot', graph: 'demo', epoch: 'e1', seq: 0, ...g })",
+        graph,
+    )
+    wait_value(page, "gl-node-count", len(graph["nodes"]))
 
 
 def value(page: Any, testid: str) -> str:
@@ -493,12 +495,7 @@ def test_large_graph_opens_collapsed_and_clusters_expand_on_click(
     page = open_page({"collapse_above": 100, "max_visible": 8}, no_layout=True)
     graph = codebase(page, 6, 5, 8)
     total = len(graph["nodes"])
-    page.wait_for_function("window.sock() && window.sock().readyState === 1")
-    page.evaluate(
-        "g => window.sock().push({ op: 'snapshot', graph: 'demo', epoch: 'e1', seq: 0, ...g })",
-        graph,
-    )
-    wait_value(page, "gl-node-count", total)
+    push_snapshot(page, graph)
     visible = int(value(page, "gl-visible-node-count"))
     assert 1 < visible <= 8
     level = page.get_by_test_id("gl-auto-level")
@@ -563,13 +560,7 @@ def test_search_reveals_an_element_inside_a_collapsed_package(
     open_page: Callable[..., Any],
 ) -> None:
     page = open_page({"collapse_above": 100, "max_visible": 8})
-    graph = codebase(page, 6, 5, 8)
-    page.wait_for_function("window.sock() && window.sock().readyState === 1")
-    page.evaluate(
-        "g => window.sock().push({ op: 'snapshot', graph: 'demo', epoch: 'e1', seq: 0, ...g })",
-        graph,
-    )
-    wait_value(page, "gl-node-count", len(graph["nodes"]))
+    push_snapshot(page, codebase(page, 6, 5, 8))
     assert page.evaluate("window.view().view.displayKeyOf('p4.m3.f7')") == "\u0001p4/"
     page.get_by_test_id("gl-search").fill("p4.m3.f7")
     page.get_by_test_id("gl-search-result").first.wait_for()
@@ -584,13 +575,7 @@ def test_search_reveals_an_element_inside_a_collapsed_package(
 
 def test_python_drives_the_view_through_traits_and_messages(open_page: Callable[..., Any]) -> None:
     page = open_page({"collapse_above": 100, "max_visible": 8})
-    graph = codebase(page, 6, 5, 8)
-    page.wait_for_function("window.sock() && window.sock().readyState === 1")
-    page.evaluate(
-        "g => window.sock().push({ op: 'snapshot', graph: 'demo', epoch: 'e1', seq: 0, ...g })",
-        graph,
-    )
-    wait_value(page, "gl-node-count", len(graph["nodes"]))
+    push_snapshot(page, codebase(page, 6, 5, 8))
     # GraphView.reveal(): a custom message.
     page.evaluate("window.model.emit('msg:custom', { type: 'reveal', id: 'p2.m1.f3' })")
     page.wait_for_function(
