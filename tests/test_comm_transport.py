@@ -8,11 +8,9 @@ the test playing the comm between them.
 
 from __future__ import annotations
 
-import functools
-import http.server
+import contextlib
 import itertools
 import queue
-import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,9 +24,7 @@ from graphlive.comm_transport import CLIENT_MESSAGE, SERVER_FRAMES, CommTranspor
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
 from graphlive.live import LiveGraph
 from graphlive.widget import GraphView
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium, serve_bundle_page
 
 
 class FrameSink:
@@ -88,6 +84,19 @@ def client(redis_url: str) -> Iterator[redis.Redis]:
     c.close()
 
 
+@contextlib.contextmanager
+def serving(
+    client: redis.Redis, live: LiveGraph, **options: Any
+) -> Iterator[tuple[FrameSink, CommTransport]]:
+    """A transport for ``live`` that sends into a fresh :class:`FrameSink`; closed on exit."""
+    sink = FrameSink()
+    transport = CommTransport(sink.send, client, live.name, block_ms=500, **options)
+    try:
+        yield sink, transport
+    finally:
+        transport.close(wait=10)
+
+
 def rebuild(frames: list[dict[str, Any]], graph: str) -> CodeGraph:
     """The graph a client holds after applying these frames (snapshot, then events)."""
     from graphlive.events import from_dict
@@ -102,9 +111,7 @@ def rebuild(frames: list[dict[str, Any]], graph: str) -> CodeGraph:
 
 
 def test_snapshot_then_every_event_in_order(live: LiveGraph, client: redis.Redis) -> None:
-    sink = FrameSink()
-    transport = CommTransport(sink.send, client, live.name, block_ms=500, max_frame_events=7)
-    try:
+    with serving(client, live, max_frame_events=7) as (sink, transport):
         transport.handle({"op": "subscribe", "graph": live.name, "since": None})
         assert sink.ops() == ["hello", "subscribed", "snapshot"]
         snapshot = sink.frames[2]
@@ -128,17 +135,13 @@ def test_snapshot_then_every_event_in_order(live: LiveGraph, client: redis.Redis
         # Batched: fewer comm messages than frames are allowed, never more.
         assert sink.messages <= len(sink.frames)
         assert rebuild(sink.frames, live.name) == live.graph
-    finally:
-        transport.close(wait=10)
 
 
 def test_resume_from_a_position_replays_exactly_what_follows(
     live: LiveGraph, client: redis.Redis
 ) -> None:
     middle = Position(live.position.epoch, live.position.seq - 5)
-    sink = FrameSink()
-    transport = CommTransport(sink.send, client, live.name, block_ms=500)
-    try:
+    with serving(client, live) as (sink, transport):
         transport.handle(
             {
                 "op": "subscribe",
@@ -157,14 +160,10 @@ def test_resume_from_a_position_replays_exactly_what_follows(
         )
         assert sink.ops()[-3:] == ["subscribed", "resync", "snapshot"]
         assert sink.frames[-2]["reason"] == "epoch"
-    finally:
-        transport.close(wait=10)
 
 
 def test_type_filters_keep_the_range_contiguous(live: LiveGraph, client: redis.Redis) -> None:
-    sink = FrameSink()
-    transport = CommTransport(sink.send, client, live.name, block_ms=500)
-    try:
+    with serving(client, live) as (sink, transport):
         transport.handle(
             {"op": "subscribe", "graph": live.name, "since": None, "filters": {"types": ["node_*"]}}
         )
@@ -182,14 +181,10 @@ def test_type_filters_keep_the_range_contiguous(live: LiveGraph, client: redis.R
         head = live.position.seq
         sink.wait_for(lambda _: sink.through() == head)
         assert "edge_added" in {e["type"] for e in sink.events()}
-    finally:
-        transport.close(wait=10)
 
 
 def test_ping_errors_and_unsubscribe(live: LiveGraph, client: redis.Redis) -> None:
-    sink = FrameSink()
-    transport = CommTransport(sink.send, client, live.name, block_ms=500)
-    try:
+    with serving(client, live) as (sink, transport):
         transport.handle({"op": "ping", "t": 12.5})
         assert sink.frames[-1] == {"op": "pong", "t": 12.5}
         transport.handle(
@@ -207,8 +202,6 @@ def test_ping_errors_and_unsubscribe(live: LiveGraph, client: redis.Redis) -> No
         # Nothing more is sent for the graph; a new subscription gets what it asks for.
         transport.handle({"op": "subscribe", "graph": live.name, "since": None})
         assert sink.frames[-1]["op"] == "snapshot" and len(sink.events()) == before
-    finally:
-        transport.close(wait=10)
 
 
 def test_the_widget_serves_its_comm_from_the_graphs_redis(
@@ -256,15 +249,6 @@ def test_front_end_follows_the_graph_through_the_comm(
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    for name in ("graphview.js", "graphview.css"):
-        shutil.copy(ROOT / "src" / "graphlive" / "static" / name, tmp_path / name)
-    shutil.copy(ROOT / "benchmarks" / "render" / "harness.js", tmp_path / "harness.js")
-    (tmp_path / "index.html").write_text(PAGE.replace("GRAPH", repr(live.name)))
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0),
-        functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path)),
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     kernel_to_page: queue.Queue[list[dict[str, Any]]] = queue.Queue()
     transport = CommTransport(kernel_to_page.put, client, live.name, block_ms=500)
 
@@ -286,15 +270,14 @@ def test_front_end_follows_the_graph_through_the_comm(
                 "m => window.model.emit('msg:custom', m)", {"type": SERVER_FRAMES, "frames": frames}
             )
 
+    html = PAGE.replace("GRAPH", repr(live.name))
     try:
-        with sync_playwright() as pw:
+        with serve_bundle_page(tmp_path, html) as url, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1000, "height": 560})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(
-                f"http://127.0.0.1:{server.server_address[1]}/index.html", wait_until="commit"
-            )
+            page.goto(url, wait_until="commit")
             page.wait_for_function("window.ready === true")
             count = "document.querySelector('[data-testid=gl-node-count]').dataset.value"
             pump(page, f"{count} === '{live.graph.node_count}'")
@@ -312,5 +295,3 @@ def test_front_end_follows_the_graph_through_the_comm(
             browser.close()
     finally:
         transport.close(wait=10)
-        server.shutdown()
-        server.server_close()
