@@ -26,6 +26,7 @@ import pytest
 
 import graphlive
 from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium
+from tests.redis_servers import stop_process
 
 pytestmark = [require_chromium(), pytest.mark.slow]
 
@@ -152,12 +153,7 @@ def lab(redis_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
                 time.sleep(0.2)  # waiting for a subprocess to listen: nothing to wait on
         yield base, root
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=20)
 
 
 def count(page: Any, testid: str) -> int:
