@@ -97,6 +97,13 @@ class GLClient:
         await self.send({"op": "subscribe", "graph": graph, "since": None, **fields})
         return await self.until("subscribed")
 
+    async def follow(self, graph: str, through: int) -> None:
+        """Say hello, subscribe to ``graph`` (snapshot first) and read its events to ``through``."""
+        await self.hello()
+        await self.subscribe(graph)
+        await self.expect("snapshot")
+        await self.events_through(graph, through)
+
     async def until(self, op: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
         """Read frames until one with ``op`` (the others are recorded in :attr:`frames`)."""
         deadline = asyncio.get_running_loop().time() + timeout

@@ -36,10 +36,7 @@ async def test_one_reader_starts_with_the_server_and_shutdown_closes_everything(
     first = publish_nodes(pub, 0, 2)
     clients = [await gl_connect(), await gl_connect("filtered"), await gl_connect()]
     for client in clients:
-        await client.hello()
-        await client.subscribe(graph_name)
-        await client.expect("snapshot")
-        await client.events_through(graph_name, first.last)
+        await client.follow(graph_name, first.last)
     other = Publisher(redis_client, graph_name + "-2")
     publish_nodes(other, 0, 1)
     await clients[0].subscribe(other.graph)

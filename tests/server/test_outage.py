@@ -95,10 +95,7 @@ async def publish_and_follow(
     """Publish ``count`` nodes, then connect a client that follows the graph through them."""
     first = publish_nodes(pub, 0, count)
     client = await connect()
-    await client.hello()
-    await client.subscribe(pub.graph)
-    await client.expect("snapshot")
-    await client.events_through(pub.graph, first.last)
+    await client.follow(pub.graph, first.last)
     return first, client
 
 

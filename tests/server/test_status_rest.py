@@ -73,10 +73,7 @@ async def test_prometheus_metrics_include_graphlive(
 ) -> None:
     first = publish_nodes(Publisher(redis_client, graph_name), 0, 3)
     client = await gl_connect()
-    await client.hello()
-    await client.subscribe(graph_name)
-    await client.expect("snapshot")
-    await client.events_through(graph_name, first.last)
+    await client.follow(graph_name, first.last)
     text = (await jp_fetch("metrics")).body.decode()
     assert 'graphlive_connections{endpoint="events"} 1.0' in text
     assert "graphlive_subscriptions 1.0" in text

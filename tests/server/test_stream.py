@@ -113,10 +113,7 @@ async def test_frames_respect_max_frame_events(
 ) -> None:
     publish_nodes(pub, 0, 1)
     client = await gl_connect()
-    await client.hello()
-    await client.subscribe(graph_name)
-    await client.expect("snapshot")
-    await client.events_through(graph_name, 1)
+    await client.follow(graph_name, 1)
     result = publish_nodes(pub, 1, 2000)
     events = await client.events_through(graph_name, result.last)
     assert len(events) == 2000
@@ -131,10 +128,7 @@ async def test_resume_after_a_dropped_connection_is_exact(
 ) -> None:
     publish_nodes(pub, 0, 100)
     client = await gl_connect()
-    await client.hello()
-    await client.subscribe(graph_name)
-    await client.expect("snapshot")
-    await client.events_through(graph_name, 100)
+    await client.follow(graph_name, 100)
     epoch, position = client.positions[graph_name]
     client.close()  # drop the connection
 
@@ -215,10 +209,7 @@ async def test_a_reset_while_live_arrives_in_order(
 ) -> None:
     old = publish_nodes(pub, 0, 3)
     client = await gl_connect()
-    await client.hello()
-    await client.subscribe(graph_name)
-    await client.expect("snapshot")
-    await client.events_through(graph_name, 3)
+    await client.follow(graph_name, 3)
     reset = pub.reset()
     after = publish_nodes(pub, 0, 2)
     events = await client.events_through(graph_name, after.last)
