@@ -49,6 +49,18 @@ def require_chromium() -> pytest.MarkDecorator:
     )
 
 
+def launch_chromium(playwright: Any) -> Any:
+    """Launch Debian's Chromium (headless, :data:`CHROMIUM_FLAGS`) from a started Playwright."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+
+
+def page_errors(page: Any) -> list[str]:
+    """A list that collects the page's uncaught errors from now on (tests assert it is empty)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Keep the test output free of one access-log line a request."""

@@ -25,7 +25,7 @@ import nbformat
 import pytest
 
 import graphlive
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium
+from tests.browser import launch_chromium, require_chromium
 from tests.redis_servers import stop_process
 
 pytestmark = [require_chromium(), pytest.mark.slow]
@@ -166,7 +166,7 @@ def test_jupyterlab_without_the_extension_uses_the_kernel_comm(lab: tuple[str, P
     base, root = lab
     before = graphlive.analyze(root / "proj", graph=GRAPH, publish=False).graph
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        browser = launch_chromium(pw)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(120_000)
         page.goto(f"{base}/lab/tree/nb.ipynb?token={TOKEN}", wait_until="commit")

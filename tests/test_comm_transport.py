@@ -24,7 +24,7 @@ from graphlive.comm_transport import CLIENT_MESSAGE, SERVER_FRAMES, CommTranspor
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
 from graphlive.live import LiveGraph
 from graphlive.widget import GraphView
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium, serve_bundle_page
+from tests.browser import launch_chromium, page_errors, require_chromium, serve_bundle_page
 
 
 class FrameSink:
@@ -78,10 +78,8 @@ def live(redis_url: str, graph_name: str) -> Iterator[LiveGraph]:
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    c = redis.Redis.from_url(redis_url)
-    yield c
-    c.close()
+def client(redis_client: redis.Redis) -> redis.Redis:
+    return redis_client
 
 
 @contextlib.contextmanager
@@ -273,10 +271,9 @@ def test_front_end_follows_the_graph_through_the_comm(
     html = PAGE.replace("GRAPH", repr(live.name))
     try:
         with serve_bundle_page(tmp_path, html) as url, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+            browser = launch_chromium(pw)
             page = browser.new_page(viewport={"width": 1000, "height": 560})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            errors = page_errors(page)
             page.goto(url, wait_until="commit")
             page.wait_for_function("window.ready === true")
             count = "document.querySelector('[data-testid=gl-node-count]').dataset.value"

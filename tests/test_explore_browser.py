@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium, serve_bundle_page
+from tests.browser import launch_chromium, page_errors, require_chromium, serve_bundle_page
 
 pytestmark = require_chromium()
 
@@ -159,7 +159,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        b = launch_chromium(pw)
         yield b
         b.close()
 
@@ -176,8 +176,7 @@ def open_page(browser: Any, page_url: str) -> Iterator[Callable[..., Any]]:
         graph: dict[str, Any] | None = None,
     ) -> Any:
         pg = browser.new_page(viewport={"width": 1150, "height": 700}, accept_downloads=True)
-        errors: list[str] = []
-        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        errors = page_errors(pg)
         init = {"state": state or {}, "refuse": refuse, "noLayout": no_layout}
         pg.add_init_script(f"window.initialState = {json.dumps(init)};")
         pg.goto(page_url, wait_until="commit")

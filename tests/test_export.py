@@ -18,7 +18,7 @@ import pytest
 from graphlive.bus.reader import Position
 from graphlive.export import SAVE_LIMITS, saved_copy, to_html
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium
+from tests.browser import launch_chromium, page_errors, require_chromium
 
 
 def big_graph(packages: int, modules: int, defs: int) -> CodeGraph:
@@ -147,7 +147,7 @@ def test_exported_notebook_shows_the_graph_offline(
 
     requests: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        browser = launch_chromium(pw)
         context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
 
         def refuse(route: Any) -> None:
@@ -156,8 +156,7 @@ def test_exported_notebook_shows_the_graph_offline(
 
         context.route(re.compile(r"^(https?|wss?)://"), refuse)
         page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        errors = page_errors(page)
         page.goto(page_path.as_uri(), wait_until="load")
         count = page.get_by_test_id("gl-node-count")
         page.wait_for_function(

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium, serve_bundle_page
+from tests.browser import launch_chromium, page_errors, require_chromium, serve_bundle_page
 
 pytestmark = require_chromium()
 
@@ -53,10 +53,9 @@ def page(page_url: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        browser = launch_chromium(pw)
         pg = browser.new_page(viewport={"width": 1000, "height": 560})
-        errors: list[str] = []
-        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        errors = page_errors(pg)
         pg.goto(page_url, wait_until="commit")
         pg.wait_for_function("window.ready === true")
         pg.evaluate(HELPERS)
