@@ -422,8 +422,9 @@ class _Solver:
         self.work: deque[int] = deque()
         self.mro_cache: dict[str, tuple[int, ...]] = {}
         self.mro_rdeps: dict[str, set[str]] = {}
-        #: class → lookup → constraints that made it: ``(name, after)`` for attribute lookups
-        #: (the key of :attr:`plans`), ``("<owner>", name)`` for :meth:`attr_owner`,
+        #: class → lookup → constraints that made it: ``name`` (``(name, after)`` for
+        #: ``super()``) for attribute lookups (the key of :attr:`plans`), ``("<owner>", name)``
+        #: for :meth:`attr_owner`,
         #: ``("<canon>", method)`` for :meth:`_canonical`, ``("<via>", cls, name)`` for a
         #: ``super()`` lookup through this class's MRO from another class. When an MRO or a
         #: class's names change, only the users of lookups whose answer changed are retracted.
@@ -436,8 +437,12 @@ class _Solver:
         self.def_singletons: dict[str, frozenset[int]] = {}
         #: receiver class → method id → canonical receiver
         self.canonical_memo: dict[str, dict[str, str]] = {}
-        #: class → (name, after) → lookup plan (see :meth:`_plan`)
-        self.plans: dict[str, dict[tuple[str, str | None], _Plan]] = {}
+        #: class → ``name`` (``(name, after)`` for ``super()``) → the lookup: its plan (see
+        #: :meth:`_plan`), the variables it reads and what it bound last (see :class:`_Lookup`)
+        self.plans: dict[str, dict[Any, _Lookup]] = {}
+        #: Incremented by every :meth:`retract`: what was memoised before is not trusted after
+        #: (values were taken back, the index may have been patched).
+        self.epoch = 0
         #: Per call site: argument-set sizes at the last binding and the targets bound then.
         self.bound: dict[int, tuple[tuple[int, ...], tuple[tuple[str, int | None], ...]]] = {}
         self.star_sources: dict[str, list[str]] = {}
@@ -945,7 +950,7 @@ class _Solver:
     def _changed_lookups(
         self,
         cls: str,
-        plans: dict[tuple[str, str | None], _Plan],
+        plans: dict[Any, _Lookup],
         owners: dict[str, str],
         canonical: dict[str, str],
         names: set[str] | frozenset[str] | None,
@@ -956,11 +961,12 @@ class _Solver:
         if not users:
             return []
         seeds: list[int] = []
-        for (name, after), plan in plans.items():
+        for key, entry in plans.items():
+            name = entry.name
             if names is not None and name not in names:
                 continue
-            if self._plan(cls, name, after) != plan:
-                seeds.extend(_members(users.get((name, after))))
+            if self._plan(cls, name, entry.after) != entry.plan:
+                seeds.extend(_members(users.get(key)))
         for name, owner in owners.items():
             if (names is None or name in names) and self.attr_owner(cls, name) != owner:
                 seeds.extend(_members(users.get(("<owner>", name))))
@@ -972,7 +978,11 @@ class _Solver:
             if d is None or self._canonical(d, cls) != receiver:
                 seeds.extend(_members(users.get(("<canon>", method))))
         for lookup, who in users.items():
-            if lookup[0] == "<via>" and (names is None or lookup[2] in names):
+            if (
+                type(lookup) is tuple
+                and lookup[0] == "<via>"
+                and (names is None or lookup[2] in names)
+            ):
                 seeds.extend(_members(who))
         return seeds
 
@@ -1020,27 +1030,140 @@ class _Solver:
     ) -> set[int] | frozenset[int]:
         """Attribute ``name`` looked up through the MRO of ``cls`` (starting after class
         ``after`` for ``super()``), functions bound to ``receiver`` as Python binds them."""
-        lookup = (name, after)
-        self._use(cls, lookup)
+        lookup = name if after is None else (name, after)
+        cur = self.cur
         plans = self.plans.get(cls)
         if plans is None:
             plans = self.plans[cls] = {}
-        plan = plans.get(lookup)
-        if plan is None:
-            plan = plans[lookup] = self._plan(cls, name, after)
-        chain, definer, terminal = plan
+        entry = plans.get(lookup)
+        if entry is None:
+            entry = plans[lookup] = self._lookup(cls, name, after)
+        # The running constraint must be a user of the lookup and a reader of the variables it
+        # reads. It already is when it made this lookup before in this epoch (readers are
+        # only taken away by a retraction, which starts a new epoch).
+        seen: Any = entry.seen
+        if entry.epoch != self.epoch:
+            entry.epoch = self.epoch
+            seen = entry.seen = None
         dynamic: set[int] | None = None
-        for owner in chain:
-            # Assigned from outside (``obj.x = ...`` where no class of the MRO defines x).
-            found = self.read((owner, name))
-            if found:
-                dynamic = set(found) if dynamic is None else dynamic | found
+        if seen is not None and (seen == cur if type(seen) is int else cur in seen):
+            for var in entry.chain:
+                found = var[0]
+                if found:
+                    dynamic = set(found) if dynamic is None else dynamic | found
+        else:
+            if seen is None:
+                entry.seen = cur
+            elif type(seen) is int:
+                entry.seen = {seen, cur}
+            else:
+                seen.add(cur)
+            dynamic = self._register_lookup(cls, lookup, entry, cur)
+        definer = entry.definer
         if definer is not None:
-            bound = self._bind_all(self.read((definer, name)), receiver, on_instance)
+            bound = self._bind_entry(
+                entry, definer[0], receiver if receiver != cls else None, on_instance
+            )
             return bound if dynamic is None else dynamic | bound
+        terminal = entry.plan[2]
         if terminal is not None:
             return {terminal} if dynamic is None else dynamic | {terminal}
         return dynamic if dynamic is not None else _EMPTY
+
+    def _register_lookup(self, cls: str, lookup: Any, entry: _Lookup, cur: int) -> set[int] | None:
+        """Record constraint ``cur`` as a user of the lookup and a reader of its variables (as
+        :meth:`_use` and :meth:`read` do); returns the values of the classes before the definer
+        (assigned from outside: ``obj.x = ...`` where no class of the MRO defines x)."""
+        users = self.lookup_users.get(cls)
+        if users is None:
+            self.lookup_users[cls] = {lookup: cur}
+        else:
+            known = users.get(lookup)
+            if known is None:
+                users[lookup] = cur
+            elif type(known) is int:
+                if known != cur:
+                    users[lookup] = {known, cur}
+            else:
+                known.add(cur)
+        dynamic: set[int] | None = None
+        for var in entry.chain:
+            readers = var[1]
+            if readers is None:
+                var[1] = cur
+            elif type(readers) is int:
+                if readers != cur:
+                    var[1] = {readers, cur}
+            else:
+                readers.add(cur)
+            found = var[0]
+            if found:
+                dynamic = set(found) if dynamic is None else dynamic | found
+        definer = entry.definer
+        if definer is not None:
+            readers = definer[1]
+            if readers is None:
+                definer[1] = cur
+            elif type(readers) is int:
+                if readers != cur:
+                    definer[1] = {readers, cur}
+            else:
+                readers.add(cur)
+        return dynamic
+
+    def _lookup(self, cls: str, name: str, after: str | None) -> _Lookup:
+        """A new lookup entry: the plan, and the records of the variables it reads (created
+        as :meth:`read` would, without a reader yet)."""
+        plan = self._plan(cls, name, after)
+        chain, definer, _terminal = plan
+        vars_ = self.vars
+        records: list[list[Any]] = []
+        for owner in (*chain, definer) if definer is not None else chain:
+            key = (owner, name)
+            var = vars_.get(key)
+            if var is None:
+                var = vars_[key] = [_EMPTY, None, None]
+            records.append(var)
+        if definer is not None:
+            return _Lookup(cls, name, after, plan, tuple(records[:-1]), records[-1])
+        return _Lookup(cls, name, after, plan, tuple(records), None)
+
+    def _bind_entry(
+        self,
+        entry: _Lookup,
+        found: set[int] | frozenset[int],
+        receiver: str | None,
+        on_instance: bool,
+    ) -> set[int] | frozenset[int]:
+        """:meth:`_bind_all` of the definer's values for a lookup, bound to the lookup's own
+        class (``receiver`` ``None``) or another class. For its own class, the result is
+        memoised with the definer's value set: the same set object (a retraction replaces it)
+        of the same size (sets only grow) in the same epoch binds to the same values; the
+        lookups of canonical receivers that binding made are registered again for the running
+        constraint. Bindings that read variables (properties) are not memoised."""
+        if receiver is not None:
+            return self._bind_all(found, receiver, on_instance, None)
+        memo = entry.bound_inst if on_instance else entry.bound_cls
+        if (
+            memo is not None
+            and memo[0] is found
+            and memo[1] == len(found)
+            and memo[2] == self.epoch
+        ):
+            cls = entry.cls
+            for did in memo[4]:
+                self._use(cls, ("<canon>", did))
+            hit: set[int] | frozenset[int] = memo[3]
+            return hit
+        log: list[str | None] = []
+        bound = self._bind_all(found, entry.cls, on_instance, log)
+        if None not in log:
+            memo = (found, len(found), self.epoch, bound, tuple(log))
+            if on_instance:
+                entry.bound_inst = memo
+            else:
+                entry.bound_cls = memo
+        return bound
 
     def _plan(
         self, cls: str, name: str, after: str | None
@@ -1081,8 +1204,15 @@ class _Solver:
         return tuple(chain), None, None
 
     def _bind_all(
-        self, found: set[int] | frozenset[int], receiver: str, on_instance: bool
+        self,
+        found: set[int] | frozenset[int],
+        receiver: str,
+        on_instance: bool,
+        log: list[str | None] | None,
     ) -> set[int] | frozenset[int]:
+        """The values found, methods bound to ``receiver``. ``log`` (when given) receives the
+        methods whose canonical receiver was looked up, and ``None`` when a property's value
+        was read (the result then depends on more than ``found``)."""
         out: set[int] | None = None
         for v in tuple(found):
             val = self.vals[v]
@@ -1098,19 +1228,21 @@ class _Solver:
             if flags & F_STATIC:
                 out.add(v)
             elif flags & F_CLASSMETHOD:
-                out.add(self.intern((V_BOUND, d.id, self._canonical(d, receiver), 1)))
+                out.add(self.intern((V_BOUND, d.id, self._canonical(d, receiver, log), 1)))
             elif flags & F_PROPERTY:
                 if on_instance:
+                    if log is not None:
+                        log.append(None)
                     out |= self.returns(d.id, None, self.intern((V_INST, receiver)))
                 else:
                     out.add(v)
             elif on_instance:
-                out.add(self.intern((V_BOUND, d.id, self._canonical(d, receiver), 0)))
+                out.add(self.intern((V_BOUND, d.id, self._canonical(d, receiver, log), 0)))
             else:
                 out.add(v)
         return found if out is None else out
 
-    def _canonical(self, d: DefFact, receiver: str) -> str:
+    def _canonical(self, d: DefFact, receiver: str, log: list[str | None] | None = None) -> str:
         """The receiver class to bind method ``d`` to: the first class of the receiver's MRO that
         defines an attribute the method uses on ``self`` (or the method's own class). Lookups
         inside the method resolve the same for both, and this keeps e.g. ``TestCase`` methods
@@ -1120,6 +1252,8 @@ class _Solver:
         if attrs is None or receiver == d.parent:
             return receiver
         self._use(receiver, ("<canon>", d.id))
+        if log is not None:
+            log.append(d.id)
         memo = self.canonical_memo.get(receiver)
         if memo is None:
             memo = self.canonical_memo[receiver] = {}
@@ -1295,6 +1429,7 @@ class _Solver:
         cleared variable (their contribution is still valid, but was cleared with the rest).
         Returns the suspect constraints. Call :meth:`resume` to reach the fixpoint again.
         """
+        self.epoch += 1
         vars_ = self.vars
         cwrites = self.cwrites
         suspect: set[int] = set()
@@ -1625,7 +1760,7 @@ class _Solver:
             if ival[0] == V_BOUND:
                 targets.add(ival[1])
                 binder.bind(ival[1], self.intern((V_INST, ival[2])))
-        if self.plans[cls][("__init__", None)][1] is None:
+        if self.plans[cls]["__init__"].plan[1] is None:
             # No __init__ in the analysed classes of the MRO: the constructor is object's (or an
             # external/builtin base's), so the edge goes to the class itself. Decided from the
             # MRO, not from the values found so far, which may still be growing.
@@ -1822,6 +1957,49 @@ class _Solver:
                 base = base.rpartition(".")[0]
             return self.index.def_file.get(base)
         return self.index.file_numbers.get(head)
+
+
+class _Lookup:
+    """One attribute lookup ``(name, after)`` on a class: its plan (classes before the definer,
+    definer, value beyond the analysed classes), the variable records it reads (one per class
+    before the definer, then the definer's; records are never replaced, so holding them saves
+    a dict lookup per read), and the last binding of the definer's values to the class itself,
+    per instance/class access: ``(values set, its size, epoch, result, canonical lookups)``;
+    and which constraints are already registered as its users and readers (:attr:`seen`)."""
+
+    __slots__ = (
+        "after",
+        "bound_cls",
+        "bound_inst",
+        "chain",
+        "cls",
+        "definer",
+        "epoch",
+        "name",
+        "plan",
+        "seen",
+    )
+
+    def __init__(
+        self,
+        cls: str,
+        name: str,
+        after: str | None,
+        plan: _Plan,
+        chain: tuple[list[Any], ...],
+        definer: list[Any] | None,
+    ) -> None:
+        self.cls = cls
+        self.name = name
+        self.after = after
+        self.plan = plan
+        #: The constraints registered as users and readers of this lookup in ``epoch``.
+        self.seen: int | set[int] | None = None
+        self.epoch = -1
+        self.chain = chain
+        self.definer = definer
+        self.bound_inst: tuple[Any, ...] | None = None
+        self.bound_cls: tuple[Any, ...] | None = None
 
 
 class _Binder:
