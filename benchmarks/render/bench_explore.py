@@ -24,75 +24,13 @@ Not part of pytest: it measures, it does not assert.
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import json
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
-
-ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-BARE_ENTRY = """
-import Graph from "graphology";
-import Sigma from "sigma";
-window.Graph = Graph;
-window.Sigma = Sigma;
-"""
-
-PAGE = """<!doctype html><html><head><meta charset="utf-8">
-<link rel="stylesheet" href="graphview.css"></head>
-<body style="margin:0"><div id="app" style="width:1200px;height:800px"></div>
-<script src="bare.js"></script><script type="module" src="bench.js"></script></body></html>"""
-
-
-def build_page_dir(tmp: Path) -> None:
-    static = ROOT / "src" / "graphlive" / "static"
-    for name in ("graphview.js", "graphview.css"):
-        shutil.copy(static / name, tmp / name)
-    shutil.copy(HERE / "harness.js", tmp / "harness.js")
-    shutil.copy(HERE / "bench_explore_page.js", tmp / "bench.js")
-    esbuild = ROOT / "js" / "node_modules" / ".bin" / "esbuild"
-    if not esbuild.exists():
-        raise SystemExit("js/node_modules is missing: run `npm ci` in js/ first")
-    subprocess.run(
-        [str(esbuild), "--bundle", "--minify", "--format=iife", f"--outfile={tmp / 'bare.js'}"],
-        input=BARE_ENTRY.encode(),
-        cwd=ROOT / "js",
-        check=True,
-    )
-    (tmp / "index.html").write_text(PAGE)
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def new_page(browser: Any, url: str) -> Page:
-    page = browser.new_page(viewport={"width": 1200, "height": 800})
-    page.on("pageerror", lambda exc: print("page error:", exc))
-    page.goto(url, wait_until="commit")
-    page.wait_for_function("typeof window.prepare === 'function' && !!window.Sigma")
-    return page
+from harness import browser_session, new_page
 
 
 def main() -> None:
@@ -102,25 +40,15 @@ def main() -> None:
     parser.add_argument("--modules", type=int, default=10)
     parser.add_argument("--defs", type=int, default=49)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--bundle", type=Path, default=None, help="graphview.js to measure (default: the built one)"
+    )
     parser.add_argument("--batch", type=int, default=1000)
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    with tempfile.TemporaryDirectory() as tmpdir:
-        tmp = Path(tmpdir)
-        build_page_dir(tmp)
-        server = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(tmp))
-        )
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
-        results: dict[str, Any] = {}
-        try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-                run(browser, url, args, results)
-                browser.close()
-        finally:
-            server.shutdown()
+    results: dict[str, Any] = {}
+    with browser_session("bench_explore_page.js", args.bundle) as (browser, url):
+        run(browser, url, args, results)
     print(json.dumps(results, indent=2))
 
 

@@ -3,6 +3,10 @@
     (cd js && npm ci && npm run build)
     .venv/bin/python benchmarks/render/bench_render.py [--nodes 10000 --edges 50000 --repeat 3]
 
+    # the same against an older bundle, e.g. before/after a change, in the same conditions:
+    git show REV:src/graphlive/static/graphview.js > /tmp/old.js
+    .venv/bin/python benchmarks/render/bench_render.py --bundle /tmp/old.js
+
 Needs Debian's Chromium at /usr/bin/chromium (``apt-get install chromium``) and js/node_modules
 (the bare-sigma page is bundled from the same sigma/graphology versions as the widget). Software
 WebGL (SwiftShader) makes absolute numbers meaningless, so every result is also printed as a
@@ -22,79 +26,13 @@ Not part of pytest: it takes minutes and measures, it does not assert.
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import json
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
-
-ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-BARE_ENTRY = """
-import Graph from "graphology";
-import Sigma from "sigma";
-window.Graph = Graph;
-window.Sigma = Sigma;
-"""
-
-PAGE = """<!doctype html><html><head><meta charset="utf-8">
-<link rel="stylesheet" href="graphview.css"></head>
-<body style="margin:0"><div id="app" style="width:1200px;height:800px"></div>
-<script type="module" src="{script}"></script></body></html>"""
-
-
-def build_page_dir(tmp: Path) -> None:
-    static = ROOT / "src" / "graphlive" / "static"
-    for name in ("graphview.js", "graphview.css"):
-        shutil.copy(static / name, tmp / name)
-    shutil.copy(HERE / "harness.js", tmp / "harness.js")
-    esbuild = ROOT / "js" / "node_modules" / ".bin" / "esbuild"
-    if not esbuild.exists():
-        raise SystemExit("js/node_modules is missing: run `npm ci` in js/ first")
-    subprocess.run(
-        [str(esbuild), "--bundle", "--minify", "--format=iife", f"--outfile={tmp / 'bare.js'}"],
-        input=BARE_ENTRY.encode(),
-        cwd=ROOT / "js",
-        check=True,
-    )
-    shutil.copy(HERE / "bench_page.js", tmp / "bench.js")
-    (tmp / "index.html").write_text(
-        PAGE.format(script="bench.js").replace(
-            "<script type", '<script src="bare.js"></script><script type'
-        )
-    )
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def new_page(browser: Any, url: str) -> Page:
-    page = browser.new_page(viewport={"width": 1200, "height": 800})
-    page.on("pageerror", lambda exc: print("page error:", exc))
-    page.goto(url, wait_until="commit")
-    page.wait_for_function("typeof window.prepare === 'function' && !!window.Sigma")
-    return page
+from harness import browser_session, new_page
 
 
 def main() -> None:
@@ -102,26 +40,17 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=10_000)
     parser.add_argument("--edges", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--bundle", type=Path, default=None, help="graphview.js to measure (default: the built one)"
+    )
     parser.add_argument("--remove", type=int, default=1_000)
     parser.add_argument("--max-batch", type=int, default=40_000)
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
 
-    with tempfile.TemporaryDirectory() as tmpdir:
-        tmp = Path(tmpdir)
-        build_page_dir(tmp)
-        handler = functools.partial(_Quiet, directory=str(tmp))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
-        results: dict[str, Any] = {"nodes": args.nodes, "edges": args.edges}
-        try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-                run(browser, url, args, results)
-                browser.close()
-        finally:
-            server.shutdown()
+    results: dict[str, Any] = {"nodes": args.nodes, "edges": args.edges}
+    with browser_session("bench_page.js", args.bundle) as (browser, url):
+        run(browser, url, args, results)
     print(json.dumps(results, indent=2))
 
 

@@ -93,6 +93,8 @@ export interface ProjectionOptions {
   rememberPositions?: number;
   /** When layout positions are applied (the next animation frame by default). */
   schedule?: FrameScheduler;
+  /** The user's level to start from (expanded groups, ["*"] = all); the automatic level if absent. */
+  expanded?: readonly string[] | null;
 }
 
 /** Above this many moved nodes a re-index beats per-node partial updates (as in the store). */
@@ -182,6 +184,11 @@ export class Projection {
     this.maxEdges = options.maxEdges ?? this.maxVisible * 8;
     this.rememberLimit = options.rememberPositions ?? 200_000;
     this.schedule = options.schedule ?? animationFrameScheduler;
+    if (options.expanded) {
+      this.mode = "user";
+      this.allExpanded = options.expanded.includes(ALL);
+      this.expanded = new Set(this.allExpanded ? [] : options.expanded);
+    }
   }
 
   /** Positions for display keys to take when they appear (e.g. from a saved copy). */
@@ -237,6 +244,11 @@ export class Projection {
 
   get collapsed(): boolean {
     return !this.allExpanded;
+  }
+
+  /** The level of the whole graph: the user's level is kept aside while a focus is shown. */
+  wholeLevel(): { mode: LevelMode; all: boolean } {
+    return { mode: this.mode, all: this.overview?.all ?? this.allExpanded };
   }
 
   /** Expanded group keys, or ["*"] when everything is expanded. */
@@ -652,10 +664,19 @@ export class Projection {
       if (isClusterKey(rep)) this.dirtyGroups.add(this.groups.get(rep.slice(1)) as Group);
       return;
     }
-    const known = this.remembered.get(rep);
+    let known = this.remembered.get(rep);
     if (known !== undefined) this.remembered.delete(rep);
+    else known = this.modelPosition(rep);
     this.graph.addNode(rep, this.nodeAttributes(rep, known?.[0] ?? 0, known?.[1] ?? 0));
     if (known === undefined) this.fresh.push(rep);
+  }
+
+  /** Where the model draws element `key`, if it was drawn (placed) there: a view switching from
+   *  the model to a projection keeps its picture. */
+  private modelPosition(key: string): [number, number] | undefined {
+    if (isClusterKey(key) || !this.model.hasNode(key)) return undefined;
+    const a = this.model.getNodeAttributes(key);
+    return a.x === 0 && a.y === 0 ? undefined : [a.x, a.y];
   }
 
   private dropDisplayNode(key: string): void {

@@ -15,7 +15,7 @@
 import type { EdgeJSON, NodeJSON, Position } from "../client/protocol.js";
 import type { CodeGraphModel } from "../state/graph-state.js";
 import { groupKind, groupLabel, groupOfCluster, isClusterKey } from "./grouping.js";
-import type { DisplayGraph } from "./projection.js";
+import type { DrawnGraph } from "./view-graph.js";
 
 export const SAVED_VERSION = 1;
 export const SAVE_LIMITS = { nodes: 5_000, edges: 20_000 };
@@ -65,7 +65,7 @@ function savedId(key: string): string {
  * A bounded copy of what `model` holds and `display` draws. Full when the model fits the
  * limits; otherwise the display level (largest display nodes first if even that is too big).
  */
-export function buildSaved(graph: string, position: Position | null, model: CodeGraphModel, display: DisplayGraph): SavedGraph {
+export function buildSaved(graph: string, position: Position | null, model: CodeGraphModel, display: DrawnGraph): SavedGraph {
   const positions: Record<string, [number, number]> = {};
   const base = {
     v: SAVED_VERSION,
@@ -88,7 +88,7 @@ export function buildSaved(graph: string, position: Position | null, model: Code
   let truncated = false;
   if (keys.length > SAVE_LIMITS.nodes) {
     keys = keys
-      .map((k) => [k, display.getNodeAttribute(k, "count") * 1e6 + display.degree(k)] as const)
+      .map((k) => [k, (display.getNodeAttribute(k, "count") ?? 1) * 1e6 + display.degree(k)] as const)
       .sort((a, b) => b[1] - a[1])
       .slice(0, SAVE_LIMITS.nodes)
       .map((x) => x[0]);
@@ -100,9 +100,9 @@ export function buildSaved(graph: string, position: Position | null, model: Code
     const a = display.getNodeAttributes(key);
     const id = savedId(key);
     positions[id] = [round(a.x), round(a.y)];
-    if (a.group !== null) {
+    if (a.group != null) {
       const kind = groupKind(a.group);
-      const node: NodeJSON = { id, kind, name: groupLabel(a.group), extra: { members: a.count } };
+      const node: NodeJSON = { id, kind, name: groupLabel(a.group), extra: { members: a.count ?? 1 } };
       if (kind !== "external") node.file = a.group;
       nodes.push(node);
     } else if (model.hasNode(key)) {
@@ -110,15 +110,20 @@ export function buildSaved(graph: string, position: Position | null, model: Code
     }
   }
   const edges: EdgeJSON[] = [];
+  // A view drawing the model itself has parallel edges: one saved edge per pair and kind.
+  const ids = new Set<string>();
   display.forEachEdge((_k, a, s, t) => {
     if (!kept.has(s) || !kept.has(t)) return;
+    const source = savedId(s);
+    const target = savedId(t);
+    const id = `${a.kind}:${source}->${target}@0`;
+    if (ids.has(id)) return;
     if (edges.length >= SAVE_LIMITS.edges) {
       truncated = true;
       return;
     }
-    const source = savedId(s);
-    const target = savedId(t);
-    edges.push({ id: `${a.kind}:${source}->${target}@0`, kind: a.kind, source, target, line: 0 });
+    ids.add(id);
+    edges.push({ id, kind: a.kind, source, target, line: 0 });
   });
   return { ...base, level: "collapsed", nodes, edges, positions, truncated };
 }
@@ -160,6 +165,6 @@ export function parseSaved(value: unknown): SavedGraph | null {
 }
 
 /** A cheap fingerprint: the copy is rewritten only when this changes. */
-export function savedFingerprint(position: Position | null, model: CodeGraphModel, display: DisplayGraph): string {
+export function savedFingerprint(position: Position | null, model: CodeGraphModel, display: DrawnGraph): string {
   return `${position?.epoch ?? ""}:${position?.seq ?? ""}:${model.order}:${model.size}:${display.order}:${display.size}`;
 }

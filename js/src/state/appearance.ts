@@ -41,13 +41,17 @@ export function nodeColor(kind: string): string {
 
 /** Base size by kind, grown a little with the element's complexity so hot spots stand out. */
 export function nodeSize(node: NodeJSON): number {
+  // A saved collapsed copy stores packages/modules as plain nodes that know their member count.
+  const members = node.extra?.members;
+  if (typeof members === "number") return Math.min(28, 5 + 2 * Math.log2(1 + members));
   const base = NODE_SIZES[node.kind] ?? 3;
   const complexity = typeof node.complexity === "number" ? node.complexity : 0;
   return base + Math.min(6, Math.log2(1 + Math.max(0, complexity - 1)));
 }
 
 export function nodeLabel(node: NodeJSON): string {
-  return node.name || node.id;
+  const members = node.extra?.members;
+  return typeof members === "number" ? `${node.name || node.id} (${members})` : node.name || node.id;
 }
 
 export function edgeColor(kind: string): string {

@@ -3,8 +3,9 @@
  * details and log, wired to a data source and to this view's projection of the graph.
  *
  * Data flow: source (shared store: WebSocket or kernel comm; or a saved copy) → the store's
- * model (every element) → this view's {@link Projection} (filters, focus, collapsed packages)
- * → the renderer and the layout worker. Exploration state (filters, focus, selection,
+ * model (every element) → this view's {@link ViewGraph}: the model itself while the view shows
+ * all of it as it is, a projection (filters, focus, collapsed packages, encodings) otherwise →
+ * the renderer and the layout worker. Exploration state (filters, focus, selection,
  * encodings, level) belongs to the view and is reported through `explored` so the widget can
  * keep it in synced traits.
  *
@@ -25,15 +26,15 @@ import type { ChangeEvent, ErrorFrame, EventsFrame, Position } from "../client/p
 import { authHeaders, httpUrl, readPageConfig, resolveServer, type ServerInfo, serverKey, wsUrl } from "../client/server.js";
 import { groupLabel, groupOfCluster, isClusterKey } from "../explore/grouping.js";
 import { type ColorMode, legendFor, type SizeMode } from "../explore/palette.js";
-import { Projection } from "../explore/projection.js";
 import { buildSaved, type SavedGraph, savedFingerprint } from "../explore/saved.js";
 import { type Focus, type FocusSet, NO_FILTER, resolveFocus, sameFilter, sameFocus, type ViewFilter } from "../explore/scope.js";
 import { searchNodes } from "../explore/search.js";
 import { openHref, sourceLocation } from "../explore/source-link.js";
+import { ViewGraph } from "../explore/view-graph.js";
 import { createInlineWorker, LayoutEngine, type WorkerLike } from "../layout/layout-engine.js";
 import type { FrameScheduler } from "../state/frame-batcher.js";
 import type { BatchResult } from "../state/graph-state.js";
-import { GraphStore, type StoreObserver } from "../state/store.js";
+import { type BatchPlan, GraphStore, type StoreObserver } from "../state/store.js";
 import { acquireStore, type StoreLease } from "../state/store-registry.js";
 import { DetailsPanel } from "./details.js";
 import { EventLog } from "./event-log.js";
@@ -190,7 +191,7 @@ export class GraphView {
   readonly details: DetailsPanel;
   private transport: ActiveTransport = "static";
   private source: Source | null = null;
-  private projection: Projection | null = null;
+  private projection: ViewGraph | null = null;
   private renderer: GraphRenderer | null = null;
   private layout: LayoutEngine | null = null;
   private readonly removers: Array<() => void> = [];
@@ -295,7 +296,7 @@ export class GraphView {
     return this.renderer;
   }
 
-  get view(): Projection | null {
+  get view(): ViewGraph | null {
     return this.projection;
   }
 
@@ -677,15 +678,17 @@ export class GraphView {
 
   private buildPipeline(store: GraphStore): void {
     const env = this.env;
-    const projection = new Projection(store.state.graph, {
+    const projection = new ViewGraph(store.state.graph, {
       collapseAbove: this.config.collapseAbove,
       maxVisible: this.config.maxVisible,
       schedule: env.schedule,
+      // Layout of the model drawn directly: applied by the store, with its next batch.
+      modelPositions: (positions) => store.setPositions(positions),
     });
     this.projection = projection;
     projection.setEncoding(this.state.colorBy, this.state.sizeBy);
     if (this.state.expanded !== null) projection.setExpanded(this.state.expanded);
-    const renderer = new GraphRenderer(projection.graph, this.indicators.canvas, {
+    const renderer = new GraphRenderer(projection, this.indicators.canvas, {
       onClickNode: (key, additive) => this.onClickNode(key, additive),
       onClickStage: () => this.select([], true),
     });
@@ -705,6 +708,7 @@ export class GraphView {
     this.removers.push(
       projection.addObserver({
         afterChange: () => {
+          this.drawnVersion += 1;
           this.scheduleSave();
           this.requestUi();
         },
@@ -765,6 +769,8 @@ export class GraphView {
         this.problem = null;
         this.showingSaved = false;
       },
+      // Drawing the model itself, the renderer detaches around big batches of the store.
+      beforeBatch: (plan: BatchPlan) => this.projection?.beforeBatch(plan.detach),
       afterBatch: (result: BatchResult) => this.afterModelBatch(result),
     };
   }
@@ -904,6 +910,9 @@ export class GraphView {
   }
 
   private laterTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Changes of the drawn graph so far, and the one the legend was computed for. */
+  private drawnVersion = 0;
+  private legendFor = "";
 
   private requestUiLater(): void {
     if (this.laterTimer !== null) return;
@@ -916,11 +925,15 @@ export class GraphView {
   private updateLegend(): void {
     const p = this.projection;
     if (p === null) return;
+    // Once per change of the picture, not once per frame (it reads every drawn node).
+    const key = `${this.drawnVersion}:${this.state.colorBy}`;
+    if (key === this.legendFor) return;
+    this.legendFor = key;
     const kinds = new Set<string>();
     const modules = new Map<string, number>();
     p.graph.forEachNode((_k, a) => {
       kinds.add(a.kind);
-      if (this.state.colorBy === "module" && a.group !== null) modules.set(a.group, a.count);
+      if (this.state.colorBy === "module" && a.group != null) modules.set(a.group, a.count ?? 1);
     });
     if (this.state.colorBy === "module" && modules.size === 0) {
       p.graph.forEachNode((k) => {

@@ -1,5 +1,9 @@
 /**
- * The sigma 3 renderer of one view's display graph, and the rule that keeps it fast under change.
+ * The sigma 3 renderer of one view, and the rule that keeps it fast under change.
+ *
+ * It draws whatever the view's {@link ViewGraph} holds: the store's model itself when nothing
+ * is collapsed, filtered or focused, else the view's projection. After a change that switches
+ * between the two it re-attaches to the new graph (one re-index).
  *
  * sigma 3 listens to its graphology graph and, for every dropped node or edge, re-indexes the
  * whole graph synchronously (DESIGN §6: 1,000 removals take minutes). So for a change that
@@ -12,10 +16,16 @@
  * graph itself.
  */
 
-import { DirectedGraph } from "graphology";
+import { MultiDirectedGraph } from "graphology";
 import Sigma from "sigma";
 
-import type { DisplayChange, DisplayEdgeAttributes, DisplayGraph, DisplayNodeAttributes, ProjectionObserver } from "../explore/projection.js";
+import type { DisplayChange, ProjectionObserver } from "../explore/projection.js";
+import type { DrawnEdgeAttributes, DrawnGraph, DrawnNodeAttributes } from "../explore/view-graph.js";
+
+/** What the renderer draws: the graph there is now (it may change between changes). */
+export interface DrawnSource {
+  readonly graph: DrawnGraph;
+}
 
 export interface RendererOptions {
   /** A click on a node, with the modifier state (shift/ctrl/meta add to the selection). */
@@ -32,8 +42,8 @@ const CLUSTER_LABELS_UP_TO = 600;
 const ALL_LABELS_UP_TO = 150;
 
 export class GraphRenderer implements ProjectionObserver {
-  readonly sigma: Sigma<DisplayNodeAttributes, DisplayEdgeAttributes>;
-  private readonly placeholder: DisplayGraph = new DirectedGraph<DisplayNodeAttributes, DisplayEdgeAttributes>();
+  readonly sigma: Sigma<DrawnNodeAttributes, DrawnEdgeAttributes>;
+  private readonly placeholder: DrawnGraph = new MultiDirectedGraph<DrawnNodeAttributes, DrawnEdgeAttributes>();
   private attached = true;
   private highlighted = new Set<string>();
   private pathEdges = new Set<string>();
@@ -42,11 +52,12 @@ export class GraphRenderer implements ProjectionObserver {
   reattachments = 0;
 
   constructor(
-    private readonly graph: DisplayGraph,
+    private readonly source: DrawnSource,
     container: HTMLElement,
     options: RendererOptions = {},
   ) {
-    this.sigma = new Sigma<DisplayNodeAttributes, DisplayEdgeAttributes>(graph, container, {
+    const graph = source.graph;
+    this.sigma = new Sigma<DrawnNodeAttributes, DrawnEdgeAttributes>(graph, container, {
       // The widget may render into an output area that is not laid out yet.
       allowInvalidContainer: true,
       renderEdgeLabels: false,
@@ -56,7 +67,7 @@ export class GraphRenderer implements ProjectionObserver {
       zIndex: false,
       nodeReducer: (node, data) => {
         const hot = this.highlighted.has(node);
-        const clusterLabel = data.group !== null && this.graph.order <= CLUSTER_LABELS_UP_TO;
+        const clusterLabel = data.group != null && this.graph.order <= CLUSTER_LABELS_UP_TO;
         if (!hot && !clusterLabel) return data;
         return { ...data, highlighted: hot, forceLabel: true };
       },
@@ -100,6 +111,10 @@ export class GraphRenderer implements ProjectionObserver {
     }
   }
 
+  private get graph(): DrawnGraph {
+    return this.source.graph;
+  }
+
   beforeChange(detach: boolean): void {
     if (detach && this.attached) {
       this.attached = false;
@@ -113,10 +128,11 @@ export class GraphRenderer implements ProjectionObserver {
     if (this.sigma.getSetting("labelRenderedSizeThreshold") !== threshold) {
       this.sigma.setSetting("labelRenderedSizeThreshold", threshold);
     }
-    if (!this.attached) {
+    if (!this.attached || this.sigma.getGraph() !== this.graph) {
       this.attached = true;
       this.reattachments += 1;
-      // One full re-index and a synchronous render of the new state.
+      // One full re-index and a synchronous render of the new state (of the graph drawn now:
+      // the change may have switched between the model and a projection).
       this.sigma.setGraph(this.graph);
     }
   }
