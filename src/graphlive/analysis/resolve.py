@@ -414,7 +414,8 @@ class _Solver:
         self.watch_index: dict[str, list[Any]] | None = None
         self.targets: dict[int, set[str]] = {}
         self.externals: dict[str, str] = {}
-        self.slots: dict[Any, set[Any]] = {}
+        #: Container key → its slots, once it has one (see :class:`_Container`).
+        self.slots: dict[Any, _Container] = {}
         self.cur = -1
         self.cur_file = 0
         self.cur_name = ""
@@ -517,11 +518,12 @@ class _Solver:
                 self.saturated += 1
             # A frozenset is kept as it is (often a shared singleton): the variable copies it
             # when it first grows. Fewer objects, and fewer for the garbage collector to visit.
-            self.vars[key] = [values if type(values) is frozenset else set(values), None, cur]
+            var = [values if type(values) is frozenset else set(values), None, cur]
+            self.vars[key] = var
             if cur >= 0:
                 self._wrote(cur, key)
             if type(key[0]) is tuple:
-                self._note_slot(key)
+                self._note_slot(key, var)
             return
         writers = var[2]
         if writers != cur:  # (an int equal to cur: already recorded, the common case)
@@ -550,8 +552,11 @@ class _Solver:
             current |= values
         if len(current) == before:
             return
-        if not before and type(key[0]) is tuple:
-            self._note_slot(key)
+        if type(key[0]) is tuple:
+            if before:
+                self.slots[key[0]].version += 1
+            else:
+                self._note_slot(key, var)
         readers = var[1]
         if readers is not None:
             queued = self.queued
@@ -599,25 +604,62 @@ class _Solver:
                     queued[c] = 1
                     work.append(c)
 
-    def _note_slot(self, key: tuple[Any, Any]) -> None:
+    def _note_slot(self, key: tuple[Any, Any], var: list[Any]) -> None:
+        """A slot variable ``key`` of a container gained its first values (again)."""
         container, slot = key[0], key[1]
-        known = self.slots.get(container)
-        if known is None:
-            self.slots[container] = {slot}
-        elif slot not in known:
-            known.add(slot)
-        else:
+        box = self.slots.get(container)
+        if box is None:
+            box = self.slots[container] = _Container()
+        box.version += 1
+        if slot in box.records:
             return
+        box.slots.add(slot)
+        box.records[slot] = var
+        box.seen = None  # the readers of all slots must now read this one too
         self._wake((container, _SLOTS))
 
     def all_slots(self, container: Any) -> set[int] | frozenset[int]:
-        self.read((container, _SLOTS))
-        slots = self.slots.get(container)
-        if not slots:
+        """The values of every slot of a container (the running constraint reads them all,
+        and the container's slot list, to be woken when a slot grows or appears)."""
+        box = self.slots.get(container)
+        if box is None:
+            self.read((container, _SLOTS))
             return _EMPTY
+        cur = self.cur
+        if box.epoch != self.epoch:
+            box.epoch = self.epoch
+            box.seen = None
+            box.memo = None
+        seen: Any = box.seen
+        if seen is None or (seen != cur if type(seen) is int else cur not in seen):
+            # Not registered since the last retraction or the last new slot: read them all.
+            self.read((container, _SLOTS))
+            records = box.records
+            for slot in box.slots:
+                var = records[slot]
+                readers = var[1]
+                if readers is None:
+                    var[1] = cur
+                elif type(readers) is int:
+                    if readers != cur:
+                        var[1] = {readers, cur}
+                else:
+                    readers.add(cur)
+            if seen is None:
+                box.seen = cur
+            elif type(seen) is int:
+                box.seen = {seen, cur}
+            else:
+                seen.add(cur)
+        memo = box.memo
+        if memo is not None and memo[0] == box.version:
+            hit: set[int] = memo[1]
+            return hit
         out: set[int] = set()
-        for slot in slots:
-            out |= self.read((container, slot))
+        records = box.records
+        for slot in box.slots:
+            out |= records[slot][0]
+        box.memo = (box.version, out)
         return out
 
     # ------------------------------------------------------------------ evaluation
@@ -1957,6 +1999,24 @@ class _Solver:
                 base = base.rpartition(".")[0]
             return self.index.def_file.get(base)
         return self.index.file_numbers.get(head)
+
+
+class _Container:
+    """The slots of one container (``(container, slot)`` variables that ever held values):
+    their keys in the order the solver always iterated them (a set), their variable records,
+    a version incremented whenever one of them grows, the union of their values at a version
+    (:meth:`_Solver.all_slots`), and the constraints registered as readers of all of them since
+    the last retraction (``epoch``) or new slot."""
+
+    __slots__ = ("epoch", "memo", "records", "seen", "slots", "version")
+
+    def __init__(self) -> None:
+        self.slots: set[Any] = set()
+        self.records: dict[Any, list[Any]] = {}
+        self.version = 0
+        self.epoch = -1
+        self.memo: tuple[int, set[int]] | None = None
+        self.seen: int | set[int] | None = None
 
 
 class _Lookup:
