@@ -1182,9 +1182,10 @@ class _Solver:
         memoised with the definer's value set: the same set object (a retraction replaces it)
         of the same size (sets only grow) in the same epoch binds to the same values; the
         lookups of canonical receivers that binding made are registered again for the running
-        constraint. Bindings that read variables (properties) are not memoised."""
+        constraint. Properties read variables (what the getter returns): the memo holds those
+        too (their records, value sets and sizes), checked and read again the same way."""
         if receiver is not None:
-            return self._bind_all(found, receiver, on_instance, None)
+            return self._bind_all(found, receiver, on_instance, None, None)
         memo = entry.bound_inst if on_instance else entry.bound_cls
         if (
             memo is not None
@@ -1192,19 +1193,34 @@ class _Solver:
             and memo[1] == len(found)
             and memo[2] == self.epoch
         ):
-            cls = entry.cls
-            for did in memo[4]:
-                self._use(cls, ("<canon>", did))
-            hit: set[int] | frozenset[int] = memo[3]
-            return hit
-        log: list[str | None] = []
-        bound = self._bind_all(found, entry.cls, on_instance, log)
-        if None not in log:
-            memo = (found, len(found), self.epoch, bound, tuple(log))
-            if on_instance:
-                entry.bound_inst = memo
+            deps = memo[5]
+            for var, values, size in deps:
+                if var[0] is not values or len(values) != size:
+                    break
             else:
-                entry.bound_cls = memo
+                cls = entry.cls
+                for did in memo[4]:
+                    self._use(cls, ("<canon>", did))
+                cur = self.cur
+                for var, _values, _size in deps:
+                    readers = var[1]
+                    if readers is None:
+                        var[1] = cur
+                    elif type(readers) is int:
+                        if readers != cur:
+                            var[1] = {readers, cur}
+                    else:
+                        readers.add(cur)
+                hit: set[int] | frozenset[int] = memo[3]
+                return hit
+        log: list[str] = []
+        read: list[tuple[list[Any], set[int] | frozenset[int], int]] = []
+        bound = self._bind_all(found, entry.cls, on_instance, log, read)
+        memo = (found, len(found), self.epoch, bound, tuple(log), tuple(read))
+        if on_instance:
+            entry.bound_inst = memo
+        else:
+            entry.bound_cls = memo
         return bound
 
     def _plan(
@@ -1250,11 +1266,12 @@ class _Solver:
         found: set[int] | frozenset[int],
         receiver: str,
         on_instance: bool,
-        log: list[str | None] | None,
+        log: list[str] | None,
+        read: list[tuple[list[Any], set[int] | frozenset[int], int]] | None,
     ) -> set[int] | frozenset[int]:
         """The values found, methods bound to ``receiver``. ``log`` (when given) receives the
-        methods whose canonical receiver was looked up, and ``None`` when a property's value
-        was read (the result then depends on more than ``found``)."""
+        methods whose canonical receiver was looked up, ``read`` the variables read for
+        properties (record, values, size)."""
         out: set[int] | None = None
         for v in tuple(found):
             val = self.vals[v]
@@ -1273,9 +1290,11 @@ class _Solver:
                 out.add(self.intern((V_BOUND, d.id, self._canonical(d, receiver, log), 1)))
             elif flags & F_PROPERTY:
                 if on_instance:
-                    if log is not None:
-                        log.append(None)
-                    out |= self.returns(d.id, None, self.intern((V_INST, receiver)))
+                    first = self.intern((V_INST, receiver))
+                    if read is None:
+                        out |= self.returns(d.id, None, first)
+                    else:
+                        out |= self._getter_returns(d, first, read)
                 else:
                     out.add(v)
             elif on_instance:
@@ -1284,7 +1303,7 @@ class _Solver:
                 out.add(v)
         return found if out is None else out
 
-    def _canonical(self, d: DefFact, receiver: str, log: list[str | None] | None = None) -> str:
+    def _canonical(self, d: DefFact, receiver: str, log: list[str] | None = None) -> str:
         """The receiver class to bind method ``d`` to: the first class of the receiver's MRO that
         defines an attribute the method uses on ``self`` (or the method's own class). Lookups
         inside the method resolve the same for both, and this keeps e.g. ``TestCase`` methods
@@ -1616,6 +1635,36 @@ class _Solver:
         for param in d.returns_params:
             merged |= self._argument(func, param, binder, first)
         return merged
+
+    def _getter_returns(
+        self,
+        d: DefFact,
+        first: int,
+        read: list[tuple[list[Any], set[int] | frozenset[int], int]],
+    ) -> set[int] | frozenset[int]:
+        """``returns(d.id, None, first)``, appending the variables it reads to ``read``."""
+        func = d.id
+        if d.flags & F_GENERATOR:
+            return frozenset((self.intern((V_GEN, func)),))
+        out = self._read_logged((func, "<return>"), read)
+        if not d.returns_params:
+            return out
+        merged = set(out)
+        for param in d.returns_params:
+            # _argument(func, param, None, first)
+            params = self.index.params.get(func)
+            if params is not None and params.positional and params.positional[0] == param:
+                merged |= frozenset((first,))
+            else:
+                merged |= self._read_logged((func, param), read)
+        return merged
+
+    def _read_logged(
+        self, key: Any, read: list[tuple[list[Any], set[int] | frozenset[int], int]]
+    ) -> set[int] | frozenset[int]:
+        values = self.read(key)
+        read.append((self.vars[key], values, len(values)))
+        return values
 
     def _argument(
         self, func: str, param: str, binder: _Binder | None, first: int | None
