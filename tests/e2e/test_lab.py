@@ -278,7 +278,7 @@ def test_graphlive_lab_command(browser: Any, lab_redis: str, tmp_path: Path) -> 
         # The watcher lives in the `graphlive lab` process: an edit reaches the view.
         payments = project / "shop" / "payments.py"
         payments.write_text(payments.read_text() + FUNCTION.format(name="refund"))
-        wait_counts(page, graph.node_count + 1, graph.edge_count + 1, timeout=2_000)
+        wait_counts(page, graph.node_count + 1, graph.edge_count + 1)
         screenshot(page, "graphlive-lab")
     finally:
         client.close()
