@@ -7,7 +7,7 @@ file's), and (2) that the graph equals a fresh full analysis of the same tree.
 Events are written as ``(type, id)``: node ids, or edge ids ``kind:source->target@line``; a
 transaction's events are compared as a sorted list (their order inside one transaction follows
 set iteration), the order of the transactions is part of the contract (see
-``Analyzer._write_order``).
+``GraphWriter.write_order``).
 """
 
 from __future__ import annotations

@@ -7,8 +7,11 @@ Python analysis is split so that each step can be reused by incremental re-analy
 * :mod:`~graphlive.analysis.python_extract` — one file → compact per-file facts (``ast``);
 * :mod:`~graphlive.analysis.resolve` — all facts → call/import/inheritance/decorator links;
 * :mod:`~graphlive.analysis.build` — facts + links → nodes and edges owned by each file;
+* :mod:`~graphlive.analysis.incremental` — the resolved program kept between runs, re-solved
+  in part when files change;
+* :mod:`~graphlive.analysis.writer` — outputs → graph mutations, one transaction per file;
 * :mod:`~graphlive.analysis.engine` — :class:`Analyzer`, which runs the steps (parsing in
-  parallel) and writes the result into a graph, one transaction per file.
+  parallel, reporting :mod:`~graphlive.analysis.progress`).
 
 Decisions (the contracts views and sinks rely on, DESIGN §4)
 ------------------------------------------------------------

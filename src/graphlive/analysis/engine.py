@@ -1,21 +1,15 @@
 """The analysis engine: discover → extract (in parallel) → resolve → write into a CodeGraph.
 
 :class:`Analyzer` runs a full analysis of a directory tree of Python files and makes the graph's
-Python content equal to the result, emitting only what changed:
+Python content equal to the result, emitting only what changed (one transaction per file,
+written by :class:`~graphlive.analysis.writer.GraphWriter`) and the lifecycle events:
+``analysis_started`` (root, files), ``analysis_progress`` (phase, done, total, file; at most
+~:data:`PROGRESS_STEPS` per phase), ``analysis_completed`` (the :class:`AnalysisSummary` as a
+dict) or, if something unexpected aborts the run, ``analysis_failed`` (error) before the
+exception propagates; ``diagnostic`` events for bad input (file, line, col, severity, code,
+message).
 
-* one ``graph.transaction()`` per file holding that file's node and edge changes (and its
-  diagnostics); when an edge of the file points at a node no transaction has added yet (a
-  definition in a file written later, an external or a namespace package), that node is added
-  in the same transaction, so every transaction is self-contained;
-* files that disappeared since the last run lose their nodes and edges (one transaction each);
-  external and namespace nodes nothing points at any more are removed in a final transaction;
-* lifecycle events: ``analysis_started`` (root, files), ``analysis_progress`` (phase, done,
-  total, file; at most ~:data:`PROGRESS_STEPS` per phase), ``analysis_completed`` (the
-  :class:`AnalysisSummary` as a dict) or, if something unexpected aborts the run,
-  ``analysis_failed`` (error) before the exception propagates; ``diagnostic`` events for bad
-  input (file, line, col, severity, code, message).
-
-Re-running on an unchanged tree therefore emits no mutation at all.
+Re-running on an unchanged tree emits no mutation at all.
 
 Incremental updates (:meth:`Analyzer.update`, what the file watcher calls) cost what the edit
 affects, not what the tree holds:
@@ -40,13 +34,12 @@ resolving everything from the kept facts, still writing only the difference.
 from __future__ import annotations
 
 import concurrent.futures
-import heapq
 import multiprocessing
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -56,17 +49,17 @@ from graphlive.analysis.build import (
     FileOutput,
     build_file,
     build_outputs,
-    external_node,
-    namespace_node,
     namespace_owners,
 )
 from graphlive.analysis.discover import Discovery, SourceFile, discover, refresh, same_structure
-from graphlive.analysis.facts import DiagFact, FileFacts, FileTask
+from graphlive.analysis.facts import FileFacts, FileTask
 from graphlive.analysis.incremental import FileChange, Program
+from graphlive.analysis.progress import PROGRESS_STEPS, Progress, ProgressCallback, Throttle
 from graphlive.analysis.python_extract import extract_chunk, extract_file, gc_paused
 from graphlive.analysis.resolve import ProgramIndex, resolve
+from graphlive.analysis.writer import GraphWriter
 from graphlive.events import EventType
-from graphlive.graph import CodeGraph, Edge, EdgeKey, Node, NodeKind
+from graphlive.graph import CodeGraph
 from graphlive.ignore import IgnoreRules
 
 __all__ = [
@@ -79,24 +72,10 @@ __all__ = [
 
 #: Event source of everything the engine emits.
 DEFAULT_SOURCE = "graphlive/analysis"
-#: Progress is reported about this many times per phase (plus the final count).
-PROGRESS_STEPS = 50
 # Below these sizes one process is faster: starting workers costs ~0.1-0.3 s.
 _PARALLEL_MIN_FILES = 16
 _PARALLEL_MIN_BYTES = 1_500_000
 _SOURCE_ROOT_NAMES = frozenset({"src", "lib"})
-#: Updates writing more files than this skip the preferred-order checks (see _write_order).
-_ORDERED_WRITES_MAX = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """A progress report: ``phase`` is ``discover``, ``parse``, ``resolve`` or ``write``."""
-
-    phase: str
-    done: int
-    total: int
-    file: str | None = None
 
 
 @dataclass(slots=True)
@@ -144,42 +123,6 @@ class AnalysisSummary:
         return data
 
 
-ProgressCallback = Callable[[Progress], None]
-
-
-class _Throttle:
-    """Reports roughly every ``total / PROGRESS_STEPS`` items, and always the last one."""
-
-    def __init__(
-        self,
-        phase: str,
-        total: int,
-        graph: CodeGraph,
-        source: str,
-        callback: ProgressCallback | None,
-    ) -> None:
-        self.phase = phase
-        self.total = total
-        self.step = max(1, total // PROGRESS_STEPS)
-        self.next = self.step
-        self.graph = graph
-        self.source = source
-        self.callback = callback
-
-    def __call__(self, done: int, file: str | None) -> None:
-        if done < self.next and done != self.total:
-            return
-        self.next = done + self.step
-        report = Progress(self.phase, done, self.total, file)
-        self.graph.emit(
-            EventType.ANALYSIS_PROGRESS,
-            {"phase": self.phase, "done": done, "total": self.total, "file": file},
-            source=self.source,
-        )
-        if self.callback is not None:
-            self.callback(report)
-
-
 def _default_workers() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -203,21 +146,6 @@ def _pool_context() -> Any | None:
     if getattr(main, "__file__", None) is not None:
         return None
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
-@dataclass(slots=True)
-class _Tally:
-    """What one file contributes to the summary counts."""
-
-    nodes: int = 0
-    edges: int = 0
-    #: Endpoints of its edges that are not definitions (externals, namespace packages).
-    refs: tuple[str, ...] = ()
-    calls_total: int = 0
-    calls_resolved: int = 0
-    failed: bool = False
-    #: In the totals: the number of failed files.
-    failures: int = 0
 
 
 class Analyzer:
@@ -257,8 +185,8 @@ class Analyzer:
         self.source = source
         #: Facts of the last run by relative path (kept for incremental updates).
         self.facts: dict[str, FileFacts] = {}
-        #: Output of the last run by relative path.
-        self.outputs: dict[str, FileOutput] = {}
+        #: Writes results into the graph; remembers the last output of each file.
+        self.writer = GraphWriter(graph, source)
         self.discovery: Discovery | None = None
         self.track_dependencies = track_dependencies
         self.incremental = incremental
@@ -271,13 +199,11 @@ class Analyzer:
         self._files: dict[str, SourceFile] = {}
         self._module_ids: set[str] = set()
         self._ns_owners: dict[str, list[str]] = {}
-        #: Node id → file of every definition/module node of the result.
-        self._node_file: dict[str, str] = {}
-        self._tallies: dict[str, _Tally] = {}
-        #: Ids the resolved program defines (edges to one of them without a node are dropped).
-        self._program_ids: Mapping[str, object] = {}
-        self._refs: dict[str, int] = {}
-        self._totals = _Tally()
+
+    @property
+    def outputs(self) -> dict[str, FileOutput]:
+        """Output of the last run by relative path."""
+        return self.writer.outputs
 
     # ------------------------------------------------------------------ public API
 
@@ -445,28 +371,50 @@ class Analyzer:
                     self._files[rel] = sf
         timings["build"] = time.perf_counter() - t
         t = time.perf_counter()
-        diagnostics, written = self._write_changes(outputs, disc, progress)
+        diagnostics, written = self.writer.write_changes(
+            outputs, disc.namespaces, self.facts, progress
+        )
         timings["write"] = time.perf_counter() - t
         if walked:
             diagnostics += len(disc.diagnostics)
-        totals = self._totals
-        summary = AnalysisSummary(
-            root=str(self.root),
+        return self._completed(
             files=len(disc.files),
-            nodes=totals.nodes + len(self._refs),
-            edges=totals.edges,
-            calls_total=totals.calls_total,
-            calls_resolved=totals.calls_resolved,
-            calls_unresolved=totals.calls_total - totals.calls_resolved,
             diagnostics=diagnostics,
-            seconds=time.perf_counter() - started,
-            files_failed=totals.failures,
-            timings={k: round(v, 4) for k, v in timings.items()},
+            started=started,
+            timings=timings,
+            files_failed=self.writer.counts().files_failed,
             incremental=True,
             files_parsed=len(tasks),
             files_solved=len(stats.files_solved),
             files_written=written,
             saturated=stats.saturated,
+        )
+
+    def _completed(
+        self,
+        *,
+        files: int,
+        diagnostics: int,
+        started: float,
+        timings: dict[str, float],
+        files_failed: int,
+        **rest: Any,
+    ) -> AnalysisSummary:
+        """The run's summary (counts from the writer), also emitted as ``analysis_completed``."""
+        counts = self.writer.counts()
+        summary = AnalysisSummary(
+            root=str(self.root),
+            files=files,
+            nodes=counts.nodes,
+            edges=counts.edges,
+            calls_total=counts.calls_total,
+            calls_resolved=counts.calls_resolved,
+            calls_unresolved=counts.calls_total - counts.calls_resolved,
+            diagnostics=diagnostics,
+            seconds=time.perf_counter() - started,
+            files_failed=files_failed,
+            timings={k: round(v, 4) for k, v in timings.items()},
+            **rest,
         )
         self.graph.emit(EventType.ANALYSIS_COMPLETED, summary.to_dict(), source=self.source)
         return summary
@@ -539,7 +487,7 @@ class Analyzer:
         )
         if diagnostics:
             for diag in disc.diagnostics:
-                self._emit_diagnostic(diag)
+                self.writer.emit_diagnostic(diag)
         if progress is not None:
             progress(Progress("discover", total, total, None))
 
@@ -572,7 +520,7 @@ class Analyzer:
             self.dependencies = resolution.file_dependencies()
         parents = [sf.parent for sf in files]
         outputs, ns_nodes = build_outputs(facts, resolution.links, parents, disc.namespaces)
-        self._program_ids = index.kinds
+        self.writer.program_ids = index.kinds
         if self.incremental:
             self.program = Program(resolution)
         # Without incremental updates, free the solver state now (it can be millions of
@@ -583,35 +531,25 @@ class Analyzer:
             progress(Progress("resolve", len(files), len(files), None))
         t = time.perf_counter()
         self.facts = {f.file: f for f in facts}
-        diagnostics, written = self._write(outputs, ns_nodes, progress)
+        diagnostics, written = self.writer.write_all(outputs, ns_nodes, self.facts, progress)
         timings["write"] = time.perf_counter() - t
         diagnostics += len(disc.diagnostics)
         self.discovery = disc
-        self.outputs = {o.file: o for o in outputs}
         self._files = dict(disc.by_rel)
         self._module_ids = {f.module for f in facts if not f.missing}
         self._ns_owners = namespace_owners(facts, parents, disc.namespaces)
-        totals = self._totals
-        summary = AnalysisSummary(
-            root=str(self.root),
+        return self._completed(
             files=len(files),
-            nodes=totals.nodes + len(self._refs),
-            edges=totals.edges,
-            calls_total=totals.calls_total,
-            calls_resolved=totals.calls_resolved,
-            calls_unresolved=totals.calls_total - totals.calls_resolved,
             diagnostics=diagnostics,
-            seconds=time.perf_counter() - started,
+            started=started,
+            timings=timings,
             files_failed=sum(1 for f in facts if f.error is not None or f.missing),
-            timings={k: round(v, 4) for k, v in timings.items()},
             incremental=False,
             files_parsed=parsed,
             files_solved=len(files),
             files_written=written,
             fallback=fallback,
         )
-        self.graph.emit(EventType.ANALYSIS_COMPLETED, summary.to_dict(), source=self.source)
-        return summary
 
     # ------------------------------------------------------------------ extraction
 
@@ -667,7 +605,7 @@ class Analyzer:
         self, tasks: Sequence[FileTask], disc: Discovery, progress: ProgressCallback | None
     ) -> list[FileFacts]:
         """Facts for ``tasks`` in the same order, in worker processes when that pays off."""
-        throttle = _Throttle("parse", len(tasks), self.graph, self.source, progress)
+        throttle = Throttle("parse", len(tasks), self.graph, self.source, progress)
         sizes = {t.rel: disc.by_rel[t.rel].size for t in tasks if t.rel in disc.by_rel}
         total_bytes = sum(sizes.get(t.rel, 0) for t in tasks)
         workers = min(self.workers, len(tasks))
@@ -687,7 +625,7 @@ class Analyzer:
         total_bytes: int,
         workers: int,
         context: Any,
-        throttle: _Throttle,
+        throttle: Throttle,
     ) -> list[FileFacts]:
         # Biggest files first, in chunks of roughly equal bytes: few round trips, and no worker
         # is left with one huge file at the end.
@@ -733,361 +671,9 @@ class Analyzer:
 
     # ------------------------------------------------------------------ writing
 
-    def _emit_diagnostic(self, diag: DiagFact) -> None:
-        self.graph.emit(
-            EventType.DIAGNOSTIC,
-            {
-                "file": diag.file,
-                "line": diag.line,
-                "col": diag.col,
-                "severity": diag.severity,
-                "code": diag.code,
-                "message": diag.message,
-            },
-            source=self.source,
-        )
-
-    def _write(
-        self,
-        outputs: list[FileOutput],
-        ns_nodes: dict[str, Node],
-        progress: ProgressCallback | None,
-    ) -> tuple[int, int]:
-        """Apply a full run's outputs to the graph (every file in order, unchanged ones
-        skipped); returns (diagnostics emitted, transactions written) and resets the tallies."""
-        graph = self.graph
-        node_file: dict[str, str] = {}
-        by_file: dict[str, FileOutput] = {}
-        for out in outputs:
-            by_file[out.file] = out
-            for node_id in out.nodes:
-                node_file[node_id] = out.file
-        self._node_file = node_file
-        self._tallies = {}
-        self._refs = {}
-        self._totals = _Tally()
-        throttle = _Throttle("write", len(outputs), graph, self.source, progress)
-        diagnostics = 0
-        written = 0
-        current_files = {out.file for out in outputs}
-        for i, out in enumerate(outputs, 1):
-            valid = self._valid_edges(out, ns_nodes)
-            self._tally(out, valid)
-            previous = self.outputs.get(out.file)
-            if (
-                previous is not None
-                and not out.diagnostics
-                and previous.nodes == out.nodes
-                and previous.edges == out.edges
-            ):
-                # Unchanged since the last run: nothing to write.
-                throttle(i, out.file)
-                continue
-            diagnostics += self._write_file(out, valid, ns_nodes, by_file)
-            written += 1
-            throttle(i, out.file)
-        # Files analysed before that are gone now.
-        stale = sorted(self._stale_files(current_files))
-        for file in stale:
-            with graph.transaction(source=self.source):
-                for key in graph.edges_of_file(file):
-                    graph.remove_edge(key)
-                for node_id in graph.nodes_in_file(file):
-                    graph.remove_node(node_id)
-        if stale:
-            # Removing a module takes along the edges into it, among them those of unchanged
-            # files whose import now leads to an external of the same id: put them back.
-            for out in outputs:
-                valid = self._valid_edges(out, ns_nodes)
-                if valid.keys() - graph.edges_of_file(out.file):
-                    diagnostics += self._write_file(out, valid, ns_nodes, by_file)
-                    written += 1
-        # Externals and namespaces nothing refers to any more.
-        with graph.transaction(source=self.source):
-            for kind in (NodeKind.EXTERNAL, NodeKind.PACKAGE):
-                for node_id in sorted(graph.nodes_of_kind(kind)):
-                    self._collect(node_id)
-        return diagnostics, written
-
-    def _write_file(
-        self,
-        out: FileOutput,
-        valid: dict[EdgeKey, Edge],
-        namespaces: Mapping[str, object],
-        outputs: Mapping[str, FileOutput],
-    ) -> int:
-        """One file's transaction: make the graph hold exactly its nodes and edges (adding the
-        nodes its edges point at when no transaction has added them yet); returns the number of
-        diagnostics emitted."""
-        graph = self.graph
-        with graph.transaction(source=self.source):
-            for node in out.nodes.values():
-                graph.add_node(node)
-            for edge in valid.values():
-                for end in (edge.source, edge.target):
-                    if end not in graph:
-                        graph.add_node(self._node(end, namespaces, outputs))
-                graph.add_edge(edge)
-            for key in graph.edges_of_file(out.file) - valid.keys():
-                graph.remove_edge(key)
-            for node_id in graph.nodes_in_file(out.file) - out.nodes.keys():
-                graph.remove_node(node_id)
-            for diag in out.diagnostics:
-                self._emit_diagnostic(diag)
-        return len(out.diagnostics)
-
-    def _node(
-        self, node_id: str, namespaces: Mapping[str, object], outputs: Mapping[str, FileOutput]
-    ) -> Node:
-        """The node for an edge endpoint: a definition or module, a namespace, an external."""
-        owner = self._node_file.get(node_id)
-        if owner is not None:
-            return outputs[owner].nodes[node_id]
-        if node_id in namespaces:
-            return namespace_node(node_id)
-        return external_node(node_id, node_id.rpartition(".")[2])
-
-    def _valid_edges(
-        self, out: FileOutput, namespaces: Mapping[str, object]
-    ) -> dict[EdgeKey, Edge]:
-        """The edges of ``out`` whose endpoints are nodes: definitions and modules of the
-        result, namespaces, or externals (ids the program does not define). An edge to an id
-        the program defines without a node (a definition shadowed by a module id) is dropped."""
-        program_ids = self._program_ids
-        node_file = self._node_file
-
-        def exists(end: str) -> bool:
-            if end in node_file or end in namespaces:
-                return True
-            # An external: no definition of the program has this id.
-            return end not in program_ids
-
-        return {
-            key: edge
-            for key, edge in out.edges.items()
-            if exists(edge.source) and exists(edge.target)
-        }
-
-    def _tally(self, out: FileOutput, valid: dict[EdgeKey, Edge]) -> None:
-        """Replace the file's contribution to the summary counts."""
-        old = self._tallies.pop(out.file, None)
-        totals = self._totals
-        refs = self._refs
-        if old is not None:
-            totals.nodes -= old.nodes
-            totals.edges -= old.edges
-            totals.calls_total -= old.calls_total
-            totals.calls_resolved -= old.calls_resolved
-            totals.failures -= old.failed
-            for ref in old.refs:
-                left = refs[ref] - 1
-                if left:
-                    refs[ref] = left
-                else:
-                    del refs[ref]
-        facts = self.facts.get(out.file)
-        if facts is None and not out.nodes and not out.edges:
-            return  # a file that is gone
-        node_file = self._node_file
-        ends = {end for edge in valid.values() for end in (edge.source, edge.target)}
-        tally = _Tally(
-            nodes=len(out.nodes),
-            edges=len(valid),
-            refs=tuple(end for end in ends if end not in node_file),
-            calls_total=out.calls_total,
-            calls_resolved=out.calls_resolved,
-            failed=facts is None or facts.error is not None or facts.missing,
-        )
-        self._tallies[out.file] = tally
-        totals.nodes += tally.nodes
-        totals.edges += tally.edges
-        totals.calls_total += tally.calls_total
-        totals.calls_resolved += tally.calls_resolved
-        totals.failures += tally.failed
-        for ref in tally.refs:
-            refs[ref] = refs.get(ref, 0) + 1
-
-    def _collect(self, node_id: str) -> None:
-        """Remove an external or namespace node nothing refers to any more."""
-        graph = self.graph
-        node = graph.get(node_id)
-        if (
-            node is not None
-            and node.file is None
-            and node.language == "python"
-            and node.kind in (NodeKind.EXTERNAL, NodeKind.PACKAGE)
-            and graph.degree(node_id) == 0
-        ):
-            graph.remove_node(node_id)
-
     def _namespace_owners(self, disc: Discovery) -> dict[str, list[str]]:
         facts = [self.facts.get(sf.rel) or _gone(sf.rel) for sf in disc.files]
         return namespace_owners(facts, [sf.parent for sf in disc.files], disc.namespaces)
-
-    def _write_changes(
-        self,
-        outputs: dict[str, FileOutput],
-        disc: Discovery,
-        progress: ProgressCallback | None,
-    ) -> tuple[int, int]:
-        """Write an update's rebuilt outputs (files gone have empty ones): one transaction per
-        file that changed, in :meth:`_write_order`; then drop externals and namespaces nothing
-        refers to. Returns (diagnostics emitted, transactions written)."""
-        graph = self.graph
-        namespaces = disc.namespaces
-        previous = {rel: self.outputs.get(rel) for rel in outputs}
-        for rel in outputs:
-            old = previous[rel]
-            if old is not None:
-                for node_id in old.nodes:
-                    if self._node_file.get(node_id) == rel:
-                        del self._node_file[node_id]
-        for rel, out in outputs.items():
-            for node_id in out.nodes:
-                self._node_file[node_id] = rel
-            if out.nodes or out.edges or out.diagnostics or rel in self.facts:
-                self.outputs[rel] = out
-            else:
-                self.outputs.pop(rel, None)
-        valid = {rel: self._valid_edges(out, namespaces) for rel, out in outputs.items()}
-        for rel, out in outputs.items():
-            self._tally(out, valid[rel])
-        order = self._write_order(outputs, previous)
-        throttle = _Throttle("write", len(order), graph, self.source, progress)
-        diagnostics = 0
-        dropped: set[str] = set()
-        for i, rel in enumerate(order, 1):
-            before = graph.edges_of_file(rel)
-            diagnostics += self._write_file(outputs[rel], valid[rel], namespaces, self.outputs)
-            for key in before - valid[rel].keys():
-                dropped.update((key[1], key[2]))
-            throttle(i, rel)
-        with graph.transaction(source=self.source):
-            for node_id in sorted(dropped):
-                if node_id not in self._node_file:
-                    self._collect(node_id)
-        return diagnostics, len(order)
-
-    def _write_order(
-        self, outputs: dict[str, FileOutput], previous: dict[str, FileOutput | None]
-    ) -> list[str]:
-        """The files of an update to write, in the order to write them.
-
-        A file is written when its output changed, or when one of its edges points at a node
-        another file removes (the id lives on, e.g. a deleted module's importers now point at
-        an external of the same name: the removal takes the edge along, the file puts it
-        back). The order keeps each transaction about its own file: a file whose edges need a
-        node another file adds comes after it (which adds the node), a file that puts back an
-        edge into a removed node comes after the removal, and a file whose old edges point at a
-        node another file removes comes before it (removing those edges itself instead of the
-        removal cascading). Ties and cycles go by path.
-        """
-
-        def old(rel: str) -> FileOutput:
-            return previous[rel] or FileOutput(file=rel)
-
-        added_by: dict[str, str] = {}
-        removed_by: dict[str, str] = {}
-        for rel, out in outputs.items():
-            old_nodes = old(rel).nodes
-            for node_id in out.nodes.keys() - old_nodes.keys():
-                added_by[node_id] = rel
-            for node_id in old_nodes.keys() - out.nodes.keys():
-                removed_by[node_id] = rel
-        after: dict[str, set[str]] = {}  # file → files to write before it
-        for rel, out in outputs.items():
-            old_edges = old(rel).edges
-            deps: set[str] = set()
-            readd = False
-            for key in out.edges:
-                new = key not in old_edges
-                for end in (key[1], key[2]):
-                    remover = removed_by.get(end)
-                    if remover is not None and remover != rel:
-                        deps.add(remover)
-                        readd = True
-                    elif new:
-                        adder = added_by.get(end)
-                        if adder is not None and adder != rel:
-                            deps.add(adder)
-            if readd or _changed(previous[rel], out):
-                after.setdefault(rel, set()).update(deps)
-        # Preference, not need: a file whose old edges point at a node another file removes is
-        # written first (its transaction removes them, not the removal's cascade) — unless
-        # that would contradict an order needed above (a cycle: then the cascade does it). The
-        # cycle checks cost up to quadratic time: big bursts (a checkout) go without.
-        for rel in sorted(after) if len(after) <= _ORDERED_WRITES_MAX else ():
-            old_edges = old(rel).edges
-            for key in old_edges.keys() - outputs[rel].edges.keys():
-                for end in (key[1], key[2]):
-                    remover = removed_by.get(end)
-                    if (
-                        remover is not None
-                        and remover != rel
-                        and remover in after
-                        and rel not in after[remover]
-                        and not _reaches(after, rel, remover)
-                    ):
-                        after[remover].add(rel)
-        todo = set(after)
-        for deps in after.values():
-            deps &= todo
-        order: list[str] = []
-        waiting = {rel: len(deps) for rel, deps in after.items()}
-        dependents: dict[str, list[str]] = {}
-        for rel, deps in after.items():
-            for dep in deps:
-                dependents.setdefault(dep, []).append(rel)
-        ready = [rel for rel, n in waiting.items() if n == 0]
-        heapq.heapify(ready)
-        remaining = set(todo)
-        while remaining:
-            if not ready:  # a cycle: break it at the first path
-                ready.append(min(remaining))
-            rel = heapq.heappop(ready)
-            if rel not in remaining:
-                continue
-            remaining.discard(rel)
-            order.append(rel)
-            for dependent in dependents.get(rel, ()):
-                waiting[dependent] -= 1
-                if waiting[dependent] == 0 and dependent in remaining:
-                    heapq.heappush(ready, dependent)
-        return order
-
-    def _stale_files(self, current: set[str]) -> set[str]:
-        """Python files the graph holds (from an earlier run) that this run did not produce."""
-        stale = set()
-        for file in self.graph.files():
-            if file in current or not file.endswith(".py"):
-                continue
-            stale.add(file)
-        return stale
-
-
-def _reaches(after: Mapping[str, set[str]], start: str, goal: str) -> bool:
-    """Whether ``goal`` must be written before ``start`` (directly or through others)."""
-    pending = [start]
-    seen: set[str] = set()
-    while pending:
-        current = pending.pop()
-        for dep in after.get(current, ()):
-            if dep == goal:
-                return True
-            if dep not in seen:
-                seen.add(dep)
-                pending.append(dep)
-    return False
-
-
-def _changed(previous: FileOutput | None, out: FileOutput) -> bool:
-    """Whether a file's transaction must be written (diagnostics are re-emitted each time)."""
-    return (
-        previous is None
-        or bool(out.diagnostics)
-        or previous.nodes != out.nodes
-        or previous.edges != out.edges
-    )
 
 
 def _gone(rel: str) -> FileFacts:
