@@ -13,6 +13,7 @@ import functools
 import http.server
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -24,16 +25,9 @@ from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# The same Chromium and flags as the browser tests (software WebGL, no background traffic).
+sys.path.insert(0, str(ROOT))
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 
 # The bare page: sigma and graphology as globals, nothing else.
 BARE_ENTRY = """
@@ -92,7 +86,7 @@ def browser_session(page_script: str, bundle: Path | None = None) -> Iterator[tu
         url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+                browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
                 try:
                     yield browser, url
                 finally:
