@@ -29,7 +29,7 @@ import { DirectedGraph } from "graphology";
 import type { EdgeJSON, NodeJSON } from "../client/protocol.js";
 import { edgeColor } from "../state/appearance.js";
 import { animationFrameScheduler, type FrameScheduler } from "../state/frame-batcher.js";
-import type { BatchResult, CodeGraphModel, ModelChange } from "../state/graph-state.js";
+import type { BatchResult, CodeGraphModel, ModelChange, PlacedNodeAttributes } from "../state/graph-state.js";
 import { hashUnit2, placeNewNodes } from "../state/placement.js";
 import { clusterKey, groupChain, groupKind, groupLabel, isClusterKey } from "./grouping.js";
 import {
@@ -43,14 +43,8 @@ import {
 } from "./palette.js";
 import { edgePasses, type FocusSet, NO_FILTER, nodePasses, type ViewFilter } from "./scope.js";
 
-export interface DisplayNodeAttributes {
-  x: number;
-  y: number;
-  size: number;
-  color: string;
-  label: string;
-  /** Node kind, or package/module/external for a cluster. */
-  kind: string;
+/** `kind` is the node kind, or package/module/external for a cluster. */
+export interface DisplayNodeAttributes extends PlacedNodeAttributes {
   /** Group key when this node is a collapsed package/module; null for a code element. */
   group: string | null;
   /** Elements it stands for (1 for a code element). */

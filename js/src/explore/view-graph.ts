@@ -24,7 +24,7 @@
 import type Graph from "graphology";
 
 import { type CodeGraphModel } from "../state/graph-state.js";
-import type { BatchResult } from "../state/graph-state.js";
+import type { BatchResult, PlacedNodeAttributes } from "../state/graph-state.js";
 import { placeNewNodes } from "../state/placement.js";
 import { groupChain, groupKind } from "./grouping.js";
 import type { ClusterStats, ColorMode, SizeMode } from "./palette.js";
@@ -32,13 +32,7 @@ import { type DisplayChange, type LevelMode, Projection, type ProjectionObserver
 import { type FocusSet, NO_FILTER, sameFilter, type ViewFilter } from "./scope.js";
 
 /** Node attributes the renderer and the layout read, common to the model and a projection. */
-export interface DrawnNodeAttributes {
-  x: number;
-  y: number;
-  size: number;
-  color: string;
-  label: string;
-  kind: string;
+export interface DrawnNodeAttributes extends PlacedNodeAttributes {
   /** Group key of a collapsed package/module (projections only). */
   group?: string | null;
   /** Elements it stands for (projections only; 1 when absent). */

@@ -23,13 +23,17 @@ import type { ChangeEvent, EdgeJSON, NodeJSON } from "../client/protocol.js";
 import { edgeColor, edgeSize, nodeColor, nodeLabel, nodeSize } from "./appearance.js";
 import { placeNewNodes } from "./placement.js";
 
-export interface NodeAttributes {
+/** What the renderer and the layout read of a node: in the model and in projections alike. */
+export interface PlacedNodeAttributes {
   x: number;
   y: number;
   size: number;
   color: string;
   label: string;
   kind: string;
+}
+
+export interface NodeAttributes extends PlacedNodeAttributes {
   data: NodeJSON;
 }
 
