@@ -23,8 +23,7 @@
 
 import type Graph from "graphology";
 
-import { type CodeGraphModel } from "../state/graph-state.js";
-import type { BatchResult, PlacedNodeAttributes } from "../state/graph-state.js";
+import type { BatchResult, CodeGraphModel, PlacedNodeAttributes } from "../state/graph-state.js";
 import { placeNewNodes } from "../state/placement.js";
 import { groupChain, groupKind } from "./grouping.js";
 import type { ClusterStats, ColorMode, SizeMode } from "./palette.js";
