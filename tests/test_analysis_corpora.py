@@ -89,9 +89,8 @@ def check_sane(run: Run, root: Path) -> Census:
     # Every definition or module is contained in its parent, except the top-level ones.
     assert in_tree - 10 <= edges[EdgeKind.CONTAINS] < in_tree
     assert edges[EdgeKind.IMPORTS] > 0
-    # Call expressions are counted one by one (a call inside ``super(C, call())`` is counted
-    # twice today); most resolve; edges stay proportional.
-    assert 0.98 * found.calls <= summary.calls_total <= 1.02 * found.calls
+    # Every call expression is counted exactly once; most resolve; edges stay proportional.
+    assert summary.calls_total == found.calls
     assert summary.resolved_ratio > 0.6, summary
     assert 0.5 * summary.calls_resolved <= edges[EdgeKind.CALLS] <= 3 * found.calls
     assert summary.nodes == graph.node_count
