@@ -169,12 +169,15 @@ class Edge:
     @property
     def id(self) -> str:
         """A string id derived from the key, used by views and graph databases."""
-        return f"{self.kind.value}:{self.source}->{self.target}@{self.line}"
+        return f"{self.kind._value_}:{self.source}->{self.target}@{self.line}"
 
     def to_dict(self) -> dict[str, Any]:
+        # ``_value_`` rather than ``value``: the same string without Enum's property lookup,
+        # which would be a noticeable part of writing a large graph.
+        kind = self.kind._value_
         out: dict[str, Any] = {
-            "id": self.id,
-            "kind": self.kind.value,
+            "id": f"{kind}:{self.source}->{self.target}@{self.line}",
+            "kind": kind,
             "source": self.source,
             "target": self.target,
             "line": self.line,
