@@ -104,6 +104,11 @@ _FUNCTION_KINDS = frozenset({K_FUNCTION, K_METHOD, K_LAMBDA})
 _MODULE_KINDS = frozenset({K_MODULE, K_PACKAGE})
 _EMPTY: frozenset[int] = frozenset()
 _EMPTY_NAMES: frozenset[str] = frozenset()
+_NO_PLANS: dict[Any, _Lookup] = {}  # never written: plans.get(cls, _NO_PLANS)
+#: Kinds of values whose attributes read no variable: at most one value, always the same.
+_PURE_ATTR_KINDS = frozenset(
+    {V_EXT, V_XINST, V_BUILTIN, V_BINST, V_CONT, V_CMETH, V_BOUND, V_GEN, V_PAIR}
+)
 _SLOTS = "<slots>"  # pseudo-slot read to be woken when a container gains a slot
 _MODULE_WATCH = "<mod>"  # ("<mod>", id): pseudo-variable read by lookups of module ``id``
 _MANY = "\0many"  # first item of a constraint's record of several written variables
@@ -435,6 +440,9 @@ class _Solver:
         #: scope → name → how the name resolves there (see :meth:`resolve_name`).
         self.name_memo: dict[str, dict[str, tuple[str, Any]]] = {}
         self.builtin_attr_memo: dict[tuple[str, str], bool] = {}
+        #: name → value → the one value its attribute ``name`` is (-1: none), for the values
+        #: whose attributes read no variable (see :meth:`_attr_many`).
+        self.pure_attrs: dict[str, dict[int, int]] = {}
         self.def_singletons: dict[str, frozenset[int]] = {}
         #: receiver class → method id → canonical receiver
         self.canonical_memo: dict[str, dict[str, str]] = {}
@@ -544,10 +552,13 @@ class _Solver:
             return
         if before + len(values) > MAX_VALUES:
             self.saturated += 1
-            for v in sorted(values):
-                if len(current) >= MAX_VALUES:
-                    break
-                current.add(v)
+            # The new values in increasing order, up to the cap (adding a value already there
+            # changes nothing, so only the new ones are sorted; same insertion order).
+            fresh = values - current
+            if before + len(fresh) <= MAX_VALUES:
+                current.update(sorted(fresh))
+            else:
+                current.update(sorted(fresh)[: MAX_VALUES - before])
         else:
             current |= values
         if len(current) == before:
@@ -697,10 +708,7 @@ class _Solver:
             if len(base) == 1:
                 for v in base:
                     return self.attr(v, name)
-            out = set()
-            for v in tuple(base):
-                out |= self.attr(v, name)
-            return out
+            return self._attr_many(base, name)
         if tag == E_GLOBAL:
             return self.global_lookup(e[1], e[2])
         if tag == E_NAME:
@@ -732,6 +740,85 @@ class _Solver:
         if tag == E_ELEMS:
             return self.elements(self.ev(e[1]), e[2])
         raise ValueError(f"unknown expression tag {tag!r}")  # pragma: no cover
+
+    def _attr_many(self, base: set[int] | frozenset[int], name: str) -> set[int]:
+        """The union of :meth:`attr` over several values, in the order of ``base``, with two
+        short cuts that give what :meth:`attr` would: the attribute of a value that reads no
+        variable (external, builtin, container, ...) is memoised per name and value (at most
+        one value, interned when first computed); and an instance lookup the running
+        constraint already made in this epoch (so it is a user and reader of it already) whose
+        binding memo still holds is answered as :meth:`class_attr` answers it, without the
+        calls. Most of ``x.name`` over a many-valued ``x``."""
+        out: set[int] = set()
+        vals = self.vals
+        plans = self.plans
+        epoch = self.epoch
+        cur = self.cur
+        kinds = self.kinds
+        pure = self.pure_attrs.get(name)
+        if pure is None:
+            pure = self.pure_attrs[name] = {}
+        for v in tuple(base):
+            hit = pure.get(v)
+            if hit is not None:
+                if hit >= 0:
+                    out.add(hit)
+                continue
+            val = vals[v]
+            kind = val[0]
+            if kind == V_INST or (kind == V_DEF and kinds.get(val[1]) == K_CLASS):
+                entry = plans.get(val[1], _NO_PLANS).get(name)
+                if entry is not None and entry.epoch == epoch:
+                    seen: Any = entry.seen
+                    if seen is not None and (seen == cur if type(seen) is int else cur in seen):
+                        dynamic: set[int] | None = None
+                        for var in entry.chain:
+                            found = var[0]
+                            if found:
+                                dynamic = set(found) if dynamic is None else dynamic | found
+                        definer = entry.definer
+                        if definer is None:
+                            terminal = entry.plan[2]
+                            if terminal is not None:
+                                out |= {terminal} if dynamic is None else dynamic | {terminal}
+                            elif dynamic is not None:
+                                out |= dynamic
+                            continue
+                        memo = entry.bound_inst if kind == V_INST else entry.bound_cls
+                        if (
+                            memo is not None
+                            and memo[0] is definer[0]
+                            and memo[1] == len(definer[0])
+                            and memo[2] == epoch
+                        ):
+                            deps = memo[5]
+                            for var, values, size in deps:
+                                if var[0] is not values or len(values) != size:
+                                    break
+                            else:
+                                for did in memo[4]:
+                                    self._use(val[1], ("<canon>", did))
+                                for var, _values, _size in deps:
+                                    readers = var[1]
+                                    if readers is None:
+                                        var[1] = cur
+                                    elif type(readers) is int:
+                                        if readers != cur:
+                                            var[1] = {readers, cur}
+                                    else:
+                                        readers.add(cur)
+                                out |= memo[3] if dynamic is None else dynamic | memo[3]
+                                continue
+            elif kind in _PURE_ATTR_KINDS:
+                found = self.attr(v, name)
+                if found:
+                    (pure[v],) = found
+                    out |= found
+                else:
+                    pure[v] = -1
+                continue
+            out |= self.attr(v, name)
+        return out
 
     def resolve_name(self, scope: str, name: str) -> tuple[str, Any]:
         """``("k", key)`` for a variable of an enclosing function/class scope, or
