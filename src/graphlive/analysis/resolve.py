@@ -104,7 +104,7 @@ _FUNCTION_KINDS = frozenset({K_FUNCTION, K_METHOD, K_LAMBDA})
 _MODULE_KINDS = frozenset({K_MODULE, K_PACKAGE})
 _EMPTY: frozenset[int] = frozenset()
 _EMPTY_NAMES: frozenset[str] = frozenset()
-_NO_PLANS: dict[Any, _Lookup] = {}  # never written: plans.get(cls, _NO_PLANS)
+_DEAD = -2  # the epoch of a lookup entry dropped from _Solver.plans (never current)
 #: Kinds of values whose attributes read no variable: at most one value, always the same.
 _PURE_ATTR_KINDS = frozenset(
     {V_EXT, V_XINST, V_BUILTIN, V_BINST, V_CONT, V_CMETH, V_BOUND, V_GEN, V_PAIR}
@@ -440,9 +440,10 @@ class _Solver:
         #: scope → name → how the name resolves there (see :meth:`resolve_name`).
         self.name_memo: dict[str, dict[str, tuple[str, Any]]] = {}
         self.builtin_attr_memo: dict[tuple[str, str], bool] = {}
-        #: name → value → the one value its attribute ``name`` is (-1: none), for the values
-        #: whose attributes read no variable (see :meth:`_attr_many`).
-        self.pure_attrs: dict[str, dict[int, int]] = {}
+        #: name → value → the one value its attribute ``name`` is (-1: none) for values whose
+        #: attributes read no variable, the lookup entry for instances and classes (see
+        #: :meth:`_attr_many`; an entry dropped from :attr:`plans` is marked dead).
+        self.attr_memo: dict[str, dict[int, int | _Lookup]] = {}
         self.def_singletons: dict[str, frozenset[int]] = {}
         #: receiver class → method id → canonical receiver
         self.canonical_memo: dict[str, dict[str, str]] = {}
@@ -743,81 +744,79 @@ class _Solver:
 
     def _attr_many(self, base: set[int] | frozenset[int], name: str) -> set[int]:
         """The union of :meth:`attr` over several values, in the order of ``base``, with two
-        short cuts that give what :meth:`attr` would: the attribute of a value that reads no
-        variable (external, builtin, container, ...) is memoised per name and value (at most
-        one value, interned when first computed); and an instance lookup the running
-        constraint already made in this epoch (so it is a user and reader of it already) whose
-        binding memo still holds is answered as :meth:`class_attr` answers it, without the
-        calls. Most of ``x.name`` over a many-valued ``x``."""
+        short cuts that give what :meth:`attr` would. Per name, :attr:`attr_memo` maps a value
+        whose attribute reads no variable (external, builtin, container, ...) to that attribute
+        (at most one value, interned when first computed; -1 for none), and an instance or
+        class to its lookup entry: a lookup the running constraint already made in this epoch
+        (so it is a user and reader of it already) whose binding memo still holds is answered
+        as :meth:`class_attr` answers it, without the calls. Most of ``x.name`` over a
+        many-valued ``x``."""
         out: set[int] = set()
         vals = self.vals
-        plans = self.plans
         epoch = self.epoch
         cur = self.cur
-        kinds = self.kinds
-        pure = self.pure_attrs.get(name)
-        if pure is None:
-            pure = self.pure_attrs[name] = {}
+        memo_of = self.attr_memo.get(name)
+        if memo_of is None:
+            memo_of = self.attr_memo[name] = {}
         for v in tuple(base):
-            hit = pure.get(v)
-            if hit is not None:
+            hit: Any = memo_of.get(v)  # None, an int or a _Lookup
+            if type(hit) is int:
                 if hit >= 0:
                     out.add(hit)
                 continue
+            if hit is not None and hit.epoch == epoch:
+                entry: _Lookup = hit
+                seen: Any = entry.seen
+                if seen is not None and (seen == cur if type(seen) is int else cur in seen):
+                    dynamic: set[int] | None = None
+                    for var in entry.chain:
+                        found = var[0]
+                        if found:
+                            dynamic = set(found) if dynamic is None else dynamic | found
+                    definer = entry.definer
+                    if definer is None:
+                        terminal = entry.plan[2]
+                        if terminal is not None:
+                            out |= {terminal} if dynamic is None else dynamic | {terminal}
+                        elif dynamic is not None:
+                            out |= dynamic
+                        continue
+                    memo = entry.bound_inst if vals[v][0] == V_INST else entry.bound_cls
+                    if (
+                        memo is not None
+                        and memo[0] is definer[0]
+                        and memo[1] == len(definer[0])
+                        and memo[2] == epoch
+                    ):
+                        deps = memo[5]
+                        for var, values, size in deps:
+                            if var[0] is not values or len(values) != size:
+                                break
+                        else:
+                            for did in memo[4]:
+                                self._use(entry.cls, ("<canon>", did))
+                            for var, _values, _size in deps:
+                                readers = var[1]
+                                if readers is None:
+                                    var[1] = cur
+                                elif type(readers) is int:
+                                    if readers != cur:
+                                        var[1] = {readers, cur}
+                                else:
+                                    readers.add(cur)
+                            out |= memo[3] if dynamic is None else dynamic | memo[3]
+                            continue
+            found = self.attr(v, name)
+            out |= found
             val = vals[v]
             kind = val[0]
-            if kind == V_INST or (kind == V_DEF and kinds.get(val[1]) == K_CLASS):
-                entry = plans.get(val[1], _NO_PLANS).get(name)
-                if entry is not None and entry.epoch == epoch:
-                    seen: Any = entry.seen
-                    if seen is not None and (seen == cur if type(seen) is int else cur in seen):
-                        dynamic: set[int] | None = None
-                        for var in entry.chain:
-                            found = var[0]
-                            if found:
-                                dynamic = set(found) if dynamic is None else dynamic | found
-                        definer = entry.definer
-                        if definer is None:
-                            terminal = entry.plan[2]
-                            if terminal is not None:
-                                out |= {terminal} if dynamic is None else dynamic | {terminal}
-                            elif dynamic is not None:
-                                out |= dynamic
-                            continue
-                        memo = entry.bound_inst if kind == V_INST else entry.bound_cls
-                        if (
-                            memo is not None
-                            and memo[0] is definer[0]
-                            and memo[1] == len(definer[0])
-                            and memo[2] == epoch
-                        ):
-                            deps = memo[5]
-                            for var, values, size in deps:
-                                if var[0] is not values or len(values) != size:
-                                    break
-                            else:
-                                for did in memo[4]:
-                                    self._use(val[1], ("<canon>", did))
-                                for var, _values, _size in deps:
-                                    readers = var[1]
-                                    if readers is None:
-                                        var[1] = cur
-                                    elif type(readers) is int:
-                                        if readers != cur:
-                                            var[1] = {readers, cur}
-                                    else:
-                                        readers.add(cur)
-                                out |= memo[3] if dynamic is None else dynamic | memo[3]
-                                continue
+            if kind == V_INST or (kind == V_DEF and self.kinds.get(val[1]) == K_CLASS):
+                memo_of[v] = self.plans[val[1]][name]
             elif kind in _PURE_ATTR_KINDS:
-                found = self.attr(v, name)
                 if found:
-                    (pure[v],) = found
-                    out |= found
+                    (memo_of[v],) = found
                 else:
-                    pure[v] = -1
-                continue
-            out |= self.attr(v, name)
+                    memo_of[v] = -1
         return out
 
     def resolve_name(self, scope: str, name: str) -> tuple[str, Any]:
@@ -1067,6 +1066,9 @@ class _Solver:
             )
             for cls in affected
         }
+        for _mro, plans, _owners, _canonical in before.values():
+            for entry in plans.values():
+                entry.epoch = _DEAD  # no longer in self.plans: attr_memo must not use it
         seeds: list[int] = []
         for cls in sorted(affected):
             old_mro, plans, owners, canonical = before[cls]
@@ -1135,6 +1137,9 @@ class _Solver:
             )
             for current in affected
         }
+        for plans, _owners, _canonical in before.values():
+            for entry in plans.values():
+                entry.epoch = _DEAD  # no longer in self.plans: attr_memo must not use it
         if names is None:
             if cls in self.mro_cache:
                 self.mro_dirty.add(cls)
