@@ -6,6 +6,14 @@
  * exactly once and in order (duplicates from replays or overlapping frames are dropped by seq);
  * a frame that does not continue the position (a gap, or another epoch) is never applied — the
  * channel asks for a snapshot instead and the listeners get `resync` then `snapshot`.
+ *
+ * A large snapshot arrives in parts (a `snapshot` frame with `more: true`, then `snapshot_part`
+ * frames until one with `more: false`). The channel assembles them and hands its listeners one
+ * whole snapshot when the last part is in: listeners never see a half graph, and the position
+ * moves to the snapshot's seq only then. Meanwhile {@link GraphChannel.snapshotProgress} says how
+ * far the transfer is. A part that does not continue the assembly (another snapshot, a lost
+ * part) is never applied; a new subscription (a reconnect, a resync) or a closed connection
+ * drops what was assembled, and the re-subscription asks for a fresh snapshot.
  */
 
 import type {
@@ -15,6 +23,7 @@ import type {
   Filters,
   Position,
   SnapshotFrame,
+  SnapshotPartFrame,
   SubscribeMessage,
   SubscribedFrame,
 } from "./protocol.js";
@@ -28,6 +37,27 @@ export interface ChannelListener {
   resync(reason: string): void;
   /** An error frame about this graph (e.g. `unknown_graph`). */
   error?(frame: ErrorFrame): void;
+  /**
+   * A part of a chunked snapshot arrived, or an assembly was abandoned (progress null); the
+   * graph is delivered by {@link ChannelListener.snapshot} once complete.
+   */
+  snapshotProgress?(progress: SnapshotProgress | null): void;
+}
+
+/** How far the transfer of a chunked snapshot is. */
+export interface SnapshotProgress {
+  /** Frames received so far (the `snapshot` frame included). */
+  received: number;
+  /** Frames in all, when the server said so. */
+  parts: number | null;
+  /** Nodes and edges received so far. */
+  elements: number;
+}
+
+interface Assembly {
+  frame: SnapshotFrame;
+  received: number;
+  parts: number | null;
 }
 
 /** Where a new subscription starts. */
@@ -44,6 +74,8 @@ export interface ChannelStats {
   /** Frames refused because they did not continue the position. */
   gaps: number;
   resyncs: number;
+  /** Snapshot parts dropped because they did not continue an assembly. */
+  staleParts: number;
 }
 
 export class GraphChannel {
@@ -55,7 +87,9 @@ export class GraphChannel {
   private liveStart: boolean;
   private filters: Filters = {};
   private readonly listeners = new Set<ChannelListener>();
-  readonly stats: ChannelStats = { frames: 0, duplicates: 0, gaps: 0, resyncs: 0 };
+  readonly stats: ChannelStats = { frames: 0, duplicates: 0, gaps: 0, resyncs: 0, staleParts: 0 };
+  /** A chunked snapshot being received. */
+  private assembly: Assembly | null = null;
   /** Head reported by the last `subscribed` frame (for progress of a replay). */
   head: number | null = null;
 
@@ -98,8 +132,24 @@ export class GraphChannel {
     this.send({ op: "filter", graph: this.graph, filters: this.filters });
   }
 
-  /** The subscribe message for the current state (used on every (re)open). */
+  /** Progress of a chunked snapshot being received, null when none is. */
+  snapshotProgress(): SnapshotProgress | null {
+    const a = this.assembly;
+    if (a === null) return null;
+    return { received: a.received, parts: a.parts, elements: a.frame.nodes.length + a.frame.edges.length };
+  }
+
+  /** True until the snapshot the subscription waits for (if any) has been delivered whole. */
+  get loadingSnapshot(): boolean {
+    return this.awaitingSnapshot;
+  }
+
+  /**
+   * The subscribe message for the current state (used on every (re)open). It starts a new
+   * subscription, so parts of a snapshot still being assembled are stale from here on.
+   */
   subscribeMessage(): SubscribeMessage {
+    this.abandonAssembly();
     const msg: SubscribeMessage = { op: "subscribe", graph: this.graph, since: null };
     if (this.position !== null && !this.awaitingSnapshot) msg.since = { ...this.position };
     else if (this.liveStart && !this.awaitingSnapshot) msg.snapshot = false;
@@ -109,9 +159,52 @@ export class GraphChannel {
 
   onSubscribed(frame: SubscribedFrame): void {
     this.head = frame.head;
+    // What follows belongs to this subscription: an unfinished snapshot of an older one is stale.
+    this.abandonAssembly();
+  }
+
+  /** The connection closed: a half-received snapshot is useless (the next open re-subscribes). */
+  onClosed(): void {
+    this.abandonAssembly();
   }
 
   onSnapshot(frame: SnapshotFrame): void {
+    this.abandonAssembly(false);
+    if (frame.more === true) {
+      // The first of several parts: nothing is delivered (nor the position moved) until the last.
+      const parts = typeof frame.parts === "number" ? frame.parts : null;
+      this.assembly = { frame: { ...frame, nodes: [...frame.nodes], edges: [...frame.edges], more: false }, received: 1, parts };
+      this.progress();
+      return;
+    }
+    this.deliverSnapshot(frame);
+  }
+
+  onSnapshotPart(frame: SnapshotPartFrame): void {
+    const a = this.assembly;
+    if (a === null || frame.epoch !== a.frame.epoch || frame.seq !== a.frame.seq) {
+      // Of a snapshot this channel no longer waits for (an older subscription's, or after a drop).
+      this.stats.staleParts += 1;
+      return;
+    }
+    if (frame.part !== undefined && frame.part !== a.received) {
+      // A part is missing: the assembly cannot be completed; ask for a fresh snapshot.
+      this.stats.staleParts += 1;
+      this.requestSnapshot("snapshot_part");
+      return;
+    }
+    append(a.frame.nodes, frame.nodes);
+    append(a.frame.edges, frame.edges);
+    a.received += 1;
+    if (frame.more) {
+      this.progress();
+      return;
+    }
+    this.assembly = null;
+    this.deliverSnapshot(a.frame);
+  }
+
+  private deliverSnapshot(frame: SnapshotFrame): void {
     this.position = { epoch: frame.epoch, seq: frame.seq };
     this.awaitingSnapshot = false;
     this.liveStart = false;
@@ -119,6 +212,7 @@ export class GraphChannel {
   }
 
   onResync(reason: string): void {
+    this.abandonAssembly();
     this.stats.resyncs += 1;
     this.position = null;
     this.awaitingSnapshot = true;
@@ -166,6 +260,18 @@ export class GraphChannel {
     for (const l of [...this.listeners]) l.events(fresh, frame);
   }
 
+  private progress(): void {
+    const progress = this.snapshotProgress();
+    for (const l of [...this.listeners]) l.snapshotProgress?.(progress);
+  }
+
+  /** Drop a snapshot being assembled; `notify`: tell the listeners it is gone. */
+  private abandonAssembly(notify = true): void {
+    if (this.assembly === null) return;
+    this.assembly = null;
+    if (notify) this.progress();
+  }
+
   /**
    * The position cannot be continued: tell listeners to drop their state and re-subscribe
    * without a position, which makes the server send a snapshot.
@@ -177,6 +283,12 @@ export class GraphChannel {
     this.send({ op: "unsubscribe", graph: this.graph });
     this.send(this.subscribeMessage());
   }
+}
+
+/** Push `more` onto `into` (no spread: parts may hold more elements than an argument list). */
+function append<T>(into: T[], more: readonly T[] | undefined): void {
+  if (!Array.isArray(more)) return;
+  for (const item of more) into.push(item);
 }
 
 function hasFilters(f: Filters): boolean {

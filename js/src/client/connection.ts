@@ -315,6 +315,9 @@ export class EventsConnection {
       case "snapshot":
         this.channels.get(frame.graph)?.onSnapshot(frame);
         return;
+      case "snapshot_part":
+        this.channels.get(frame.graph)?.onSnapshotPart(frame);
+        return;
       case "events":
         this.channels.get(frame.graph)?.onEvents(frame);
         return;
@@ -370,6 +373,7 @@ export class EventsConnection {
     detach(socket);
     this.socket = null;
     this.clearTimers();
+    for (const channel of this.channels.values()) channel.onClosed();
     const attempt = this.current.attempt;
     switch (code) {
       case CloseCode.NORMAL:

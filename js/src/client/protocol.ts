@@ -122,6 +122,26 @@ export interface SnapshotFrame {
   seq: number;
   nodes: NodeJSON[];
   edges: EdgeJSON[];
+  /**
+   * A large snapshot is sent in parts: `more: true` means `snapshot_part` frames follow (the
+   * last with `more: false`); absent or false, this frame is the whole snapshot.
+   */
+  more?: boolean;
+  /** With `more`: how many frames (this one included) the snapshot consists of. */
+  parts?: number;
+}
+
+/** A further part of a chunked snapshot: same graph, epoch and seq as its `snapshot` frame. */
+export interface SnapshotPartFrame {
+  op: "snapshot_part";
+  graph: string;
+  epoch: string;
+  seq: number;
+  /** Index of this part (the `snapshot` frame is part 0). */
+  part?: number;
+  nodes: NodeJSON[];
+  edges: EdgeJSON[];
+  more: boolean;
 }
 
 export interface EventsFrame {
@@ -152,6 +172,7 @@ export type ServerFrame =
   | HelloFrame
   | SubscribedFrame
   | SnapshotFrame
+  | SnapshotPartFrame
   | EventsFrame
   | ResyncFrame
   | ErrorFrame

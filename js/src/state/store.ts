@@ -9,7 +9,7 @@
  * after (one re-index per frame).
  */
 
-import type { ChannelListener, StartPoint } from "../client/channel.js";
+import type { ChannelListener, SnapshotProgress, StartPoint } from "../client/channel.js";
 import type { EventsConnection, Subscription } from "../client/connection.js";
 import type { ChangeEvent, ErrorFrame, EventsFrame, Position, SnapshotFrame } from "../client/protocol.js";
 import { unionPatterns } from "../client/wildcard.js";
@@ -74,6 +74,8 @@ export interface StoreObserver {
   /** Events as they arrive (before frame batching): for logs, rates and latency. */
   delivered?(events: readonly ChangeEvent[], frame: EventsFrame): void;
   snapshotDelivered?(frame: SnapshotFrame): void;
+  /** A part of a chunked snapshot arrived (null: the transfer was abandoned). */
+  snapshotProgress?(progress: SnapshotProgress | null): void;
   resync?(reason: string): void;
   error?(frame: ErrorFrame): void;
 }
@@ -135,6 +137,17 @@ export class GraphStore implements ChannelListener {
     return this.subscription?.channel.getPosition() ?? null;
   }
 
+  /**
+   * Null when the store holds (or is about to apply) what its subscription asked for; otherwise
+   * it is waiting for a snapshot — after a resync, or while a chunked one is being received —
+   * with the transfer's progress so far (`received` 0 before its first part).
+   */
+  loading(): SnapshotProgress | null {
+    const channel = this.subscription?.channel;
+    if (channel === undefined || !channel.loadingSnapshot) return null;
+    return channel.snapshotProgress() ?? { received: 0, parts: null, elements: 0 };
+  }
+
   /** Positions computed by the layout, applied with the next frame. */
   setPositions(positions: ReadonlyMap<string, [number, number]>): void {
     this.batcher.positions(positions);
@@ -152,6 +165,10 @@ export class GraphStore implements ChannelListener {
   snapshot(frame: SnapshotFrame): void {
     for (const o of [...this.observers]) o.snapshotDelivered?.(frame);
     this.batcher.snapshot(frame);
+  }
+
+  snapshotProgress(progress: SnapshotProgress | null): void {
+    for (const o of [...this.observers]) o.snapshotProgress?.(progress);
   }
 
   events(events: ChangeEvent[], frame: EventsFrame): void {

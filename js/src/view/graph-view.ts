@@ -18,7 +18,7 @@
  * factory, clock, comm) can be replaced through {@link GraphViewEnvironment}.
  */
 
-import type { StartPoint } from "../client/channel.js";
+import type { SnapshotProgress, StartPoint } from "../client/channel.js";
 import type { Clock } from "../client/clock.js";
 import { type CommEndpoint, CommSocket } from "../client/comm-socket.js";
 import type { ConnectionOptions, ConnectionStatus, SocketFactory } from "../client/connection.js";
@@ -163,10 +163,15 @@ function startPoint(config: GraphViewConfig): StartPoint {
   return { kind: "snapshot" };
 }
 
-function statusLabel(s: ConnectionStatus, loaded: boolean): string {
+function statusLabel(s: ConnectionStatus, loaded: boolean, loading: SnapshotProgress | null): string {
   switch (s.state) {
     case "open":
-      return loaded ? "live" : "loading";
+      if (loaded) return "live";
+      // A chunked snapshot on its way: say how far it is (the graph shows when it is complete).
+      if (loading !== null && loading.received > 0) {
+        return loading.parts !== null ? `loading ${loading.received}/${loading.parts}` : `loading (${loading.elements})`;
+      }
+      return "loading";
     case "waiting":
       return s.retryInMs !== undefined ? `reconnecting in ${Math.ceil(s.retryInMs / 1000)}s` : "reconnecting";
     case "failed":
@@ -765,6 +770,7 @@ export class GraphView {
         this.problem = `${frame.code}: ${frame.message}`;
         this.requestUi();
       },
+      snapshotProgress: () => this.requestUi(),
       snapshotDelivered: () => {
         this.problem = null;
         this.showingSaved = false;
@@ -870,9 +876,11 @@ export class GraphView {
       label = this.problem ?? "no source";
       state = "failed";
     } else {
-      // Only a snapshot start has something to load; replay and live starts are live once open.
-      const loaded = store.loaded || startPoint(this.config).kind !== "snapshot";
-      label = this.problem ?? statusLabel(s, loaded);
+      // Only a snapshot start has something to load; replay and live starts are live once open
+      // — unless a resync made them wait for a snapshot too.
+      const loading = store.loading();
+      const loaded = loading === null && (store.loaded || startPoint(this.config).kind !== "snapshot");
+      label = this.problem ?? statusLabel(s, loaded, loading);
       state = this.problem ? "error" : s.state;
       if (this.transport === "comm" && !this.problem) label = `${label} (kernel)`;
     }
