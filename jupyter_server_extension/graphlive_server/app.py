@@ -103,6 +103,16 @@ class GraphliveServer(ExtensionApp):
             "cheaper than a long replay). 0: replay whatever the stream still holds."
         ),
     )
+    snapshot_chunk_elements = Int(
+        _DEFAULTS.snapshot_chunk_elements,
+        config=True,
+        help=(
+            "Snapshots with more nodes + edges than this (or bigger than a quarter of "
+            "max_queue_bytes) are sent as several frames ('snapshot' with \"more\": true, then "
+            "'snapshot_part' frames), paced by the connection's queue, so one big graph does "
+            "not hold up other graphs' events. 0: always one frame."
+        ),
+    )
     status_interval = Float(
         2.0,
         config=True,
@@ -127,6 +137,7 @@ class GraphliveServer(ExtensionApp):
             ping_interval=max(0.0, self.ping_interval),
             ping_timeout=max(0.0, self.ping_timeout),
             rate_limit=max(0.0, self.rate_limit),
+            snapshot_chunk_elements=max(0, self.snapshot_chunk_elements),
         )
         self.service = GraphliveService(
             ServiceSettings(

@@ -4,6 +4,10 @@ The asyncio counterpart of :func:`graphlive.bus.snapshot.load_graph` for the ser
 is read without parsing when it can be forwarded as is (the ``snapshot`` frame splices the stored
 JSON), and decompression of large snapshots runs in a worker thread so the event loop keeps
 serving other clients.
+
+A large snapshot is sent in parts (:class:`SnapshotParts`): the first a ``snapshot`` frame with
+``"more": true``, then ``snapshot_part`` frames, so no single WebSocket message holds the whole
+graph and other graphs' frames interleave between parts (docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -23,10 +27,14 @@ from graphlive.events import ChangeEvent
 from graphlive_server.filters import EventFilter
 from graphlive_server.protocol import encode_frame
 
-__all__ = ["History", "StoredSnapshot"]
+__all__ = ["History", "SnapshotParts", "StoredSnapshot"]
 
 #: Compressed snapshots larger than this are decompressed in a worker thread.
 THREAD_THRESHOLD = 256 * 1024
+#: Fewest bytes a snapshot element takes in the stored JSON (``{}`` and a comma): a snapshot
+#: shorter than 3 bytes per element of a part cannot need more than one part.
+MIN_ELEMENT_BYTES = 3
+_EMPTY_CONTENT = b'{"nodes":[],"edges":[]}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +47,33 @@ class StoredSnapshot:
 
     @staticmethod
     def empty(graph: str, position: Position) -> StoredSnapshot:
-        return StoredSnapshot(graph, position, b'{"nodes":[],"edges":[]}')
+        return StoredSnapshot(graph, position, _EMPTY_CONTENT)
+
+    def may_need_parts(self, max_elements: int, max_bytes: int) -> bool:
+        """False when the snapshot surely fits one frame (told from its size, without parsing):
+        at most ``max_bytes`` and too short to hold more than ``max_elements`` elements.
+        ``max_elements`` 0 disables parts."""
+        if max_elements <= 0:
+            return False
+        size = len(self.content) - len(_EMPTY_CONTENT)
+        return size > MIN_ELEMENT_BYTES * max_elements or len(self.content) > max_bytes
+
+    def parts(self, max_elements: int, max_bytes: int) -> SnapshotParts | None:
+        """The snapshot cut into parts of at most ``max_elements`` nodes and edges, and about
+        ``max_bytes`` each (judged from the average element size); None if it fits one frame.
+        Parses the content: run it in a worker thread for big snapshots."""
+        if not self.may_need_parts(max_elements, max_bytes):
+            return None
+        content = self.parsed()
+        nodes = list(content.get("nodes", ()))
+        edges = list(content.get("edges", ()))
+        total = len(nodes) + len(edges)
+        size = max_elements
+        if max_bytes > 0 and total:
+            size = min(size, max(1, max_bytes * total // max(1, len(self.content))))
+        if total <= size:
+            return None
+        return SnapshotParts(self.graph, self.position, nodes, edges, size)
 
     def parsed(self) -> dict[str, Any]:
         value = json.loads(self.content)
@@ -62,6 +96,60 @@ class StoredSnapshot:
         nodes = [n for n in content.get("nodes", ()) if filters.keeps_node(n)]
         edges = [e for e in content.get("edges", ()) if filters.keeps_edge(e)]
         return encode_frame({**head, "nodes": nodes, "edges": edges})
+
+
+class SnapshotParts:
+    """A parsed snapshot sent as :attr:`count` frames of at most :attr:`size` elements each.
+
+    Elements are the nodes followed by the edges, cut in order: part ``i`` holds elements
+    ``i*size .. (i+1)*size - 1``. Filters apply to each part; a part left empty by them is
+    still sent (the client counts parts). Part 0 is the ``snapshot`` frame (with ``parts``, the
+    count), the others ``snapshot_part`` frames (with ``part``, the index); all but the last
+    carry ``"more": true``.
+    """
+
+    __slots__ = ("count", "edges", "graph", "nodes", "position", "size")
+
+    def __init__(
+        self,
+        graph: str,
+        position: Position,
+        nodes: list[dict[str, Any]],
+        edges: list[dict[str, Any]],
+        size: int,
+    ) -> None:
+        self.graph = graph
+        self.position = position
+        self.nodes = nodes
+        self.edges = edges
+        self.size = max(1, size)
+        self.count = max(1, -(-(len(nodes) + len(edges)) // self.size))
+
+    def frame(self, index: int, filters: EventFilter) -> bytes:
+        """Part ``index`` (0-based) as a frame, keeping what passes ``filters``."""
+        if not 0 <= index < self.count:
+            raise IndexError(index)
+        start, stop = index * self.size, (index + 1) * self.size
+        n = len(self.nodes)
+        nodes = self.nodes[min(start, n) : min(stop, n)]
+        edges = self.edges[max(start - n, 0) : max(stop - n, 0)]
+        if not filters.passes_everything:
+            nodes = [x for x in nodes if filters.keeps_node(x)]
+            edges = [x for x in edges if filters.keeps_edge(x)]
+        frame: dict[str, Any] = {
+            "op": "snapshot" if index == 0 else "snapshot_part",
+            "graph": self.graph,
+            "epoch": self.position.epoch,
+            "seq": self.position.seq,
+        }
+        if index == 0:
+            frame["parts"] = self.count
+        else:
+            frame["part"] = index
+        frame["more"] = index < self.count - 1
+        frame["nodes"] = nodes
+        frame["edges"] = edges
+        return encode_frame(frame)
 
 
 class History:

@@ -83,11 +83,19 @@ class Limits:
     ping_interval: float = 20.0
     ping_timeout: float = 60.0
     rate_limit: float = 50.0
+    #: Snapshots with more nodes + edges than this are sent in parts (0: always one frame).
+    snapshot_chunk_elements: int = 20_000
 
     @property
     def rate_burst(self) -> float:
         """Token bucket size: a client may send this many messages at once."""
         return max(2.0 * self.rate_limit, 1.0)
+
+    @property
+    def snapshot_chunk_bytes(self) -> int:
+        """About the most bytes of one snapshot part: a quarter of the queue, so a part queued
+        at half the limit (see replay pacing) leaves room for other graphs' live events."""
+        return max(1, self.max_queue_bytes // 4)
 
     @property
     def abuse_limit(self) -> int:
@@ -104,6 +112,7 @@ class Limits:
             "ping_timeout": self.ping_timeout,
             "rate_limit": self.rate_limit,
             "rate_burst": self.rate_burst,
+            "snapshot_chunk_elements": self.snapshot_chunk_elements,
         }
 
 

@@ -229,6 +229,8 @@ class ClientSession:
             broadcaster=self.broadcaster,
             metrics=self.metrics,
             retention=self.retention,
+            snapshot_chunk_elements=self.limits.snapshot_chunk_elements,
+            snapshot_chunk_bytes=self.limits.snapshot_chunk_bytes,
         )
         self.subscriptions[msg.graph] = sub
         sub.start(msg)

@@ -24,7 +24,7 @@ import redis
 from graphlive.bus.reader import Position, ResyncRequired
 from graphlive.events import ChangeEvent
 from graphlive_server.filters import EventFilter
-from graphlive_server.history import THREAD_THRESHOLD, History, StoredSnapshot
+from graphlive_server.history import THREAD_THRESHOLD, History, SnapshotParts, StoredSnapshot
 from graphlive_server.metrics import Metrics
 from graphlive_server.outbox import ControlFrame, EventChunk
 from graphlive_server.protocol import ErrorCode, Subscribe, encode_frame
@@ -93,6 +93,8 @@ class Subscription:
         broadcaster: Broadcaster,
         metrics: Metrics,
         retention: int,
+        snapshot_chunk_elements: int = 0,
+        snapshot_chunk_bytes: int = 0,
     ) -> None:
         self.session = session
         self.graph = graph
@@ -101,6 +103,11 @@ class Subscription:
         self.broadcaster = broadcaster
         self.metrics = metrics
         self.retention = retention
+        #: Snapshots above these sizes are sent in parts (0 elements: always one frame).
+        self.snapshot_chunk_elements = snapshot_chunk_elements
+        self.snapshot_chunk_bytes = snapshot_chunk_bytes
+        #: ``(parts sent, parts)`` while a snapshot is being sent in parts, else None.
+        self.snapshot_parts: tuple[int, int] | None = None
         #: The last event position handed to the connection (its queue, not yet the socket).
         self.position = Position()
         #: True once the broadcaster's batches go straight to this subscription.
@@ -269,16 +276,44 @@ class Subscription:
             except ResyncRequired as exc:  # a newer snapshot let the tail go: read it again
                 error = exc
                 continue
-            if len(snap.content) > THREAD_THRESHOLD and not self.filters.passes_everything:
+            big = len(snap.content) > THREAD_THRESHOLD
+            limits = (self.snapshot_chunk_elements, self.snapshot_chunk_bytes)
+            parts: SnapshotParts | None = None
+            if snap.may_need_parts(*limits):
+                if big:
+                    parts = await asyncio.to_thread(snap.parts, *limits)
+                else:
+                    parts = snap.parts(*limits)
+            if parts is not None:
+                await self._send_parts(parts, thread=big)
+            elif big and not self.filters.passes_everything:
                 frame = await asyncio.to_thread(snap.frame, self.filters)
+                self.session.put(ControlFrame(frame, self.graph))
             else:
-                frame = snap.frame(self.filters)
-            self.session.put(ControlFrame(frame, self.graph))
+                self.session.put(ControlFrame(snap.frame(self.filters), self.graph))
             self.position = snap.position
             self._enqueue(page)
             return
         assert error is not None
         raise error
+
+    async def _send_parts(self, parts: SnapshotParts, *, thread: bool) -> None:
+        """Queue a snapshot's parts, each once the queue is below half its limit (like replay
+        pages), so other graphs' frames go out between them. Nothing of this graph is queued
+        meanwhile: its events follow the last part. Cancelled (unsubscribe, resubscribe, resync,
+        closed connection), it stops between two parts and queues nothing more."""
+        try:
+            for index in range(parts.count):
+                self.snapshot_parts = (index, parts.count)
+                if index:
+                    await self.session.wait_writable()
+                if thread:
+                    frame = await asyncio.to_thread(parts.frame, index, self.filters)
+                else:
+                    frame = parts.frame(index, self.filters)
+                self.session.put(ControlFrame(frame, self.graph))
+        finally:
+            self.snapshot_parts = None
 
     async def _follow(self) -> None:
         """Replay the stream from :attr:`position` until caught up with the feed, then go live."""

@@ -14,6 +14,7 @@ from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import Edge, EdgeKind, Node, NodeKind
 from graphlive_server.analysis_service import PathRefused, confine
 from graphlive_server.filters import EventFilter
+from graphlive_server.history import StoredSnapshot
 from graphlive_server.metrics import LatencyHistogram, RateMeter
 from graphlive_server.outbox import ControlFrame, EventChunk, Outbox
 from graphlive_server.protocol import (
@@ -260,3 +261,32 @@ def test_confine(tmp_path: Path) -> None:
         with pytest.raises(PathRefused) as info:
             confine(root, path)
         assert info.value.status == status, path
+
+
+def test_snapshot_parts_cut_nodes_then_edges_and_small_snapshots_stay_whole() -> None:
+    nodes = [Node.make(f"m.f{i}", NodeKind.FUNCTION, file=f"{'ab'[i % 2]}/m.py").to_dict()
+             for i in range(7)]  # fmt: skip
+    edges = [
+        Edge(EdgeKind.CALLS, f"m.f{i}", f"m.f{i + 1}", 1, "a/m.py").to_dict() for i in range(3)
+    ]
+    content = json.dumps({"nodes": nodes, "edges": edges}, separators=(",", ":")).encode()
+    snap = StoredSnapshot("g", Position("e1", 9), content)
+    assert snap.parts(10, 1 << 20) is None  # 10 elements fit one part
+    assert snap.frame(EventFilter()).startswith(b'{"op":"snapshot"')
+    assert not StoredSnapshot.empty("g", Position("e1", 0)).may_need_parts(1, 1 << 20)
+    assert not snap.may_need_parts(0, 1)  # 0 disables parts
+    parts = snap.parts(4, 1 << 20)
+    assert parts is not None and parts.count == 3
+    frames = [json.loads(parts.frame(i, EventFilter())) for i in range(3)]
+    assert [f["op"] for f in frames] == ["snapshot", "snapshot_part", "snapshot_part"]
+    assert frames[0]["parts"] == 3 and [f.get("part") for f in frames] == [None, 1, 2]
+    assert [f["more"] for f in frames] == [True, True, False]
+    assert [(len(f["nodes"]), len(f["edges"])) for f in frames] == [(4, 0), (3, 1), (0, 2)]
+    assert [n for f in frames for n in f["nodes"]] == nodes
+    assert [e for f in frames for e in f["edges"]] == edges
+    only_a = EventFilter.parse({"paths": ["a/"]})
+    kept = [json.loads(parts.frame(i, only_a)) for i in range(3)]
+    assert [n["id"] for f in kept for n in f["nodes"]] == ["m.f0", "m.f2", "m.f4", "m.f6"]
+    # Big elements make smaller parts: about max_bytes each.
+    by_bytes = snap.parts(100, len(content) // 5 + 1)
+    assert by_bytes is not None and by_bytes.size == 2 and by_bytes.count == 5

@@ -1,0 +1,260 @@
+"""Large snapshots sent in parts: ``snapshot`` with ``"more": true``, then ``snapshot_part``s."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis
+
+from graphlive.bus.publisher import Publisher
+from graphlive.bus.reader import Position
+from graphlive.bus.snapshot import write_snapshot
+from graphlive.events import ChangeEvent
+from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
+from graphlive_server.service import GraphliveService
+from graphlive_server.session import ClientSession
+from tests.server.clients import GLClient, RawWebSocket, publish_nodes, wait_until
+
+Connect = Callable[..., Awaitable[GLClient]]
+
+
+def producer(client: redis.Redis, name: str) -> tuple[CodeGraph, list[ChangeEvent]]:
+    """A graph whose every change is published to ``name``'s stream."""
+    pub = Publisher(client, name)
+    graph = CodeGraph(name)
+    published: list[ChangeEvent] = []
+    graph.listen(lambda batch: published.extend(pub.publish(batch).positioned(batch)))
+    return graph, published
+
+
+def build(graph: CodeGraph, start: int, count: int) -> None:
+    """Functions f<start>… in pkg/a (even) and pkg/b (odd), each calling the previous one."""
+    with graph.transaction():
+        for i in range(start, start + count):
+            folder = "a" if i % 2 == 0 else "b"
+            kind = NodeKind.CLASS if i % 3 == 0 else NodeKind.FUNCTION
+            node = Node.make(f"pkg.{folder}.f{i}", kind, file=f"pkg/{folder}/m.py", line=i + 1)
+            graph.add_node(node)
+            if i > 0:
+                prev = f"pkg.{'a' if (i - 1) % 2 == 0 else 'b'}.f{i - 1}"
+                graph.add_edge(Edge(EdgeKind.CALLS, node.id, prev, i + 1, node.file))
+
+
+async def read_snapshot(client: GLClient, graph: str) -> list[dict[str, Any]]:
+    """The frames of ``graph``'s snapshot, from ``snapshot`` to the part without ``more``."""
+    first = await client.until("snapshot")
+    assert first["graph"] == graph
+    frames = [first]
+    while frames[-1].get("more"):
+        frame = await client.recv()
+        if frame.get("graph") == graph:
+            assert frame["op"] == "snapshot_part", f"{frame['op']} of {graph} between parts"
+            frames.append(frame)
+    return frames
+
+
+def union(frames: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    nodes = [n["id"] for f in frames for n in f["nodes"]]
+    edges = [e["id"] for f in frames for e in f["edges"]]
+    return nodes, edges
+
+
+@pytest.mark.parametrize("gl_config", [{"snapshot_chunk_elements": 50}])
+async def test_a_big_snapshot_arrives_in_parts_then_events_in_order(
+    gl_connect: Connect, redis_client: redis.Redis, graph_name: str
+) -> None:
+    graph, published = producer(redis_client, graph_name)
+    build(graph, 0, 120)  # 120 nodes, 119 edges: 5 parts of 50
+    at = Position(published[-1].epoch, published[-1].seq)
+    write_snapshot(redis_client, graph, at)
+    expected_nodes = sorted(n.id for n in graph.nodes())
+    expected_edges = sorted(e.id for e in graph.edges())
+    build(graph, 120, 3)  # a tail after the snapshot: replayed after the last part
+    small, small_events = producer(redis_client, graph_name + "-small")
+    build(small, 0, 10)  # 19 elements: one frame, as before
+    write_snapshot(redis_client, small, Position(small_events[-1].epoch, small_events[-1].seq))
+
+    client = await gl_connect()
+    await client.hello()
+    assert (await client.subscribe(graph_name))["mode"] == "snapshot"
+    frames = await read_snapshot(client, graph_name)
+    assert [f["op"] for f in frames] == ["snapshot"] + ["snapshot_part"] * 4
+    assert frames[0]["parts"] == 5 and [f.get("part") for f in frames[1:]] == [1, 2, 3, 4]
+    assert [f["more"] for f in frames] == [True, True, True, True, False]
+    assert all(f["epoch"] == at.epoch and f["seq"] == at.seq for f in frames)
+    assert all(len(f["nodes"]) + len(f["edges"]) <= 50 for f in frames)
+    nodes, edges = union(frames)
+    assert sorted(nodes) == expected_nodes and sorted(edges) == expected_edges
+    assert len(nodes) == len(set(nodes)) and len(edges) == len(set(edges))
+    # The tail and then live events follow the last part, contiguous from the snapshot.
+    client.positions[graph_name] = (at.epoch, at.seq)
+    tail = await client.events_through(graph_name, published[-1].seq)
+    assert [e["seq"] for e in tail] == list(range(at.seq + 1, published[-1].seq + 1))
+    build(graph, 123, 2)
+    live = await client.events_through(graph_name, published[-1].seq)
+    assert {e["data"]["node"]["id"] for e in live if e["type"] == "node_added"} == {
+        "pkg.b.f123",
+        "pkg.a.f124",
+    }
+
+    await client.subscribe(small.name)
+    single = await client.expect("snapshot")
+    assert "more" not in single and len(single["nodes"]) == 10 and len(single["edges"]) == 9
+
+
+@pytest.mark.parametrize("gl_config", [{"snapshot_chunk_elements": 40}])
+async def test_filters_apply_to_each_part(
+    gl_connect: Connect, redis_client: redis.Redis, graph_name: str
+) -> None:
+    graph, published = producer(redis_client, graph_name)
+    build(graph, 0, 100)  # 199 elements: 5 parts of 40
+    write_snapshot(redis_client, graph, Position(published[-1].epoch, published[-1].seq))
+
+    client = await gl_connect("filtered")
+    await client.hello()
+    await client.subscribe(graph_name, filters={"kinds": ["class"], "paths": ["pkg/a/"]})
+    frames = await read_snapshot(client, graph_name)
+    assert len(frames) == 5 and frames[0]["parts"] == 5  # filters do not change the cut
+    for f in frames:
+        assert all(n["kind"] == "class" and n["file"].startswith("pkg/a/") for n in f["nodes"])
+        assert all(e["file"].startswith("pkg/a/") for e in f["edges"])
+    nodes, edges = union(frames)
+    assert sorted(nodes) == sorted(
+        n.id for n in graph.nodes() if n.kind is NodeKind.CLASS and n.file.startswith("pkg/a/")
+    )
+    assert sorted(edges) == sorted(e.id for e in graph.edges() if e.file.startswith("pkg/a/"))
+
+
+# ------------------------------------------------------------------ a client that stops reading
+
+#: Parts of at most ~16 KB (a quarter of the queue); ~10 MB of snapshot is far more than the
+#: kernel's socket buffers hold (server send buffer ≤ 4 MB, client receive window 4 KB), so the
+#: server must wait for the client between parts.
+SLOW = {"max_queue_bytes": 64 * 1024, "snapshot_chunk_elements": 1000}
+BIG_NODES = 40_000
+
+
+def write_big_snapshot(client: redis.Redis, name: str) -> Position:
+    """A snapshot of BIG_NODES heavy nodes (its content need not match the short stream)."""
+    result = publish_nodes(Publisher(client, name), 0, 1)
+    at = Position(result.epoch, result.last)
+    graph = CodeGraph(name)
+    pad = "x" * 200
+    with graph.transaction():
+        for i in range(BIG_NODES):
+            graph.add_node(Node.make(f"big.n{i}", NodeKind.FUNCTION, file="big.py", doc=pad))
+    write_snapshot(client, graph, at)
+    return at
+
+
+async def session_of(service: GraphliveService, graph: str) -> ClientSession:
+    """The session that subscribed to ``graph`` (once the server has read the subscribe)."""
+    await wait_until(lambda: any(graph in s.subscriptions for s in service.sessions))
+    (session,) = [s for s in service.sessions if graph in s.subscriptions]
+    return session
+
+
+def stalled(session: ClientSession, graph: str) -> bool:
+    """The subscription sends ``graph``'s snapshot in parts and waits for the queue to drain."""
+    sub = session.subscriptions.get(graph)
+    return (
+        sub is not None
+        and sub.snapshot_parts is not None
+        and sub.snapshot_parts[0] > 0
+        and session.outbox.queued_bytes > session.outbox.max_bytes // 2
+    )
+
+
+async def raw_client(connect: Connect, port: int, base_url: str, token: str) -> RawWebSocket:
+    await (await connect()).hello()  # the server is up and listening
+    slow = await RawWebSocket.connect(port, f"{base_url}graphlive/ws/events", token, rcvbuf=4096)
+    assert (await slow.read_json())["op"] == "hello"
+    return slow
+
+
+async def send(ws: RawWebSocket, message: dict[str, Any]) -> None:
+    await ws.send_text(json.dumps(message))
+
+
+@pytest.mark.parametrize("gl_config", [SLOW])
+async def test_other_graphs_events_go_out_between_parts(
+    gl_connect: Connect,
+    gl_service: GraphliveService,
+    gl_token: str,
+    jp_http_port: int,
+    jp_base_url: str,
+    redis_client: redis.Redis,
+    graph_name: str,
+) -> None:
+    big = graph_name
+    at = write_big_snapshot(redis_client, big)
+    other = Publisher(redis_client, graph_name + "-other")
+    publish_nodes(other, 0, 1)
+
+    ws = await raw_client(gl_connect, jp_http_port, jp_base_url, gl_token)
+    await send(ws, {"op": "subscribe", "graph": other.graph, "since": None, "snapshot": False})
+    await send(ws, {"op": "subscribe", "graph": big, "since": None})
+    session = await session_of(gl_service, big)
+    await wait_until(lambda: other.graph in session.subscriptions)
+    await wait_until(lambda: session.subscriptions[other.graph].live)
+    await wait_until(lambda: stalled(session, big))
+    # The big snapshot is in mid-transfer; the other graph's events are queued now, behind at
+    # most the parts already queued, not behind the whole snapshot.
+    marker = publish_nodes(other, 1, 3)
+    sub_other = session.subscriptions[other.graph]
+    await wait_until(lambda: sub_other.position.seq == marker.last)
+
+    frames: list[dict[str, Any]] = []
+    while not (frames and frames[-1].get("graph") == big and frames[-1].get("more") is False):
+        frames.append(await ws.read_json(timeout=60))
+    ops = [(f["op"], f.get("graph")) for f in frames]
+    parts = [f for f in frames if f.get("graph") == big and f["op"].startswith("snapshot")]
+    assert parts[0]["op"] == "snapshot" and len(parts) == parts[0]["parts"] > 10
+    assert sum(len(p["nodes"]) for p in parts) == BIG_NODES
+    other_at = ops.index(("events", other.graph))
+    first_part = ops.index(("snapshot", big))
+    later_parts = [i for i, op in enumerate(ops) if op == ("snapshot_part", big) and i > other_at]
+    assert first_part < other_at and later_parts, ops[:50]
+    assert frames[other_at]["through"] == marker.last
+    # The big graph's own events come only after its last part.
+    live = publish_nodes(Publisher(redis_client, big), 1, 1)
+    after = await ws.read_json()
+    assert after["op"] == "events" and after["graph"] == big
+    assert after["from"] == at.seq + 1 and after["through"] == live.last
+    ws.close()
+
+
+@pytest.mark.parametrize("gl_config", [SLOW])
+async def test_unsubscribe_mid_snapshot_stops_the_parts(
+    gl_connect: Connect,
+    gl_service: GraphliveService,
+    gl_token: str,
+    jp_http_port: int,
+    jp_base_url: str,
+    redis_client: redis.Redis,
+    graph_name: str,
+) -> None:
+    write_big_snapshot(redis_client, graph_name)
+    ws = await raw_client(gl_connect, jp_http_port, jp_base_url, gl_token)
+    await send(ws, {"op": "subscribe", "graph": graph_name, "since": None})
+    session = await session_of(gl_service, graph_name)
+    await wait_until(lambda: stalled(session, graph_name))
+    sub = session.subscriptions[graph_name]
+    await send(ws, {"op": "unsubscribe", "graph": graph_name, "ref": "u"})
+    await wait_until(lambda: graph_name not in session.subscriptions)
+    assert sub.snapshot_parts is None  # the sending task has stopped
+    await send(ws, {"op": "ping", "t": 1})
+
+    frames: list[dict[str, Any]] = []
+    while not frames or frames[-1]["op"] != "pong":
+        frames.append(await ws.read_json(timeout=60))
+    ops = [f["op"] for f in frames]
+    done = ops.index("unsubscribed")
+    parts = [f for f in frames[:done] if f["op"] in ("snapshot", "snapshot_part")]
+    assert parts[0]["op"] == "snapshot" and 1 < len(parts) < parts[0]["parts"]
+    assert parts[-1]["more"] is True  # cut off mid-snapshot
+    assert not any(op.startswith("snapshot") for op in ops[done:])
+    ws.close()
