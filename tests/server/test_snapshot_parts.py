@@ -258,3 +258,37 @@ async def test_unsubscribe_mid_snapshot_stops_the_parts(
     assert parts[-1]["more"] is True  # cut off mid-snapshot
     assert not any(op.startswith("snapshot") for op in ops[done:])
     ws.close()
+
+
+@pytest.mark.parametrize("gl_config", [SLOW])
+async def test_resubscribe_mid_snapshot_starts_a_whole_new_one(
+    gl_connect: Connect,
+    gl_service: GraphliveService,
+    gl_token: str,
+    jp_http_port: int,
+    jp_base_url: str,
+    redis_client: redis.Redis,
+    graph_name: str,
+) -> None:
+    write_big_snapshot(redis_client, graph_name)
+    ws = await raw_client(gl_connect, jp_http_port, jp_base_url, gl_token)
+    await send(ws, {"op": "subscribe", "graph": graph_name, "since": None, "ref": "old"})
+    session = await session_of(gl_service, graph_name)
+    await wait_until(lambda: stalled(session, graph_name))
+    await send(ws, {"op": "subscribe", "graph": graph_name, "since": None, "ref": "new"})
+
+    frames: list[dict[str, Any]] = []
+    while not (frames and frames[-1].get("more") is False):
+        frames.append(await ws.read_json(timeout=60))
+    ops = [f["op"] for f in frames]
+    new = next(i for i, f in enumerate(frames) if f.get("ref") == "new")
+    old_parts = [f for f in frames[:new] if f["op"].startswith("snapshot")]
+    assert old_parts[-1]["more"] is True  # the old transfer was cut off…
+    fresh = frames[new + 1 :]  # …and nothing of it follows the new subscription
+    assert [f["op"] for f in fresh] == ["snapshot"] + ["snapshot_part"] * (len(fresh) - 1)
+    assert len(fresh) == fresh[0]["parts"] and [f.get("part") for f in fresh[1:]] == list(
+        range(1, len(fresh))
+    )
+    assert sum(len(f["nodes"]) for f in fresh) == BIG_NODES
+    assert ops.count("subscribed") == 2
+    ws.close()
