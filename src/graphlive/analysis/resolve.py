@@ -497,7 +497,7 @@ class _Solver:
         if var is None:
             self.vars[key] = [_EMPTY, cur, None]
             return _EMPTY
-        readers = var[1]
+        readers = var[1]  # _add_reader(var, cur), inline: this is the solver's hottest path
         if readers is None:
             var[1] = cur
         elif type(readers) is int:
@@ -649,14 +649,7 @@ class _Solver:
             records = box.records
             for slot in box.slots:
                 var = records[slot]
-                readers = var[1]
-                if readers is None:
-                    var[1] = cur
-                elif type(readers) is int:
-                    if readers != cur:
-                        var[1] = {readers, cur}
-                else:
-                    readers.add(cur)
+                _add_reader(var, cur)
             if seen is None:
                 box.seen = cur
             elif type(seen) is int:
@@ -687,14 +680,7 @@ class _Solver:
                 if var is None:
                     self.vars[e[1]] = [_EMPTY, cur, None]
                     return _EMPTY
-                readers = var[1]
-                if readers is None:
-                    var[1] = cur
-                elif type(readers) is int:
-                    if readers != cur:
-                        var[1] = {readers, cur}
-                else:
-                    readers.add(cur)
+                _add_reader(var, cur)
                 values: set[int] | frozenset[int] = var[0]
                 return values
             out: set[int] = set()
@@ -796,14 +782,7 @@ class _Solver:
                             for did in memo[4]:
                                 self._use(entry.cls, ("<canon>", did))
                             for var, _values, _size in deps:
-                                readers = var[1]
-                                if readers is None:
-                                    var[1] = cur
-                                elif type(readers) is int:
-                                    if readers != cur:
-                                        var[1] = {readers, cur}
-                                else:
-                                    readers.add(cur)
+                                _add_reader(var, cur)
                             out |= memo[3] if dynamic is None else dynamic | memo[3]
                             continue
             found = self.attr(v, name)
@@ -1222,27 +1201,13 @@ class _Solver:
                 known.add(cur)
         dynamic: set[int] | None = None
         for var in entry.chain:
-            readers = var[1]
-            if readers is None:
-                var[1] = cur
-            elif type(readers) is int:
-                if readers != cur:
-                    var[1] = {readers, cur}
-            else:
-                readers.add(cur)
+            _add_reader(var, cur)
             found = var[0]
             if found:
                 dynamic = set(found) if dynamic is None else dynamic | found
         definer = entry.definer
         if definer is not None:
-            readers = definer[1]
-            if readers is None:
-                definer[1] = cur
-            elif type(readers) is int:
-                if readers != cur:
-                    definer[1] = {readers, cur}
-            else:
-                readers.add(cur)
+            _add_reader(definer, cur)
         return dynamic
 
     def _lookup(self, cls: str, name: str, after: str | None) -> _Lookup:
@@ -1295,14 +1260,7 @@ class _Solver:
                     self._use(cls, ("<canon>", did))
                 cur = self.cur
                 for var, _values, _size in deps:
-                    readers = var[1]
-                    if readers is None:
-                        var[1] = cur
-                    elif type(readers) is int:
-                        if readers != cur:
-                            var[1] = {readers, cur}
-                    else:
-                        readers.add(cur)
+                    _add_reader(var, cur)
                 hit: set[int] | frozenset[int] = memo[3]
                 return hit
         log: list[str] = []
@@ -2233,6 +2191,20 @@ class _Binder:
             done = self.done = (*done, key)
             self.solver.bound[self.c] = (self.sig, done)
         self.solver._bind(func, first, self.argv)
+
+
+def _add_reader(var: list[Any], cur: int) -> None:
+    """Record constraint ``cur`` as a reader of variable record ``var`` (``None``, one
+    constraint number, or a set of them; see :attr:`_Solver.vars`). :meth:`_Solver.read` does
+    the same inline, being the hottest path of the solver."""
+    readers = var[1]
+    if readers is None:
+        var[1] = cur
+    elif type(readers) is int:
+        if readers != cur:
+            var[1] = {readers, cur}
+    else:
+        readers.add(cur)
 
 
 def _members(constraints: int | set[int] | None) -> Sequence[int]:
