@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,9 @@ from graphlive_server.filters import EventFilter
 from graphlive_server.protocol import encode_frame
 
 __all__ = ["History", "SnapshotParts", "StoredSnapshot"]
+
+#: Which parts of which snapshot: graph, epoch, seq, max elements and bytes per part.
+_PartsKey = tuple[str, str, int, int, int]
 
 #: Compressed snapshots larger than this are decompressed in a worker thread.
 THREAD_THRESHOLD = 256 * 1024
@@ -108,7 +112,7 @@ class SnapshotParts:
     carry ``"more": true``.
     """
 
-    __slots__ = ("count", "edges", "graph", "nodes", "position", "size")
+    __slots__ = ("__weakref__", "count", "edges", "graph", "nodes", "position", "size")
 
     def __init__(
         self,
@@ -158,6 +162,40 @@ class History:
     def __init__(self, client: redis.asyncio.Redis, *, page: int = 1000) -> None:
         self.client = client
         self.page = page
+        # Parsed snapshots being sent, shared by the subscribers that send the same one (a big
+        # graph parses into hundreds of MB): kept only while some subscription holds them.
+        self._parts: weakref.WeakValueDictionary[_PartsKey, SnapshotParts] = (
+            weakref.WeakValueDictionary()
+        )
+        self._parsing: dict[_PartsKey, asyncio.Future[SnapshotParts | None]] = {}
+
+    async def snapshot_parts(
+        self, snap: StoredSnapshot, max_elements: int, max_bytes: int
+    ) -> SnapshotParts | None:
+        """``snap.parts(max_elements, max_bytes)``, parsed once for every subscriber that asks
+        while one still holds the result (big snapshots parse in a worker thread)."""
+        if not snap.may_need_parts(max_elements, max_bytes):
+            return None
+        key = (snap.graph, snap.position.epoch, snap.position.seq, max_elements, max_bytes)
+        parts = self._parts.get(key)
+        if parts is not None:
+            return parts
+        pending = self._parsing.get(key)
+        if pending is None:
+            if len(snap.content) > THREAD_THRESHOLD:
+                pending = asyncio.ensure_future(
+                    asyncio.to_thread(snap.parts, max_elements, max_bytes)
+                )
+            else:
+                pending = asyncio.get_running_loop().create_future()
+                pending.set_result(snap.parts(max_elements, max_bytes))
+            self._parsing[key] = pending
+            pending.add_done_callback(lambda _: self._parsing.pop(key, None))
+        # Shielded: a subscriber cancelled meanwhile must not cancel the others' parse.
+        parts = await asyncio.shield(pending)
+        if parts is not None:
+            self._parts[key] = parts
+        return parts
 
     async def head(self, graph: str) -> Position:
         """``(epoch, last seq)``; epoch ``""`` when the graph does not exist."""

@@ -278,12 +278,7 @@ class Subscription:
                 continue
             big = len(snap.content) > THREAD_THRESHOLD
             limits = (self.snapshot_chunk_elements, self.snapshot_chunk_bytes)
-            parts: SnapshotParts | None = None
-            if snap.may_need_parts(*limits):
-                if big:
-                    parts = await asyncio.to_thread(snap.parts, *limits)
-                else:
-                    parts = snap.parts(*limits)
+            parts = await self.history.snapshot_parts(snap, *limits)
             if parts is not None:
                 await self._send_parts(parts, thread=big)
             elif big and not self.filters.passes_everything:

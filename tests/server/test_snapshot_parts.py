@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
 
 from graphlive.bus.publisher import Publisher
 from graphlive.bus.reader import Position
 from graphlive.bus.snapshot import write_snapshot
 from graphlive.events import ChangeEvent
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
+from graphlive_server.history import THREAD_THRESHOLD, History
 from graphlive_server.service import GraphliveService
 from graphlive_server.session import ClientSession
 from tests.server.clients import GLClient, RawWebSocket, publish_nodes, wait_until
@@ -292,3 +297,33 @@ async def test_resubscribe_mid_snapshot_starts_a_whole_new_one(
     assert sum(len(f["nodes"]) for f in fresh) == BIG_NODES
     assert ops.count("subscribed") == 2
     ws.close()
+
+
+async def test_subscribers_sending_one_snapshot_share_its_parsed_parts(
+    redis_url: str, redis_client: redis.Redis, graph_name: str
+) -> None:
+    """A big snapshot is parsed once for the subscribers sending it at the same time, and let
+    go once none holds it (the next one parses it again)."""
+    write_big_snapshot(redis_client, graph_name)
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        history = History(client)
+        snap = await history.snapshot(graph_name)
+        assert snap is not None and len(snap.content) > THREAD_THRESHOLD
+        first, second = await asyncio.gather(
+            history.snapshot_parts(snap, 20_000, 4_000_000),
+            history.snapshot_parts(snap, 20_000, 4_000_000),
+        )
+        assert first is not None and first is second and first.count > 1
+        assert await history.snapshot_parts(snap, 20_000, 4_000_000) is first
+        # Other limits cut other parts.
+        other = await history.snapshot_parts(snap, 10_000, 4_000_000)
+        assert other is not None and other is not first and other.count > first.count
+        gone = weakref.ref(first)
+        del first, second
+        gc.collect()
+        assert gone() is None
+        again = await history.snapshot_parts(snap, 20_000, 4_000_000)
+        assert again is not None and again.nodes == other.nodes
+    finally:
+        await client.aclose()
