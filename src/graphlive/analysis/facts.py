@@ -31,6 +31,10 @@ of the ``C_*`` tags.
 
 from __future__ import annotations
 
+import bisect
+import marshal
+import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -80,6 +84,8 @@ __all__ = [
     "ImportFact",
     "Params",
     "ScopeFact",
+    "decode_facts",
+    "encode_facts",
 ]
 
 #: Any expression tuple (``E_*`` tag first). Kept as ``tuple[Any, ...]``: the shapes are
@@ -275,3 +281,238 @@ class FileFacts:
     #: Literal ``__all__`` (``None`` when absent or not a literal).
     all_names: tuple[str, ...] | None = None
     diagnostics: list[DiagFact] = field(default_factory=list)
+
+    def __reduce__(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        blob = encode_facts(self)
+        if blob is not None:
+            return decode_facts, (blob,)
+        # A frozenset whose iteration order cannot be rebuilt: plain field-by-field pickling
+        # (equal facts, possibly another set order).
+        return _facts_from_fields, tuple(getattr(self, name) for name in _FIELDS)
+
+
+_FIELDS = tuple(FileFacts.__dataclass_fields__)
+
+
+def _facts_from_fields(*values: Any) -> FileFacts:
+    return FileFacts(*values)
+
+
+# --- compact transfer -------------------------------------------------------------------------
+#
+# Facts go from worker processes back to the parent as one ``marshal`` blob of plain tuples
+# (NamedTuples become tuples, rebuilt on load): several times cheaper than pickling the objects.
+# The resolver's results depend on the iteration order of the facts' frozensets, and a frozenset
+# rebuilt from its items (as pickle and marshal do) often iterates in another order than the
+# original, whose table was sized and filled by a different history. So each frozenset is sent as
+# an *insertion order* that rebuilds it, through ``frozenset(dict.fromkeys(order))``, with the
+# same iteration order and table size; the order is found by simulating CPython's set probing
+# and checked by building the set. When no such order is found (rare: tables sized by a union),
+# :func:`encode_facts` returns ``None`` and the caller re-extracts the file locally.
+
+_MASK64 = (1 << 64) - 1
+_LINEAR_PROBES = 9
+_PERTURB_SHIFT = 5
+_SEARCH_BUDGET = 400
+
+
+class _Inexact(Exception):
+    pass
+
+
+def _rebuild(order: Iterable[str]) -> frozenset[str]:
+    return frozenset(dict.fromkeys(order))
+
+
+def _probe(occupied: dict[int, int], h: int, mask: int) -> int:
+    """The slot CPython's set insertion picks for hash ``h`` (``setobject.c``)."""
+    i = h & mask
+    perturb = h
+    while True:
+        top = i + _LINEAR_PROBES if i + _LINEAR_PROBES <= mask else i
+        for j in range(i, top + 1):
+            if j not in occupied:
+                return j
+        perturb >>= _PERTURB_SHIFT
+        i = (i * 5 + 1 + perturb) & mask
+
+
+def _search_order(items: list[str], size: int) -> list[str] | None:
+    """An insertion order that puts ``items`` into a clean table of ``size`` slots in that
+    iteration order (depth-first, pruned by the room left between placed items)."""
+    n = len(items)
+    mask = size - 1
+    hashes = [hash(x) & _MASK64 for x in items]
+    occupied: dict[int, int] = {}
+    slots: list[int] = []
+    out: list[str] = []
+    used = [False] * n
+    nodes = 0
+
+    def fits(s: int, r: int) -> bool:
+        k = bisect.bisect_left(slots, s)
+        if k > 0:
+            ps = slots[k - 1]
+            pr = occupied[ps]
+            if pr >= r or s - ps < r - pr:
+                return False
+        elif s < r:
+            return False
+        if k < len(slots):
+            ns = slots[k]
+            nr = occupied[ns]
+            if nr <= r or ns - s < nr - r:
+                return False
+        elif mask - s < n - 1 - r:
+            return False
+        return True
+
+    def dfs() -> bool:
+        nonlocal nodes
+        if len(out) == n:
+            return True
+        nodes += 1
+        if nodes > _SEARCH_BUDGET:
+            return False
+        for r in range(n):
+            if used[r]:
+                continue
+            s = _probe(occupied, hashes[r], mask)
+            if not fits(s, r):
+                continue
+            used[r] = True
+            occupied[s] = r
+            bisect.insort(slots, s)
+            out.append(items[r])
+            if dfs():
+                return True
+            used[r] = False
+            del occupied[s]
+            slots.remove(s)
+            out.pop()
+        return False
+
+    return out if dfs() else None
+
+
+def _set_order(fs: frozenset[str]) -> tuple[str, ...]:
+    """An insertion order from which :func:`_rebuild` gives ``fs`` back (same order and size)."""
+    items = tuple(fs)
+    rebuilt = _rebuild(items)
+    size = sys.getsizeof(fs)
+    if sys.getsizeof(rebuilt) == size and tuple(rebuilt) == items:
+        return items
+    if sys.getsizeof(rebuilt) == size:
+        n = len(items)
+        slots = 8
+        if n >= 5:
+            while slots <= 2 * n:
+                slots <<= 1
+        order = _search_order(list(items), slots)
+        if order is not None:
+            rebuilt = _rebuild(order)
+            if sys.getsizeof(rebuilt) == size and tuple(rebuilt) == items:
+                return tuple(order)
+    raise _Inexact
+
+
+def encode_facts(facts: FileFacts) -> bytes | None:
+    """``facts`` as a compact blob for :func:`decode_facts`, or ``None`` when a frozenset's
+    iteration order cannot be reproduced."""
+    try:
+        defs = tuple(
+            (
+                *d[:12],
+                None if d.params is None else tuple(d.params),
+                None if d.self_attrs is None else _set_order(d.self_attrs),
+                d.returns_params,
+            )
+            for d in facts.defs
+        )
+        scopes = tuple(
+            (k, v.kind, v.lookup_parent, _set_order(v.locals)) for k, v in facts.scopes.items()
+        )
+        attrs = tuple((k, _set_order(v)) for k, v in facts.instance_attrs.items())
+    except _Inexact:
+        return None
+    data: Any = (
+        facts.file,
+        facts.module,
+        facts.is_package,
+        facts.lines,
+        facts.last_col,
+        facts.doc,
+        facts.loc,
+        facts.error,
+        facts.missing,
+        defs,
+        tuple(tuple(i) for i in facts.imports),
+        facts.star_imports,
+        scopes,
+        attrs,
+        facts.constraints,
+        facts.decorators,
+        facts.calls,
+        facts.all_names,
+        tuple(tuple(d) for d in facts.diagnostics),
+    )
+    try:
+        return marshal.dumps(data)
+    except ValueError:  # a value marshal cannot write (not plain data): pickle the object
+        return None
+
+
+def decode_facts(blob: bytes) -> FileFacts:
+    """The :class:`FileFacts` :func:`encode_facts` wrote."""
+    (
+        file,
+        module,
+        is_package,
+        lines,
+        last_col,
+        doc,
+        loc,
+        error,
+        missing,
+        defs,
+        imports,
+        star_imports,
+        scopes,
+        attrs,
+        constraints,
+        decorators,
+        calls,
+        all_names,
+        diagnostics,
+    ) = marshal.loads(blob)
+    return FileFacts(
+        file,
+        module,
+        is_package,
+        lines,
+        last_col,
+        doc,
+        loc,
+        error,
+        missing,
+        [
+            DefFact._make(
+                (
+                    *d[:12],
+                    None if d[12] is None else Params(*d[12]),
+                    None if d[13] is None else _rebuild(d[13]),
+                    d[14],
+                )
+            )
+            for d in defs
+        ],
+        [ImportFact(*i) for i in imports],
+        star_imports,
+        {k: ScopeFact(kind, parent, _rebuild(names)) for k, kind, parent, names in scopes},
+        {k: _rebuild(v) for k, v in attrs},
+        constraints,
+        decorators,
+        calls,
+        all_names,
+        [DiagFact(*d) for d in diagnostics],
+    )
