@@ -52,7 +52,7 @@ from graphlive.analysis.build import (
     namespace_owners,
 )
 from graphlive.analysis.discover import Discovery, SourceFile, discover, refresh, same_structure
-from graphlive.analysis.facts import FileFacts, FileTask, decode_facts
+from graphlive.analysis.facts import FileFacts, FileTask
 from graphlive.analysis.incremental import FileChange, Program
 from graphlive.analysis.progress import PROGRESS_STEPS, Progress, ProgressCallback, Throttle
 from graphlive.analysis.python_extract import extract_chunk, extract_file, gc_paused
@@ -653,12 +653,8 @@ class Analyzer:
                 }
                 for future in concurrent.futures.as_completed(futures):
                     i = futures[future]
-                    for task, blob in zip(chunks[i], future.result(), strict=True):
-                        results[task.rel] = (
-                            extract_file(task, self.max_file_bytes)
-                            if blob is None
-                            else decode_facts(blob)
-                        )
+                    for facts in future.result():
+                        results[facts.file] = facts
                     pending.remove(i)
                     done += len(chunks[i])
                     throttle(done, chunks[i][-1].rel)

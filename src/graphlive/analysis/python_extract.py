@@ -73,7 +73,6 @@ from graphlive.analysis.facts import (
     ImportFact,
     Params,
     ScopeFact,
-    encode_facts,
 )
 from graphlive.analysis.metrics import code_line_prefix, doc_summary, loc_between, source_lines
 from graphlive.analysis.source import read_source
@@ -1535,10 +1534,7 @@ def gc_paused(*, promote: bool = False) -> Iterator[None]:
             gc.enable()
 
 
-def extract_chunk(tasks: Sequence[FileTask], max_bytes: int) -> list[bytes | None]:
-    """Extract several files (the unit of work sent to a worker process): the facts of each as
-    an :func:`~graphlive.analysis.facts.encode_facts` blob (cheap to send back), or ``None``
-    when the blob could not keep a set's iteration order and the file must be extracted by the
-    caller."""
+def extract_chunk(tasks: Sequence[FileTask], max_bytes: int) -> list[FileFacts]:
+    """Extract several files (the unit of work sent to a worker process)."""
     with gc_paused():
-        return [encode_facts(extract_file(task, max_bytes)) for task in tasks]
+        return [extract_file(task, max_bytes) for task in tasks]
