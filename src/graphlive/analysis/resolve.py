@@ -1541,56 +1541,66 @@ class _Solver:
         Returns the suspect constraints. Call :meth:`resume` to reach the fixpoint again.
         """
         self.epoch += 1
-        vars_ = self.vars
+        vars_get = self.vars.get
         cwrites = self.cwrites
+        targets = self.targets
+        bound = self.bound
         suspect: set[int] = set()
-        cleared: set[Any] = set()
+        #: cleared variable key → its record (``None`` if there is none)
+        cleared: dict[Any, list[Any] | None] = {}
         stack = [c for c in seeds if c >= 0]
+        push = stack.append
         while stack:
             c = stack.pop()
-            if c in suspect:
+            if c < 0 or c in suspect:
                 continue
             suspect.add(c)
-            for key in self.written(c):
-                if key in cleared:
-                    continue
-                cleared.add(key)
-                var = vars_.get(key)
-                if var is not None and var[1] is not None:
-                    stack.extend(r for r in _members(var[1]) if r >= 0 and r not in suspect)
-        for c in suspect:
-            for key in self.written(c):
-                var = vars_.get(key)
-                if var is None:
-                    continue
-                writers = var[2]
-                if type(writers) is int:
-                    if writers == c:
-                        var[2] = None
-                elif writers is not None:
-                    writers.discard(c)
-            cwrites[c] = None
-            self.targets.pop(c, None)
-            self.bound.pop(c, None)
+            written = cwrites[c]
+            if written is not None:
+                for key in written[1:] if written[0] is _MANY else (written,):
+                    if key in cleared:
+                        var = cleared[key]
+                    else:
+                        var = cleared[key] = vars_get(key)
+                        if var is None:
+                            continue
+                        readers = var[1]
+                        if type(readers) is int:
+                            if readers >= 0 and readers not in suspect:
+                                push(readers)
+                        elif readers is not None:
+                            stack.extend(readers)  # (-1 and suspects are skipped when popped)
+                    if var is None:
+                        continue
+                    # c's contribution is taken back (its writes are re-derived if it lives).
+                    writers = var[2]
+                    if type(writers) is int:
+                        if writers == c:
+                            var[2] = None
+                    elif writers is not None:
+                        writers.discard(c)
+                cwrites[c] = None
+            targets.pop(c, None)
+            bound.pop(c, None)
         requeue = set(suspect)
-        for key in cleared:
-            var = vars_.get(key)
+        for key, var in cleared.items():
             if var is None:
                 continue
             if len(var[0]) >= MAX_VALUES:
                 self.saturated += 1
             var[0] = _EMPTY
             var[1] = None
+            head = key[0]
             writers = var[2]
             if type(writers) is int:
                 requeue.add(writers)
-                self.bound.pop(writers, None)
+                bound.pop(writers, None)
             elif writers:
                 requeue |= writers
                 for w in writers:
-                    self.bound.pop(w, None)
-            if len(key) == 3 and key[1] == "<base>" and key[0] in self.mro_cache:
-                self.mro_dirty.add(key[0])
+                    bound.pop(w, None)
+            if len(key) == 3 and key[1] == "<base>" and head in self.mro_cache:
+                self.mro_dirty.add(head)
         requeue.discard(-1)
         self.enqueue(requeue)
         return suspect
