@@ -1022,13 +1022,8 @@ class _Solver:
         else:
             known.add(cur)
 
-    def _check_mros(self) -> None:
-        """Recompute the MRO of every class whose bases changed (and of its subclasses), and
-        where it differs from the one lookups used, every lookup made through it; retract what
-        was derived from the lookups whose answer changed, so that the fixpoint never depends
-        on the order in which base classes became known."""
-        pending = list(self.mro_dirty)
-        self.mro_dirty = set()
+    def _with_subclasses(self, pending: list[str]) -> set[str]:
+        """The classes of ``pending`` and every class whose MRO goes through one of them."""
         affected: set[str] = set()
         while pending:
             cls = pending.pop()
@@ -1036,6 +1031,15 @@ class _Solver:
                 continue
             affected.add(cls)
             pending.extend(self.mro_rdeps.get(cls, ()))
+        return affected
+
+    def _check_mros(self) -> None:
+        """Recompute the MRO of every class whose bases changed (and of its subclasses), and
+        where it differs from the one lookups used, every lookup made through it; retract what
+        was derived from the lookups whose answer changed, so that the fixpoint never depends
+        on the order in which base classes became known."""
+        affected = self._with_subclasses(list(self.mro_dirty))
+        self.mro_dirty = set()
         before = {
             cls: (
                 self.mro_cache.pop(cls, None),
@@ -1100,14 +1104,7 @@ class _Solver:
         """After the own names of ``cls`` changed (``names``; ``None``: its kind or bases, or it
         was added or removed): drop what is cached about it and its subclasses, and return the
         constraints whose lookups through them now find something else."""
-        pending = [cls]
-        affected: set[str] = set()
-        while pending:
-            current = pending.pop()
-            if current in affected:
-                continue
-            affected.add(current)
-            pending.extend(self.mro_rdeps.get(current, ()))
+        affected = self._with_subclasses([cls])
         before = {
             current: (
                 self.plans.pop(current, {}),
