@@ -173,11 +173,33 @@ def stalled(session: ClientSession, graph: str) -> bool:
     )
 
 
-async def raw_client(connect: Connect, port: int, base_url: str, token: str) -> RawWebSocket:
-    await (await connect()).hello()  # the server is up and listening
-    slow = await RawWebSocket.connect(port, f"{base_url}graphlive/ws/events", token, rcvbuf=4096)
-    assert (await slow.read_json())["op"] == "hello"
-    return slow
+OpenSlow = Callable[[], Awaitable[RawWebSocket]]
+
+
+@pytest.fixture
+def open_slow(gl_connect: Connect, gl_token: str, jp_http_port: int, jp_base_url: str) -> OpenSlow:
+    """Opens a raw client with a tiny receive window that reads only when told to, so a big
+    snapshot's transfer stalls between parts."""
+
+    async def open_client() -> RawWebSocket:
+        await (await gl_connect()).hello()  # the server is up and listening
+        slow = await RawWebSocket.connect(
+            jp_http_port, f"{jp_base_url}graphlive/ws/events", gl_token, rcvbuf=4096
+        )
+        assert (await slow.read_json())["op"] == "hello"
+        return slow
+
+    return open_client
+
+
+async def subscribe_until_stalled(
+    ws: RawWebSocket, service: GraphliveService, graph: str, **extra: Any
+) -> ClientSession:
+    """Subscribe to ``graph`` (a big snapshot) and wait until its parts wait for the queue."""
+    await send(ws, {"op": "subscribe", "graph": graph, "since": None, **extra})
+    session = await session_of(service, graph)
+    await wait_until(lambda: stalled(session, graph))
+    return session
 
 
 async def send(ws: RawWebSocket, message: dict[str, Any]) -> None:
@@ -186,11 +208,8 @@ async def send(ws: RawWebSocket, message: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("gl_config", [SLOW])
 async def test_other_graphs_events_go_out_between_parts(
-    gl_connect: Connect,
+    open_slow: OpenSlow,
     gl_service: GraphliveService,
-    gl_token: str,
-    jp_http_port: int,
-    jp_base_url: str,
     redis_client: redis.Redis,
     graph_name: str,
 ) -> None:
@@ -199,7 +218,7 @@ async def test_other_graphs_events_go_out_between_parts(
     other = Publisher(redis_client, graph_name + "-other")
     publish_nodes(other, 0, 1)
 
-    ws = await raw_client(gl_connect, jp_http_port, jp_base_url, gl_token)
+    ws = await open_slow()
     await send(ws, {"op": "subscribe", "graph": other.graph, "since": None, "snapshot": False})
     await send(ws, {"op": "subscribe", "graph": big, "since": None})
     session = await session_of(gl_service, big)
@@ -234,19 +253,14 @@ async def test_other_graphs_events_go_out_between_parts(
 
 @pytest.mark.parametrize("gl_config", [SLOW])
 async def test_unsubscribe_mid_snapshot_stops_the_parts(
-    gl_connect: Connect,
+    open_slow: OpenSlow,
     gl_service: GraphliveService,
-    gl_token: str,
-    jp_http_port: int,
-    jp_base_url: str,
     redis_client: redis.Redis,
     graph_name: str,
 ) -> None:
     write_big_snapshot(redis_client, graph_name)
-    ws = await raw_client(gl_connect, jp_http_port, jp_base_url, gl_token)
-    await send(ws, {"op": "subscribe", "graph": graph_name, "since": None})
-    session = await session_of(gl_service, graph_name)
-    await wait_until(lambda: stalled(session, graph_name))
+    ws = await open_slow()
+    session = await subscribe_until_stalled(ws, gl_service, graph_name)
     sub = session.subscriptions[graph_name]
     await send(ws, {"op": "unsubscribe", "graph": graph_name, "ref": "u"})
     await wait_until(lambda: graph_name not in session.subscriptions)
@@ -267,19 +281,14 @@ async def test_unsubscribe_mid_snapshot_stops_the_parts(
 
 @pytest.mark.parametrize("gl_config", [SLOW])
 async def test_resubscribe_mid_snapshot_starts_a_whole_new_one(
-    gl_connect: Connect,
+    open_slow: OpenSlow,
     gl_service: GraphliveService,
-    gl_token: str,
-    jp_http_port: int,
-    jp_base_url: str,
     redis_client: redis.Redis,
     graph_name: str,
 ) -> None:
     write_big_snapshot(redis_client, graph_name)
-    ws = await raw_client(gl_connect, jp_http_port, jp_base_url, gl_token)
-    await send(ws, {"op": "subscribe", "graph": graph_name, "since": None, "ref": "old"})
-    session = await session_of(gl_service, graph_name)
-    await wait_until(lambda: stalled(session, graph_name))
+    ws = await open_slow()
+    await subscribe_until_stalled(ws, gl_service, graph_name, ref="old")
     await send(ws, {"op": "subscribe", "graph": graph_name, "since": None, "ref": "new"})
 
     frames: list[dict[str, Any]] = []
