@@ -14,6 +14,10 @@ then times only the work:
 * graphlive: ``graphlive.analyze(root, publish=False)`` with ``--workers`` (default: every core),
   i.e. discovery, parallel parsing/extraction, resolution and writing the ``CodeGraph``. Phase
   times come from its ``AnalysisSummary``.
+* floor: one process reads, parses and visits every node doing nothing (``walk``), then runs
+  graphlive's extraction over every file (``extract``). ``extract`` / workers is what the parse
+  phase would cost with a perfect split and free transfer; together with graphlive's run minus
+  its resolve phase it shows how much of the target is reachable by resolving faster.
 * pyan3 (``create_callgraph`` to dot text) and code2flow (``code2flow`` to JSON) through their
   Python APIs, from their own venv, given the files ``ast.parse`` accepts that are UTF-8
   (neither copes with files that do not parse; pyan3 reads every file as UTF-8). A run past
@@ -95,6 +99,44 @@ def _child_ast(files: list[str]) -> dict[str, Any]:
     return {"seconds": seconds, "failed_files": failed, "not_utf8_files": not_utf8}
 
 
+def _child_floor(root: str) -> dict[str, Any]:
+    """What any analysis built on ``ast`` must spend before it resolves anything, in one process.
+
+    ``walk_s``: read, ``ast.parse`` and visit every node of the tree doing nothing (GC as Python
+    ships it, like the baseline): no extractor in Python can look at every node for less.
+    ``extract_s``: graphlive's own extraction (:func:`extract_chunk`, what the parsing workers
+    run, GC paused as they do) of every file. Divided by the cores, it is graphlive's parse phase
+    with a perfect split and free transfer."""
+    import ast
+    import warnings
+
+    from graphlive.analysis.discover import discover
+    from graphlive.analysis.engine import Analyzer, file_tasks
+    from graphlive.analysis.python_extract import extract_chunk
+    from graphlive.graph import CodeGraph
+
+    max_bytes = Analyzer(Path(root), CodeGraph()).max_file_bytes
+    tasks = file_tasks(discover(Path(root)))
+    warnings.simplefilter("ignore")  # invalid escapes and the like: not ours to print
+    t0 = time.perf_counter()
+    for task in tasks:
+        with open(task.path, "rb") as fh:
+            data = fh.read()
+        try:
+            tree = ast.parse(data, task.path)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        stack: list[ast.AST] = [tree]
+        pop, push, children = stack.pop, stack.extend, ast.iter_child_nodes
+        while stack:
+            push(children(pop()))
+    walk_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    facts = extract_chunk(tasks, max_bytes)
+    extract_s = time.perf_counter() - t0
+    return {"seconds": extract_s, "walk_s": walk_s, "extract_s": extract_s, "files": len(facts)}
+
+
 def _child_graphlive(root: str, workers: int | None, profile: str | None) -> dict[str, Any]:
     from collections import Counter
 
@@ -158,7 +200,7 @@ def _child_code2flow(files: list[str], out_dir: str) -> dict[str, Any]:
 
 def child_main(kind: str, root: str, list_file: str, options: dict[str, Any]) -> int:
     files = Path(list_file).read_text(encoding="utf-8").splitlines()
-    if kind == "graphlive":
+    if kind in ("graphlive", "floor"):
         import graphlive.analysis.engine
         import graphlive.live  # noqa: F401
     rss_before = _current_rss_kb()
@@ -166,6 +208,8 @@ def child_main(kind: str, root: str, list_file: str, options: dict[str, Any]) ->
         result = _child_ast(files)
     elif kind == "graphlive":
         result = _child_graphlive(root, options.get("workers"), options.get("profile"))
+    elif kind == "floor":
+        result = _child_floor(root)
     elif kind == "pyan3":
         result = _child_pyan3(root, files)
     elif kind == "code2flow":
@@ -306,15 +350,15 @@ def bench_corpus(name: str, args: argparse.Namespace, tools_py: Path | None) -> 
     print(f"[{name}] {len(files)} files, {lines:,} lines: {corpus.origin}", file=sys.stderr)
 
     gl_opts: dict[str, Any] = {"workers": args.workers}
-    ast_runs: list[dict[str, Any]] = []
-    gl_runs: list[dict[str, Any]] = []
+    runs: dict[str, list[dict[str, Any]]] = {"ast": [], "graphlive": [], "floor": []}
+    ast_runs, gl_runs, floor_runs = runs["ast"], runs["graphlive"], runs["floor"]
     for rnd in range(args.repeat):
-        order = ("ast", "graphlive") if rnd % 2 == 0 else ("graphlive", "ast")
+        order = ("ast", "graphlive", "floor") if rnd % 2 == 0 else ("floor", "graphlive", "ast")
         for kind in order:
             opts = gl_opts if kind == "graphlive" else {}
-            path = args.graphlive_src if kind == "graphlive" else None
+            path = args.graphlive_src if kind != "ast" else None
             res = run_child(me, kind, corpus.root, list_file, opts, args.timeout, path)
-            (ast_runs if kind == "ast" else gl_runs).append(res)
+            runs[kind].append(res)
             shown = f"{res['seconds']:.2f} s" if res["status"] == "ok" else res["status"]
             print(f"[{name}] round {rnd + 1} {kind}: {shown}", file=sys.stderr)
 
@@ -371,8 +415,10 @@ def bench_corpus(name: str, args: argparse.Namespace, tools_py: Path | None) -> 
             worker_peak_kb=max(r["children_peak_kb"] for r in gl_ok),
         )
     entry["graphlive"] = gl
-    if entry["ast"]["median_s"] and gl["median_s"]:
-        entry["ratio_vs_ast"] = gl["median_s"] / entry["ast"]["median_s"]
+    ast_s = entry["ast"]["median_s"]
+    if ast_s and gl["median_s"]:
+        entry["ratio_vs_ast"] = gl["median_s"] / ast_s
+    entry["floor"] = floor_entry(floor_runs, ast_s, gl)
 
     tools: dict[str, Any] = {}
     if tools_py is not None and args.tools:
@@ -413,6 +459,28 @@ def bench_corpus(name: str, args: argparse.Namespace, tools_py: Path | None) -> 
             tools[tool] = info
     entry["tools"] = tools
     return entry
+
+
+def floor_entry(
+    floor_runs: list[dict[str, Any]], ast_s: float | None, gl: dict[str, Any]
+) -> dict[str, Any]:
+    """The floor measurements (see :func:`_child_floor`) as ratios to the ``ast.parse`` median.
+
+    ``parse_floor``: graphlive's extraction split perfectly over graphlive's workers, with free
+    transfer; ``without_resolve``: graphlive's own run minus its resolve phase. Either one above
+    1.0 means the target cannot be met by making resolution cheaper alone."""
+    ok = [r for r in floor_runs if r["status"] == "ok"]
+    out: dict[str, Any] = {"error": _first_error(floor_runs)}
+    if not ok or not ast_s:
+        return out
+    walk = statistics.median(r["walk_s"] for r in ok)
+    extract = statistics.median(r["extract_s"] for r in ok)
+    out.update(walk_s=walk, extract_s=extract, walk_ratio=walk / ast_s)
+    out.update(extract_ratio=extract / ast_s, parse_floor=extract / gl["workers"] / ast_s)
+    phases = gl.get("phases_s")
+    if phases and gl["median_s"]:
+        out["without_resolve"] = (gl["median_s"] - phases.get("resolve", 0.0)) / ast_s
+    return out
 
 
 def profile_corpus(name: str, args: argparse.Namespace) -> None:
@@ -495,6 +563,22 @@ def print_tables(results: dict[str, Any]) -> None:
         print(
             f"{c['name']:<12}"
             + "".join(f"{ph.get(k, 0.0):>10.2f}" for k in ("discover", "parse", "resolve", "write"))
+        )
+
+    print(
+        "\nFloor, as ratios to ast.parse (one process each): walk = parse and visit every node"
+        "\ndoing nothing; extract = graphlive's extraction; parse floor = extract split perfectly"
+        "\nover the workers, transfer free; without resolve = graphlive minus its resolve phase"
+    )
+    print(f"{'corpus':<12}{'walk':>8}{'extract':>9}{'parse floor':>13}{'without resolve':>17}")
+    for c in rows:
+        fl = c.get("floor", {})
+        if "walk_ratio" not in fl:
+            print(f"{c['name']:<12} floor not measured: {fl.get('error')}")
+            continue
+        print(
+            f"{c['name']:<12}{fl['walk_ratio']:>8.2f}{fl['extract_ratio']:>9.2f}"
+            f"{fl['parse_floor']:>13.2f}{fl.get('without_resolve', float('nan')):>17.2f}"
         )
 
     print(

@@ -123,6 +123,24 @@ class AnalysisSummary:
         return data
 
 
+def file_tasks(disc: Discovery) -> list[FileTask]:
+    """What the parsing workers get for every discovered file, in discovery order."""
+    children: dict[str, set[str]] = {}
+    for sf in disc.files:
+        if sf.parent is not None and not sf.parent_is_namespace:
+            children.setdefault(sf.parent, set()).add(sf.id.rpartition(".")[2])
+    return [
+        FileTask(
+            path=sf.path,
+            rel=sf.rel,
+            module=sf.id,
+            is_package=sf.is_package,
+            submodules=frozenset(children.get(sf.id, ())) if sf.is_package else frozenset(),
+        )
+        for sf in disc.files
+    ]
+
+
 def _default_workers() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -260,7 +278,7 @@ class Analyzer:
         timings["discover"] = time.perf_counter() - started
         self._start(disc, progress, diagnostics=True)
         t = time.perf_counter()
-        tasks = self._tasks(disc)
+        tasks = file_tasks(disc)
         facts = self._extract(tasks, disc, progress)
         timings["parse"] = time.perf_counter() - t
         return self._finish(disc, facts, started, timings, progress, parsed=len(tasks))
@@ -433,7 +451,7 @@ class Analyzer:
         program."""
         self._start(disc, progress, diagnostics=True)
         t = time.perf_counter()
-        tasks = self._tasks(disc)
+        tasks = file_tasks(disc)
         todo: list[FileTask] = []
         kept: dict[str, FileFacts] = {}
         for task in tasks:
@@ -584,22 +602,6 @@ class Analyzer:
             is_package=sf.is_package,
             submodules=self._submodules(disc.by_rel, sf),
         )
-
-    def _tasks(self, disc: Discovery) -> list[FileTask]:
-        children: dict[str, set[str]] = {}
-        for sf in disc.files:
-            if sf.parent is not None and not sf.parent_is_namespace:
-                children.setdefault(sf.parent, set()).add(sf.id.rpartition(".")[2])
-        return [
-            FileTask(
-                path=sf.path,
-                rel=sf.rel,
-                module=sf.id,
-                is_package=sf.is_package,
-                submodules=frozenset(children.get(sf.id, ())) if sf.is_package else frozenset(),
-            )
-            for sf in disc.files
-        ]
 
     def _extract(
         self, tasks: Sequence[FileTask], disc: Discovery, progress: ProgressCallback | None
