@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from graphlive.analysis.resolve import MAX_VALUES
 from graphlive.graph import EdgeKind, NodeKind
 from tests.analysis_fixtures import Run, analyze
 
@@ -651,3 +652,27 @@ def test_file_dependencies_follow_resolution(tmp_path: Path) -> None:
     assert "base.py" in deps["child.py"]
     assert deps["alone.py"] == set()
     assert "child.py" not in deps["base.py"]
+
+
+@pytest.mark.parametrize("extra", [0, 9])
+def test_value_sets_are_capped(tmp_path: Path, extra: int) -> None:
+    """A variable holds at most ``MAX_VALUES`` values: up to the cap every callee gets its
+    edge; beyond it the call site keeps exactly ``MAX_VALUES`` of them (never invented ones),
+    the same ones on every analysis."""
+    n = MAX_VALUES + extra
+    source = "\n".join(
+        [
+            *(f"def f{i}(): pass" for i in range(n)),
+            "HANDLERS = [" + ", ".join(f"f{i}" for i in range(n)) + "]",
+            "def run():",
+            "    for handler in HANDLERS:",
+            "        handler()",
+        ]
+    )
+    defined = {f"m.f{i}" for i in range(n)}
+    callees = [
+        analyze(tmp_path / name, {"m.py": source}).calls("m.run") for name in ("first", "second")
+    ]
+    assert len(callees[0] & defined) == min(n, MAX_VALUES)
+    assert not {t for t in callees[0] - defined if t.startswith("m.")}
+    assert callees[0] == callees[1]

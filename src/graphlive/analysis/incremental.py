@@ -34,7 +34,7 @@ solve as in an update (adding a file changes a full solve's order too). So with 
 variables, their values (and what flows from them) after an update may differ from a fresh
 solve's choice. Solving everything again would not make updates exact either (the next fresh
 solve's order differs again), and it would cost seconds per edit on large trees, where
-saturation is common (3% of the variables of the whole stdlib): updates stay incremental, and
+saturation is common (4% of the variables of the whole stdlib): updates stay incremental, and
 :attr:`UpdateStats.saturated` says when one touched such a variable.
 
 :meth:`Program.update` returns ``None`` — the caller must then solve from scratch — when the
