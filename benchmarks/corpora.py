@@ -10,7 +10,8 @@ environment:
   small, needs no network;
 * ``django``, ``rich``, ``requests`` — pinned wheels fetched with ``pip download`` and unpacked
   into ``.cache/corpora/NAME-VERSION``;
-* :func:`tools_python` — a separate venv in ``.cache/tools-venv`` holding pyan3 and code2flow.
+* :func:`tools_python` — a separate venv in ``.cache/tools-venv`` holding pyan3 and code2flow;
+  :func:`parsers_python` — one in ``.cache/parsers-venv`` holding tree-sitter.
 
 A corpus that cannot be fetched (no network) raises :class:`CorpusUnavailable` with the reason.
 """
@@ -28,6 +29,7 @@ from pathlib import Path
 
 __all__ = [
     "CACHE",
+    "PARSERS",
     "STDLIB_PACKAGES",
     "TOOLS",
     "WHEELS",
@@ -36,6 +38,8 @@ __all__ = [
     "copy_stdlib_packages",
     "fetch_wheel",
     "get",
+    "parsers_python",
+    "private_python",
     "stdlib_root",
     "tools_python",
 ]
@@ -45,6 +49,8 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 WHEELS: dict[str, str] = {"django": "5.2.8", "rich": "14.1.0", "requests": "2.32.5"}
 #: Comparison tools, installed only into the tools venv.
 TOOLS: dict[str, str] = {"pyan3": "2.9.0", "code2flow": "2.5.1"}
+#: Parsers compared with ``ast.parse`` by ``bench_parsers.py``.
+PARSERS: dict[str, str] = {"tree-sitter": "0.26.1", "tree-sitter-python": "0.25.0"}
 STDLIB_PACKAGES: tuple[str, ...] = ("asyncio", "email", "json", "xml")
 _DONE = ".complete"
 
@@ -157,12 +163,28 @@ def get(name: str, cache: Path = CACHE) -> Corpus:
 
 def tools_python(cache: Path = CACHE) -> Path:
     """Interpreter of a private venv with pyan3 and code2flow (created on first use)."""
-    venv = cache / "tools-venv"
+    return private_python(cache / "tools-venv", TOOLS)
+
+
+def parsers_python(cache: Path = CACHE) -> Path:
+    """Interpreter of a private venv with tree-sitter and its Python grammar."""
+    return private_python(cache / "parsers-venv", PARSERS)
+
+
+def private_python(venv: Path, packages: dict[str, str]) -> Path:
+    """Interpreter of a venv at ``venv`` holding exactly the pinned ``packages`` (created, or
+    recreated when the pins changed, on first use)."""
     python = venv / "bin" / "python"
     marker = venv / _DONE
-    wanted = " ".join(f"{k}=={v}" for k, v in sorted(TOOLS.items()))
+    wanted = " ".join(f"{k}=={v}" for k, v in sorted(packages.items()))
     if python.exists() and marker.exists() and marker.read_text().strip() == wanted:
         return python
+    # The base interpreter, not this venv's: the tools must not see the project's packages.
+    base = Path(getattr(sys, "_base_executable", sys.executable))
+    subprocess.run([str(base), "-m", "venv", "--clear", str(venv)], check=True)
+    _pip(["install", "--quiet", *wanted.split()], f"install {wanted}", python=str(python))
+    marker.write_text(wanted + "\n")
+    return python
     # The base interpreter, not this venv's: the tools must not see the project's packages.
     base = Path(getattr(sys, "_base_executable", sys.executable))
     subprocess.run([str(base), "-m", "venv", "--clear", str(venv)], check=True)
