@@ -99,6 +99,16 @@ def _child_ast(files: list[str]) -> dict[str, Any]:
     return {"seconds": seconds, "failed_files": failed, "not_utf8_files": not_utf8}
 
 
+def visit_all(tree: Any) -> None:
+    """Visit every node of an ``ast`` tree, doing nothing: the least any extractor does."""
+    import ast
+
+    stack = [tree]
+    pop, push, children = stack.pop, stack.extend, ast.iter_child_nodes
+    while stack:
+        push(children(pop()))
+
+
 def _child_floor(root: str) -> dict[str, Any]:
     """What any analysis built on ``ast`` must spend before it resolves anything, in one process.
 
@@ -126,10 +136,7 @@ def _child_floor(root: str) -> dict[str, Any]:
             tree = ast.parse(data, task.path)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
-        stack: list[ast.AST] = [tree]
-        pop, push, children = stack.pop, stack.extend, ast.iter_child_nodes
-        while stack:
-            push(children(pop()))
+        visit_all(tree)
     walk_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     facts = extract_chunk(tasks, max_bytes)

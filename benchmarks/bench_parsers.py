@@ -39,6 +39,8 @@ def _child(list_file: str, rounds: int) -> dict[str, Any]:
     import tree_sitter
     import tree_sitter_python
 
+    from bench_analysis import visit_all  # stdlib-only at module level: fine in this venv
+
     warnings.simplefilter("ignore")  # invalid escapes and the like
     sources: list[bytes] = []
     for path in Path(list_file).read_text(encoding="utf-8").splitlines():
@@ -79,10 +81,7 @@ def _child(list_file: str, rounds: int) -> dict[str, Any]:
 
     def walk_ast() -> None:
         for data in sources:
-            stack: list[ast.AST] = [ast.parse(data)]
-            pop, push, children = stack.pop, stack.extend, ast.iter_child_nodes
-            while stack:
-                push(children(pop()))
+            visit_all(ast.parse(data))
 
     passes = {
         "ast.parse": parse_ast,
