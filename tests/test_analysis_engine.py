@@ -36,7 +36,7 @@ def test_lifecycle_events_and_throttled_progress(tmp_path: Path) -> None:
     started = run.of_type(EventType.ANALYSIS_STARTED)
     assert [e.data for e in started] == [{"root": str(tmp_path), "files": 301}]
     progress = run.of_type(EventType.ANALYSIS_PROGRESS)
-    for phase in ("parse", "write"):
+    for phase in ("parse", "resolve", "write"):
         reports = [e.data for e in progress if e.data["phase"] == phase]
         # Throttled: about one report per 2% of the files, not one per file.
         assert 20 <= len(reports) <= engine.PROGRESS_STEPS + 2

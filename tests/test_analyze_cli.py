@@ -63,3 +63,45 @@ def test_cli_analyze_reports_missing_path(tmp_path: Path, redis_url: str) -> Non
     )  # fmt: skip
     assert out.returncode == 2
     assert "no such file or directory" in out.stderr
+
+
+def test_cli_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    """On a terminal (a real pseudo-terminal), every phase draws its bar, resolve included,
+    with intermediate counts; a long path is shortened from the left and marked as cut."""
+    import pty
+
+    deep = tmp_path / "a_rather_long_package_name" / "and_a_long_subpackage_name"
+    deep.mkdir(parents=True)
+    for folder in (deep.parent, deep):
+        (folder / "__init__.py").write_text("")
+    for i in range(120):
+        (deep / f"module_with_a_long_name_{i:03}.py").write_text(
+            f"def f{i}():\n    return len([{i}])\n"
+        )
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "graphlive.cli", "analyze", str(tmp_path), "--no-publish"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            data = os.read(primary, 65536)
+        except OSError:  # EIO: the child closed its end
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(primary)
+    assert proc.wait(timeout=120) == 0
+    frames = b"".join(chunks).decode().split("\r")
+    for phase in ("discover", "parse", "resolve", "write"):
+        counts = [f.split("] ")[1].split()[0] for f in frames if f.startswith(f"{phase:<8} [")]
+        assert counts[-1] == "122/122", (phase, counts)
+        if phase != "discover":
+            assert len(counts) > 2, (phase, counts)  # intermediate steps, not just the end
+    cut = [f for f in frames if "..." in f]
+    assert cut and all(f.split("...")[1].split()[0].endswith(".py") for f in cut)

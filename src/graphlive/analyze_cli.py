@@ -27,7 +27,9 @@ class ProgressBar:
         width = max(10, min(40, shutil.get_terminal_size().columns - 50))
         filled = int(width * report.done / report.total)
         bar = "#" * filled + "-" * (width - filled)
-        name = (report.file or "")[-30:]
+        name = report.file or ""
+        if len(name) > 30:
+            name = "..." + name[-27:]  # the end names the file; say that the start is cut
         line = f"\r{report.phase:<8} [{bar}] {report.done}/{report.total} {name}"
         self.stream.write(line.ljust(width + 50))
         self.stream.flush()

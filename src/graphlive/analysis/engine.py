@@ -4,7 +4,8 @@
 Python content equal to the result, emitting only what changed (one transaction per file,
 written by :class:`~graphlive.analysis.writer.GraphWriter`) and the lifecycle events:
 ``analysis_started`` (root, files), ``analysis_progress`` (phase, done, total, file; at most
-~:data:`PROGRESS_STEPS` per phase), ``analysis_completed`` (the :class:`AnalysisSummary` as a
+~:data:`PROGRESS_STEPS` per phase; for ``resolve``, the files the solver's first pass has
+finished: later re-evaluations show it at the total), ``analysis_completed`` (the :class:`AnalysisSummary` as a
 dict) or, if something unexpected aborts the run, ``analysis_failed`` (error) before the
 exception propagates; ``diagnostic`` events for bad input (file, line, col, severity, code,
 message).
@@ -533,7 +534,8 @@ class Analyzer:
             ],
         )
         self.program = None  # free the previous solver before building the next one
-        resolution = resolve(index)
+        throttle = Throttle("resolve", len(files), self.graph, self.source, progress)
+        resolution = resolve(index, lambda done, i: throttle(done, facts[i].file))
         if self.track_dependencies:
             self.dependencies = resolution.file_dependencies()
         parents = [sf.parent for sf in files]
@@ -545,8 +547,7 @@ class Analyzer:
         # objects) so that the time it takes is counted here rather than after run() returns.
         del resolution, index
         timings["resolve"] = time.perf_counter() - t
-        if progress is not None:
-            progress(Progress("resolve", len(files), len(files), None))
+        throttle.finish()
         t = time.perf_counter()
         self.facts = {f.file: f for f in facts}
         diagnostics, written = self.writer.write_all(outputs, ns_nodes, self.facts, progress)

@@ -47,11 +47,18 @@ class Throttle:
         self.graph = graph
         self.source = source
         self.callback = callback
+        self.reported = -1
+
+    def finish(self) -> None:
+        """Report the phase complete, unless its last report already did."""
+        if self.reported != self.total:
+            self(self.total, None)
 
     def __call__(self, done: int, file: str | None) -> None:
         if done < self.next and done != self.total:
             return
         self.next = done + self.step
+        self.reported = done
         report = Progress(self.phase, done, self.total, file)
         self.graph.emit(
             EventType.ANALYSIS_PROGRESS,

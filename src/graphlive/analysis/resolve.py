@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import builtins
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +87,8 @@ __all__ = ["BUILTIN_PREFIX", "MAX_VALUES", "FileLinks", "ProgramIndex", "Resolut
 
 #: Node ids of builtins are ``<builtin>.name`` (DESIGN §4).
 BUILTIN_PREFIX = "<builtin>."
+#: A constraint number no constraint has: "no progress to report".
+_NO_MARK = 1 << 62
 #: Cap on the number of values one variable may hold (see the module docstring).
 MAX_VALUES = 32
 
@@ -430,6 +432,12 @@ class _Solver:
         self.cur_name = ""
         self.queued = bytearray()
         self.work: deque[int] = deque()
+        #: First-pass progress of :meth:`run`: constraint numbers ending each file, ascending,
+        #: the next one to reach, and whom to tell (see :meth:`_reached`).
+        self.milestones: list[tuple[int, int]] = []
+        self.next_milestone = 0
+        self.mark = _NO_MARK
+        self.on_file: Callable[[int, int], None] | None = None
         self.mro_cache: dict[str, tuple[int, ...]] = {}
         self.mro_rdeps: dict[str, set[str]] = {}
         #: class → lookup → constraints that made it: ``name`` (``(name, after)`` for
@@ -1472,12 +1480,41 @@ class _Solver:
 
     # ------------------------------------------------------------------ constraints
 
-    def run(self) -> None:
-        """Evaluate every constraint to the fixpoint (a full solve)."""
+    def run(self, on_file: Callable[[int, int], None] | None = None) -> None:
+        """Evaluate every constraint to the fixpoint (a full solve).
+
+        ``on_file(files_done, file_no)`` is called as the first pass over the constraints (in
+        number order, so file by file in loading order) finishes files: ``file_no`` is the last
+        one finished. Re-evaluations after the first pass report nothing."""
         n = len(self.cons)
         self.queued = bytearray(b"\x01") * n
         self.work = deque(range(n))
+        if on_file is not None:
+            # file_cons is in loading order; a file without constraints is done with the one
+            # before it.
+            end = -1
+            self.milestones = []
+            for f, cids in self.file_cons.items():
+                end = cids[-1] if cids else end
+                self.milestones.append((end, f))
+            self.next_milestone = 0
+            self.on_file = on_file
+            self.mark = self.milestones[0][0] if self.milestones else _NO_MARK
         self.resume()
+        self.on_file = None
+        self.milestones = []
+
+    def _reached(self, c: int) -> int:
+        """Constraint ``c`` is being evaluated: report the files whose constraints the first
+        pass has all visited by now; returns the next constraint number worth a report."""
+        milestones = self.milestones
+        i = self.next_milestone
+        while i < len(milestones) and milestones[i][0] <= c:
+            i += 1
+        self.next_milestone = i
+        if self.on_file is not None and i:
+            self.on_file(i, milestones[i - 1][1])
+        return milestones[i][0] if i < len(milestones) else _NO_MARK
 
     def enqueue(self, constraints: Iterable[int]) -> None:
         """Queue constraints for :meth:`resume` (in increasing order, so that a file's
@@ -1499,10 +1536,15 @@ class _Solver:
         cfile = self.cfile
         names = self.index.file_names
         ran = self.ran
+        # Only the first pass of run() has milestones: its constraints come off the work list
+        # in increasing order, so one comparison per evaluation finds them.
+        mark = self.mark
         while True:
             while work:
                 c = work.popleft()
                 queued[c] = 0
+                if c >= mark:
+                    mark = self.mark = self._reached(c)
                 con = cons[c]
                 if con is None:
                     continue  # retracted and removed since it was queued
@@ -2323,13 +2365,14 @@ def decorator_checks(facts: FileFacts) -> list[Constraint]:
     return [(C_DECO, def_id, line, e) for def_id, line, e in facts.decorators]
 
 
-def resolve(index: ProgramIndex) -> Resolution:
-    """Solve the whole program and return the links of every file."""
+def resolve(index: ProgramIndex, on_file: Callable[[int, int], None] | None = None) -> Resolution:
+    """Solve the whole program and return the links of every file. ``on_file(files_done,
+    file_no)`` follows the first pass over the files (see :meth:`_Solver.run`)."""
     solver = _Solver(index)
     for i in _dependency_order(index):
         solver.load_file(i, index.files[i])
     _star_setup(solver, index)
-    solver.run()
+    solver.run(on_file)
     links = [file_links(solver, i) for i in range(len(index.files))]
     return Resolution(links=links, externals=dict(solver.externals), solver=solver)
 
