@@ -56,6 +56,8 @@ describe("analysis progress", () => {
     expect(p).toMatchObject({ phase: "running", fraction: 0 });
     p = nextProgress(p, event(2, "analysis_progress", { done: 3, total: 12, file: "pkg/a.py" }));
     expect(p).toMatchObject({ phase: "running", fraction: 0.25, label: "25% pkg/a.py" });
+    const resolving = nextProgress(p, event(5, "analysis_progress", { phase: "resolve", done: 6, total: 12, file: "pkg/b.py" }));
+    expect(resolving).toMatchObject({ phase: "running", fraction: 0.5, label: "resolve 50% pkg/b.py" });
     expect(nextProgress(p, event(3, "analysis_completed", {}))).toMatchObject({ phase: "done", fraction: 1 });
     expect(nextProgress(p, event(4, "analysis_failed", { error: "boom" }))).toMatchObject({ phase: "failed", label: "analysis failed: boom" });
   });

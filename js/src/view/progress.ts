@@ -45,7 +45,10 @@ export function nextProgress(current: AnalysisProgress, event: ChangeEvent): Ana
       const fraction = fractionOf(d);
       const file = typeof d.file === "string" ? d.file : typeof d.path === "string" ? d.path : "";
       const pct = fraction === null ? "" : `${Math.round(fraction * 100)}%`;
-      return { phase: "running", fraction, label: [pct, file].filter(Boolean).join(" ") || "analysing…" };
+      // Each phase (parse, resolve, write) counts files from 0 again: name it, or the bar
+      // would seem to go backwards.
+      const step = typeof d.phase === "string" ? d.phase : "";
+      return { phase: "running", fraction, label: [step, pct, file].filter(Boolean).join(" ") || "analysing…" };
     }
     case "analysis_completed":
       return { phase: "done", fraction: 1, label: "analysis complete" };
