@@ -5,10 +5,10 @@ Python content equal to the result, emitting only what changed (one transaction 
 written by :class:`~graphlive.analysis.writer.GraphWriter`) and the lifecycle events:
 ``analysis_started`` (root, files), ``analysis_progress`` (phase, done, total, file; at most
 ~:data:`PROGRESS_STEPS` per phase; for ``resolve``, the files the solver's first pass has
-finished: later re-evaluations show it at the total), ``analysis_completed`` (the :class:`AnalysisSummary` as a
-dict) or, if something unexpected aborts the run, ``analysis_failed`` (error) before the
-exception propagates; ``diagnostic`` events for bad input (file, line, col, severity, code,
-message).
+finished: later re-evaluations show it at the total), ``analysis_completed`` (the
+:class:`AnalysisSummary` as a dict) or, if something unexpected aborts the run,
+``analysis_failed`` (error) before the exception propagates; ``diagnostic`` events for bad
+input (file, line, col, severity, code, message).
 
 Re-running on an unchanged tree emits no mutation at all.
 
