@@ -534,6 +534,12 @@ def test_unresolved_calls_are_counted_not_guessed(analyze_module: AnalyzeModule)
     assert run.summary.calls_total == 4
     assert run.summary.calls_resolved == 1
     assert run.summary.calls_unresolved == 3
+    # Reported where they are, on the caller, with the callee as written.
+    assert dict(run.graph.node("m.handle").extra)["unresolved_calls"] == (
+        (5, "obj.process"),
+        (6, "data['key'].process"),
+        (7, "getattr(...)"),
+    )
 
 
 def test_context_managers_getattr_and_partial(analyze_module: AnalyzeModule) -> None:

@@ -155,10 +155,11 @@ def test_add_a_function(tmp_path: Path) -> None:
 def test_remove_a_function_another_file_calls(tmp_path: Path) -> None:
     p = Project.create(tmp_path, LIB)
     p.edit({"a.py": "def other():\n    pass\n"})
-    # b.py's call loses its target: b.py's own transaction drops the edge, before a.py's
-    # transaction removes the node (no cascade into another file's edges).
+    # b.py's call loses its target: b.py's own transaction drops the edge (and its caller now
+    # lists the call as unresolved), before a.py's transaction removes the node (no cascade
+    # into another file's edges).
     assert p.transactions() == [
-        [("edge_removed", "calls:b.main->a.helper@5")],
+        [("edge_removed", "calls:b.main->a.helper@5"), ("node_updated", "b.main")],
         [
             ("edge_removed", "contains:a->a.helper@0"),
             ("node_removed", "a.helper"),
@@ -167,13 +168,14 @@ def test_remove_a_function_another_file_calls(tmp_path: Path) -> None:
         ],
     ]
     assert calls(p.graph, "b.main") == set()
+    assert p.graph.node("b.main").extra == (("unresolved_calls", ((5, "helper"),)),)
 
 
 def test_rename_a_function(tmp_path: Path) -> None:
     p = Project.create(tmp_path, LIB)
     p.edit({"a.py": LIB["a.py"].replace("def helper", "def assist")})
     assert p.transactions() == [
-        [("edge_removed", "calls:b.main->a.helper@5")],
+        [("edge_removed", "calls:b.main->a.helper@5"), ("node_updated", "b.main")],
         [
             ("edge_added", "contains:a->a.assist@0"),
             ("edge_removed", "contains:a->a.helper@0"),
@@ -183,7 +185,9 @@ def test_rename_a_function(tmp_path: Path) -> None:
     ]
     # The caller renames its import too: now it resolves to the new name.
     p.edit({"b.py": LIB["b.py"].replace("helper", "assist")})
-    assert p.transactions() == [[("edge_added", "calls:b.main->a.assist@5")]]
+    assert p.transactions() == [
+        [("edge_added", "calls:b.main->a.assist@5"), ("node_updated", "b.main")]
+    ]
 
 
 def test_change_a_signature(tmp_path: Path) -> None:
@@ -264,7 +268,8 @@ def test_a_method_added_to_a_base_class_resolves_a_subclass_call(tmp_path: Path)
     )
     assert calls(p.graph, "child.main") == {"child.Child"}  # extra() unresolved
     p.edit({"base.py": base + "\n    def extra(self):\n        pass\n"})
-    # base.py adds the method first; child.py's transaction then only adds its call edge.
+    # base.py adds the method first; child.py's transaction then only adds its call edge (its
+    # caller no longer lists the call as unresolved).
     assert p.transactions() == [
         [
             ("edge_added", "contains:base.Base->base.Base.extra@0"),
@@ -272,8 +277,9 @@ def test_a_method_added_to_a_base_class_resolves_a_subclass_call(tmp_path: Path)
             ("node_updated", "base"),
             ("node_updated", "base.Base"),
         ],
-        [("edge_added", "calls:child.main->base.Base.extra@9")],
+        [("edge_added", "calls:child.main->base.Base.extra@9"), ("node_updated", "child.main")],
     ]
+    assert p.graph.node("child.main").extra == ()
 
 
 def test_delete_a_module(tmp_path: Path) -> None:
@@ -531,6 +537,7 @@ def test_new_file_resolves_a_previously_unresolved_import(tmp_path: Path) -> Non
         [
             ("edge_added", "calls:pkg.use.main->pkg.tools.work@5"),
             ("edge_added", "imports:pkg.use->pkg.tools@1"),
+            ("node_updated", "pkg.use.main"),  # no unresolved call left
         ],
     ]
     # The unresolved-import diagnostic is gone: pkg/use.py re-emitted none.

@@ -148,3 +148,40 @@ def test_to_networkx_matches_graph(app: LiveGraph, tmp_path: Path) -> None:
     assert g.nodes["app.b.work"]["kind"] == "function"
     kinds = {d["kind"] for _, _, d in g.edges(data=True)}
     assert {"contains", "imports", "calls"} <= kinds
+
+
+def test_unresolved_calls_say_where_they_are(
+    tmp_path: Path, redis_url: str, graph_name: str
+) -> None:
+    (tmp_path / "m.py").write_text(
+        "def known():\n    pass\n\n"
+        "def run(obj, handlers):\n"
+        "    known()\n"
+        "    obj.process()\n"
+        "    handlers['save'].go()\n"
+        "    make()()\n"
+        "\nmissing_at_module_level()\n"
+    )
+    lg = analyze(tmp_path, graph=graph_name, redis_url=redis_url)
+    expected = [
+        ("m.run", "m.py", 6, "obj.process"),
+        ("m.run", "m.py", 7, "handlers['save'].go"),
+        ("m.run", "m.py", 8, "make"),
+        ("m.run", "m.py", 8, "make(...)"),
+        ("m", "m.py", 10, "missing_at_module_level"),
+    ]
+    rows = [tuple(r) for r in lg.unresolved_calls().itertuples(index=False)]
+    assert sorted(rows) == sorted(expected)
+    assert lg.summary()["calls_unresolved"] == len(expected)
+    assert list(lg.unresolved_calls("m.run")["line"]) == [6, 7, 8, 8]
+    assert lg.unresolved_calls("m.known").empty
+    with pytest.raises(KeyError, match=r"m\.nothing"):
+        lg.unresolved_calls("m.nothing")
+    # The same from the published stream: the list is part of the caller's node.
+    loaded = LiveGraph.load(graph_name, redis_url=redis_url)
+    assert loaded.graph.node("m.run") == lg.graph.node("m.run")
+    assert sorted(tuple(r) for r in loaded.unresolved_calls().itertuples(index=False)) == sorted(
+        expected
+    )
+    loaded.close()
+    lg.close()

@@ -66,7 +66,15 @@ _EDGE_KINDS = {k.value: k for k in EdgeKind}
 
 
 def _freeze_attrs(attrs: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted(attrs.items())) if attrs else ()
+    return tuple(sorted((k, _frozen(v)) for k, v in attrs.items())) if attrs else ()
+
+
+def _frozen(value: Any) -> Any:
+    """Lists as tuples, all the way down: JSON gives back lists where the node held tuples,
+    and the node must stay hashable and equal to itself after a round trip."""
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 @dataclass(frozen=True, slots=True)

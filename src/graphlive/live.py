@@ -357,6 +357,10 @@ class LiveGraph:
         """Per-module definitions, size, complexity and import coupling."""
         return queries.module_stats(self.graph)
 
+    def unresolved_calls(self, node_id: str | None = None) -> pandas.DataFrame:
+        """Calls left unresolved, where they are (:func:`graphlive.queries.unresolved_calls`)."""
+        return queries.unresolved_calls(self.graph, node_id)
+
     def ego(self, node_id: str, depth: int = 1) -> CodeGraph:
         """The subgraph within ``depth`` hops of ``node_id``."""
         return queries.ego(self.graph, node_id, depth)

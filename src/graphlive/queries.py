@@ -27,6 +27,7 @@ __all__ = [
     "module_stats",
     "references",
     "shortest_path",
+    "unresolved_calls",
 ]
 
 _NODE_COLUMNS = ["id", "kind", "name", "file", "line"]
@@ -339,6 +340,22 @@ def module_stats(graph: CodeGraph) -> pandas.DataFrame:
         ["module", "file", "classes", "functions", "loc", "complexity", "max_complexity",
          "imports", "imported_by"],
     )  # fmt: skip
+
+
+def unresolved_calls(graph: CodeGraph, node_id: str | None = None) -> pandas.DataFrame:
+    """Calls the analysis could not resolve (it draws no edge for them and guesses none), from
+    each caller's ``extra["unresolved_calls"]``; only those of ``node_id`` when given.
+
+    Columns: caller, file, line, callee (the callee as written, shortened: ``obj.process``,
+    ``handlers[...]``, ``make(...)`` for the result of a call). Sorted by file and line."""
+    nodes = [_require(graph, node_id)] if node_id is not None else graph.nodes()
+    rows: list[dict[str, object]] = []
+    for node in nodes:
+        calls = dict(node.extra).get("unresolved_calls") if node.extra else None
+        for line, callee in calls or ():
+            rows.append({"caller": node.id, "file": node.file, "line": line, "callee": callee})
+    rows.sort(key=lambda r: (str(r["file"]), r["line"], str(r["caller"])))
+    return _frame(rows, ["caller", "file", "line", "callee"])
 
 
 def ego(

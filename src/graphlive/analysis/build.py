@@ -15,7 +15,7 @@ Ownership (every edge has exactly one owner file, ``Edge.file``):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from graphlive.analysis.facts import (
     F_ASYNC,
@@ -198,10 +198,25 @@ def build_file(
         for source, target, line in triples:
             edge = Edge(kind, source, target, line, rel)
             edges[edge.key] = edge
+    _note_unresolved(out.nodes, link.unresolved)
     out.diagnostics.extend(link.diagnostics)
     out.calls_total = link.calls_total
     out.calls_resolved = link.calls_resolved
     return out
+
+
+def _note_unresolved(nodes: dict[str, Node], unresolved: Sequence[tuple[str, int, str]]) -> None:
+    """Give each caller the calls it makes that resolved to nothing, as
+    ``extra["unresolved_calls"]``: ``((line, callee as written), ...)`` in line order (no
+    edge is guessed for them; this says where they are)."""
+    by_caller: dict[str, list[tuple[int, str]]] = {}
+    for caller, line, text in unresolved:
+        by_caller.setdefault(caller, []).append((line, text))
+    for caller, calls in by_caller.items():
+        node = nodes.get(caller)
+        if node is not None:
+            extra = (*node.extra, ("unresolved_calls", tuple(sorted(calls))))
+            nodes[caller] = replace(node, extra=tuple(sorted(extra)))
 
 
 def build_outputs(

@@ -366,6 +366,8 @@ class FileLinks:
     calls_total: int = 0
     calls_resolved: int = 0
     diagnostics: list[DiagFact] = field(default_factory=list)
+    #: Calls left unresolved: ``(caller, line, callee as written)``, see :func:`callee_text`.
+    unresolved: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -2385,6 +2387,7 @@ def file_links(solver: _Solver, file_no: int) -> FileLinks:
     if facts.missing:
         return link
     cons = solver.cons
+    sites: dict[int, Expr] | None = None  # callee of each call site, once one is unresolved
     for c in solver.file_cons.get(file_no, ()):
         con = cons[c]
         if con is None:  # pragma: no cover - a file's list holds only live constraints
@@ -2396,6 +2399,10 @@ def file_links(solver: _Solver, file_no: int) -> FileLinks:
                 link.calls_total += 1
                 if targets:
                     link.calls_resolved += 1
+                else:
+                    if sites is None:
+                        sites = _call_sites(solver, file_no)
+                    link.unresolved.append((con[2], con[3], callee_text(con[4], sites)))
             if targets:
                 caller, line = con[2], con[3]
                 link.calls.extend((caller, t, line) for t in sorted(targets))
@@ -2416,6 +2423,53 @@ def file_links(solver: _Solver, file_no: int) -> FileLinks:
                 link.decorates.extend((t, con[1], con[2]) for t in sorted(targets))
     _import_links(index, file_no, facts, link, solver.externals)
     return link
+
+
+def _call_sites(solver: _Solver, file_no: int) -> dict[int, Expr]:
+    """The callee expression of each call site of a file."""
+    out: dict[int, Expr] = {}
+    for c in solver.file_cons.get(file_no, ()):
+        con = solver.cons[c]
+        if con is not None and con[0] == C_CALL:
+            out[con[1]] = con[4]
+    return out
+
+
+#: Longest callee text kept for an unresolved call.
+_CALLEE_TEXT_MAX = 80
+
+
+def callee_text(e: Expr | None, sites: dict[int, Expr], depth: int = 0) -> str:
+    """A short rendering of a callee expression as the source wrote it, for reporting a call
+    left unresolved: ``obj.process``, ``data['key'].process``, ``getattr(...)`` (the callee of
+    a call's result: ``sites`` maps the file's call sites to their callees), ``...`` for what
+    has no short form."""
+    text = _callee_text(e, sites, depth)
+    return text if len(text) <= _CALLEE_TEXT_MAX else "..." + text[-(_CALLEE_TEXT_MAX - 3) :]
+
+
+def _callee_text(e: Expr | None, sites: dict[int, Expr], depth: int) -> str:
+    if e is None or depth > 8:
+        return "..."
+    tag = e[0]
+    if tag == E_VAR and len(e) == 2:
+        key = e[1]
+        if type(key[1]) is str:
+            return str(key[1])  # (scope, name) or (scope, name, version)
+        inner = sites.get(key[1]) if type(key[1]) is int else None  # (file, site): a result
+        return f"{_callee_text(inner, sites, depth + 1)}(...)" if inner is not None else "..."
+    if tag == E_ATTR:
+        return f"{_callee_text(e[1], sites, depth + 1)}.{e[2]}"
+    if tag in (E_NAME, E_GLOBAL, E_FROM):
+        return str(e[2])
+    if tag == E_DEF:
+        return str(e[1]).rpartition(".")[2]
+    if tag == E_MOD:
+        return str(e[1])
+    if tag == E_SUB:
+        slot = e[2]
+        return f"{_callee_text(e[1], sites, depth + 1)}[{'...' if slot is None else repr(slot)}]"
+    return "..."
 
 
 def _dependency_order(index: ProgramIndex) -> list[int]:
