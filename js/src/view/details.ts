@@ -6,6 +6,7 @@
  * (data-id, data-kind; empty hint when nothing is selected) with gl-details-name,
  * gl-details-kind, gl-details-id, gl-jump (a link, or data-state="unavailable"),
  * gl-details-doc, gl-details-complexity, gl-details-loc, gl-callers, gl-callees,
+ * gl-details-unresolved (the calls the analysis left without an edge: gl-unresolved-call items),
  * gl-details-group, gl-details-members and the buttons gl-details-ego, gl-details-expand,
  * gl-details-collapse; gl-legend (data-mode) with gl-legend-item (data-key).
  * Node names, docstrings and paths are untrusted: text only, never markup.
@@ -102,6 +103,8 @@ export class DetailsPanel {
     setNumber(callers, d.callers);
     setNumber(callees, d.callees);
     dl.append(el(doc, "dt", {}, "callers"), wrap(doc, callers), el(doc, "dt", {}, "callees"), wrap(doc, callees));
+    const unresolved = unresolvedCalls(n);
+    if (unresolved.length > 0) row("unresolved calls", "gl-details-unresolved", unresolvedList(doc, unresolved));
     const actions = el(doc, "div", { class: "gl-details-actions" });
     actions.append(this.action("gl-details-ego", "Ego network", () => this.handlers.ego(n.id)));
     if (d.collapsible !== null) {
@@ -186,4 +189,27 @@ function wrap(doc: Document, child: HTMLElement): HTMLElement {
   const dd = el(doc, "dd");
   dd.append(child);
   return dd;
+}
+
+/** Unresolved calls listed in the panel; the rest are counted. */
+export const UNRESOLVED_SHOWN = 20;
+
+/** The node's `extra.unresolved_calls` (`[[line, callee], ...]`), malformed entries skipped. */
+export function unresolvedCalls(node: NodeJSON): Array<[number, string]> {
+  const raw = node.extra?.unresolved_calls;
+  if (!Array.isArray(raw)) return [];
+  const out: Array<[number, string]> = [];
+  for (const entry of raw) {
+    if (Array.isArray(entry) && typeof entry[0] === "number" && typeof entry[1] === "string") out.push([entry[0], entry[1]]);
+  }
+  return out;
+}
+
+function unresolvedList(doc: Document, calls: ReadonlyArray<[number, string]>): HTMLElement {
+  const list = el(doc, "ul", { class: "gl-unresolved" });
+  for (const [line, callee] of calls.slice(0, UNRESOLVED_SHOWN)) {
+    list.append(el(doc, "li", { "data-testid": "gl-unresolved-call", "data-line": String(line) }, `${line}: ${callee}`));
+  }
+  if (calls.length > UNRESOLVED_SHOWN) list.append(el(doc, "li", { class: "gl-hint" }, `and ${calls.length - UNRESOLVED_SHOWN} more`));
+  return list;
 }
