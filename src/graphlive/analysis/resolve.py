@@ -1505,6 +1505,7 @@ class _Solver:
         self.resume()
         self.on_file = None
         self.milestones = []
+        self.mark = _NO_MARK  # updates (resume() alone) report nothing
 
     def _reached(self, c: int) -> int:
         """Constraint ``c`` is being evaluated: report the files whose constraints the first
