@@ -682,3 +682,20 @@ def test_value_sets_are_capped(tmp_path: Path, extra: int) -> None:
     assert len(callees[0] & defined) == min(n, MAX_VALUES)
     assert not {t for t in callees[0] - defined if t.startswith("m.")}
     assert callees[0] == callees[1]
+
+
+def test_unresolved_callee_text_is_shortened(analyze_module: AnalyzeModule) -> None:
+    """A long callee keeps its end (the name called) and says it was cut."""
+    chain = ".".join(f"attribute_{i}" for i in range(12))
+    run = analyze_module(f"def f(obj):\n    obj.{chain}.finish()\n    obj.a(1)(2)(3)\n")
+    calls = dict(dict(run.graph.node("m.f").extra)["unresolved_calls"])
+    assert len(calls[2]) == 80 and calls[2].startswith("...")
+    assert calls[2].endswith(".attribute_11.finish")
+    assert run.summary.calls_unresolved == 4
+    assert [
+        c for line, c in dict(run.graph.node("m.f").extra)["unresolved_calls"] if line == 3
+    ] == [
+        "obj.a",
+        "obj.a(...)",
+        "obj.a(...)(...)",
+    ]
