@@ -7,7 +7,19 @@ shift $(( $# > 0 ? 1 : 0 ))
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 VENV="${GRAPHLIVE_VENV:-.venv}"
-[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -e .
-exec "$VENV/bin/graphlive" lab "$target" "$@"
+venv_abs="$(pwd)/$VENV"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "graphlive: creating $venv_abs and installing graphlive (first run: about a minute)" >&2
+  "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet -c constraints.txt pip
+"$VENV/bin/python" -m pip install --quiet -c constraints.txt -e .
+again() {
+  echo "graphlive is installed in $venv_abs: run it again with" >&2
+  echo "  $venv_abs/bin/graphlive lab $(printf '%q' "$target")   (or: source $venv_abs/bin/activate)" >&2
+}
+again
+status=0
+"$VENV/bin/graphlive" lab "$target" "$@" || status=$?
+again
+exit "$status"

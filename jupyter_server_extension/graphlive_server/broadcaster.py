@@ -415,4 +415,4 @@ def _continues(pos: Position, first: ChangeEvent) -> bool:
 
 async def _close_quietly(pubsub: PubSub) -> None:
     with contextlib.suppress(Exception):  # already broken: nothing more to release
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await pubsub.aclose()
