@@ -376,3 +376,37 @@ def test_cli_events_prints_json_lines(
         timeout=60,
     )
     assert missing.returncode == 1 and "no graph named 'no-such-graph'" in missing.stderr
+
+
+def test_cli_events_on_a_trimmed_stream(
+    redis_url: str, redis_client: redis.Redis, graph_name: str
+) -> None:
+    """Without --since: the kept events and a note naming the snapshot; an explicit --since
+    that is no longer kept exits with the documented code 3."""
+    pub = Publisher(redis_client, graph_name, retention=100, batch_size=100)
+    g = CodeGraph(graph_name)
+    g.listen(pub.publish)
+    for i in range(500):
+        g.add_node(Node.make(f"m{i}", NodeKind.MODULE))
+    epoch, head = pub.head()
+    write_snapshot(redis_client, g, Position(epoch, head))
+    pub.publish([diag(graph_name, i) for i in range(300)])
+    first = int(redis_client.xrange(GraphKeys(graph_name).events, "-", "+", count=1)[0][0]
+                .split(b"-")[0])  # fmt: skip
+    assert first > 1  # the premise: the stream was trimmed behind the snapshot
+    env = {**os.environ, "GRAPHLIVE_REDIS_URL": redis_url}
+    base = [sys.executable, "-m", "graphlive.cli", "events", graph_name]
+    out = subprocess.run(base, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    seqs = [json.loads(line)["seq"] for line in out.stdout.splitlines()]
+    assert seqs == list(range(first, 801))
+    assert f"events 1..{first - 1} were trimmed" in out.stderr
+    assert f"snapshot at seq {head}" in out.stderr
+    gone = subprocess.run([*base, "--since", "3"], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert gone.returncode == 3 and "resync required (trimmed)" in gone.stderr
+    assert gone.stdout == ""
+    kept = subprocess.run([*base, "--since", "790"], env=env, capture_output=True, text=True,
+                          timeout=60, check=True)  # fmt: skip
+    assert [json.loads(line)["seq"] for line in kept.stdout.splitlines()] == list(range(791, 801))
+    assert kept.stderr == ""

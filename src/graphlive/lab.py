@@ -99,6 +99,25 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(func=run_lab)
 
 
+def effective_uid() -> int | None:
+    """The process's effective uid, or ``None`` where the platform has none (Windows)."""
+    geteuid = getattr(os, "geteuid", None)
+    return int(geteuid()) if geteuid is not None else None
+
+
+def root_args(lab_args: list[str], euid: int | None = None) -> list[str]:
+    """``["--allow-root"]`` when running as root and the user did not decide themselves.
+
+    Jupyter refuses to start as root without it, and containers, CI machines and many cloud
+    notebooks run as root; says so in one line on stderr, since it is a choice made for the user.
+    """
+    uid = effective_uid() if euid is None else euid
+    if uid != 0 or any(a.startswith(("--allow-root", "--ServerApp.allow_root")) for a in lab_args):
+        return []
+    print("graphlive lab: running as root, so JupyterLab gets --allow-root", file=sys.stderr)
+    return ["--allow-root"]
+
+
 def run_lab(args: argparse.Namespace) -> int:
     from graphlive.analyze_cli import ProgressBar
     from graphlive.bus.connection import resolve_url
@@ -130,6 +149,7 @@ def run_lab(args: argparse.Namespace) -> int:
         f"--ServerApp.root_dir={root}",
         "--ContentsManager.allow_hidden=True",
         f"--LabApp.default_url=/lab/tree/{notebook.relative_to(root).as_posix()}",
+        *root_args(lab_args),
         *lab_args,
     ]  # fmt: skip
     env = {**os.environ, "GRAPHLIVE_REDIS_URL": url}

@@ -131,8 +131,23 @@ class Lab:
 
 @dataclass
 class GraphliveLab(Lab):
-    """``graphlive lab ROOT`` — the README's main command — instead of a bare ``jupyter lab``."""
+    """``graphlive lab ROOT`` — the README's main command — instead of a bare ``jupyter lab``.
+
+    It gets no ``allow_root`` setting: as root, ``graphlive lab`` must add ``--allow-root``
+    itself. ``as_uid`` runs it as that uid in a user namespace (``unshare --user``), so a root
+    test machine can also check the unprivileged path: there the process's euid is really
+    ``as_uid``, while files keep the permissions of the user who started the test.
+    """
+
+    as_uid: int | None = None
+
+    def server_args(self) -> list[str]:
+        return [a for a in super().server_args() if not a.startswith("--ServerApp.allow_root")]
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "graphlive.cli", "lab", str(self.root), "--",
-                *self.server_args()]  # fmt: skip
+        cmd = [sys.executable, "-m", "graphlive.cli", "lab", str(self.root), "--",
+               *self.server_args()]  # fmt: skip
+        if self.as_uid is None:
+            return cmd
+        uid = str(self.as_uid)
+        return ["unshare", "--user", f"--map-user={uid}", f"--map-group={uid}", *cmd]
