@@ -1,0 +1,56 @@
+"""The leftover-process check (tests/leftovers.py) fails a run whose tests leave a process
+behind, kills that process, and passes a run whose tests clean up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+LEAKY = """
+import subprocess
+
+def test_starts_a_server_and_forgets_it(tmp_path):
+    proc = subprocess.Popen(["sleep", "600"])
+    (tmp_path.parent / "pid").write_text(str(proc.pid))
+"""
+
+TIDY = """
+import subprocess
+
+def test_starts_a_server_and_stops_it():
+    proc = subprocess.Popen(["sleep", "600"])
+    proc.terminate()
+    proc.wait()
+"""
+
+
+def run_session(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "test_inner.py").write_text(source)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "pytest", "-p", "tests.leftovers", "-p", "no:cacheprovider",
+           "-q", f"--basetemp={tmp_path / 'inner'}", str(tmp_path / "test_inner.py")]  # fmt: skip
+    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_a_leftover_process_fails_the_run_and_is_killed(tmp_path: Path) -> None:
+    result = run_session(tmp_path, LEAKY)
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, result.stdout + result.stderr
+    assert "1 passed" in result.stdout  # the test itself passed: the check failed the run
+    assert "1 process(es) started by the tests outlived them" in result.stdout
+    assert "sleep 600" in result.stdout
+    pid = int((tmp_path / "inner" / "pid").read_text())
+    # Killed by the check: /proc has no live process (at most an unreaped zombie, if any).
+    stat = Path(f"/proc/{pid}/stat")
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_a_tidy_run_passes(tmp_path: Path) -> None:
+    result = run_session(tmp_path, TIDY)
+    assert result.returncode == pytest.ExitCode.OK, result.stdout + result.stderr
+    assert "outlived" not in result.stdout
