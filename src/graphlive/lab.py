@@ -66,8 +66,27 @@ def notebook_for(root: Path, graph: str) -> Path:
         "cells": cells,
     }
     path = folder / f"{graph}.ipynb"
-    path.write_text(json.dumps(notebook, indent=1) + "\n", encoding="utf-8")
+    _write_trusted(path, notebook)
     return path
+
+
+def _write_trusted(path: Path, notebook: dict[str, Any]) -> None:
+    """Write ``notebook`` signed with this user's Jupyter notary (the secret and the signature
+    database in ``jupyter --data-dir``, i.e. ``JUPYTER_DATA_DIR`` when set), so JupyterLab
+    trusts it: its outputs' jump-to-source links run without a "Run Command?" question.
+    Signing can fail (e.g. a read-only data dir); the notebook is then written untrusted."""
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    nb = nbformat.from_dict(notebook)  # type: ignore[no-untyped-call]
+    try:
+        NotebookNotary().sign(nb)  # type: ignore[no-untyped-call]
+    except Exception as exc:  # an untrusted notebook still works
+        print(
+            f"graphlive lab: notebook left untrusted ({type(exc).__name__}: {exc})", file=sys.stderr
+        )
+    # The signature covers the content, not its formatting (nor metadata.signature).
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _markdown(text: str) -> dict[str, Any]:
