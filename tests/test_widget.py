@@ -48,7 +48,8 @@ def test_for_graph_accepts_a_name_or_a_named_object() -> None:
     class Live:
         name: str
 
-    assert GraphView.for_graph("my-project").graph == "my-project"
+    # save=False: no saved copy loaded from Redis (tests/test_export_by_name.py covers that).
+    assert GraphView.for_graph("my-project", save=False).graph == "my-project"
     view = GraphView.for_graph(Live("other.graph"), height=800, filters=["node_*"])
     assert (view.graph, view.height, view.filters) == ("other.graph", 800, ["node_*"])
 

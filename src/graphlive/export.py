@@ -11,32 +11,47 @@ machines do not have. :func:`to_html` (also ``GraphliveHTMLExporter``, nbconvert
 bundle and the copies are inlined into the page, no script is loaded from anywhere, and the
 graph is explorable (search, filters, details, collapse) with no kernel and no server.
 
+Where a view has no saved copy — the notebook was saved without widget state (JupyterLab's
+default) or the state holds an empty ``saved_graph`` — the exporter loads the graph by name from
+Redis at export time: the name comes from the widget state, else from the output's text
+(``GraphView(graph='name', …)``), else from a literal ``GraphView.for_graph("name", …)`` /
+``GraphView("name")`` call in the cell. A view that cannot be filled is replaced by a visible
+notice and reported (:func:`export_html` returns the reasons; the exporter logs them).
+
     from graphlive.export import to_html
     html = to_html("analysis.ipynb")         # or a NotebookNode
 """
 
 from __future__ import annotations
 
+import ast
 import copy
+import html
 import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
+import traitlets
 from nbconvert import HTMLExporter
 from nbformat import NotebookNode
 
 from graphlive.bus.reader import Position
 from graphlive.graph import CodeGraph
 
+if TYPE_CHECKING:
+    import redis
+
 __all__ = [
     "SAVED_VERSION",
     "SAVE_LIMITS",
     "GraphliveHTMLExporter",
+    "export_html",
     "saved_copy",
+    "saved_copy_from_redis",
     "to_html",
 ]
 
@@ -168,6 +183,25 @@ def saved_copy(
     }
 
 
+def saved_copy_from_redis(
+    client: redis.Redis, graph: str, *, max_visible: int = 400
+) -> dict[str, Any] | None:
+    """:func:`saved_copy` of ``graph`` as Redis holds it (snapshot + stream tail), or None when
+    Redis holds no graph of that name. Redis errors propagate."""
+    from graphlive.bus.keys import GraphKeys
+    from graphlive.bus.snapshot import load_graph
+
+    if not client.exists(GraphKeys(graph).meta):
+        return None
+    code_graph, position = load_graph(client, graph)
+    return saved_copy(code_graph, position, max_visible=max_visible)
+
+
+def has_saved_copy(value: object) -> bool:
+    """Whether ``value`` (a ``saved_graph`` trait value) is a saved copy, not an empty dict."""
+    return isinstance(value, Mapping) and value.get("v") == SAVED_VERSION and "nodes" in value
+
+
 # ---------------------------------------------------------------------- static HTML
 
 #: Widget state keys the static view needs (everything else, e.g. the 250 KB ``_esm``, is not).
@@ -222,38 +256,241 @@ def _graphview_states(nb: Any) -> dict[str, dict[str, Any]]:
     }
 
 
-def _replace_outputs(nb: Any, states: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Swap each GraphView output for a placeholder the page mounts; returns the model ids."""
-    used: list[str] = []
-    for cell in nb.get("cells", []):
+#: The text of a GraphView output (``repr``): ``GraphView(graph='name', height=640)``.
+_REPR = re.compile(r"GraphView\(graph='([A-Za-z0-9_.\-]{1,128})'(?:, height=(\d{3,5}))?")
+#: Traits a literal keyword of a GraphView call in a cell's source may set, with their types.
+_LITERAL_TRAITS: dict[str, type] = {
+    "height": int,
+    "collapse_above": int,
+    "max_visible": int,
+    "path": str,
+    "source_root": str,
+    "color_by": str,
+    "size_by": str,
+    "filters": list,
+    "node_kinds": list,
+    "edge_kinds": list,
+    "path_prefixes": list,
+}
+
+
+def _names_graphview(func: ast.expr) -> bool:
+    """``GraphView``, ``x.GraphView``, ``GraphView.for_graph`` or ``x.GraphView.for_graph``."""
+    if isinstance(func, ast.Name):
+        return func.id == "GraphView"
+    if isinstance(func, ast.Attribute):
+        if func.attr == "GraphView":
+            return True
+        return func.attr == "for_graph" and _names_graphview(func.value)
+    return False
+
+
+def _calls_in_source(source: str) -> list[dict[str, Any]]:
+    """What each ``GraphView(...)`` / ``GraphView.for_graph(...)`` call of a cell says literally,
+    in source order: ``graph`` when the name is a string literal, and literal trait keywords."""
+    # IPython magics and shell escapes are not Python: blank them, keeping line numbers.
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return []
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and _names_graphview(n.func)]
+    calls.sort(key=lambda n: (n.lineno, n.col_offset))
+    found: list[dict[str, Any]] = []
+    for call in calls:
+        keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg is not None}
+        target = call.args[0] if call.args else keywords.get("graph")
+        state: dict[str, Any] = {}
+        if isinstance(target, ast.Constant) and isinstance(target.value, str):
+            state["graph"] = target.value
+        for key, kind in _LITERAL_TRAITS.items():
+            if key not in keywords:
+                continue
+            try:
+                value = ast.literal_eval(keywords[key])
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                continue
+            if isinstance(value, kind) and not isinstance(value, bool):
+                state[key] = value
+        found.append(state)
+    return found
+
+
+def _text(value: object) -> str:
+    return "".join(value) if isinstance(value, list) else value if isinstance(value, str) else ""
+
+
+class _View:
+    """One GraphView output of the notebook and the state the page mounts it with."""
+
+    __slots__ = ("cell", "output", "problem", "state")
+
+    def __init__(self, output: Any, cell: int, state: dict[str, Any]) -> None:
+        self.output, self.cell, self.state = output, cell, state
+        self.problem: str | None = None
+
+
+def _find_views(nb: Any, states: Mapping[str, dict[str, Any]]) -> list[_View]:
+    """Every GraphView output: with its widget state, else with what its text and its cell's
+    source say (another widget's output is left alone)."""
+    views: list[_View] = []
+    for number, cell in enumerate(nb.get("cells", []), 1):
+        stateless: list[tuple[Any, str]] = []
+        calls: list[dict[str, Any]] | None = None
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             view = data.get(_WIDGET_VIEW)
             model_id = view.get("model_id") if isinstance(view, Mapping) else None
-            if not isinstance(model_id, str) or model_id not in states:
+            if not isinstance(model_id, str):
                 continue
-            index = len(used)
-            used.append(model_id)
-            height = int(states[model_id].get("height") or 520)
-            placeholder = (
-                f'<div class="graphlive-static" data-graphlive-state="graphlive-state-{index}" '
-                f'style="min-height:{height}px"></div>'
+            if model_id in states:
+                # Outputs of one model share its state (the page inlines it once).
+                views.append(_View(output, number, states[model_id]))
+                continue
+            text = _text(data.get("text/plain"))
+            if calls is None:
+                calls = _calls_in_source(_text(cell.get("source", "")))
+            if ("GraphView" in text) if text else bool(calls):
+                stateless.append((output, text))
+        if not stateless:
+            continue
+        calls = calls or []
+        named = {c["graph"] for c in calls if "graph" in c}
+        for index, (output, text) in enumerate(stateless):
+            if len(calls) == len(stateless):
+                state = dict(calls[index])
+            elif len(named) == 1:
+                state = next(dict(c) for c in calls if "graph" in c)
+            else:
+                state = {}
+            match = _REPR.search(text)
+            if match:
+                state["graph"] = match[1]
+                if match[2]:
+                    state["height"] = int(match[2])
+            views.append(_View(output, number, state | {"saved_graph": {}}))
+    return views
+
+
+class _RedisCopies:
+    """Saved copies loaded by graph name from Redis at export time, each graph once."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self.where = "Redis"
+        self._client: redis.Redis | None = None
+        self._unreachable: str | None = None
+        self._cache: dict[tuple[str, int], dict[str, Any] | str] = {}
+
+    def get(self, graph: str, max_visible: int) -> dict[str, Any] | str:
+        """The copy, or why there is none."""
+        key = (graph, max_visible)
+        if key not in self._cache:
+            self._cache[key] = self._load(graph, max_visible)
+        return self._cache[key]
+
+    def _load(self, graph: str, max_visible: int) -> dict[str, Any] | str:
+        client = self._connect()
+        if client is None:
+            assert self._unreachable is not None
+            return self._unreachable
+        try:
+            found = saved_copy_from_redis(client, graph, max_visible=max_visible)
+        except Exception as exc:  # reported in the page and by the exporter
+            return f"it could not be loaded from {self.where} ({type(exc).__name__}: {exc})"
+        if found is None:
+            return f"{self.where} holds no graph named {graph!r}"
+        return found
+
+    def _connect(self) -> redis.Redis | None:
+        if self._client is not None or self._unreachable is not None:
+            return self._client
+        from graphlive.bus.connection import connect, redact, resolve_url
+
+        try:
+            url = resolve_url(self.url)
+            self.where = f"Redis at {redact(url)}"
+            client = connect(url)
+            client.ping()
+        except Exception as exc:  # no Redis: every view that needs it says so
+            self._unreachable = (
+                f"{self.where} could not be reached to load it ({type(exc).__name__}: {exc})"
             )
-            output["data"] = {"text/html": placeholder, "text/plain": data.get("text/plain", "")}
+            return None
+        self._client = client
+        return client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def _fill(views: list[_View], copies: _RedisCopies | None) -> None:
+    """Give every view without a saved copy one from Redis, or the reason it has none."""
+    for view in views:
+        if has_saved_copy(view.state.get("saved_graph")):
+            continue
+        graph = view.state.get("graph")
+        where = f"cell {view.cell}"
+        if not isinstance(graph, str) or not graph:
+            view.problem = (
+                f"{where}: a GraphView output has no saved copy of its graph and does not name "
+                'it (write GraphView.for_graph("name", ...) in the cell, or save the notebook '
+                "with its widget state)"
+            )
+            continue
+        if copies is None:
+            reason = "loading graphs from Redis is switched off"
+        else:
+            max_visible = view.state.get("max_visible")
+            found = copies.get(graph, max_visible if isinstance(max_visible, int) else 400)
+            if isinstance(found, dict):
+                view.state["saved_graph"] = found
+                continue
+            reason = found
+        view.problem = f"{where}: the view of graph {graph!r} has no saved copy, and {reason}"
+
+
+def _replace_outputs(views: list[_View]) -> list[dict[str, Any]]:
+    """Swap each GraphView output for a placeholder the page mounts, or for a notice saying why
+    it shows nothing; returns the states of the placeholders."""
+    used: list[dict[str, Any]] = []
+    index_of: dict[int, int] = {}
+    for view in views:
+        text = view.output.get("data", {}).get("text/plain", "")
+        if view.problem is not None:
+            notice = (
+                '<div class="graphlive-missing" data-testid="gl-export-missing" '
+                'style="padding:8px 12px;border:1px solid #c62828;color:#b71c1c;'
+                f'background:#fff5f5">graphlive: {html.escape(view.problem)}</div>'
+            )
+            view.output["data"] = {"text/html": notice, "text/plain": text}
+            continue
+        if id(view.state) not in index_of:
+            index_of[id(view.state)] = len(used)
+            used.append(view.state)
+        index = index_of[id(view.state)]
+        height = view.state.get("height")
+        height = height if isinstance(height, int) and 120 <= height <= 10_000 else 520
+        placeholder = (
+            f'<div class="graphlive-static" data-graphlive-state="graphlive-state-{index}" '
+            f'style="min-height:{height}px"></div>'
+        )
+        view.output["data"] = {"text/html": placeholder, "text/plain": text}
     return used
 
 
-def _page_additions(states: Mapping[str, Mapping[str, Any]], used: Iterable[str]) -> str:
+def _page_additions(used: Iterable[Mapping[str, Any]]) -> str:
     bundle = (_STATIC / "graphview.js").read_text(encoding="utf-8")
     css = (_STATIC / "graphview.css").read_text(encoding="utf-8")
     parts = [f"<style>{css}</style>"]
     parts.append(
         f'<script type="application/json" id="graphlive-bundle">{_script_json(bundle)}</script>'
     )
-    for index, model_id in enumerate(used):
+    for index, state in enumerate(used):
         parts.append(
             f'<script type="application/json" id="graphlive-state-{index}">'
-            f"{_script_json(states[model_id])}</script>"
+            f"{_script_json(state)}</script>"
         )
     parts.append(_BOOT)
     return "\n".join(parts)
@@ -263,25 +500,51 @@ class GraphliveHTMLExporter(HTMLExporter):
     """nbconvert's HTML export with GraphView outputs rendered from their saved copies, and
     nothing loaded from a CDN (no RequireJS, no widget manager, no MathJax).
 
+    A view without a saved copy in the notebook is filled from Redis at export time (its graph
+    by name; see the module docstring); one that cannot be filled becomes a visible notice, and
+    the reason is logged and kept in :attr:`problems`.
+
     Register it as nbconvert exporter ``graphlive`` (entry point ``nbconvert.exporters``) to use
     ``jupyter nbconvert --to graphlive notebook.ipynb``.
     """
 
     export_from_notebook = "HTML (graphlive, offline)"
 
+    redis_url = traitlets.Unicode(
+        None,
+        allow_none=True,
+        help="Redis to load graphs without a saved copy from; default: GRAPHLIVE_REDIS_URL, "
+        "else the embedded server.",
+    ).tag(config=True)
+    load_from_redis = traitlets.Bool(
+        True, help="Load graphs of views without a saved copy from Redis at export time."
+    ).tag(config=True)
+
+    #: Why views of the last exported notebook show no graph (one line each).
+    problems: list[str]
+
     def from_notebook_node(  # type: ignore[override]
         self, nb: NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
     ) -> tuple[str, dict[str, Any]]:
         nb = copy.deepcopy(nb)
-        states = _graphview_states(nb)
-        used = _replace_outputs(nb, states)
+        views = _find_views(nb, _graphview_states(nb))
+        copies = _RedisCopies(self.redis_url) if self.load_from_redis else None
+        try:
+            _fill(views, copies)
+        finally:
+            if copies is not None:
+                copies.close()
+        self.problems = [v.problem for v in views if v.problem is not None]
+        for problem in self.problems:
+            self.log.warning("graphlive: %s", problem)
+        used = _replace_outputs(views)
         # The widget state is what the CDN widget manager would need; the graphs it holds are
         # inlined now, so drop it (and with it nbconvert's loader of that manager).
         nb.get("metadata", {}).pop("widgets", None)
         body, res = super().from_notebook_node(nb, resources, **kw)
         body = _strip_cdn_scripts(body)
         if used:
-            body = body.replace("</body>", _page_additions(states, used) + "\n</body>", 1)
+            body = body.replace("</body>", _page_additions(used) + "\n</body>", 1)
         return body, res
 
 
@@ -292,15 +555,25 @@ def _strip_cdn_scripts(page: str) -> str:
     )
 
 
-def to_html(notebook: str | Path | Any) -> str:
-    """A self-contained HTML page of ``notebook`` (a path or a ``nbformat`` NotebookNode).
+def export_html(
+    notebook: str | Path | Any, *, redis_url: str | None = None
+) -> tuple[str, list[str]]:
+    """A self-contained HTML page of ``notebook`` (a path or a ``nbformat`` NotebookNode), and
+    why any of its views shows no graph (empty when every view has one).
 
-    GraphView outputs are rendered from the saved copies in the notebook's widget state;
-    nothing is fetched from the network when the page is opened.
+    GraphView outputs are rendered from the saved copies in the notebook's widget state, else
+    from their graphs loaded by name from Redis (``redis_url``, else ``GRAPHLIVE_REDIS_URL``,
+    else the embedded server); nothing is fetched from the network when the page is opened.
     """
     if isinstance(notebook, (str, Path)):
         nb = nbformat.reads(Path(notebook).read_text(encoding="utf-8"), as_version=4)  # type: ignore[no-untyped-call]
     else:
         nb = notebook
-    body, _ = GraphliveHTMLExporter().from_notebook_node(nb)  # type: ignore[no-untyped-call]
-    return body
+    exporter = GraphliveHTMLExporter(redis_url=redis_url)  # type: ignore[no-untyped-call]
+    body, _ = exporter.from_notebook_node(nb)
+    return body, exporter.problems
+
+
+def to_html(notebook: str | Path | Any, *, redis_url: str | None = None) -> str:
+    """The page of :func:`export_html` (views it cannot fill show a notice in the page)."""
+    return export_html(notebook, redis_url=redis_url)[0]

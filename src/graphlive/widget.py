@@ -250,13 +250,20 @@ class GraphView(anywidget.AnyWidget):
         """A view of ``graph`` (a name, or an object with a ``name`` such as a LiveGraph).
 
         Keyword arguments set the other traits (``height=800``, ``filters=["node_*"]``, …).
-        For a LiveGraph, the view's kernel comm fallback reads the same Redis, and with
-        ``save`` (default) the view starts with a saved copy of the graph, so the notebook shows
-        it even if no front end ever renders the view live (e.g. executed by nbclient).
-        Raises ``ValueError`` for an invalid graph name or trait value.
+        For a LiveGraph, the view's kernel comm fallback reads the same Redis. With ``save``
+        (default) the view starts with a saved copy of the graph — from the LiveGraph, or for a
+        name loaded from Redis (``redis_url=``/``redis_client=``, else ``GRAPHLIVE_REDIS_URL``,
+        else the embedded server) — so the notebook shows it even if no front end ever renders
+        the view live (e.g. executed by nbclient). A name Redis does not hold (yet) leaves the
+        copy empty, and so does a Redis that cannot be reached (with a warning in the log); the
+        view itself works as before. Raises ``ValueError`` for an invalid graph name or trait
+        value.
         """
         if isinstance(graph, str):
-            return cls(graph=graph, **kwargs)
+            view = cls(graph=graph, **kwargs)
+            if save:
+                view._save_from_redis()
+            return view
         bus = getattr(graph, "bus", None)
         if bus is not None and "redis_client" not in kwargs and "redis_url" not in kwargs:
             kwargs["redis_client"] = bus.client
@@ -355,6 +362,29 @@ class GraphView(anywidget.AnyWidget):
 
             graph, position = load_graph(self._redis(), self.graph)
         self.saved_graph = saved_copy(graph, position, max_visible=self.max_visible)
+
+    def _save_from_redis(self) -> None:
+        """Fill ``saved_graph`` from the graph Redis holds under this view's name, if any."""
+        from graphlive.export import saved_copy_from_redis
+
+        try:
+            found = saved_copy_from_redis(self._redis(), self.graph, max_visible=self.max_visible)
+        except Exception as exc:  # the live view does not need the copy: say so, go on
+            log.warning(
+                "graphlive: no saved copy of graph %r in this view (%s: %s)",
+                self.graph,
+                type(exc).__name__,
+                exc,
+            )
+            return
+        if found is None:
+            log.info("graphlive: Redis holds no graph named %r yet: no saved copy", self.graph)
+            return
+        self.saved_graph = found
+
+    def __repr__(self) -> str:
+        # The text of the output: exporters read the graph's name from it (graphlive.export).
+        return f"GraphView(graph={self.graph!r}, height={self.height})"
 
     # ------------------------------------------------------------------ comm fallback transport
 
