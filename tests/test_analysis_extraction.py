@@ -237,7 +237,8 @@ def test_src_layout_and_script_directories(tmp_path: Path) -> None:
             "scripts/common.py": "def util(): pass\n",
         },
     )
-    assert run.calls("scripts.tool") == {"scripts.common.util", "src.app.core.start"}
+    # src/ is a source root: its package is named as imported.
+    assert run.calls("scripts.tool") == {"scripts.common.util", "app.core.start"}
 
 
 def test_redefinitions_and_init_name_collisions(tmp_path: Path) -> None:

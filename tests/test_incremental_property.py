@@ -1,15 +1,15 @@
 """Property: after any sequence of edits, the incremental graph equals a fresh full analysis.
 
 Hypothesis builds small programs of several modules (packages, a namespace directory, a
-top-level script) with imports across files, classes with methods and base classes in other
-files, calls of functions, methods, constructors and ``super()``, nested functions, decorators
-and ``self`` attributes. It then applies random edit sequences — add/remove/modify/rename
-files, add/remove functions and methods, change signatures, base classes, imports (star imports
-included) and ``__all__``, and bursts of several edits reported at once, like a ``git
-checkout`` — writing the files to disk and calling ``Analyzer.update`` with the touched paths,
-as the watcher does. After every update the graph
-must equal (``==``, every node and edge with all attributes) the graph of a fresh full analysis
-of the same tree, and the summary counts must agree.
+top-level script, a src layout) with imports across files, classes with methods and base classes
+in other files, calls of functions, methods, constructors and ``super()``, nested functions,
+decorators and ``self`` attributes. It then applies random edit sequences —
+add/remove/modify/rename files, add/remove functions and methods, change signatures, base
+classes, imports (star imports included) and ``__all__``, and bursts of several edits reported
+at once, like a ``git checkout`` — writing the files to disk and calling ``Analyzer.update``
+with the touched paths, as the watcher does. After every update the graph must equal (``==``,
+every node and edge with all attributes) the graph of a fresh full analysis of the same tree,
+and the summary counts must agree.
 
 Inheritance is kept acyclic (cyclic inheritance is an error in Python and has no meaningful
 MRO): classes inherit from earlier classes of their own module or from ``pkg/base.py``, which
@@ -34,7 +34,8 @@ from graphlive.graph import CodeGraph
 T = TypeVar("T")
 
 BASE = "pkg/base.py"
-#: Module slots: path → dotted id. ``tools`` has no ``__init__.py`` (a namespace directory).
+#: Module slots: path → dotted id. ``tools`` has no ``__init__.py`` (a namespace directory);
+#: ``src`` is a source root (ids are import names: ``src/app/e.py`` → ``app.e``).
 POOL = {
     BASE: "pkg.base",
     "pkg/a.py": "pkg.a",
@@ -42,6 +43,8 @@ POOL = {
     "pkg/sub/c.py": "pkg.sub.c",
     "top.py": "top",
     "tools/d.py": "tools.d",
+    "src/app/e.py": "app.e",
+    "src/solo.py": "solo",
 }
 #: ``len`` shadows the builtin: defining or removing it changes other lookups' meaning.
 FUNCS = ("f", "g", "len")
@@ -356,7 +359,7 @@ def test_incremental_equals_full_analysis_after_any_edits(data: st.DataObject) -
     choose = Chooser(data)
     with tempfile.TemporaryDirectory(prefix="glprop-") as tmp:
         root = Path(tmp)
-        for package in ("pkg", "pkg/sub"):
+        for package in ("pkg", "pkg/sub", "src/app"):
             (root / package).mkdir(parents=True, exist_ok=True)
             (root / package / "__init__.py").write_text("")
         world = World(root, choose)

@@ -3,7 +3,9 @@
 ``watchfiles`` (Rust ``notify``) reports changes; graphlive groups them with a short debounce
 (default 50 ms, so a ``git checkout`` of hundreds of files is one update, while a single save is
 analysed within ~50 ms), drops paths that ``.gitignore`` or the always-skipped folders exclude,
-and hands the set of changed ``.py`` paths to :meth:`graphlive.live.LiveGraph.update`.
+and hands the set of changed ``.py`` paths (plus ``.gitignore`` files and the project files that
+decide import names: ``pyproject.toml``, ``setup.cfg``) to
+:meth:`graphlive.live.LiveGraph.update`.
 
 Re-analysis is state-based: the update reads what is on disk *now*, so editors' save patterns
 (write a temporary file then rename it over the original, delete then create, several writes in a
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import watchfiles
 
+from graphlive.analysis.roots import PROJECT_FILES
 from graphlive.ignore import IgnoreRules
 
 if TYPE_CHECKING:
@@ -109,6 +112,9 @@ class Watcher:
             return None
         name = rel.rsplit("/", 1)[-1]
         if name == ".gitignore":
+            return rel
+        # Project files decide where import names start (graphlive.analysis.roots).
+        if name in PROJECT_FILES and not self.rules.is_ignored(rel):
             return rel
         if not name.endswith(".py") or self.rules.is_ignored(rel):
             return None

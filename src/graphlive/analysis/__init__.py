@@ -3,6 +3,7 @@
 Python analysis is split so that each step can be reused by incremental re-analysis:
 
 * :mod:`~graphlive.analysis.discover` — which files, and their module ids;
+* :mod:`~graphlive.analysis.roots` — the source roots module ids start from;
 * :mod:`~graphlive.analysis.source` — reading and decoding one file;
 * :mod:`~graphlive.analysis.python_extract` — one file → compact per-file facts (``ast``);
 * :mod:`~graphlive.analysis.resolve` — all facts → call/import/inheritance/decorator links;
@@ -13,18 +14,21 @@ Python analysis is split so that each step can be reused by incremental re-analy
 * :mod:`~graphlive.analysis.engine` — :class:`Analyzer`, which runs the steps (parsing in
   parallel, reporting :mod:`~graphlive.analysis.progress`).
 
-Decisions (the contracts views and sinks rely on, DESIGN §4)
-------------------------------------------------------------
+Decisions (the contracts views and sinks rely on; docs/analysis.md has the details)
+-----------------------------------------------------------------------------------
 
 Node ids
-    Dotted names relative to the analysed root: ``pkg.mod``, ``pkg.mod.Class.method``,
-    ``pkg.mod.func.inner``; lambdas ``<lambdaN>`` numbered from 1 in source order per enclosing
-    definition (``pkg.mod.f.<lambda2>``, nested ``pkg.mod.<lambda1>.<lambda1>``). When the root
-    is itself a package (has ``__init__.py``), ids start with its dotted package name, found by
-    walking up while ``__init__.py`` exists (``.../email`` → ``email.parser``); ``Node.file``
-    stays relative to the root. Externals keep their import path (``os.path.join``,
-    ``collections.OrderedDict``), builtins are ``<builtin>.len``, methods of builtin types
-    ``<builtin>.str.join``; both have kind ``external`` and ``file=None``.
+    Import names: dotted paths relative to the file's source root (the analysed root, a project
+    folder, a ``src``/``lib`` folder or a package folder ``pyproject.toml`` declares; see
+    :mod:`~graphlive.analysis.roots`), so ``src/pkg/mod.py`` defines ``pkg.mod``,
+    ``pkg.mod.Class.method``, ``pkg.mod.func.inner``; lambdas ``<lambdaN>`` numbered from 1 in
+    source order per enclosing definition (``pkg.mod.f.<lambda2>``, nested
+    ``pkg.mod.<lambda1>.<lambda1>``). When the root is itself a package (has ``__init__.py``),
+    ids start with its dotted package name, found by walking up while ``__init__.py`` exists
+    (``.../email`` → ``email.parser``); ``Node.file`` stays relative to the root. Externals keep
+    their import path (``os.path.join``, ``collections.OrderedDict``), builtins are
+    ``<builtin>.len``, methods of builtin types ``<builtin>.str.join``; both have kind
+    ``external`` and ``file=None``.
 
 Packages
     ``pkg/__init__.py`` *is* the package: one node, id ``pkg``, kind ``package``, file

@@ -14,16 +14,27 @@ Contract:
 * With ``rules`` (:class:`graphlive.ignore.IgnoreRules`, the rules the file watcher follows),
   files and directories that ``.gitignore`` excludes are skipped as well, so that a full
   analysis, an incremental update and the watcher agree on what belongs to the project.
-* Symlinks are followed only when they stay inside the root (no escape, as DESIGN §5 asks of
-  server-triggered analysis); a directory reached twice (loop or alias) is walked once.
+* Symlinks are followed only when they stay inside the root (analysis triggered from a server
+  must not read outside the folder it was given); a directory reached twice (loop or alias) is
+  walked once. Diagnostics name paths relative to the root only: a symlink that leads out of the
+  root is reported by its own path, never by its target's.
 
-Module ids (DESIGN §4): the dotted path relative to the root, ``pkg/mod.py`` → ``pkg.mod``; a
-package is its directory, ``pkg/__init__.py`` → ``pkg`` (one node of kind ``package`` whose file is
-the ``__init__.py``; there is no separate module node for ``__init__``). When the root itself is a
+Module ids are import names: the dotted path relative to the *source root* a file lies under
+(:mod:`graphlive.analysis.roots`: the analysed root, project folders, ``src``/``lib`` folders and
+the package folders a ``pyproject.toml`` declares; the innermost wins), ``src/pkg/mod.py`` →
+``pkg.mod``; files under no other source root are named relative to the analysed root. A package
+is its directory, ``pkg/__init__.py`` → ``pkg`` (one node of kind ``package`` whose file is the
+``__init__.py``; there is no separate module node for ``__init__``). When the root itself is a
 package (or lies inside one), ids start with that package's dotted name, found by walking up
 while ``__init__.py`` exists: analysing ``.../email`` yields ``email.parser``, and relative imports
-that climb out of the root become imports of external modules. File paths stay relative to the
-root. Directories without ``__init__.py`` that contain modules become namespace packages.
+that climb out of the root become imports of external modules; no source root is looked for
+inside a package. File paths stay relative to the root. Directories without ``__init__.py`` that
+contain modules become namespace packages.
+
+When two files get the same id, one keeps it and the other gets its relative path as id (a
+``shadowed-module`` diagnostic): a package beats a module (Python imports the package), then the
+file under the shallower source root wins (the analysed root comes first on ``sys.path``), then
+the first in path order.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graphlive.analysis.facts import DiagFact
+from graphlive.analysis.roots import LAYOUT_ROOT_NAMES, PROJECT_FILES, project_roots
 from graphlive.ignore import IgnoreRules
 
 __all__ = ["Discovery", "SourceFile", "discover", "package_prefix", "refresh", "same_structure"]
@@ -78,6 +90,12 @@ class Discovery:
     by_id: dict[str, SourceFile] = field(default_factory=dict)
     #: Ignore rules the walk honoured (``None``: only the built-in skips).
     rules: IgnoreRules | None = None
+    #: Source roots the walk applied below the analysed root: relative path → the dotted
+    #: prefix of the ids below it (``""``: a ``sys.path`` entry, its children are top-level).
+    roots: dict[str, str] = field(default_factory=dict)
+    #: Ids more than one file claimed (the others got their paths as ids): removing the file
+    #: that kept one hands it to another, which only a new walk decides.
+    contested: set[str] = field(default_factory=set)
 
     def index(self) -> None:
         """Rebuild :attr:`by_rel`/:attr:`by_id` from :attr:`files`."""
@@ -120,34 +138,40 @@ def discover(root: Path, rules: IgnoreRules | None = None) -> Discovery:
     disc = Discovery(root=root, prefix=".".join(prefix_parts), rules=rules)
     walker = _Walker(disc)
     walker.walk()
+    disc.roots = walker.roots_applied
     found = sorted(walker.found, key=_order_key)
-    ids: dict[str, SourceFile] = {}
+    claims: dict[str, list[SourceFile]] = {}
     for sf in found:
-        other = ids.get(sf.id)
-        if other is None:
-            ids[sf.id] = sf
+        claims.setdefault(sf.id, []).append(sf)
+    ids: dict[str, SourceFile] = {}
+    for mid, claimants in claims.items():
+        if len(claimants) == 1:
+            ids[mid] = claimants[0]
             continue
-        # Python imports the package, not the module, when both exist: the shadowed file keeps
-        # a node under its path as id, so nothing is lost.
-        shadowed, keeper = (sf, other) if other.is_package else (other, sf)
-        disc.diagnostics.append(
-            _diag(
-                shadowed.rel,
-                "shadowed-module",
-                f"module id {sf.id!r} also names {keeper.rel}; this file gets the id "
-                f"{shadowed.rel!r}",
+        keeper = min(claimants, key=lambda sf: _claim_key(disc, sf))
+        ids[mid] = keeper
+        disc.contested.add(mid)
+        # The others keep a node under their path as id, so nothing is lost.
+        for shadowed in claimants:
+            if shadowed is keeper:
+                continue
+            disc.diagnostics.append(
+                _diag(
+                    shadowed.rel,
+                    "shadowed-module",
+                    f"module id {mid!r} also names {keeper.rel}; this file gets the id "
+                    f"{shadowed.rel!r}",
+                )
             )
-        )
-        ids[sf.id] = keeper
-        ids[shadowed.rel] = SourceFile(
-            path=shadowed.path,
-            rel=shadowed.rel,
-            id=shadowed.rel,
-            is_package=shadowed.is_package,
-            parent=shadowed.parent,
-            parent_is_namespace=shadowed.parent_is_namespace,
-            size=shadowed.size,
-        )
+            ids[shadowed.rel] = SourceFile(
+                path=shadowed.path,
+                rel=shadowed.rel,
+                id=shadowed.rel,
+                is_package=shadowed.is_package,
+                parent=shadowed.parent,
+                parent_is_namespace=shadowed.parent_is_namespace,
+                size=shadowed.size,
+            )
     disc.files = sorted(ids.values(), key=_order_key)
     # Namespace directories: every non-package directory on the way up from a module, up to
     # the first package or the top. A module whose id equals a directory's wins.
@@ -163,6 +187,21 @@ def discover(root: Path, rules: IgnoreRules | None = None) -> Discovery:
     return disc
 
 
+def _claim_key(disc: Discovery, sf: SourceFile) -> tuple[bool, int, list[str]]:
+    """Order of precedence among files claiming one id (module docstring)."""
+    return (not sf.is_package, _root_depth(disc.roots, sf.rel), _order_key(sf))
+
+
+def _root_depth(roots: dict[str, str], rel: str) -> int:
+    """Number of path parts of the innermost source root holding ``rel`` (0: the analysed
+    root)."""
+    parts = rel.split("/")[:-1]
+    for depth in range(len(parts), 0, -1):
+        if "/".join(parts[:depth]) in roots:
+            return depth
+    return 0
+
+
 class _Walker:
     """Iterative directory walk (no recursion limit, deterministic order)."""
 
@@ -173,6 +212,10 @@ class _Walker:
         #: dir id → (is package, parent dir id or None)
         self.dirs: dict[str, tuple[bool, str | None]] = {}
         self.seen: set[tuple[int, int]] = set()
+        #: Source roots declared by the project files seen so far (relative path → prefix).
+        self.roots_declared: dict[str, str] = {}
+        #: Source roots the walk applied (relative path → prefix).
+        self.roots_applied: dict[str, str] = {}
 
     def walk(self) -> None:
         disc = self.disc
@@ -182,32 +225,72 @@ class _Walker:
             self.seen.add((st.st_dev, st.st_ino))
         if disc.prefix:
             self.dirs[disc.prefix] = (True, None)
-        disc.dirs[""] = (disc.prefix, root_is_pkg)
-        # (path as walked, rel dir, dir id, dir is a package)
-        stack: list[tuple[str, str, str, bool]] = [(str(disc.root), "", disc.prefix, root_is_pkg)]
+        # (path as walked, rel dir, name, parent dir id, dir is a package, whether source roots
+        # may start here: not inside a package, nor inside a src/lib or declared source root)
+        stack: list[tuple[str, str, str, str, bool, bool]] = [
+            (str(disc.root), "", "", "", root_is_pkg, not root_is_pkg)
+        ]
         while stack:
-            dpath, drel, did, dpkg = stack.pop()
+            dpath, drel, name, parent, dpkg, may_root = stack.pop()
             entries = self._scan(dpath, drel)
             if entries is None:
                 continue
-            subdirs: list[tuple[str, str, str, bool]] = []
-            for name, epath, is_dir, size in entries:
-                erel = f"{drel}/{name}" if drel else name
+            markers: set[str] = set()
+            if may_root and not dpkg:
+                markers = {e[0] for e in entries if not e[2] and e[0] in PROJECT_FILES}
+                if markers:
+                    roots, diags = project_roots(dpath, drel, markers)
+                    for rel, prefix in roots.items():
+                        self.roots_declared.setdefault(rel, prefix)
+                    disc.diagnostics.extend(diags)
+            top = drel == ""
+            did = disc.prefix if top else self._name_dir(drel, name, parent, dpkg, may_root)
+            disc.dirs[drel] = (did, dpkg)
+            # Below a package nothing is a source root; inside a src/lib or declared folder the
+            # names are packages and namespaces; a plain or project folder may hold more roots.
+            sub_may_root = (
+                may_root and not dpkg and (drel not in self.roots_applied or bool(markers))
+            )
+            subdirs: list[tuple[str, str, str, str, bool, bool]] = []
+            for ename, epath, is_dir, size in entries:
+                erel = f"{drel}/{ename}" if drel else ename
                 if is_dir:
-                    sub = self._enter(name, epath, erel, did)
+                    sub = self._enter(ename, epath, erel)
                     if sub is not None:
-                        subdirs.append(sub)
-                elif name.endswith(".py"):
+                        subdirs.append((epath, erel, ename, did, sub, sub_may_root))
+                elif ename.endswith(".py"):
                     rules = self.disc.rules
                     # (Parent folders were checked on the way down; their verdicts are cached.)
                     if rules is None or not rules.is_ignored(erel):
-                        self._add_file(name, epath, erel, size, drel, did, dpkg)
+                        self._add_file(ename, epath, erel, size, drel, did, dpkg)
             # Reversed so that popping yields directories in name order.
             stack.extend(reversed(subdirs))
 
-    def _enter(
-        self, name: str, epath: str, erel: str, did: str
-    ) -> tuple[str, str, str, bool] | None:
+    def _name_dir(self, drel: str, name: str, parent: str, is_pkg: bool, may_root: bool) -> str:
+        """The id of the folder ``drel`` (``""`` for a source root that is a ``sys.path``
+        entry), recording the source roots applied."""
+        prefix = self._root_prefix(name, drel, is_pkg) if may_root else None
+        if prefix is None:
+            did = _join(parent, name)
+            self.dirs.setdefault(did, (is_pkg, parent or None))
+            return did
+        self.roots_applied[drel] = prefix
+        if prefix:
+            self.dirs.setdefault(prefix, (is_pkg, prefix.rpartition(".")[0] or None))
+        return prefix
+
+    def _root_prefix(self, name: str, drel: str, is_pkg: bool) -> str | None:
+        """The id prefix of the folder ``drel`` when it is a source root, else ``None``. A
+        package is never a ``sys.path`` entry: it keeps its name unless declared as another."""
+        prefix = self.roots_declared.get(drel)
+        if prefix is not None:
+            return None if (is_pkg and not prefix) else prefix
+        if name in LAYOUT_ROOT_NAMES and not is_pkg:
+            return ""
+        return None
+
+    def _enter(self, name: str, epath: str, erel: str) -> bool | None:
+        """Whether the folder is a package; ``None`` when it is not walked."""
         if _skip_dir(name, epath):
             return None
         rules = self.disc.rules
@@ -216,7 +299,7 @@ class _Walker:
         try:
             st = os.stat(epath)
         except OSError as exc:
-            self.disc.diagnostics.append(_diag(erel, "unreadable", f"cannot stat: {exc}"))
+            self.disc.diagnostics.append(_diag(erel, "unreadable", f"cannot stat: {_reason(exc)}"))
             return None
         key = (st.st_dev, st.st_ino)
         if key in self.seen:
@@ -225,11 +308,7 @@ class _Walker:
             )
             return None
         self.seen.add(key)
-        is_pkg = os.path.isfile(os.path.join(epath, "__init__.py"))
-        sid = _join(did, name)
-        self.dirs.setdefault(sid, (is_pkg, did or None))
-        self.disc.dirs[erel] = (sid, is_pkg)
-        return (epath, erel, sid, is_pkg)
+        return os.path.isfile(os.path.join(epath, "__init__.py"))
 
     def _add_file(
         self, name: str, epath: str, erel: str, size: int, drel: str, did: str, dpkg: bool
@@ -267,7 +346,7 @@ class _Walker:
                 raw = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             disc.diagnostics.append(
-                _diag(drel or ".", "unreadable", f"cannot list directory: {exc.strerror or exc}")
+                _diag(drel or ".", "unreadable", f"cannot list directory: {_reason(exc)}")
             )
             return None
         out: list[tuple[str, str, bool, int]] = []
@@ -280,7 +359,9 @@ class _Walker:
                 st = entry.stat()
             except OSError as exc:
                 if name.endswith(".py"):
-                    disc.diagnostics.append(_diag(erel, "unreadable", f"cannot stat: {exc}"))
+                    disc.diagnostics.append(
+                        _diag(erel, "unreadable", f"cannot stat: {_reason(exc)}")
+                    )
                 continue
             if stat.S_ISDIR(st.st_mode):
                 out.append((name, entry.path, True, 0))
@@ -300,7 +381,9 @@ class _Walker:
             loop = getattr(exc, "errno", None) == errno.ELOOP
             code = "symlink-loop" if loop else "broken-symlink"
             if loop or name.endswith(".py"):
-                self.disc.diagnostics.append(_diag(erel, code, f"cannot follow symlink: {exc}"))
+                self.disc.diagnostics.append(
+                    _diag(erel, code, f"cannot follow symlink: {_reason(exc)}")
+                )
             return False
         if not _inside(self.root_real, real):
             if not (name.endswith(".py") or os.path.isdir(real)):
@@ -309,7 +392,8 @@ class _Walker:
                 _diag(
                     erel,
                     "symlink-outside-root",
-                    f"symlink to {real} leaves the analysed root; not followed",
+                    # Its own path only: the target is none of the subscribers' business.
+                    "symlink whose target is outside the analysed root; not followed",
                     severity="info",
                 )
             )
@@ -360,8 +444,8 @@ def refresh(disc: Discovery, paths: Iterable[str]) -> set[str] | None:
     claimed: set[str] = set()
     for rel in paths:
         folder, _, name = rel.rpartition("/")
-        if not name.endswith(".py") or name == "__init__.py":
-            return None
+        if not name.endswith(".py") or name == "__init__.py" or name in PROJECT_FILES:
+            return None  # (project files may declare or make source roots)
         known = disc.by_rel.get(rel)
         here = disc.dirs.get(folder)
         if here is None:
@@ -385,7 +469,7 @@ def refresh(disc: Discovery, paths: Iterable[str]) -> set[str] | None:
                     pending.append((rel, known, known))
                 continue
             did, is_pkg = here
-            if folder and not is_pkg:
+            if folder and not is_pkg and folder not in disc.roots:
                 return None  # a namespace directory: its namespaces may change
             mid = _join(did, name[:-3])
             if mid in disc.by_id or mid in disc.namespaces or mid in claimed:
@@ -404,6 +488,8 @@ def refresh(disc: Discovery, paths: Iterable[str]) -> set[str] | None:
         elif known is not None:
             if known.parent_is_namespace or known.id == known.rel or known.is_package:
                 return None
+            if known.id in disc.contested:
+                return None  # a file it shadowed takes the id over
             pending.append((rel, known, None))
     changed: set[str] = set()
     for rel, before, after in pending:
@@ -421,9 +507,9 @@ def refresh(disc: Discovery, paths: Iterable[str]) -> set[str] | None:
 
 
 def same_structure(old: Discovery, new: Discovery) -> bool:
-    """Whether two walks of a tree name things alike: same package prefix and namespaces, and
-    every file present in both with the same id, package-ness and parent."""
-    if old.prefix != new.prefix or old.namespaces != new.namespaces:
+    """Whether two walks of a tree name things alike: same package prefix, source roots and
+    namespaces, and every file present in both with the same id, package-ness and parent."""
+    if old.prefix != new.prefix or old.roots != new.roots or old.namespaces != new.namespaces:
         return False
     for rel, sf in new.by_rel.items():
         before = old.by_rel.get(rel)
@@ -468,6 +554,12 @@ def _order_key(sf: SourceFile) -> list[str]:
     if parts[-1] == "__init__.py":
         parts[-1] = ""
     return parts
+
+
+def _reason(exc: OSError) -> str:
+    """What went wrong, without the file names ``str(exc)`` carries: they are absolute, and for
+    a symlink they may name its target outside the root."""
+    return exc.strerror or type(exc).__name__
 
 
 def _diag(rel: str, code: str, message: str, *, severity: str = "warning") -> DiagFact:

@@ -76,7 +76,6 @@ DEFAULT_SOURCE = "graphlive/analysis"
 # Below these sizes one process is faster: starting workers costs ~0.1-0.3 s.
 _PARALLEL_MIN_FILES = 16
 _PARALLEL_MIN_BYTES = 1_500_000
-_SOURCE_ROOT_NAMES = frozenset({"src", "lib"})
 
 
 @dataclass(slots=True)
@@ -529,9 +528,6 @@ class Analyzer:
             facts,
             namespaces=disc.namespaces,
             script_dirs=[sf.parent if sf.parent_is_namespace else None for sf in files],
-            source_roots=[
-                ns for ns in disc.namespaces if ns.rpartition(".")[2] in _SOURCE_ROOT_NAMES
-            ],
         )
         self.program = None  # free the previous solver before building the next one
         throttle = Throttle("resolve", len(files), self.graph, self.source, progress)

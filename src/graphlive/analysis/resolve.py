@@ -85,7 +85,7 @@ from graphlive.analysis.facts import (
 
 __all__ = ["BUILTIN_PREFIX", "MAX_VALUES", "FileLinks", "ProgramIndex", "Resolution", "resolve"]
 
-#: Node ids of builtins are ``<builtin>.name`` (DESIGN §4).
+#: Node ids of builtins are ``<builtin>.name`` (docs/analysis.md).
 BUILTIN_PREFIX = "<builtin>."
 #: A constraint number no constraint has: "no progress to report".
 _NO_MARK = 1 << 62
@@ -155,8 +155,9 @@ class ProgramIndex:
 
     ``files`` are in analysis order; the index of a file in it is its *file number*.
     ``namespaces`` are namespace-package ids; ``script_dirs[i]`` is the namespace directory file
-    ``i`` lives in (Python puts a script's directory on ``sys.path``), ``source_roots`` the
-    namespace directories named ``src``/``lib`` whose children are importable top-level names.
+    ``i`` lives in (Python puts a script's directory on ``sys.path``). Module ids are import
+    names already (discovery names files relative to their source root), so an absolute import
+    needs no other base.
 
     The index can be patched file by file (:meth:`set_file`, :meth:`clear_file`) for incremental
     resolution. File numbers are stable: a removed file keeps its number (its slot holds facts
@@ -172,7 +173,6 @@ class ProgramIndex:
         *,
         namespaces: Iterable[str] = (),
         script_dirs: Sequence[str | None] | None = None,
-        source_roots: Iterable[str] = (),
     ) -> None:
         self.files: list[FileFacts] = []
         self.file_names: list[str] = []
@@ -189,7 +189,6 @@ class ProgramIndex:
         self.params: dict[str, Params] = {}
         self.nbases: dict[str, int] = {}
         self.script_dirs: list[str | None] = []
-        self.source_roots = sorted(source_roots)
         #: Outermost analysed module/namespace ids: a dotted name is in the tree when it is one
         #: of them or below one (``pkg``; ``outer.mylib`` when the root is a nested package).
         self.roots: set[str] = set()
@@ -342,10 +341,10 @@ class ProgramIndex:
         return result
 
     def import_bases(self, file_no: int) -> list[str]:
-        """Namespace ids an absolute import in file ``file_no`` may be relative to: the file's
-        own script directory, then the source roots."""
+        """Namespace ids an absolute import in file ``file_no`` may be relative to besides the
+        top: the file's own script directory."""
         script_dir = self.script_dirs[file_no] if file_no < len(self.script_dirs) else None
-        return [script_dir, *self.source_roots] if script_dir else self.source_roots
+        return [script_dir] if script_dir else []
 
     def is_module(self, ident: str) -> bool:
         return self.kinds.get(ident) in _MODULE_KINDS
@@ -886,7 +885,7 @@ class _Solver:
     ) -> None:
         _, script_dir, dotted, name = key
         full = f"{dotted}.{name}" if name is not None else dotted
-        bases = [""] + ([script_dir] if script_dir else []) + self.index.source_roots
+        bases = [""] + ([script_dir] if script_dir else [])
         for base in bases:
             prefix = base
             for part in full.split("."):

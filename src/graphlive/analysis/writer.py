@@ -123,6 +123,9 @@ class GraphWriter:
             by_file[out.file] = out
             for node_id in out.nodes:
                 node_file[node_id] = out.file
+        # Ids that another file produced last time (a source root or a shadowing changed): the
+        # old owner's transaction removes the node and with it edges already written into it.
+        moved = any(self._node_file.get(n, f) != f for n, f in node_file.items())
         self._node_file = node_file
         self._tallies = {}
         self._refs = {}
@@ -155,9 +158,10 @@ class GraphWriter:
                     graph.remove_edge(key)
                 for node_id in graph.nodes_in_file(file):
                     graph.remove_node(node_id)
-        if stale:
+        if stale or moved:
             # Removing a module takes along the edges into it, among them those of unchanged
-            # files whose import now leads to an external of the same id: put them back.
+            # files whose import now leads to an external of the same id, and those into an id
+            # that moved to a file written later: put them back.
             for out in outputs:
                 valid = self._valid_edges(out, ns_nodes)
                 if valid.keys() - graph.edges_of_file(out.file):
