@@ -111,7 +111,7 @@ def test_exploration_traits_and_their_defaults() -> None:
     assert state["focus"] is None and state["selection"] == []
     assert (state["color_by"], state["size_by"]) == ("kind", "kind")
     assert state["expanded"] is None
-    assert (state["collapse_above"], state["max_visible"]) == (2000, 400)
+    assert (state["collapse_above"], state["max_visible"]) == (300, 300)
     assert state["saved_graph"] == {} and state["level"] == {}
 
 

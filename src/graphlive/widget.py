@@ -207,10 +207,12 @@ class GraphView(anywidget.AnyWidget):
         "None for the automatic level.",
     ).tag(sync=True)
     collapse_above = traitlets.Int(
-        2000, help="Graphs with more elements than this open collapsed by package."
+        300,
+        help="Graphs with more elements than this open collapsed by package and module; the "
+        "automatic level never draws more nodes than this (docs/widget.md).",
     ).tag(sync=True)
     max_visible = traitlets.Int(
-        400, help="How many nodes the automatic collapsed level aims for at most."
+        300, help="How many nodes the automatic collapsed level aims for at most."
     ).tag(sync=True)
     saved_graph = traitlets.Dict(
         help="A bounded copy of the graph for saved and exported notebooks (graphlive.export)."

@@ -15,8 +15,10 @@
  * a replaced model (snapshot, reset) or the switch into collapsed mode rebuild everything.
  *
  * Collapse policy: while the level is "auto", a scope of more than `collapseAbove` elements is
- * shown collapsed at a readable level (groups expanded breadth-first, largest first, while at
- * most `maxVisible` display nodes result); smaller scopes are shown whole. Any expand/collapse
+ * shown collapsed at a readable level ({@link chooseLevel}: packages, then modules, then
+ * external buckets, while at most min(`maxVisible`, `collapseAbove`) display nodes and
+ * `maxEdges` bundled edges result); smaller scopes are shown whole. So the automatic level
+ * never draws more than `collapseAbove` nodes (unless the top groups alone are more). Any expand/collapse
  * by the user switches the level to "user", which is kept until {@link Projection.resetLevel}.
  *
  * Positions: display nodes keep their place across every change; nodes leaving the display
@@ -32,6 +34,7 @@ import { animationFrameScheduler, type FrameScheduler } from "../state/frame-bat
 import type { BatchResult, CodeGraphModel, ModelChange, PlacedNodeAttributes } from "../state/graph-state.js";
 import { hashUnit2, placeNewNodes } from "../state/placement.js";
 import { clusterKey, groupChain, groupKind, groupLabel, isClusterKey } from "./grouping.js";
+import { COLLAPSE_ABOVE, chooseLevel, EDGES_PER_NODE, MAX_VISIBLE } from "./level.js";
 import {
   type ClusterStats,
   type ColorMode,
@@ -81,7 +84,7 @@ export interface ProjectionOptions {
   collapseAbove?: number;
   /** Display nodes the auto level aims for at most. */
   maxVisible?: number;
-  /** Bundled edges the auto level aims for at most (default 8 × maxVisible). */
+  /** Bundled edges the auto level aims for at most (default EDGES_PER_NODE × maxVisible). */
   maxEdges?: number;
   /** Positions of display nodes that left the display to remember. */
   rememberPositions?: number;
@@ -173,9 +176,9 @@ export class Projection {
     readonly model: CodeGraphModel,
     options: ProjectionOptions = {},
   ) {
-    this.collapseAbove = options.collapseAbove ?? 2_000;
-    this.maxVisible = options.maxVisible ?? 400;
-    this.maxEdges = options.maxEdges ?? this.maxVisible * 8;
+    this.collapseAbove = options.collapseAbove ?? COLLAPSE_ABOVE;
+    this.maxVisible = Math.min(options.maxVisible ?? MAX_VISIBLE, this.collapseAbove);
+    this.maxEdges = options.maxEdges ?? this.maxVisible * EDGES_PER_NODE;
     this.rememberLimit = options.rememberPositions ?? 200_000;
     this.schedule = options.schedule ?? animationFrameScheduler;
     if (options.expanded) {
@@ -856,42 +859,30 @@ export class Projection {
     else if (!this.allExpanded && total > this.autoAt * 1.5) this.rebuild();
   }
 
-  /** Pick the expanded groups: breadth-first, largest first, while the display stays readable. */
+  /** Pick the expanded groups ({@link chooseLevel}) while the display stays readable. */
   private autoLevel(): void {
     this.autoAt = this.members.size;
-    // Nodes alone do not make a picture readable: 400 clusters joined by 25,000 bundled edges
-    // are a hairball. Halve the node budget until the bundled edges fit too.
-    let budget = this.maxVisible;
-    for (let attempt = 0; ; attempt++) {
-      const expanded = this.levelFor(budget);
-      if (attempt === 3 || expanded.size === 0 || this.bundlesAt(expanded) <= this.maxEdges) {
-        this.expanded = expanded;
-        break;
-      }
-      budget = Math.floor(budget / 2);
-    }
-    this.allExpanded = false;
-  }
-
-  /** Groups to expand, breadth-first and largest first, for at most `budget` display nodes. */
-  private levelFor(budget: number): Set<string> {
-    const expanded = new Set<string>();
+    // Nodes alone do not make a picture readable: 300 clusters joined by 25,000 bundled edges
+    // are a hairball. Halve the node budget until the bundled edges fit too, then search
+    // between the last two budgets for the largest that fits (a few more passes at most).
     const tops = [...this.groups.values()].filter((g) => g.parent === null);
-    let visible = tops.length;
-    let level = tops;
-    while (level.length > 0) {
-      level.sort((a, b) => b.total - a.total);
-      const next: Group[] = [];
-      for (const g of level) {
-        const cost = g.children.size + g.members.size - 1;
-        if (visible + cost > budget) continue;
-        expanded.add(g.key);
-        visible += cost;
-        for (const c of g.children) next.push(c);
-      }
-      level = next;
+    const fits = (level: Set<string>): boolean => level.size === 0 || this.bundlesAt(level) <= this.maxEdges;
+    let budget = this.maxVisible;
+    let level = chooseLevel(tops, budget);
+    let over = 0;
+    for (let attempt = 1; attempt <= 3 && !fits(level); attempt++) {
+      over = budget;
+      budget = Math.floor(budget / 2);
+      level = chooseLevel(tops, budget);
     }
-    return expanded;
+    for (let step = 0; step < 3 && over - budget > 8; step++) {
+      const mid = Math.floor((budget + over) / 2);
+      const candidate = chooseLevel(tops, mid);
+      if (fits(candidate)) [budget, level] = [mid, candidate];
+      else over = mid;
+    }
+    this.expanded = level;
+    this.allExpanded = false;
   }
 
   /** How many bundled edges the display would have with `expanded` groups (one pass). */

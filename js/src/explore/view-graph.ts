@@ -27,6 +27,7 @@ import type { BatchResult, CodeGraphModel, PlacedNodeAttributes } from "../state
 import { placeNewNodes } from "../state/placement.js";
 import { groupChain, groupKind } from "./grouping.js";
 import type { ClusterStats, ColorMode, SizeMode } from "./palette.js";
+import { COLLAPSE_ABOVE } from "./level.js";
 import { type DisplayChange, type LevelMode, Projection, type ProjectionObserver, type ProjectionOptions } from "./projection.js";
 import { type FocusSet, NO_FILTER, sameFilter, type ViewFilter } from "./scope.js";
 
@@ -84,7 +85,7 @@ export class ViewGraph {
     readonly model: CodeGraphModel,
     private readonly options: ViewGraphOptions = {},
   ) {
-    this.collapseAbove = options.collapseAbove ?? 2_000;
+    this.collapseAbove = options.collapseAbove ?? COLLAPSE_ABOVE;
   }
 
   // ------------------------------------------------------------------ reading

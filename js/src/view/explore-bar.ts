@@ -6,8 +6,9 @@
  * gl-search-results / gl-search-result (data-id), gl-filters, gl-filter-kind / gl-filter-edge
  * (data-kind checkboxes), gl-filter-path, gl-color-by, gl-size-by, gl-ego-depth, gl-ego,
  * gl-path, gl-overview, gl-auto-level, gl-fit, gl-export-png, gl-visible-node-count,
- * gl-visible-edge-count, gl-mode (data-mode overview/ego/path; text = what the focus found),
- * gl-level (data-collapsed, data-mode auto/user).
+ * gl-visible-edge-count, gl-mode (data-mode overview/ego/path; text = what the focus found);
+ * gl-auto-level (data-collapsed, data-mode auto/user, data-noop: already at the automatic level)
+ * is never disabled, and gl-level-note says what a click that changes nothing found.
  */
 
 import type { SearchHit } from "../explore/search.js";
@@ -56,6 +57,9 @@ export class ExploreBar {
   private readonly pathButton: HTMLButtonElement;
   private readonly overviewButton: HTMLButtonElement;
   private readonly levelButton: HTMLButtonElement;
+  private readonly levelNote: HTMLElement;
+  private level = { collapsed: false, mode: "auto" as "auto" | "user" };
+  private shownNodes = 0;
   private readonly visibleNodes: HTMLElement;
   private readonly visibleEdges: HTMLElement;
   private readonly mode: HTMLElement;
@@ -133,7 +137,8 @@ export class ExploreBar {
     this.egoButton = this.button("gl-ego", "Ego", "Show the selected node and its neighbours up to the depth", () => this.handlers.ego(this.depthValue()));
     this.pathButton = this.button("gl-path", "Path", "Shortest path between the last two selected nodes (shift-click to select two)", () => this.handlers.path());
     this.overviewButton = this.button("gl-overview", "All", "Back to the whole graph", () => this.handlers.overview());
-    this.levelButton = this.button("gl-auto-level", "Auto level", "Collapse packages back to a readable level", () => this.handlers.autoLevel());
+    this.levelButton = this.button("gl-auto-level", "Auto level", "", () => this.onAutoLevel());
+    this.levelNote = el(doc, "span", { class: "gl-level-note", "data-testid": "gl-level-note", role: "status" }, "");
     const fit = this.button("gl-fit", "Fit", "Fit the graph to the view", () => this.handlers.fit());
     const png = this.button("gl-export-png", "PNG", "Download the picture as PNG", () => this.handlers.exportPng());
 
@@ -145,7 +150,7 @@ export class ExploreBar {
 
     const egoGroup = el(doc, "span", { class: "gl-group" });
     egoGroup.append(this.depth, this.egoButton, this.pathButton, this.overviewButton);
-    this.root.append(searchWrap, filters, this.colorBy, this.sizeBy, egoGroup, this.levelButton, fit, png, vnWrap, veWrap, this.mode);
+    this.root.append(searchWrap, filters, this.colorBy, this.sizeBy, egoGroup, this.levelButton, this.levelNote, fit, png, vnWrap, veWrap, this.mode);
     this.setSelectionCount(0);
   }
 
@@ -168,6 +173,7 @@ export class ExploreBar {
   }
 
   setVisible(nodes: number, edges: number): void {
+    this.shownNodes = nodes;
     setNumber(this.visibleNodes, nodes);
     setNumber(this.visibleEdges, edges);
   }
@@ -183,13 +189,34 @@ export class ExploreBar {
     this.pathButton.disabled = n < 2;
   }
 
+  /**
+   * The level shown. Auto level stays enabled at every size: at the automatic level a click
+   * changes nothing and the note says why (small graphs are shown whole).
+   */
   setLevel(collapsed: boolean, mode: "auto" | "user"): void {
+    if (collapsed !== this.level.collapsed || mode !== this.level.mode) this.levelNote.textContent = "";
+    this.level = { collapsed, mode };
     this.levelButton.setAttribute("data-collapsed", String(collapsed));
     this.levelButton.setAttribute("data-mode", mode);
-    this.levelButton.disabled = mode === "auto";
+    this.levelButton.setAttribute("data-noop", String(mode === "auto"));
+    this.levelButton.title =
+      mode === "user"
+        ? "Back to the automatic level: packages and modules collapsed to a readable overview"
+        : collapsed
+          ? "Already at the automatic level: packages and modules collapsed to a readable overview"
+          : "Already at the automatic level: the graph is small enough to be shown whole";
   }
 
   // ------------------------------------------------------------------ internals
+
+  private onAutoLevel(): void {
+    const { collapsed, mode } = this.level;
+    this.handlers.autoLevel();
+    if (mode !== "auto") return;
+    this.levelNote.textContent = collapsed
+      ? "already at the automatic level"
+      : `all ${this.shownNodes} nodes shown: small enough, nothing to collapse`;
+  }
 
   private depthValue(): number {
     const v = Math.round(Number(this.depth.value));

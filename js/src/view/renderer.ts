@@ -13,7 +13,8 @@
  * are cheap) and render once per frame through sigma's own scheduling.
  *
  * Highlights (selection, path) go through sigma's node/edge reducers, so they never touch the
- * graph itself.
+ * graph itself. Which labels show is decided per frame by {@link LabelLayout}: the most
+ * connected nodes first, never overlapping.
  */
 
 import { MultiDirectedGraph } from "graphology";
@@ -21,6 +22,7 @@ import Sigma from "sigma";
 
 import type { DisplayChange, ProjectionObserver } from "../explore/projection.js";
 import type { DrawnEdgeAttributes, DrawnGraph, DrawnNodeAttributes } from "../explore/view-graph.js";
+import { LABEL_SETTINGS, type LabelBox, LabelLayout } from "./labels.js";
 
 /** What the renderer draws: the graph there is now (it may change between changes). */
 export interface DrawnSource {
@@ -36,11 +38,6 @@ export interface RendererOptions {
   onRender?: (ms: number) => void;
 }
 
-/** Up to this many display nodes, collapsed clusters always show their labels. */
-const CLUSTER_LABELS_UP_TO = 600;
-/** Up to this many display nodes, every node shows its label. */
-const ALL_LABELS_UP_TO = 150;
-
 export class GraphRenderer implements ProjectionObserver {
   readonly sigma: Sigma<DrawnNodeAttributes, DrawnEdgeAttributes>;
   private readonly placeholder: DrawnGraph = new MultiDirectedGraph<DrawnNodeAttributes, DrawnEdgeAttributes>();
@@ -48,6 +45,7 @@ export class GraphRenderer implements ProjectionObserver {
   private highlighted = new Set<string>();
   private pathEdges = new Set<string>();
   private resizeObserver: ResizeObserver | null = null;
+  private readonly labels = new LabelLayout();
   /** Full re-indexes caused by changes (one per detached change). */
   reattachments = 0;
 
@@ -62,14 +60,12 @@ export class GraphRenderer implements ProjectionObserver {
       allowInvalidContainer: true,
       renderEdgeLabels: false,
       hideEdgesOnMove: graph.size > 20_000,
-      labelRenderedSizeThreshold: 7,
-      labelDensity: 0.5,
+      ...LABEL_SETTINGS,
+      defaultDrawNodeLabel: this.labels.draw,
       zIndex: false,
       nodeReducer: (node, data) => {
-        const hot = this.highlighted.has(node);
-        const clusterLabel = data.group != null && this.graph.order <= CLUSTER_LABELS_UP_TO;
-        if (!hot && !clusterLabel) return data;
-        return { ...data, highlighted: hot, forceLabel: true };
+        if (!this.highlighted.has(node)) return data;
+        return { ...data, highlighted: true };
       },
       edgeReducer: (edge, data) => {
         if (!this.pathEdges.has(edge)) return data;
@@ -77,6 +73,7 @@ export class GraphRenderer implements ProjectionObserver {
       },
     });
     const sigma = this.sigma;
+    this.labels.attach(sigma as unknown as Sigma);
     let last: { x: number; y: number } | null = null;
     sigma.on("clickNode", ({ node, event }) => {
       const e = event.original as MouseEvent;
@@ -123,11 +120,7 @@ export class GraphRenderer implements ProjectionObserver {
   }
 
   afterChange(_change: DisplayChange): void {
-    // Small pictures label every node; big ones only the nodes drawn large enough.
-    const threshold = this.graph.order <= ALL_LABELS_UP_TO ? 0 : 7;
-    if (this.sigma.getSetting("labelRenderedSizeThreshold") !== threshold) {
-      this.sigma.setSetting("labelRenderedSizeThreshold", threshold);
-    }
+    this.labels.invalidate();
     if (!this.attached || this.sigma.getGraph() !== this.graph) {
       this.attached = true;
       this.reattachments += 1;
@@ -178,6 +171,11 @@ export class GraphRenderer implements ProjectionObserver {
     if (!this.graph.hasNode(key)) return null;
     const a = this.graph.getNodeAttributes(key);
     return this.sigma.graphToViewport({ x: a.x, y: a.y });
+  }
+
+  /** The labels drawn in the last frame, with their boxes in CSS pixels (tests, tools). */
+  labelBoxes(): LabelBox[] {
+    return this.labels.boxes();
   }
 
   /**

@@ -1,0 +1,243 @@
+/**
+ * Which node labels a frame shows: the most connected nodes first, never two labels on top of
+ * each other.
+ *
+ * sigma 3 picks labels with a grid (`labelGridCellSize`, `labelDensity`): the largest nodes of
+ * each cell, whatever the length of their labels — so long labels of neighbouring cells overlap,
+ * and forced labels (`forceLabel`) ignore the grid altogether. Here sigma offers every node on
+ * screen as a candidate (density unbounded, no size threshold) and this module decides, once
+ * per frame, in viewport pixels:
+ *
+ * 1. candidates are ranked by how connected they are in the drawn graph — the sum of the
+ *    model edges their drawn edges stand for (a bundled edge counts its members) — then by
+ *    drawn size and key, so the choice is deterministic;
+ * 2. highlighted nodes (selection, path) come first: sigma draws their labels itself on the hover
+ *    layer, so their boxes are only reserved;
+ * 3. each label's box (text width measured with the label font, plus a margin) goes right of
+ *    its node, else left of it: the first that lies wholly on screen and overlaps no box
+ *    accepted before is taken, else the label is left out (a uniform grid of accepted boxes
+ *    keeps this linear).
+ *
+ * Zooming in spreads the nodes, so more labels fit; zooming out shows only the hubs. Drawn
+ * labels get a translucent backdrop so edges do not cross the text. What was drawn in the last
+ * frame is kept ({@link LabelLayout.boxes}) for tests and tools.
+ */
+
+import type Sigma from "sigma";
+
+/** One label on screen, in CSS pixels relative to the canvas (top-left origin). */
+export interface LabelBox {
+  key: string;
+  label: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /** Where the text starts (its baseline is at the node's y + font size / 3). */
+  textX: number;
+}
+
+export interface LabelCandidate {
+  key: string;
+  label: string;
+  /** Node centre and drawn radius in viewport pixels. */
+  x: number;
+  y: number;
+  size: number;
+  /** Reserved: sigma draws this label itself (highlighted); its box only keeps others away. */
+  reserved: boolean;
+}
+
+export interface LabelFont {
+  /** Pixel size of the label font. */
+  size: number;
+  /** Width of `text` in pixels with the label font. */
+  measure(text: string): number;
+}
+
+/** Space kept free around each label box, in pixels. */
+export const LABEL_MARGIN = 2;
+/** Gap between a node's disc and its label (as sigma draws it). */
+const GAP = 3;
+/** Accepted boxes are bucketed in cells of this size for the overlap test. */
+const CELL = 64;
+
+/**
+ * The box the label of `c` occupies right of its node (as sigma draws it: text at
+ * x + size + 3, baseline y + font size / 3), or left of it.
+ */
+export function labelBox(c: LabelCandidate, font: LabelFont, side: "right" | "left" = "right"): LabelBox {
+  const width = font.measure(c.label);
+  const ascent = font.size * 0.8;
+  const descent = font.size * 0.25;
+  const baseline = c.y + font.size / 3;
+  const textX = side === "right" ? c.x + c.size + GAP : c.x - c.size - GAP - width;
+  return {
+    key: c.key,
+    label: c.label,
+    x: textX - LABEL_MARGIN,
+    y: baseline - ascent - LABEL_MARGIN,
+    width: width + 2 * LABEL_MARGIN,
+    height: ascent + descent + 2 * LABEL_MARGIN,
+    textX,
+  };
+}
+
+export function overlaps(a: LabelBox, b: LabelBox): boolean {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
+
+/**
+ * Greedy placement: `ranked` candidates in priority order; returns the accepted boxes by key
+ * (reserved ones included). Only boxes wholly inside `width` × `height` are placed; a reserved
+ * label (drawn by sigma, always right of its node) is kept out of the way wherever it is.
+ */
+export function placeLabels(ranked: Iterable<LabelCandidate>, font: LabelFont, width: number, height: number): Map<string, LabelBox> {
+  const accepted = new Map<string, LabelBox>();
+  const grid = new Map<number, LabelBox[]>();
+  const cols = Math.max(1, Math.ceil(width / CELL) + 2);
+  const cells = (b: LabelBox, visit: (cell: number) => boolean | void): boolean => {
+    const x0 = Math.max(-1, Math.floor(b.x / CELL));
+    const x1 = Math.min(cols - 2, Math.floor((b.x + b.width) / CELL));
+    const y0 = Math.floor(b.y / CELL);
+    const y1 = Math.floor((b.y + b.height) / CELL);
+    for (let gy = y0; gy <= y1; gy++) {
+      for (let gx = x0; gx <= x1; gx++) if (visit(gy * cols + gx + 1) === true) return true;
+    }
+    return false;
+  };
+  const inside = (b: LabelBox): boolean => b.x >= 0 && b.y >= 0 && b.x + b.width <= width && b.y + b.height <= height;
+  const free = (b: LabelBox): boolean => !cells(b, (cell) => grid.get(cell)?.some((other) => overlaps(b, other)) ?? false);
+  for (const c of ranked) {
+    if (!c.label) continue;
+    let box: LabelBox | null = labelBox(c, font);
+    if (!c.reserved && !(inside(box) && free(box))) {
+      const left = labelBox(c, font, "left");
+      box = inside(left) && free(left) ? left : null;
+    }
+    if (box === null) continue;
+    accepted.set(c.key, box);
+    cells(box, (cell) => {
+      const list = grid.get(cell);
+      if (list === undefined) grid.set(cell, [box]);
+      else list.push(box);
+    });
+  }
+  return accepted;
+}
+
+interface SigmaNodeData {
+  x: number;
+  y: number;
+  size: number;
+  label?: string | null;
+  hidden?: boolean;
+  highlighted?: boolean;
+}
+
+/** sigma settings that hand every visible node to {@link LabelLayout.draw}. */
+export const LABEL_SETTINGS = {
+  labelDensity: 1e6,
+  labelRenderedSizeThreshold: 0,
+  labelFont: "Arial, Helvetica, sans-serif",
+  labelSize: 13,
+};
+
+/**
+ * Label choice for one sigma instance: install {@link LabelLayout.draw} as sigma's
+ * `defaultDrawNodeLabel`; call {@link LabelLayout.invalidate} when the drawn graph changes.
+ */
+export class LabelLayout {
+  private sigma: Sigma | null = null;
+  /** Node keys, most connected first; null = recompute from the graph. */
+  private ranking: string[] | null = null;
+  private plan: Map<string, LabelBox> | null = null;
+  private drawn: LabelBox[] = [];
+  private readonly widths = new Map<string, number>();
+  private widthFont = "";
+
+  /** Start following `sigma` (its frames and graph). */
+  attach(sigma: Sigma): void {
+    this.sigma = sigma;
+    sigma.on("beforeRender", () => {
+      this.plan = null;
+      this.drawn = [];
+    });
+  }
+
+  /** The drawn graph changed: rank its nodes again for the next frame. */
+  invalidate(): void {
+    this.ranking = null;
+  }
+
+  /** Labels drawn in the last frame. */
+  boxes(): LabelBox[] {
+    return this.drawn.map((b) => ({ ...b }));
+  }
+
+  /** sigma's label drawing function: draws the label of `data.key` if the frame's plan has it. */
+  readonly draw = (context: CanvasRenderingContext2D, data: { key?: string; label?: string | null; x: number; y: number; size: number; color: string }, settings: { labelSize: number; labelFont: string; labelWeight: string; labelColor: { color?: string } }): void => {
+    const key = data.key;
+    if (key === undefined || !data.label) return;
+    const font = `${settings.labelWeight} ${settings.labelSize}px ${settings.labelFont}`;
+    if (this.plan === null) this.plan = this.computePlan(context, font, settings.labelSize);
+    const box = this.plan.get(key);
+    if (box === undefined) return;
+    context.font = font;
+    context.fillStyle = "rgba(255, 255, 255, 0.78)";
+    context.fillRect(box.x, box.y, box.width, box.height);
+    context.fillStyle = settings.labelColor.color ?? "#000";
+    context.fillText(data.label, box.textX, data.y + settings.labelSize / 3);
+    this.drawn.push(box);
+  };
+
+  private computePlan(context: CanvasRenderingContext2D, font: string, fontSize: number): Map<string, LabelBox> {
+    const sigma = this.sigma;
+    if (sigma === null) return new Map();
+    if (font !== this.widthFont) {
+      this.widths.clear();
+      this.widthFont = font;
+    }
+    context.font = font;
+    const measure = (text: string): number => {
+      let w = this.widths.get(text);
+      if (w === undefined) {
+        w = context.measureText(text).width;
+        this.widths.set(text, w);
+      }
+      return w;
+    };
+    const ranking = (this.ranking ??= this.rank());
+    const { width, height } = sigma.getDimensions();
+    const highlighted: LabelCandidate[] = [];
+    const rest: LabelCandidate[] = [];
+    for (const key of ranking) {
+      const data = sigma.getNodeDisplayData(key) as SigmaNodeData | undefined;
+      if (data === undefined || data.hidden || !data.label) continue;
+      const { x, y } = sigma.framedGraphToViewport(data);
+      const c: LabelCandidate = { key, label: data.label, x, y, size: sigma.scaleSize(data.size), reserved: data.highlighted === true };
+      (c.reserved ? highlighted : rest).push(c);
+    }
+    const plan = placeLabels([...highlighted, ...rest], { size: fontSize, measure }, width, height);
+    for (const c of highlighted) plan.delete(c.key);
+    return plan;
+  }
+
+  /** Node keys by connectedness in the drawn graph (bundled edges count their members). */
+  private rank(): string[] {
+    const graph = this.sigma?.getGraph();
+    if (graph === undefined) return [];
+    const weight = new Map<string, number>();
+    graph.forEachNode((key) => weight.set(key, 0));
+    graph.forEachEdge((_e, attrs, source, target) => {
+      const n = typeof attrs.count === "number" ? attrs.count : 1;
+      weight.set(source, (weight.get(source) ?? 0) + n);
+      weight.set(target, (weight.get(target) ?? 0) + n);
+    });
+    const size = (key: string): number => {
+      const s = graph.getNodeAttribute(key, "size");
+      return typeof s === "number" ? s : 0;
+    };
+    return [...weight.keys()].sort((a, b) => (weight.get(b) ?? 0) - (weight.get(a) ?? 0) || size(b) - size(a) || (a < b ? -1 : 1));
+  }
+}
