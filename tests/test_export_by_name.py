@@ -5,7 +5,8 @@ exporter fills views that carry no copy (JupyterLab saves no widget state by def
 loading their graph by name from Redis at export time, and says so in the page and on stderr
 when it cannot. Everything runs against a real redis-server; the acceptance test executes a
 notebook with ``jupyter nbconvert --execute`` (a real kernel), exports it with
-``graphlive export`` and opens the page in Chromium with every network request refused.
+``graphlive export`` (and nbconvert's ``--to graphlive``) and opens the pages in Chromium with
+every network request refused.
 """
 
 from __future__ import annotations
@@ -302,6 +303,14 @@ def test_a_notebook_showing_a_graph_by_name_exports_it_offline(
     from_redis = tmp_path / "from-redis.html"
     done = run([*cli, str(no_state), "-o", str(from_redis)], env, tmp_path)
     assert done.returncode == 0, done.stderr
+    # The same through nbconvert's entry point, Redis named in its configuration.
+    via_nbconvert = tmp_path / "via-nbconvert.html"
+    done = run(
+        [sys.executable, "-m", "nbconvert", "--to", "graphlive", str(no_state),
+         "--output", via_nbconvert.stem, f"--GraphliveHTMLExporter.redis_url={redis_url}"],
+        env | {"GRAPHLIVE_REDIS_URL": dead_redis}, tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0 and "WARNING" not in done.stderr, done.stderr
 
     requests: list[str] = []
     with sync_playwright() as pw:
@@ -313,7 +322,7 @@ def test_a_notebook_showing_a_graph_by_name_exports_it_offline(
             route.abort()
 
         context.route(re.compile(r"^(?!file:|blob:|data:)"), refuse)
-        for html_file in (from_state, from_redis):
+        for html_file in (from_state, from_redis, via_nbconvert):
             page = context.new_page()
             errors = page_errors(page)
             page.goto(html_file.as_uri(), wait_until="load")
