@@ -7,6 +7,10 @@ and reports missing paths (404) — before anything touches the file system beyo
 The analysis itself is :func:`graphlive.analyze` (``graphlive.live.analyze`` until the package
 exports it), run in a worker thread; it publishes its events to the server's Redis, so clients
 follow its progress on the WebSocket like any other change.
+
+Answers name paths relative to the server's root directory: the job's ``path``, its summary's
+``root`` and its error text (where the server's absolute paths are rewritten), so that a client
+learns nothing about the file system around that directory.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ __all__ = [
     "AnalysisUnavailable",
     "PathRefused",
     "confine",
+    "server_relative",
 ]
 
 log = logging.getLogger(__name__)
@@ -83,6 +88,14 @@ def confine(root_dir: str | os.PathLike[str], requested: object) -> Path:
     if not resolved.exists():
         raise PathRefused(404, "'path' does not exist")
     return resolved
+
+
+def server_relative(text: str, root: Path, root_dir: str) -> str:
+    """``text`` with the server root's absolute spellings (resolved and as configured) replaced
+    by paths relative to it."""
+    for spelling in sorted({str(root), os.path.abspath(root_dir)}, key=len, reverse=True):
+        text = text.replace(spelling + os.sep, "").replace(spelling, ".")
+    return text
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -154,19 +167,24 @@ class AnalysisService:
         root = Path(self.root_dir).resolve()
         job = AnalysisJob(graph=graph, path=path.relative_to(root).as_posix() or ".")
         self.jobs[graph] = job
-        task = asyncio.get_running_loop().create_task(self._run(job, analyze, path))
+        task = asyncio.get_running_loop().create_task(self._run(job, analyze, path, root))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return job
 
-    async def _run(self, job: AnalysisJob, analyze: Callable[..., Any], path: Path) -> None:
+    async def _run(
+        self, job: AnalysisJob, analyze: Callable[..., Any], path: Path, root: Path
+    ) -> None:
         try:
-            job.summary = await asyncio.to_thread(self._call, analyze, path, job.graph)
+            summary = await asyncio.to_thread(self._call, analyze, path, job.graph)
+            if summary is not None and "root" in summary:
+                summary["root"] = job.path  # not the absolute path on the server
+            job.summary = summary
             job.state = "completed"
         except Exception as exc:
             log.warning("graphlive: analysis of %s into %r failed: %s", job.path, job.graph, exc)
             job.state = "failed"
-            job.error = f"{type(exc).__name__}: {exc}"
+            job.error = server_relative(f"{type(exc).__name__}: {exc}", root, self.root_dir)
         finally:
             job.finished = time.time()
 

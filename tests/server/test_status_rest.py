@@ -204,6 +204,11 @@ async def test_analyze_runs_server_side_into_the_servers_redis(
             await asyncio.sleep(0.05)
         assert summary["analysis"]["state"] == "completed", summary["analysis"]
         assert summary["analysis"]["summary"]["nodes"] == summary["nodes"] >= 3
+        # Paths in the answer are relative to the server's root directory.
+        analysis = summary["analysis"]
+        assert analysis["summary"]["root"] == analysis["path"]
+        answer = json.dumps(summary)
+        assert str(root_tree) not in answer and str(root_tree.resolve()) not in answer
     # What the analysis published is what a subscriber gets.
     client = await gl_connect()
     await client.hello()

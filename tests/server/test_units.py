@@ -12,7 +12,7 @@ import pytest
 from graphlive.bus.reader import Position
 from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import Edge, EdgeKind, Node, NodeKind
-from graphlive_server.analysis_service import PathRefused, confine
+from graphlive_server.analysis_service import PathRefused, confine, server_relative
 from graphlive_server.filters import EventFilter
 from graphlive_server.history import StoredSnapshot
 from graphlive_server.metrics import LatencyHistogram, RateMeter
@@ -246,6 +246,17 @@ def test_latency_quantiles_and_rates() -> None:
 
 
 # ---------------------------------------------------------------------------- paths
+
+
+def test_server_relative_hides_the_servers_absolute_paths(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "alias").symlink_to(real)
+    configured = str(tmp_path / "alias")
+    text = f"OSError: cannot read {real}/project/x.py or {configured}/y, nor {real}"
+    assert server_relative(text, real, configured) == (
+        "OSError: cannot read project/x.py or y, nor ."
+    )
 
 
 def test_confine(tmp_path: Path) -> None:
