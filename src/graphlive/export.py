@@ -443,6 +443,14 @@ class _RedisCopies:
             self._client.close()
 
 
+def _default_max_visible() -> int:
+    """GraphView's default ``max_visible``: a view of a notebook without widget state has it."""
+    from graphlive.widget import GraphView
+
+    default: int = GraphView.class_traits()["max_visible"].default_value
+    return default
+
+
 def _fill(views: list[_View], copies: _RedisCopies | None) -> None:
     """Give every view without a saved copy one from Redis, or the reason it has none."""
     for view in views:
@@ -461,7 +469,9 @@ def _fill(views: list[_View], copies: _RedisCopies | None) -> None:
             reason = "loading graphs from Redis is switched off"
         else:
             max_visible = view.state.get("max_visible")
-            found = copies.get(graph, max_visible if isinstance(max_visible, int) else 400)
+            if not isinstance(max_visible, int) or isinstance(max_visible, bool):
+                max_visible = _default_max_visible()
+            found = copies.get(graph, max_visible)
             if isinstance(found, dict):
                 view.state["saved_graph"] = found
                 continue
