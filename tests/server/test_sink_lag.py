@@ -34,7 +34,10 @@ async def test_summary_reports_sink_lag(jp_fetch: Any, falkordb_url: str, graph_
     graph.listen(publisher.publish)
     for i in range(5):
         graph.add_node(Node.make(f"m{i}", NodeKind.MODULE, file=f"m{i}.py"))
-    with Sink(graph_name, f"falkordb:///{graph_name}", client=client) as sink:
+    # redis_url: the FalkorDB target lives in this test's Redis (without it, the embedded one).
+    with Sink(
+        graph_name, f"falkordb:///{graph_name}", client=client, redis_url=falkordb_url
+    ) as sink:
         sink.run(until_caught_up=True)
     for i in range(5, 8):  # three events the sink has not applied
         graph.add_node(Node.make(f"m{i}", NodeKind.MODULE, file=f"m{i}.py"))
