@@ -326,3 +326,17 @@ def test_removing_the_file_that_kept_a_contested_id(tmp_path: Path) -> None:
     assert graph == fresh(tmp_path)
     assert graph.node("cli.b").file == "tools/pkg_b/cli.py"
     assert {e.target for e in graph.out_edges("user.u", EdgeKind.CALLS)} == {"cli.b"}
+
+
+def test_a_module_added_to_a_renamed_namespace_folder(tmp_path: Path) -> None:
+    toml = '[tool.hatch.build]\nsources = {"nsdir" = "plug"}\n'
+    write_tree(tmp_path, {"pyproject.toml": toml, "nsdir/a.py": "def f():\n    pass\n"})
+    graph = CodeGraph("incremental")
+    analyzer = Analyzer(tmp_path, graph, workers=1)
+    analyzer.run()
+    assert dict(graph.node("plug").extra) == {"namespace": True}
+    # A script in a namespace folder imports its neighbours by their bare names.
+    write_tree(tmp_path, {"nsdir/b.py": "import a\n\ndef g():\n    a.f()\n"})
+    analyzer.update(["nsdir/b.py"])
+    assert graph == fresh(tmp_path)
+    assert {e.target for e in graph.out_edges("plug.b.g", EdgeKind.CALLS)} == {"plug.a.f"}

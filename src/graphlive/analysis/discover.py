@@ -469,8 +469,8 @@ def refresh(disc: Discovery, paths: Iterable[str]) -> set[str] | None:
                     pending.append((rel, known, known))
                 continue
             did, is_pkg = here
-            if folder and not is_pkg and folder not in disc.roots:
-                return None  # a namespace directory: its namespaces may change
+            if folder and not is_pkg and disc.roots.get(folder) != "":
+                return None  # a namespace directory (not a sys.path entry): namespaces may change
             mid = _join(did, name[:-3])
             if mid in disc.by_id or mid in disc.namespaces or mid in claimed:
                 return None  # shadowing: ids of other files may change
