@@ -6,7 +6,8 @@ below it are dotted paths relative to it, so that ids are import names (``src/re
 folders it walks; this module only reads project files, it never walks.
 
 Which folders are source roots (none of them inside a package: a folder holding
-``__init__.py`` and everything below it keep their package names):
+``__init__.py`` and everything below it keep their package names; nor inside a ``src``/``lib``
+or declared folder unless a project file starts a project there):
 
 * the analysed root itself (the fallback: files under no other source root are named relative
   to it);
