@@ -7,6 +7,7 @@ in a private temporary directory and are shut down by the fixture that started t
 from __future__ import annotations
 
 import contextlib
+import shutil
 import subprocess
 import tempfile
 import time
@@ -78,3 +79,45 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 15.0) 
             time.sleep(0.01)  # start-up poll of an external process, not test synchronisation
     finally:
         client.close()
+
+
+class RestartableRedis:
+    """A redis-server that can be killed and started again on the same unix socket, with
+    append-only persistence (fsync on every write) so a restart keeps what was acknowledged —
+    how a Redis outage looks to its clients. ``close()`` stops it and removes its folder."""
+
+    def __init__(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="glo-"))
+        self.url = f"unix://{self.workdir / 'redis.sock'}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--port", "0",
+                "--unixsocket", str(self.workdir / "redis.sock"),
+                "--unixsocketperm", "700",
+                "--dir", str(self.workdir),
+                "--save", "",
+                "--appendonly", "yes",
+                "--appendfsync", "always",  # a kill loses nothing that was acknowledged
+                "--logfile", str(self.workdir / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        _wait_ready(self.url, self.proc)
+
+    def kill(self, *, lose_data: bool = False) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+        if lose_data:
+            shutil.rmtree(self.workdir / "appendonlydir", ignore_errors=True)
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)

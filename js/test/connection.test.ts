@@ -334,7 +334,7 @@ describe("EventsConnection: heartbeat", () => {
     const ping = s1.messages().at(-1);
     expect(ping?.op).toBe("ping");
     clock.advance(30);
-    s1.receive({ op: "pong", t: ping?.t });
+    s1.receive({ op: "pong", t: ping?.t as number });
     clock.advance(5_000);
     expect(conn.status.state).toBe("open");
     expect(conn.status.rttMs).toBe(30);

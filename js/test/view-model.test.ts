@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { EventLog, summarize } from "../src/view/event-log.js";
 import { parseFilter } from "../src/view/indicators.js";
-import { fractionOf, IDLE_PROGRESS, nextProgress } from "../src/view/progress.js";
+import { fractionOf, IDLE_PROGRESS, nextProgress, REQUESTED_PROGRESS } from "../src/view/progress.js";
 import { LatencyMeter, RateMeter } from "../src/view/rate-meter.js";
 import { edge, event, node } from "./fakes.js";
 
@@ -48,6 +48,17 @@ describe("meters", () => {
     l.record(2000, 1_000_000); // client clock behind the producer
     expect(l.last).toBe(0);
   });
+
+  it("latency counts live events only: a delivery of history leaves it unset", () => {
+    const l = new LatencyMeter();
+    const at = (time: number) => ({ time });
+    l.recordLive([at(100), at(200)], 2, 1_000_000); // replayed: ~15 min old
+    expect(l.smoothed).toBeNull();
+    l.recordLive([at(300), at(999.99)], 1, 1_000_000); // the tail of a replay, then a live one
+    expect(l.last).toBeCloseTo(10, 6);
+    l.recordLive([], 0, 1_000_000);
+    expect(l.last).toBeCloseTo(10, 6);
+  });
 });
 
 describe("analysis progress", () => {
@@ -60,6 +71,22 @@ describe("analysis progress", () => {
     expect(resolving).toMatchObject({ phase: "running", fraction: 0.5, label: "resolve 50% pkg/b.py" });
     expect(nextProgress(p, event(3, "analysis_completed", {}))).toMatchObject({ phase: "done", fraction: 1 });
     expect(nextProgress(p, event(4, "analysis_failed", { error: "boom" }))).toMatchObject({ phase: "failed", label: "analysis failed: boom" });
+  });
+
+  it("says what the events say: requested until the run starts, its steps, complete only at the end", () => {
+    const previous = nextProgress(IDLE_PROGRESS, event(1, "analysis_completed", { files: 3, seconds: 0.25 }));
+    expect(previous).toMatchObject({ phase: "done", label: "analysis complete (3 files, 0.3 s)" });
+    // Re-analyze pressed: the last run's outcome is not this run's.
+    expect(REQUESTED_PROGRESS).toMatchObject({ phase: "running", fraction: null });
+    expect(REQUESTED_PROGRESS.label).not.toContain("complete");
+    let p = nextProgress(REQUESTED_PROGRESS, event(2, "analysis_started", { files: 40 }));
+    expect(p).toMatchObject({ phase: "running", fraction: 0, label: "analysing 40 files…" });
+    p = nextProgress(p, event(3, "analysis_progress", { phase: "parse", done: 40, total: 40, file: null }));
+    expect(p).toMatchObject({ phase: "running", label: "parse 100%" });
+    p = nextProgress(p, event(4, "analysis_progress", { phase: "write", done: 40, total: 40 }));
+    expect(p.phase).toBe("running");
+    expect(nextProgress(p, event(5, "node_added", { node: node("m.x") }))).toBe(p);
+    expect(nextProgress(p, event(6, "analysis_completed", {})).label).toBe("analysis complete");
   });
 
   it("reads fractions or counts leniently", () => {

@@ -4,11 +4,7 @@ or an explicit resync."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +13,7 @@ from tornado.httpclient import HTTPClientError
 
 from graphlive.bus.publisher import Publisher, PublishResult
 from graphlive_server.service import GraphliveService
-from tests.redis_servers import _wait_ready, redis_server_binary
+from tests.redis_servers import RestartableRedis
 from tests.server.clients import (
     GLClient,
     node_events,
@@ -27,46 +23,6 @@ from tests.server.clients import (
 )
 
 Connect = Callable[..., Awaitable[GLClient]]
-
-
-class RestartableRedis:
-    """A redis-server that can be killed and started again on the same unix socket."""
-
-    def __init__(self) -> None:
-        self.workdir = Path(tempfile.mkdtemp(prefix="glo-"))
-        self.url = f"unix://{self.workdir / 'redis.sock'}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                redis_server_binary(),
-                "--port", "0",
-                "--unixsocket", str(self.workdir / "redis.sock"),
-                "--unixsocketperm", "700",
-                "--dir", str(self.workdir),
-                "--save", "",
-                "--appendonly", "yes",
-                "--appendfsync", "always",  # a kill loses nothing that was acknowledged
-                "--logfile", str(self.workdir / "redis.log"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        _wait_ready(self.url, self.proc)
-
-    def kill(self, *, lose_data: bool = False) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
-        self.proc = None
-        if lose_data:
-            shutil.rmtree(self.workdir / "appendonlydir", ignore_errors=True)
-
-    def close(self) -> None:
-        if self.proc is not None:
-            self.kill()
-        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -4,8 +4,9 @@
  *
  * Guarantees to its listeners: every event with a seq after the current position is delivered
  * exactly once and in order (duplicates from replays or overlapping frames are dropped by seq);
- * a frame that does not continue the position (a gap, or another epoch) is never applied — the
- * channel asks for a snapshot instead and the listeners get `resync` then `snapshot`.
+ * a frame that does not continue the position (a gap, or another epoch — unless it starts with
+ * the `graph_reset` of a live reset) is never applied — the channel asks for a snapshot instead
+ * and the listeners get `resync` then `snapshot`.
  *
  * A large snapshot arrives in parts (a `snapshot` frame with `more: true`, then `snapshot_part`
  * frames until one with `more: false`). The channel assembles them and hands its listeners one
@@ -32,7 +33,7 @@ export interface ChannelListener {
   /** The whole graph at `frame.seq`: replace everything held for this graph. */
   snapshot(frame: SnapshotFrame): void;
   /** New events, strictly increasing seq, all after the previous position. */
-  events(events: ChangeEvent[], frame: EventsFrame): void;
+  events(events: ChangeEvent[], frame: EventsFrame, delivery: Delivery): void;
   /** The position became unusable; drop graph state, a snapshot follows. */
   resync(reason: string): void;
   /** An error frame about this graph (e.g. `unknown_graph`). */
@@ -42,6 +43,21 @@ export interface ChannelListener {
    * graph is delivered by {@link ChannelListener.snapshot} once complete.
    */
   snapshotProgress?(progress: SnapshotProgress | null): void;
+  /**
+   * The server reaches Redis again: an `available` frame after an `unavailable` error, or a
+   * `subscribed` (the server answers a subscribe only once it has read the graph's head).
+   */
+  available?(): void;
+}
+
+/** What kind of events a delivery holds. */
+export interface Delivery {
+  /**
+   * The first `history` events were already in the stream when the subscription started (a
+   * replay, the tail after a snapshot, what was missed while disconnected); the rest were
+   * published since and arrive live. Only live events say how fast delivery is now.
+   */
+  history: number;
 }
 
 /** How far the transfer of a chunked snapshot is. */
@@ -92,6 +108,8 @@ export class GraphChannel {
   private assembly: Assembly | null = null;
   /** Head reported by the last `subscribed` frame (for progress of a replay). */
   head: number | null = null;
+  /** Epoch of that head: events of another epoch came after the subscription. */
+  private headEpoch: string | null = null;
 
   /**
    * @param send  sends a control message now if the socket is open; returns false otherwise
@@ -159,8 +177,15 @@ export class GraphChannel {
 
   onSubscribed(frame: SubscribedFrame): void {
     this.head = frame.head;
+    this.headEpoch = frame.epoch;
     // What follows belongs to this subscription: an unfinished snapshot of an older one is stale.
     this.abandonAssembly();
+    for (const l of [...this.listeners]) l.available?.();
+  }
+
+  /** Redis is reachable again for the server (see {@link ChannelListener.available}). */
+  onAvailable(): void {
+    for (const l of [...this.listeners]) l.available?.();
   }
 
   /** The connection closed: a half-received snapshot is useless (the next open re-subscribes). */
@@ -234,7 +259,14 @@ export class GraphChannel {
       this.liveStart = false;
       this.position = { epoch: frame.epoch, seq: frame.from - 1 };
     }
-    const pos = this.position;
+    let pos = this.position;
+    if (frame.epoch !== pos.epoch && startsWithReset(frame, pos)) {
+      // A graph reset while live (docs/protocol.md): the new epoch continues the sequence with a
+      // `graph_reset`, which clears the listeners' graph; what follows applies on top. Resyncing
+      // instead would fold the events after the reset (a re-analysis: analysis_started, its
+      // progress) into a snapshot, and nobody would see them.
+      pos = { epoch: frame.epoch, seq: pos.seq };
+    }
     if (frame.epoch !== pos.epoch || frame.from > pos.seq + 1) {
       this.stats.gaps += 1;
       this.requestSnapshot(frame.epoch !== pos.epoch ? "epoch" : "gap");
@@ -246,6 +278,10 @@ export class GraphChannel {
     }
     const fresh: ChangeEvent[] = [];
     let last = pos.seq;
+    // Events up to the head the subscription started at are history (seqs increase, so they
+    // come first); a frame may end a replay and go on with live events.
+    const historyThrough = this.head !== null && this.headEpoch === pos.epoch ? this.head : 0;
+    let history = 0;
     for (const event of frame.events) {
       if (event.seq <= last) {
         this.stats.duplicates += 1;
@@ -253,11 +289,13 @@ export class GraphChannel {
       }
       fresh.push(event);
       last = event.seq;
+      if (event.seq <= historyThrough) history += 1;
     }
     this.position = { epoch: pos.epoch, seq: frame.through };
     this.stats.frames += 1;
     if (fresh.length === 0) return;
-    for (const l of [...this.listeners]) l.events(fresh, frame);
+    const delivery: Delivery = { history };
+    for (const l of [...this.listeners]) l.events(fresh, frame, delivery);
   }
 
   private progress(): void {
@@ -283,6 +321,12 @@ export class GraphChannel {
     this.send({ op: "unsubscribe", graph: this.graph });
     this.send(this.subscribeMessage());
   }
+}
+
+/** The frame opens a new epoch with a `graph_reset` right after `pos`. */
+function startsWithReset(frame: EventsFrame, pos: Position): boolean {
+  const first = frame.events[0];
+  return frame.from === pos.seq + 1 && first !== undefined && first.seq === frame.from && first.type === "graph_reset";
 }
 
 /** Push `more` onto `into` (no spread: parts may hold more elements than an argument list). */

@@ -333,6 +333,11 @@ export class EventsConnection {
         console.warn(`graphlive: server error ${frame.code}: ${frame.message}`);
         return;
       }
+      case "available":
+        // The server resumes every subscription by itself (missed events come `recovered`, or a
+        // resync): only the listeners' "Redis is unreachable" notice has to go.
+        for (const channel of this.channels.values()) channel.onAvailable();
+        return;
       default:
         // hello, unsubscribed and future ops need no action.
         return;

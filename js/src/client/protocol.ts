@@ -168,6 +168,11 @@ export interface ErrorFrame {
   graph?: string;
 }
 
+/** Redis is reachable again after an `unavailable` error; the subscriptions continue by themselves. */
+export interface AvailableFrame {
+  op: "available";
+}
+
 export type ServerFrame =
   | HelloFrame
   | SubscribedFrame
@@ -176,6 +181,7 @@ export type ServerFrame =
   | EventsFrame
   | ResyncFrame
   | ErrorFrame
+  | AvailableFrame
   | { op: "unsubscribed"; graph: string }
   | { op: "pong"; t: number };
 

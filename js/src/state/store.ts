@@ -9,7 +9,7 @@
  * after (one re-index per frame).
  */
 
-import type { ChannelListener, SnapshotProgress, StartPoint } from "../client/channel.js";
+import type { ChannelListener, Delivery, SnapshotProgress, StartPoint } from "../client/channel.js";
 import type { EventsConnection, Subscription } from "../client/connection.js";
 import type { ChangeEvent, ErrorFrame, EventsFrame, Position, SnapshotFrame } from "../client/protocol.js";
 import { unionPatterns } from "../client/wildcard.js";
@@ -71,13 +71,18 @@ export function planBatch(work: FrameWork): BatchPlan {
 export interface StoreObserver {
   beforeBatch?(plan: BatchPlan): void;
   afterBatch?(result: BatchResult, plan: BatchPlan): void;
-  /** Events as they arrive (before frame batching): for logs, rates and latency. */
-  delivered?(events: readonly ChangeEvent[], frame: EventsFrame): void;
+  /**
+   * Events as they arrive (before frame batching): for logs, rates and latency. The first
+   * `delivery.history` of them are history (replay, catch-up), the rest live.
+   */
+  delivered?(events: readonly ChangeEvent[], frame: EventsFrame, delivery: Delivery): void;
   snapshotDelivered?(frame: SnapshotFrame): void;
   /** A part of a chunked snapshot arrived (null: the transfer was abandoned). */
   snapshotProgress?(progress: SnapshotProgress | null): void;
   resync?(reason: string): void;
   error?(frame: ErrorFrame): void;
+  /** The server reaches Redis again (after an `unavailable` error, or a new subscription). */
+  available?(): void;
 }
 
 export interface GraphStoreOptions {
@@ -171,8 +176,8 @@ export class GraphStore implements ChannelListener {
     for (const o of [...this.observers]) o.snapshotProgress?.(progress);
   }
 
-  events(events: ChangeEvent[], frame: EventsFrame): void {
-    for (const o of [...this.observers]) o.delivered?.(events, frame);
+  events(events: ChangeEvent[], frame: EventsFrame, delivery: Delivery = { history: 0 }): void {
+    for (const o of [...this.observers]) o.delivered?.(events, frame, delivery);
     this.batcher.events(events);
   }
 
@@ -183,6 +188,10 @@ export class GraphStore implements ChannelListener {
 
   error(frame: ErrorFrame): void {
     for (const o of [...this.observers]) o.error?.(frame);
+  }
+
+  available(): void {
+    for (const o of [...this.observers]) o.available?.();
   }
 
   // ------------------------------------------------------------------ internals

@@ -16,6 +16,7 @@ import type { NodeJSON } from "../client/protocol.js";
 import type { LegendEntry } from "../explore/palette.js";
 import { commandLinkerArgs, type SourceLocation } from "../explore/source-link.js";
 import { el, setNumber } from "./dom.js";
+import { breakableText, plainDocstring } from "./text.js";
 
 export interface NodeDetails {
   node: NodeJSON;
@@ -71,7 +72,7 @@ export class DetailsPanel {
     this.selection.setAttribute("data-ids", JSON.stringify(ids));
     this.selection.setAttribute("data-count", String(ids.length));
     this.selection.classList.toggle("gl-empty", ids.length === 0);
-    this.selectionText.textContent = ids.length === 0 ? "nothing selected" : `${ids.length} selected: ${ids.join(", ")}`;
+    this.selectionText.replaceChildren(breakableText(this.doc, ids.length === 0 ? "nothing selected" : `${ids.length} selected: ${ids.join(", ")}`));
   }
 
   showNothing(): void {
@@ -93,9 +94,14 @@ export class DetailsPanel {
       dl.append(el(doc, "dt", {}, label), dd);
     };
     row("kind", "gl-details-kind", n.kind);
-    row("id", "gl-details-id", n.id);
+    row("id", "gl-details-id", breakableText(doc, n.id));
     if (d.source !== null) row("source", "gl-details-source", this.jumpLink(d));
-    if (typeof n.doc === "string" && n.doc) row("doc", "gl-details-doc", n.doc);
+    // Docstrings are written for Sphinx (underlined headings, :param x:, ``literals``): read them as text.
+    const docText = typeof n.doc === "string" ? plainDocstring(n.doc) : "";
+    if (docText) {
+      row("doc", "gl-details-doc", docText);
+      dl.lastElementChild?.classList.add("gl-doc");
+    }
     if (typeof n.complexity === "number") row("complexity", "gl-details-complexity", String(n.complexity));
     if (typeof n.loc === "number") row("lines", "gl-details-loc", String(n.loc));
     const callers = el(doc, "b", { "data-testid": "gl-callers" });
@@ -111,7 +117,9 @@ export class DetailsPanel {
       const group = d.collapsible;
       actions.append(this.action("gl-details-collapse", `Collapse ${group}`, () => this.handlers.collapse(group)));
     }
-    const parts: Node[] = [el(doc, "h4", { class: "gl-details-title", "data-testid": "gl-details-name" }, n.name || n.id), dl, actions];
+    const title = el(doc, "h4", { class: "gl-details-title", "data-testid": "gl-details-name" });
+    title.append(breakableText(doc, n.name || n.id));
+    const parts: Node[] = [title, dl, actions];
     if (d.note) parts.splice(1, 0, el(doc, "p", { class: "gl-hint", "data-testid": "gl-details-note" }, d.note));
     this.details.replaceChildren(...parts);
   }
@@ -121,11 +129,13 @@ export class DetailsPanel {
     this.details.setAttribute("data-id", c.group);
     this.details.setAttribute("data-kind", `${c.kind}-cluster`);
     const dl = el(doc, "dl");
-    const row = (label: string, testid: string, value: string): void => {
-      dl.append(el(doc, "dt", {}, label), el(doc, "dd", { "data-testid": testid }, value));
+    const row = (label: string, testid: string, value: string | Node): void => {
+      const dd = el(doc, "dd", { "data-testid": testid });
+      dd.append(value);
+      dl.append(el(doc, "dt", {}, label), dd);
     };
     row("collapsed", "gl-details-kind", c.kind);
-    row("path", "gl-details-group", c.group);
+    row("path", "gl-details-group", breakableText(doc, c.group));
     row("elements", "gl-details-members", String(c.members));
     if (c.children > 0) row("sub-groups", "gl-details-children", String(c.children));
     if (c.loc > 0) row("lines", "gl-details-loc", String(c.loc));
@@ -136,7 +146,9 @@ export class DetailsPanel {
       const group = c.collapsible;
       actions.append(this.action("gl-details-collapse", `Collapse ${group}`, () => this.handlers.collapse(group)));
     }
-    this.details.replaceChildren(el(doc, "h4", { class: "gl-details-title", "data-testid": "gl-details-name" }, c.label), dl, actions);
+    const title = el(doc, "h4", { class: "gl-details-title", "data-testid": "gl-details-name" });
+    title.append(breakableText(doc, c.label));
+    this.details.replaceChildren(title, dl, actions);
   }
 
   setLegend(mode: string, entries: readonly LegendEntry[]): void {

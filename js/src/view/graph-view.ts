@@ -18,7 +18,7 @@
  * factory, clock, comm) can be replaced through {@link GraphViewEnvironment}.
  */
 
-import type { SnapshotProgress, StartPoint } from "../client/channel.js";
+import type { Delivery, SnapshotProgress, StartPoint } from "../client/channel.js";
 import type { Clock } from "../client/clock.js";
 import { type CommEndpoint, CommSocket } from "../client/comm-socket.js";
 import type { ConnectionOptions, ConnectionStatus, SocketFactory } from "../client/connection.js";
@@ -40,7 +40,7 @@ import { DetailsPanel } from "./details.js";
 import { EventLog } from "./event-log.js";
 import { ExploreBar, type FocusMode } from "./explore-bar.js";
 import { Indicators } from "./indicators.js";
-import { type AnalysisProgress, IDLE_PROGRESS, nextProgress } from "./progress.js";
+import { type AnalysisProgress, IDLE_PROGRESS, nextProgress, REQUESTED_PROGRESS } from "./progress.js";
 import { LatencyMeter, RateMeter } from "./rate-meter.js";
 import { GraphRenderer } from "./renderer.js";
 
@@ -747,7 +747,7 @@ export class GraphView {
 
   private storeObserver(): StoreObserver {
     return {
-      delivered: (events: readonly ChangeEvent[], _frame: EventsFrame) => {
+      delivered: (events: readonly ChangeEvent[], _frame: EventsFrame, delivery: Delivery) => {
         const now = Date.now();
         this.received += events.length;
         for (const e of events) {
@@ -757,17 +757,23 @@ export class GraphView {
           this.log.push(e);
         }
         this.rate.record(events.length, performance.now());
-        const last = events[events.length - 1];
-        if (last !== undefined) this.latency.record(last.time, now);
+        this.latency.recordLive(events, delivery.history, now);
         this.showingSaved = false;
         this.requestUi();
       },
       resync: (reason: string) => {
         this.problem = null;
+        // The events that would tell how an analysis went are lost with the position.
+        this.progress = IDLE_PROGRESS;
         this.indicators.setStatus(`resync (${reason})`, "resync");
       },
       error: (frame: ErrorFrame) => {
         this.problem = `${frame.code}: ${frame.message}`;
+        this.requestUi();
+      },
+      available: () => {
+        // Redis is back and the server resumes by itself: drop its "unavailable" error notice.
+        if (this.problem?.startsWith("unavailable:")) this.problem = null;
         this.requestUi();
       },
       snapshotProgress: () => this.requestUi(),
@@ -979,6 +985,15 @@ export class GraphView {
     const fetchFn = this.fetchFn;
     if (server === null || fetchFn === undefined || this.transport !== "websocket") return null;
     this.indicators.setReanalyzeState(true);
+    // Until the run's own events arrive, the last run's "analysis complete" would be a lie.
+    const before = this.progress;
+    this.progress = REQUESTED_PROGRESS;
+    this.requestUi();
+    const refused = (message: string): void => {
+      if (this.progress === REQUESTED_PROGRESS) this.progress = before;
+      this.indicators.setReanalyzeState(false, message);
+      this.requestUi();
+    };
     const graphUrl = httpUrl(server, `graphlive/api/graphs/${encodeURIComponent(this.config.graph)}`);
     const headers = authHeaders(server, this.doc.cookie ?? "");
     try {
@@ -995,15 +1010,15 @@ export class GraphView {
         credentials: "same-origin",
         body: JSON.stringify({ path }),
       });
-      let message = "";
-      if (!res.ok) {
+      if (res.ok) {
+        this.indicators.setReanalyzeState(false);
+      } else {
         const text = await res.text().catch(() => "");
-        message = `re-analysis refused: HTTP ${res.status}${text ? ` ${text.slice(0, 200)}` : ""}`;
+        refused(`re-analysis refused: HTTP ${res.status}${text ? ` ${text.slice(0, 200)}` : ""}`);
       }
-      this.indicators.setReanalyzeState(false, message);
       return res.status;
     } catch (err) {
-      this.indicators.setReanalyzeState(false, `re-analysis failed: ${String(err)}`);
+      refused(`re-analysis failed: ${String(err)}`);
       return null;
     }
   }

@@ -34,6 +34,54 @@ export function parseFilter(text: string): string[] {
     .filter(Boolean);
 }
 
+/** Narrowest and (as a share of the view) widest the side panel can be dragged. */
+export const SIDE_MIN_PX = 220;
+export const SIDE_MAX_SHARE = 0.7;
+
+/**
+ * A handle on the side panel's left edge: dragging it (or ←/→ when focused) sets the panel's
+ * width, so long ids and docstrings can get the room they need. The canvas follows through the
+ * renderer's ResizeObserver.
+ */
+function sideGrip(doc: Document, side: HTMLElement): HTMLElement {
+  const grip = el(doc, "div", {
+    class: "gl-side-grip",
+    "data-testid": "gl-side-grip",
+    role: "separator",
+    "aria-orientation": "vertical",
+    "aria-label": "Resize the side panel",
+    tabindex: "0",
+    title: "Drag to resize the panel",
+  });
+  const setWidth = (px: number): void => {
+    const room = side.parentElement?.clientWidth ?? 0;
+    const max = room > 0 ? Math.max(SIDE_MIN_PX, room * SIDE_MAX_SHARE) : Infinity;
+    side.style.width = `${Math.round(Math.min(max, Math.max(SIDE_MIN_PX, px)))}px`;
+  };
+  grip.addEventListener("pointerdown", (down: PointerEvent) => {
+    down.preventDefault();
+    const startX = down.clientX;
+    const startWidth = side.getBoundingClientRect().width;
+    grip.setPointerCapture?.(down.pointerId);
+    const move = (ev: PointerEvent): void => setWidth(startWidth + startX - ev.clientX);
+    const up = (): void => {
+      grip.removeEventListener("pointermove", move);
+      grip.removeEventListener("pointerup", up);
+      grip.removeEventListener("pointercancel", up);
+    };
+    grip.addEventListener("pointermove", move);
+    grip.addEventListener("pointerup", up);
+    grip.addEventListener("pointercancel", up);
+  });
+  grip.addEventListener("keydown", (ev: KeyboardEvent) => {
+    const step = ev.key === "ArrowLeft" ? 24 : ev.key === "ArrowRight" ? -24 : 0;
+    if (step === 0) return;
+    ev.preventDefault();
+    setWidth(side.getBoundingClientRect().width + step);
+  });
+  return grip;
+}
+
 export class Indicators {
   readonly root: HTMLElement;
   /** Where the renderer draws. */
@@ -116,7 +164,7 @@ export class Indicators {
     this.logFilter.addEventListener("input", () => handlers.onLogFilter(parseFilter(this.logFilter.value)));
     this.logList = el(doc, "ol", { class: "gl-log-entries" });
     log.append(this.logFilter, this.logList);
-    side.append(this.sideSlot, this.details, log);
+    side.append(sideGrip(doc, side), this.sideSlot, this.details, log);
     body.append(this.stage, side);
     this.root.append(bar, this.exploreSlot, body);
   }

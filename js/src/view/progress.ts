@@ -2,6 +2,11 @@
  * Analysis progress from analysis_* events. The progress payload is read leniently: a fraction
  * (`fraction`/`progress` in [0, 1]) or counts (`done`/`total`, `files_done`/`files_total`,
  * `current`/`total`), whichever the producer sends.
+ *
+ * The label says only what the events say: the step an analysis is in and how far it is,
+ * "analysis complete" only after `analysis_completed`. A re-analysis this view asked for shows
+ * as requested until its own events arrive, and after a resync (the events in between are lost)
+ * nothing is claimed until the next event.
  */
 
 import type { ChangeEvent } from "../client/protocol.js";
@@ -39,19 +44,25 @@ export function fractionOf(data: Record<string, unknown>): number | null {
 export function nextProgress(current: AnalysisProgress, event: ChangeEvent): AnalysisProgress {
   const d = event.data;
   switch (event.type) {
-    case "analysis_started":
-      return { phase: "running", fraction: 0, label: "analysing…" };
+    case "analysis_started": {
+      const files = num(d.files);
+      return { phase: "running", fraction: 0, label: files === null ? "analysing…" : `analysing ${files} files…` };
+    }
     case "analysis_progress": {
       const fraction = fractionOf(d);
       const file = typeof d.file === "string" ? d.file : typeof d.path === "string" ? d.path : "";
       const pct = fraction === null ? "" : `${Math.round(fraction * 100)}%`;
-      // Each phase (parse, resolve, write) counts files from 0 again: name it, or the bar
-      // would seem to go backwards.
+      // Each step (parse, resolve, write) counts files from 0 again: name it, or the bar would
+      // seem to go backwards.
       const step = typeof d.phase === "string" ? d.phase : "";
       return { phase: "running", fraction, label: [step, pct, file].filter(Boolean).join(" ") || "analysing…" };
     }
-    case "analysis_completed":
-      return { phase: "done", fraction: 1, label: "analysis complete" };
+    case "analysis_completed": {
+      const files = num(d.files);
+      const seconds = num(d.seconds);
+      const facts = [files === null ? "" : `${files} files`, seconds === null ? "" : `${seconds.toFixed(1)} s`].filter(Boolean);
+      return { phase: "done", fraction: 1, label: facts.length ? `analysis complete (${facts.join(", ")})` : "analysis complete" };
+    }
     case "analysis_failed":
       return { phase: "failed", fraction: current.fraction, label: `analysis failed: ${String(d.error ?? d.message ?? "")}` };
     default:
@@ -60,3 +71,6 @@ export function nextProgress(current: AnalysisProgress, event: ChangeEvent): Ana
 }
 
 export const IDLE_PROGRESS: AnalysisProgress = { phase: "idle", fraction: null, label: "" };
+
+/** Shown from a Re-analyze request until the run's first event (compared by identity). */
+export const REQUESTED_PROGRESS: AnalysisProgress = { phase: "running", fraction: null, label: "re-analysis requested…" };

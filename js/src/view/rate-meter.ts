@@ -55,6 +55,17 @@ export class LatencyMeter {
   /** Exponentially weighted mean, so one slow batch does not dominate the display. */
   smoothed: number | null = null;
 
+  /**
+   * Record a delivery whose first `history` events were history (replay, catch-up): only its
+   * last live event counts — history was published long before it arrived, so its age says
+   * nothing about delivery now (a fresh view would read the age of the graph's past).
+   */
+  recordLive(events: readonly { time: number }[], history: number, arrivalEpochMs: number): void {
+    if (events.length <= history) return;
+    const last = events[events.length - 1];
+    if (last !== undefined) this.record(last.time, arrivalEpochMs);
+  }
+
   record(producerTimeSeconds: number, arrivalEpochMs: number): void {
     const ms = Math.max(0, arrivalEpochMs - producerTimeSeconds * 1000);
     this.last = ms;
