@@ -51,6 +51,8 @@ class Lab:
         env.update(
             GRAPHLIVE_REDIS_URL=self.redis_url,
             JUPYTER_RUNTIME_DIR=str(self.workdir / "runtime"),
+            # The notebook secret and signatures (`graphlive lab` signs its notebook) too.
+            JUPYTER_DATA_DIR=str(self.workdir / "jupyter-data"),
             GRAPHLIVE_DATA_DIR=str(self.workdir / "data"),
             # Keep kernels and the server from writing into the user's config.
             JUPYTER_CONFIG_DIR=str(self.workdir / "config"),
