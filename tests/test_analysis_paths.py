@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import redis
 
+from graphlive.analysis import Analyzer
 from graphlive.bus import Position, StreamReader
 from graphlive.bus.keys import GraphKeys
-from graphlive.events import EventType
+from graphlive.events import ChangeEvent, EventType
+from graphlive.graph import CodeGraph
 from graphlive.live import LiveGraph
 from tests.analysis_fixtures import write_tree
 
@@ -46,6 +49,10 @@ def test_symlinks_out_of_the_root_are_named_by_their_own_path(
         client.close()
     assert raw and events
     assert not [fields for _, fields in raw if OUTSIDE.encode() in fields[b"e"]]
+    # Nor does any event name the folders around the root (the root by its name only).
+    assert not [fields for _, fields in raw if str(tmp_path).encode() in fields[b"e"]]
+    started = [e for e in events if e.type is EventType.ANALYSIS_STARTED]
+    assert [e.data["root"] for e in started] == ["proj", "proj"]
     diags = {
         (str(e.data["file"]), str(e.data["code"])) for e in events if e.type is EventType.DIAGNOSTIC
     }
@@ -58,3 +65,14 @@ def test_symlinks_out_of_the_root_are_named_by_their_own_path(
     # A symlink inside the root is followed and named by its own path.
     assert lg.graph.node("inside.main").file == "inside.py"
     assert "link.stolen" not in lg.graph
+
+
+def test_a_failed_analysis_names_the_root_by_its_name(tmp_path: Path) -> None:
+    graph = CodeGraph("failed")
+    events: list[ChangeEvent] = []
+    graph.listen(events.extend)
+    with pytest.raises(FileNotFoundError):
+        Analyzer(tmp_path / "gone", graph).run()
+    (failed,) = [e for e in events if e.type is EventType.ANALYSIS_FAILED]
+    assert failed.data["root"] == "gone"
+    assert failed.data["error"] == "FileNotFoundError: analysis root 'gone' does not exist"

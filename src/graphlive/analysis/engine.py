@@ -7,8 +7,9 @@ written by :class:`~graphlive.analysis.writer.GraphWriter`) and the lifecycle ev
 ~:data:`PROGRESS_STEPS` per phase; for ``resolve``, the files the solver's first pass has
 finished: later re-evaluations show it at the total), ``analysis_completed`` (the
 :class:`AnalysisSummary` as a dict) or, if something unexpected aborts the run,
-``analysis_failed`` (error) before the exception propagates; ``diagnostic`` events for bad
-input (file, line, col, severity, code, message).
+``analysis_failed`` (root, error) before the exception propagates; ``diagnostic`` events for bad
+input (file, line, col, severity, code, message). Events name files relative to the root and
+the root by its folder's name (:attr:`Analyzer.root_name`), never by an absolute path.
 
 Re-running on an unchanged tree emits no mutation at all.
 
@@ -85,6 +86,7 @@ class AnalysisSummary:
     applications and protocol calls such as ``__iter__`` are edges but not counted);
     ``diagnostics`` counts diagnostic events; ``timings`` holds seconds per phase."""
 
+    #: The analysed folder's name (events carry no absolute path).
     root: str
     files: int
     nodes: int
@@ -219,6 +221,19 @@ class Analyzer:
         self._ns_owners: dict[str, list[str]] = {}
 
     @property
+    def root_name(self) -> str:
+        """How events name the analysed root: its folder's name, never its absolute path, so
+        that the graph's subscribers learn nothing about the file system around it."""
+        return Path(os.path.abspath(self.root)).name or "."
+
+    def _public(self, text: str) -> str:
+        """``text`` (an error message) with the root's absolute spellings made relative."""
+        spellings = {os.path.abspath(self.root), os.path.realpath(self.root)}
+        for spelling in sorted(spellings, key=len, reverse=True):
+            text = text.replace(spelling + os.sep, "").replace(spelling, self.root_name)
+        return text
+
+    @property
     def outputs(self) -> dict[str, FileOutput]:
         """Output of the last run by relative path."""
         return self.writer.outputs
@@ -262,7 +277,7 @@ class Analyzer:
         except BaseException as exc:
             self.graph.emit(
                 EventType.ANALYSIS_FAILED,
-                {"root": str(self.root), "error": f"{type(exc).__name__}: {exc}"},
+                {"root": self.root_name, "error": self._public(f"{type(exc).__name__}: {exc}")},
                 source=self.source,
             )
             raise
@@ -421,7 +436,7 @@ class Analyzer:
         """The run's summary (counts from the writer), also emitted as ``analysis_completed``."""
         counts = self.writer.counts()
         summary = AnalysisSummary(
-            root=str(self.root),
+            root=self.root_name,
             files=files,
             nodes=counts.nodes,
             edges=counts.edges,
@@ -500,7 +515,7 @@ class Analyzer:
         total = len(disc.files)
         self.graph.emit(
             EventType.ANALYSIS_STARTED,
-            {"root": str(self.root), "files": total},
+            {"root": self.root_name, "files": total},
             source=self.source,
         )
         if diagnostics:
