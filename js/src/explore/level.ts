@@ -111,3 +111,70 @@ export function chooseLevel(tops: readonly LevelGroup[], budget: number): Set<st
   }
   return expanded;
 }
+
+/**
+ * How many bundled edges a level would draw, for several candidate levels of one scope: the
+ * members' group chains and the scope's edges are turned into small integers once, so each
+ * count is one pass over integer arrays (the 100k-element benchmark: ~40 ms instead of ~230).
+ */
+export class BundleCounter {
+  private readonly groupIndex = new Map<LevelGroup, number>();
+  private readonly groups: string[] = [];
+  private readonly memberIndex = new Map<string, number>();
+  /** Per member, its chain as group indexes, outermost first. */
+  private readonly chains: number[][] = [];
+  /** Member index pairs, source then target. */
+  private readonly edges: number[] = [];
+
+  addMember(id: string, chain: readonly LevelGroup[]): void {
+    const ids: number[] = [];
+    for (const g of chain) {
+      let i = this.groupIndex.get(g);
+      if (i === undefined) {
+        i = this.groups.length;
+        this.groupIndex.set(g, i);
+        this.groups.push(g.key);
+      }
+      ids.push(i);
+    }
+    this.memberIndex.set(id, this.chains.length);
+    this.chains.push(ids);
+  }
+
+  /** An edge of the scope; ignored unless both ends are members. */
+  addEdge(source: string, target: string): void {
+    const s = this.memberIndex.get(source);
+    const t = this.memberIndex.get(target);
+    if (s !== undefined && t !== undefined && s !== t) this.edges.push(s, t);
+  }
+
+  /** Distinct ordered pairs of display nodes joined by an edge with `expanded` groups open. */
+  count(expanded: ReadonlySet<string>): number {
+    const open = new Uint8Array(this.groups.length);
+    this.groups.forEach((key, i) => {
+      if (expanded.has(key)) open[i] = 1;
+    });
+    const g = this.groups.length;
+    // Display node of each member: its outermost closed group, else itself (after the groups).
+    const rep = new Float64Array(this.chains.length);
+    this.chains.forEach((chain, m) => {
+      let r = g + m;
+      for (const i of chain) {
+        if (open[i] === 0) {
+          r = i;
+          break;
+        }
+      }
+      rep[m] = r;
+    });
+    const n = g + this.chains.length;
+    const pairs = new Set<number>();
+    const e = this.edges;
+    for (let k = 0; k < e.length; k += 2) {
+      const rs = rep[e[k] as number] as number;
+      const rt = rep[e[k + 1] as number] as number;
+      if (rs !== rt) pairs.add(rs * n + rt);
+    }
+    return pairs.size;
+  }
+}

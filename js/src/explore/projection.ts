@@ -34,7 +34,7 @@ import { animationFrameScheduler, type FrameScheduler } from "../state/frame-bat
 import type { BatchResult, CodeGraphModel, ModelChange, PlacedNodeAttributes } from "../state/graph-state.js";
 import { hashUnit2, placeNewNodes } from "../state/placement.js";
 import { clusterKey, groupChain, groupKind, groupLabel, isClusterKey } from "./grouping.js";
-import { COLLAPSE_ABOVE, chooseLevel, EDGES_PER_NODE, MAX_VISIBLE } from "./level.js";
+import { BundleCounter, COLLAPSE_ABOVE, chooseLevel, EDGES_PER_NODE, MAX_VISIBLE } from "./level.js";
 import {
   type ClusterStats,
   type ColorMode,
@@ -866,7 +866,8 @@ export class Projection {
     // are a hairball. Halve the node budget until the bundled edges fit too, then search
     // between the last two budgets for the largest that fits (a few more passes at most).
     const tops = [...this.groups.values()].filter((g) => g.parent === null);
-    const fits = (level: Set<string>): boolean => level.size === 0 || this.bundlesAt(level) <= this.maxEdges;
+    let counter: BundleCounter | null = null;
+    const fits = (level: Set<string>): boolean => level.size === 0 || (counter ??= this.bundleCounter()).count(level) <= this.maxEdges;
     let budget = this.maxVisible;
     let level = chooseLevel(tops, budget);
     let over = 0;
@@ -885,33 +886,15 @@ export class Projection {
     this.allExpanded = false;
   }
 
-  /** How many bundled edges the display would have with `expanded` groups (one pass). */
-  private bundlesAt(expanded: ReadonlySet<string>): number {
-    // Display nodes as small integers, pairs as one number: no strings per edge.
-    const index = new Map<string, number>();
-    const reps = new Map<string, number>();
-    for (const [id, m] of this.members) {
-      let rep = id;
-      for (const g of m.chain) {
-        if (!expanded.has(g.key)) {
-          rep = clusterKey(g.key);
-          break;
-        }
-      }
-      let i = index.get(rep);
-      if (i === undefined) index.set(rep, (i = index.size));
-      reps.set(id, i);
-    }
-    const n = index.size;
-    const pairs = new Set<number>();
+  /** Counts the bundled edges of candidate levels: the scope's edges, read once. */
+  private bundleCounter(): BundleCounter {
+    const counter = new BundleCounter();
+    for (const [id, m] of this.members) counter.addMember(id, m.chain);
     this.model.forEachEdge((key, attrs, source, target) => {
       if (this.focus?.edges && !this.focus.edges.has(key)) return;
-      if (!edgePasses(this.filter, attrs.data)) return;
-      const rs = reps.get(source);
-      const rt = reps.get(target);
-      if (rs !== undefined && rt !== undefined && rs !== rt) pairs.add(rs * n + rt);
+      if (edgePasses(this.filter, attrs.data)) counter.addEdge(source, target);
     });
-    return pairs.size;
+    return counter;
   }
 
   /** Recompute everything from the model for the current scope and level. */
