@@ -61,6 +61,15 @@ export const LABEL_MARGIN = 2;
 const GAP = 3;
 /** Accepted boxes are bucketed in cells of this size for the overlap test. */
 const CELL = 64;
+/**
+ * On-screen nodes examined per frame, most connected first: bounds a frame's label work on
+ * big pictures (10,000 nodes drawn whole), where labels beyond these rarely find room anyway.
+ */
+export const MAX_LABEL_CANDIDATES = 2_000;
+/** Pictures up to this many nodes are ranked again at every change; bigger ones ... */
+const RERANK_AT_ONCE_UP_TO = 2_000;
+/** ... at most this often. */
+const RERANK_EVERY_MS = 1_000;
 
 /**
  * The box the label of `c` occupies right of its node (as sigma draws it: text at
@@ -149,25 +158,34 @@ export const LABEL_SETTINGS = {
  */
 export class LabelLayout {
   private sigma: Sigma | null = null;
+  private highlighted: () => ReadonlySet<string> = () => new Set();
   /** Node keys, most connected first; null = recompute from the graph. */
   private ranking: string[] | null = null;
+  /** The graph changed since the ranking was made, and when it was made. */
+  private stale = false;
+  private rankedAt = 0;
+  private rankedGraph: unknown = null;
   private plan: Map<string, LabelBox> | null = null;
   private drawn: LabelBox[] = [];
   private readonly widths = new Map<string, number>();
   private widthFont = "";
 
-  /** Start following `sigma` (its frames and graph). */
-  attach(sigma: Sigma): void {
+  /** Start following `sigma` (its frames and graph); `highlighted` = the nodes sigma labels itself. */
+  attach(sigma: Sigma, highlighted: () => ReadonlySet<string>): void {
     this.sigma = sigma;
+    this.highlighted = highlighted;
     sigma.on("beforeRender", () => {
       this.plan = null;
       this.drawn = [];
     });
   }
 
-  /** The drawn graph changed: rank its nodes again for the next frame. */
+  /**
+   * The drawn graph changed: rank its nodes again for the next frame — on big pictures at most
+   * once a second (a stale ranking only labels new nodes late; removed ones are skipped).
+   */
   invalidate(): void {
-    this.ranking = null;
+    this.stale = true;
   }
 
   /** Labels drawn in the last frame. */
@@ -207,19 +225,40 @@ export class LabelLayout {
       }
       return w;
     };
-    const ranking = (this.ranking ??= this.rank());
-    const { width, height } = sigma.getDimensions();
-    const highlighted: LabelCandidate[] = [];
-    const rest: LabelCandidate[] = [];
-    for (const key of ranking) {
-      const data = sigma.getNodeDisplayData(key) as SigmaNodeData | undefined;
-      if (data === undefined || data.hidden || !data.label) continue;
-      const { x, y } = sigma.framedGraphToViewport(data);
-      const c: LabelCandidate = { key, label: data.label, x, y, size: sigma.scaleSize(data.size), reserved: data.highlighted === true };
-      (c.reserved ? highlighted : rest).push(c);
+    const now = performance.now();
+    const graph = sigma.getGraph();
+    const due = this.stale && (graph.order <= RERANK_AT_ONCE_UP_TO || now - this.rankedAt >= RERANK_EVERY_MS);
+    if (this.ranking === null || graph !== this.rankedGraph || due) {
+      this.ranking = this.rank();
+      this.stale = false;
+      this.rankedAt = now;
+      this.rankedGraph = graph;
     }
-    const plan = placeLabels([...highlighted, ...rest], { size: fontSize, measure }, width, height);
-    for (const c of highlighted) plan.delete(c.key);
+    const ranking = this.ranking;
+    const { width, height } = sigma.getDimensions();
+    const candidate = (key: string, reserved: boolean): LabelCandidate | null => {
+      const data = sigma.getNodeDisplayData(key) as SigmaNodeData | undefined;
+      if (data === undefined || data.hidden || !data.label) return null;
+      const { x, y } = sigma.framedGraphToViewport(data);
+      // Nodes off screen are not labelled (their label could be on screen, but alone).
+      if (!reserved && (x < 0 || y < 0 || x > width || y > height)) return null;
+      return { key, label: data.label, x, y, size: sigma.scaleSize(data.size), reserved };
+    };
+    const hot = this.highlighted();
+    const list: LabelCandidate[] = [];
+    for (const key of hot) {
+      const c = candidate(key, true);
+      if (c !== null) list.push(c);
+    }
+    const limit = list.length + MAX_LABEL_CANDIDATES;
+    for (const key of ranking) {
+      if (list.length >= limit) break;
+      if (hot.has(key)) continue;
+      const c = candidate(key, false);
+      if (c !== null) list.push(c);
+    }
+    const plan = placeLabels(list, { size: fontSize, measure }, width, height);
+    for (const key of hot) plan.delete(key);
     return plan;
   }
 
@@ -227,17 +266,35 @@ export class LabelLayout {
   private rank(): string[] {
     const graph = this.sigma?.getGraph();
     if (graph === undefined) return [];
-    const weight = new Map<string, number>();
-    graph.forEachNode((key) => weight.set(key, 0));
-    graph.forEachEdge((_e, attrs, source, target) => {
-      const n = typeof attrs.count === "number" ? attrs.count : 1;
-      weight.set(source, (weight.get(source) ?? 0) + n);
-      weight.set(target, (weight.get(target) ?? 0) + n);
+    const keys: string[] = [];
+    const index = new Map<string, number>();
+    const size = new Float64Array(graph.order);
+    graph.forEachNode((key, attrs) => {
+      index.set(key, keys.length);
+      size[keys.length] = typeof attrs.size === "number" ? attrs.size : 0;
+      keys.push(key);
     });
-    const size = (key: string): number => {
-      const s = graph.getNodeAttribute(key, "size");
-      return typeof s === "number" ? s : 0;
-    };
-    return [...weight.keys()].sort((a, b) => (weight.get(b) ?? 0) - (weight.get(a) ?? 0) || size(b) - size(a) || (a < b ? -1 : 1));
+    const weight = new Float64Array(keys.length);
+    let bundled = false;
+    graph.forEachEdge((_e, attrs) => {
+      if (typeof attrs.count === "number" && attrs.count !== 1) bundled = true;
+    });
+    if (bundled) {
+      graph.forEachEdge((_e, attrs, source, target) => {
+        const n = typeof attrs.count === "number" ? attrs.count : 1;
+        const s = index.get(source) as number;
+        const t = index.get(target) as number;
+        weight[s] = (weight[s] ?? 0) + n;
+        weight[t] = (weight[t] ?? 0) + n;
+      });
+    } else {
+      // One model edge per drawn edge: the degree is the weight.
+      keys.forEach((key, i) => {
+        weight[i] = graph.degree(key);
+      });
+    }
+    const order = Array.from(keys.keys());
+    order.sort((a, b) => (weight[b] as number) - (weight[a] as number) || (size[b] as number) - (size[a] as number) || ((keys[a] as string) < (keys[b] as string) ? -1 : 1));
+    return order.map((i) => keys[i] as string);
   }
 }

@@ -73,7 +73,7 @@ export class GraphRenderer implements ProjectionObserver {
       },
     });
     const sigma = this.sigma;
-    this.labels.attach(sigma as unknown as Sigma);
+    this.labels.attach(sigma as unknown as Sigma, () => this.highlighted);
     let last: { x: number; y: number } | null = null;
     sigma.on("clickNode", ({ node, event }) => {
       const e = event.original as MouseEvent;
