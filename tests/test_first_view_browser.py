@@ -162,7 +162,9 @@ def test_a_1000_element_project_opens_legible(browser: tuple[Any, str], tmp_path
     )
     page.evaluate("g => window.view().expand(g)", group)
     page.wait_for_function("window.model.state.expanded !== null")
-    assert level.get_attribute("data-mode") == "user"
+    page.wait_for_function(
+        "document.querySelector('[data-testid=gl-auto-level]').dataset.mode === 'user'"
+    )
     level.click()
     page.wait_for_function(
         "Number(document.querySelector('[data-testid=gl-visible-node-count]').dataset.value)"

@@ -212,7 +212,7 @@ export class LabelLayout {
   private computePlan(context: CanvasRenderingContext2D, font: string, fontSize: number): Map<string, LabelBox> {
     const sigma = this.sigma;
     if (sigma === null) return new Map();
-    if (font !== this.widthFont) {
+    if (font !== this.widthFont || this.widths.size > 100_000) {
       this.widths.clear();
       this.widthFont = font;
     }
