@@ -4,15 +4,16 @@
  *
  * sigma 3 picks labels with a grid (`labelGridCellSize`, `labelDensity`): the largest nodes of
  * each cell, whatever the length of their labels — so long labels of neighbouring cells overlap,
- * and forced labels (`forceLabel`) ignore the grid altogether. Here sigma offers every node on
- * screen as a candidate (density unbounded, no size threshold) and this module decides, once
- * per frame, in viewport pixels:
+ * and forced labels (`forceLabel`) ignore the grid altogether. Here sigma's own label pass is
+ * off (`renderLabels: false`) and this module draws the labels on sigma's label canvas after
+ * each frame, choosing them in viewport pixels:
  *
  * 1. candidates are ranked by how connected they are in the drawn graph — the sum of the
  *    model edges their drawn edges stand for (a bundled edge counts its members) — then by
  *    drawn size and key, so the choice is deterministic;
  * 2. highlighted nodes (selection, path) come first: sigma draws their labels itself on the hover
- *    layer, so their boxes are only reserved;
+ *    layer, so their boxes are only reserved; then at most {@link MAX_LABEL_CANDIDATES} nodes on
+ *    screen, most connected first (a frame's work is bounded, whatever the size of the graph);
  * 3. each label's box (text width measured with the label font, plus a margin) goes right of
  *    its node, else left of it: the first that lies wholly on screen and overlaps no box
  *    accepted before is taken, else the label is left out (a uniform grid of accepted boxes
@@ -33,8 +34,9 @@ export interface LabelBox {
   y: number;
   width: number;
   height: number;
-  /** Where the text starts (its baseline is at the node's y + font size / 3). */
+  /** Where the text starts, and its baseline (the node's y + font size / 3, as sigma draws). */
   textX: number;
+  baseline: number;
 }
 
 export interface LabelCandidate {
@@ -89,6 +91,7 @@ export function labelBox(c: LabelCandidate, font: LabelFont, side: "right" | "le
     width: width + 2 * LABEL_MARGIN,
     height: ascent + descent + 2 * LABEL_MARGIN,
     textX,
+    baseline,
   };
 }
 
@@ -141,20 +144,20 @@ interface SigmaNodeData {
   size: number;
   label?: string | null;
   hidden?: boolean;
-  highlighted?: boolean;
 }
 
-/** sigma settings that hand every visible node to {@link LabelLayout.draw}. */
+/** sigma settings for {@link LabelLayout}: sigma draws no labels but those of hovered and
+ *  highlighted nodes (its hover layer); the font is the one labels are measured and drawn in. */
 export const LABEL_SETTINGS = {
-  labelDensity: 1e6,
-  labelRenderedSizeThreshold: 0,
+  renderLabels: false,
   labelFont: "Arial, Helvetica, sans-serif",
   labelSize: 13,
+  labelWeight: "normal",
 };
 
 /**
- * Label choice for one sigma instance: install {@link LabelLayout.draw} as sigma's
- * `defaultDrawNodeLabel`; call {@link LabelLayout.invalidate} when the drawn graph changes.
+ * Labels of one sigma instance: {@link LabelLayout.attach} it; call
+ * {@link LabelLayout.invalidate} when the drawn graph changes.
  */
 export class LabelLayout {
   private sigma: Sigma | null = null;
@@ -165,19 +168,16 @@ export class LabelLayout {
   private stale = false;
   private rankedAt = 0;
   private rankedGraph: unknown = null;
-  private plan: Map<string, LabelBox> | null = null;
   private drawn: LabelBox[] = [];
   private readonly widths = new Map<string, number>();
   private widthFont = "";
 
-  /** Start following `sigma` (its frames and graph); `highlighted` = the nodes sigma labels itself. */
+  /** Draw after every frame of `sigma`; `highlighted` = the nodes sigma labels itself. */
   attach(sigma: Sigma, highlighted: () => ReadonlySet<string>): void {
     this.sigma = sigma;
     this.highlighted = highlighted;
-    sigma.on("beforeRender", () => {
-      this.plan = null;
-      this.drawn = [];
-    });
+    // sigma clears its label canvas at the start of each frame; the labels go on after it.
+    sigma.on("afterRender", () => this.paint());
   }
 
   /**
@@ -193,21 +193,25 @@ export class LabelLayout {
     return this.drawn.map((b) => ({ ...b }));
   }
 
-  /** sigma's label drawing function: draws the label of `data.key` if the frame's plan has it. */
-  readonly draw = (context: CanvasRenderingContext2D, data: { key?: string; label?: string | null; x: number; y: number; size: number; color: string }, settings: { labelSize: number; labelFont: string; labelWeight: string; labelColor: { color?: string } }): void => {
-    const key = data.key;
-    if (key === undefined || !data.label) return;
-    const font = `${settings.labelWeight} ${settings.labelSize}px ${settings.labelFont}`;
-    if (this.plan === null) this.plan = this.computePlan(context, font, settings.labelSize);
-    const box = this.plan.get(key);
-    if (box === undefined) return;
+  private paint(): void {
+    const sigma = this.sigma;
+    this.drawn = [];
+    if (sigma === null) return;
+    const context = sigma.getCanvases().labels?.getContext("2d");
+    if (!context) return;
+    const size = sigma.getSetting("labelSize");
+    const font = `${sigma.getSetting("labelWeight")} ${size}px ${sigma.getSetting("labelFont")}`;
+    const color = sigma.getSetting("labelColor").color ?? "#000";
+    const plan = this.computePlan(context, font, size);
     context.font = font;
-    context.fillStyle = "rgba(255, 255, 255, 0.78)";
-    context.fillRect(box.x, box.y, box.width, box.height);
-    context.fillStyle = settings.labelColor.color ?? "#000";
-    context.fillText(data.label, box.textX, data.y + settings.labelSize / 3);
-    this.drawn.push(box);
-  };
+    for (const box of plan.values()) {
+      context.fillStyle = "rgba(255, 255, 255, 0.78)";
+      context.fillRect(box.x, box.y, box.width, box.height);
+      context.fillStyle = color;
+      context.fillText(box.label, box.textX, box.baseline);
+      this.drawn.push(box);
+    }
+  }
 
   private computePlan(context: CanvasRenderingContext2D, font: string, fontSize: number): Map<string, LabelBox> {
     const sigma = this.sigma;

@@ -61,7 +61,6 @@ export class GraphRenderer implements ProjectionObserver {
       renderEdgeLabels: false,
       hideEdgesOnMove: graph.size > 20_000,
       ...LABEL_SETTINGS,
-      defaultDrawNodeLabel: this.labels.draw,
       zIndex: false,
       nodeReducer: (node, data) => {
         if (!this.highlighted.has(node)) return data;
