@@ -9,24 +9,25 @@
  * encodings, level) belongs to the view and is reported through `explored` so the widget can
  * keep it in synced traits.
  *
- * Transport choice ("auto"): the page's Jupyter server over WebSocket; the kernel comm when no
- * server is known (VS Code, Colab) or the server has no graphlive endpoint (HTTP 404) or cannot
- * be reached; a saved copy ("static") when neither can deliver (an exported notebook).
+ * Which transport a view uses, and how its connection is set up, is in ./transport.ts; the REST
+ * calls (auth probe, re-analysis) in ../client/graph-api.ts; the saved copy's rewriting in
+ * ./saved-writer.ts.
  *
  * Independent of anywidget (widget.ts adapts a model to it), so the benchmark page and tests can
  * drive it directly; the environment (socket constructor, fetch, frame scheduler, worker
  * factory, clock, comm) can be replaced through {@link GraphViewEnvironment}.
  */
 
-import type { Delivery, SnapshotProgress, StartPoint } from "../client/channel.js";
+import type { Delivery } from "../client/channel.js";
 import type { Clock } from "../client/clock.js";
-import { type CommEndpoint, CommSocket } from "../client/comm-socket.js";
-import type { ConnectionOptions, ConnectionStatus, SocketFactory } from "../client/connection.js";
+import type { CommEndpoint } from "../client/comm-socket.js";
+import type { ConnectionStatus, SocketFactory } from "../client/connection.js";
+import { probeAuth, requestReanalysis } from "../client/graph-api.js";
 import type { ChangeEvent, ErrorFrame, EventsFrame, Position } from "../client/protocol.js";
-import { authHeaders, httpUrl, readPageConfig, resolveServer, type ServerInfo, serverKey, wsUrl } from "../client/server.js";
+import { readPageConfig, resolveServer, type ServerInfo, serverKey } from "../client/server.js";
 import { groupLabel, groupOfCluster, isClusterKey } from "../explore/grouping.js";
 import { type ColorMode, legendFor, type SizeMode } from "../explore/palette.js";
-import { buildSaved, type SavedGraph, savedFingerprint } from "../explore/saved.js";
+import type { SavedGraph } from "../explore/saved.js";
 import { type Focus, type FocusSet, NO_FILTER, resolveFocus, sameFilter, sameFocus, type ViewFilter } from "../explore/scope.js";
 import { searchNodes } from "../explore/search.js";
 import { openHref, sourceLocation } from "../explore/source-link.js";
@@ -43,12 +44,10 @@ import { Indicators } from "./indicators.js";
 import { type AnalysisProgress, IDLE_PROGRESS, nextProgress, REQUESTED_PROGRESS } from "./progress.js";
 import { LatencyMeter, RateMeter } from "./rate-meter.js";
 import { GraphRenderer } from "./renderer.js";
+import { SavedCopyWriter } from "./saved-writer.js";
+import { type ActiveTransport, connectionOptions, initialTransport, sourceStatus, startPoint, type Transport } from "./transport.js";
 
-/** The WebSocket endpoint the view uses: the filtered one, so views can narrow event types. */
-export const EVENTS_PATH = "graphlive/ws/events/filtered";
-
-export type Transport = "auto" | "websocket" | "comm" | "static";
-type ActiveTransport = "websocket" | "comm" | "static";
+export { EVENTS_PATH, type Transport } from "./transport.js";
 
 /** Exploration state, as the widget syncs it with Python. */
 export interface ExploreState {
@@ -152,34 +151,6 @@ export interface GraphViewCallbacks {
 const REPORT_EVERY_MS = 500;
 /** Without live data after this long, a saved copy is shown instead. */
 const STAND_IN_AFTER_MS = 2_000;
-/** The saved copy is rewritten this long after the graph stops changing... */
-const SAVE_QUIET_MS = 1_500;
-/** ...and at most this often. */
-const SAVE_EVERY_MS = 5_000;
-
-function startPoint(config: GraphViewConfig): StartPoint {
-  if (config.since) return { kind: "position", position: config.since };
-  if (config.snapshot === false) return { kind: "live" };
-  return { kind: "snapshot" };
-}
-
-function statusLabel(s: ConnectionStatus, loaded: boolean, loading: SnapshotProgress | null): string {
-  switch (s.state) {
-    case "open":
-      if (loaded) return "live";
-      // A chunked snapshot on its way: say how far it is (the graph shows when it is complete).
-      if (loading !== null && loading.received > 0) {
-        return loading.parts !== null ? `loading ${loading.received}/${loading.parts}` : `loading (${loading.elements})`;
-      }
-      return "loading";
-    case "waiting":
-      return s.retryInMs !== undefined ? `reconnecting in ${Math.ceil(s.retryInMs / 1000)}s` : "reconnecting";
-    case "failed":
-      return s.reason?.includes("HTTP 403") || s.reason?.includes("HTTP 401") ? "forbidden" : "offline";
-    default:
-      return s.state;
-  }
-}
 
 /** The data source of the current pipeline. */
 interface Source {
@@ -213,9 +184,7 @@ export class GraphView {
   private uiFrame: (() => void) | null = null;
   private ticker: ReturnType<typeof setInterval> | null = null;
   private standInTimer: ReturnType<typeof setTimeout> | null = null;
-  private saveTimer: ReturnType<typeof setTimeout> | null = null;
-  private lastSave = 0;
-  private lastSavedPrint = "";
+  private readonly saver: SavedCopyWriter;
   private lastReport = 0;
   private destroyed = false;
   private showingSaved = false;
@@ -240,6 +209,11 @@ export class GraphView {
     this.filters = [...(config.filters ?? [])];
     this.logFilter = [...this.filters];
     this.state = { ...DEFAULT_EXPLORE, ...(config.explore ?? {}) };
+    this.saver = new SavedCopyWriter(
+      config.graph,
+      () => (this.source !== null && this.projection !== null && !this.showingSaved ? { store: this.source.store, view: this.projection } : null),
+      (copy) => this.callbacks.saved?.(copy),
+    );
     if (this.state.focus?.mode === "ego") this.egoDepth = this.state.focus.depth;
     this.indicators = new Indicators(
       this.doc,
@@ -289,7 +263,7 @@ export class GraphView {
     );
     // Rates decay while nothing arrives; refresh the numbers once a second.
     this.ticker = setInterval(() => this.requestUi(), 1000);
-    this.start(this.initialTransport());
+    this.start(initialTransport(config.transport ?? "auto", this.server !== null, (env.comm ?? null) !== null));
   }
 
   /** The shared store of this view's graph (null before a source exists). */
@@ -577,22 +551,6 @@ export class GraphView {
 
   // ------------------------------------------------------------------ sources and pipeline
 
-  private initialTransport(): ActiveTransport {
-    const wanted = this.config.transport ?? "auto";
-    const comm = this.env.comm ?? null;
-    switch (wanted) {
-      case "static":
-        return "static";
-      case "comm":
-        return comm !== null ? "comm" : "static";
-      case "websocket":
-        return this.server !== null ? "websocket" : "static";
-      default:
-        if (this.server !== null) return "websocket";
-        return comm !== null ? "comm" : "static";
-    }
-  }
-
   private start(transport: ActiveTransport): void {
     this.teardown();
     this.transport = transport;
@@ -612,7 +570,14 @@ export class GraphView {
         serverKey: transport === "comm" ? `comm:${(env.comm as CommEndpoint).key}` : serverKey(this.server as ServerInfo),
         graph: this.config.graph,
         start: startPoint(this.config),
-        connection: this.connectionOptions(transport),
+        connection: connectionOptions(transport, {
+          comm: env.comm ?? null,
+          server: this.server,
+          createSocket: env.createSocket,
+          clock: env.clock,
+          probeAuth: () => probeAuth(this.fetchFn, this.server as ServerInfo, this.doc.cookie ?? ""),
+          stopWhenUnreachable: (this.config.transport ?? "auto") === "auto",
+        }),
         storeOptions,
       });
       this.source = { store: lease.store, lease, release: () => lease.release() };
@@ -634,22 +599,6 @@ export class GraphView {
     const reanalyzable = transport === "websocket";
     this.indicators.setReanalyzeState(!reanalyzable, reanalyzable ? "" : "re-analysis needs the graphlive server extension");
     this.requestUi();
-  }
-
-  private connectionOptions(transport: "websocket" | "comm"): ConnectionOptions {
-    const env = this.env;
-    if (transport === "comm") {
-      const comm = env.comm as CommEndpoint;
-      return { url: `comm:${comm.key}`, createSocket: () => new CommSocket(comm), clock: env.clock, pingIntervalMs: 0 };
-    }
-    const server = this.server as ServerInfo;
-    return {
-      url: wsUrl(server, EVENTS_PATH),
-      createSocket: env.createSocket,
-      clock: env.clock,
-      probeAuth: () => this.probeAuth(server),
-      stopWhenUnreachable: (this.config.transport ?? "auto") === "auto",
-    };
   }
 
   /** The server has no graphlive endpoint: use the kernel comm, else the saved copy. */
@@ -741,8 +690,8 @@ export class GraphView {
 
   private clearTimers(): void {
     if (this.standInTimer !== null) clearTimeout(this.standInTimer);
-    if (this.saveTimer !== null) clearTimeout(this.saveTimer);
-    this.standInTimer = this.saveTimer = null;
+    this.standInTimer = null;
+    this.saver.cancel();
   }
 
   private storeObserver(): StoreObserver {
@@ -808,26 +757,10 @@ export class GraphView {
 
   // ------------------------------------------------------------------ saved copy
 
+  /** Only live data is saved: not a static view's, nor the saved copy shown in its place. */
   private scheduleSave(): void {
     if (this.callbacks.saved === undefined || this.transport === "static" || this.showingSaved || this.destroyed) return;
-    if (this.saveTimer !== null) clearTimeout(this.saveTimer);
-    const wait = Math.max(SAVE_QUIET_MS, this.lastSave + SAVE_EVERY_MS - Date.now());
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = null;
-      this.writeSaved();
-    }, wait);
-  }
-
-  private writeSaved(): void {
-    const store = this.source?.store;
-    const p = this.projection;
-    if (store === undefined || p === null || !store.loaded || this.showingSaved) return;
-    const position = store.position();
-    const print = `${savedFingerprint(position, store.state.graph, p.graph)}:${p.layoutSteps}:${p.expandedGroups().join(",")}`;
-    if (print === this.lastSavedPrint) return;
-    this.lastSavedPrint = print;
-    this.lastSave = Date.now();
-    this.callbacks.saved?.(buildSaved(this.config.graph, position, store.state.graph, p.graph));
+    this.saver.schedule();
   }
 
   // ------------------------------------------------------------------ indicators
@@ -873,23 +806,11 @@ export class GraphView {
     this.indicators.setProgress(this.progress);
     this.indicators.setLog(this.log.entries(this.logFilter, 100), this.log.total);
     const s = this.connStatus;
-    let label: string;
-    let state: string;
-    if (this.showingSaved) {
-      label = "saved copy";
-      state = "saved";
-    } else if (this.transport === "static") {
-      label = this.problem ?? "no source";
-      state = "failed";
-    } else {
-      // Only a snapshot start has something to load; replay and live starts are live once open
-      // — unless a resync made them wait for a snapshot too.
-      const loading = store.loading();
-      const loaded = loading === null && (store.loaded || startPoint(this.config).kind !== "snapshot");
-      label = this.problem ?? statusLabel(s, loaded, loading);
-      state = this.problem ? "error" : s.state;
-      if (this.transport === "comm" && !this.problem) label = `${label} (kernel)`;
-    }
+    // Only a snapshot start has something to load; replay and live starts are live once open
+    // — unless a resync made them wait for a snapshot too.
+    const loading = store.loading();
+    const loaded = loading === null && (store.loaded || startPoint(this.config).kind !== "snapshot");
+    const { label, state } = sourceStatus(this.showingSaved, this.transport, this.problem, s, loaded, loading);
     this.indicators.setStatus(label, state, this.problem ?? s.reason ?? "");
     this.indicators.root.setAttribute("data-transport", this.transport);
     this.indicators.root.setAttribute("data-source", this.showingSaved ? "saved" : store.loaded ? "live" : "none");
@@ -962,23 +883,10 @@ export class GraphView {
 
   // ------------------------------------------------------------------ REST
 
-  private async probeAuth(server: ServerInfo): Promise<number | null> {
-    if (this.fetchFn === undefined) return null;
-    try {
-      const res = await this.fetchFn(httpUrl(server, "graphlive/api/graphs"), {
-        headers: authHeaders(server, this.doc.cookie ?? ""),
-        credentials: "same-origin",
-      });
-      return res.status;
-    } catch {
-      return null;
-    }
-  }
-
   /**
-   * POST a re-analysis request; the resulting events arrive over the WebSocket. The path sent is
-   * the configured one, else the path of the graph's last server-side analysis (from the graph
-   * summary), else "." (the server's root directory). Returns the HTTP status (202 = started).
+   * Ask the server to re-analyse the graph (see {@link requestReanalysis} for the path sent);
+   * the run's events arrive over the WebSocket. Only with the WebSocket transport (else returns
+   * null at once). Returns the HTTP status (202 = started), or null when no response came.
    */
   async reanalyze(): Promise<number | null> {
     const server = this.server;
@@ -989,37 +897,14 @@ export class GraphView {
     const before = this.progress;
     this.progress = REQUESTED_PROGRESS;
     this.requestUi();
-    const refused = (message: string): void => {
+    const result = await requestReanalysis(fetchFn, server, this.doc.cookie ?? "", this.config.graph, this.config.path || "");
+    if (result.error === null) {
+      this.indicators.setReanalyzeState(false);
+    } else {
       if (this.progress === REQUESTED_PROGRESS) this.progress = before;
-      this.indicators.setReanalyzeState(false, message);
+      this.indicators.setReanalyzeState(false, result.error);
       this.requestUi();
-    };
-    const graphUrl = httpUrl(server, `graphlive/api/graphs/${encodeURIComponent(this.config.graph)}`);
-    const headers = authHeaders(server, this.doc.cookie ?? "");
-    try {
-      let path = this.config.path || "";
-      if (!path) {
-        const res = await fetchFn(graphUrl, { headers, credentials: "same-origin" });
-        const summary: unknown = res.ok ? await res.json().catch(() => null) : null;
-        const analysis = (summary as { analysis?: { path?: unknown } } | null)?.analysis;
-        path = typeof analysis?.path === "string" && analysis.path ? analysis.path : ".";
-      }
-      const res = await fetchFn(`${graphUrl}/analyze`, {
-        method: "POST",
-        headers: { ...headers, "Content-Type": "application/json" },
-        credentials: "same-origin",
-        body: JSON.stringify({ path }),
-      });
-      if (res.ok) {
-        this.indicators.setReanalyzeState(false);
-      } else {
-        const text = await res.text().catch(() => "");
-        refused(`re-analysis refused: HTTP ${res.status}${text ? ` ${text.slice(0, 200)}` : ""}`);
-      }
-      return res.status;
-    } catch (err) {
-      refused(`re-analysis failed: ${String(err)}`);
-      return null;
     }
+    return result.status;
   }
 }
