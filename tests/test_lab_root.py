@@ -23,3 +23,10 @@ def test_unprivileged_user_gets_nothing(capsys: pytest.CaptureFixture[str]) -> N
 def test_root_keeps_the_users_own_choice(given: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert root_args([given], euid=0) == []
     assert capsys.readouterr().err == ""
+
+
+def test_exit_status_of_a_signalled_jupyterlab_reads_as_a_shells() -> None:
+    from graphlive.lab import shell_status
+
+    assert shell_status(-15) == 143 and shell_status(-2) == 130
+    assert shell_status(0) == 0 and shell_status(1) == 1

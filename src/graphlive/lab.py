@@ -137,6 +137,12 @@ def root_args(lab_args: list[str], euid: int | None = None) -> list[str]:
     return ["--allow-root"]
 
 
+def shell_status(returncode: int) -> int:
+    """A child's exit status as a shell reports it: ``128 + N`` for a child ended by signal N
+    (``Popen`` gives ``-N``, which ``sys.exit`` would turn into a meaningless ``256 - N``)."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
 def run_lab(args: argparse.Namespace) -> int:
     from graphlive.analyze_cli import ProgressBar
     from graphlive.bus.connection import resolve_url
@@ -176,9 +182,10 @@ def run_lab(args: argparse.Namespace) -> int:
     # Ctrl-C reaches JupyterLab through the terminal's process group; SIGTERM is forwarded.
     signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
     try:
-        return proc.wait()
+        return shell_status(proc.wait())
     except KeyboardInterrupt:
         proc.terminate()
-        return proc.wait()
+        proc.wait()
+        return 130  # what shells report for Ctrl-C
     finally:
         live.close()
