@@ -26,29 +26,14 @@ import redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.graphs import layered_graph  # noqa: E402
 from tests.redis_servers import running_redis  # noqa: E402
 
 from graphlive.bus.publisher import Publisher  # noqa: E402
 from graphlive.bus.reader import Position  # noqa: E402
 from graphlive.bus.snapshot import load_graph, write_snapshot  # noqa: E402
 from graphlive.events import ChangeEvent, EventType  # noqa: E402
-from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind  # noqa: E402
 from graphlive.widget import GraphView  # noqa: E402
-
-
-def build(name: str, packages: int, modules: int, defs: int) -> CodeGraph:
-    g = CodeGraph(name)
-    for p in range(packages):
-        for m in range(modules):
-            file = f"p{p}/sub/m{m}.py"
-            g.add_node(Node.make(f"p{p}.sub.m{m}", NodeKind.MODULE, file=file, line=1))
-            for d in range(defs):
-                fid = f"p{p}.sub.m{m}.f{d}"
-                g.add_node(Node.make(fid, NodeKind.FUNCTION, file=file, line=2 + d))
-                g.add_edge(Edge(EdgeKind.CONTAINS, f"p{p}.sub.m{m}", fid, 0, file))
-                if p:
-                    g.add_edge(Edge(EdgeKind.CALLS, fid, f"p{p - 1}.sub.m{m}.f{d}", 3, file))
-    return g
 
 
 def median_seconds(run: Callable[[], object]) -> float:
@@ -66,7 +51,7 @@ def main() -> None:
     parser.add_argument("--modules", type=int, default=50)
     parser.add_argument("--defs", type=int, default=49)
     args = parser.parse_args()
-    graph = build("bench-saved", args.packages, args.modules, args.defs)
+    graph = layered_graph("bench-saved", args.packages, args.modules, args.defs)
     print(f"{graph.node_count} nodes, {graph.edge_count} edges")
     with running_redis() as url:
         client = redis.Redis.from_url(url)

@@ -30,9 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.browser import launch_chromium, serve_bundle_page  # noqa: E402
+from tests.browser import VIEW_HELPERS_JS, launch_chromium, serve_bundle_page  # noqa: E402
 
-PAGE = """<!doctype html><html><head><meta charset="utf-8">
+PAGE = (
+    """<!doctype html><html><head><meta charset="utf-8">
 <link rel="stylesheet" href="graphview.css"></head>
 <body style="margin:0;background:#fff"><div id="app"></div>
 <script type="module">
@@ -50,14 +51,11 @@ window.start = (state) => {
   const env = { createSocket: (u) => new H.ScriptedSocket(u), location: { href: location.href } };
   window.cleanup = mount(window.model, document.getElementById("app"), env);
 };
-window.view = () => document.querySelector("[data-testid=gl-root]").graphliveView;
-window.sock = () => H.ScriptedSocket.sockets.at(-1);
-window.frames = (n = 2) => new Promise((resolve) => {
-  const step = (k) => (k === 0 ? resolve() : requestAnimationFrame(() => step(k - 1)));
-  step(n);
-});
-window.ready = true;
+"""
+    + VIEW_HELPERS_JS
+    + """window.ready = true;
 </script></body></html>"""
+)
 
 
 def default_traits() -> dict[str, int]:

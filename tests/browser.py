@@ -11,6 +11,7 @@ import contextlib
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -59,6 +60,71 @@ def page_errors(page: Any) -> list[str]:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     return errors
+
+
+@contextlib.contextmanager
+def scripted_page(url: str, helpers: str) -> Iterator[Any]:
+    """A 1000x560 page at ``url`` (a :func:`serve_bundle_page` page), once its view is mounted
+    (``window.ready``), ``helpers`` evaluated and the scripted socket open (``window.sock()``).
+
+    Asserts on exit that the page raised no uncaught error, then closes the browser.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        pg = browser.new_page(viewport={"width": 1000, "height": 560})
+        errors = page_errors(pg)
+        pg.goto(url, wait_until="commit")
+        pg.wait_for_function("window.ready === true")
+        pg.evaluate(helpers)
+        pg.wait_for_function("window.sock() && window.sock().readyState === 1")
+        yield pg
+        assert errors == []
+        browser.close()
+
+
+def refusing_context(browser: Any, refused: str, requests: list[str]) -> Any:
+    """An offline 1200x900 browser context that aborts every request whose URL matches the
+    regular expression ``refused``, appending its URL to ``requests`` (tests assert it empty)."""
+    context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+
+    def refuse(route: Any) -> None:
+        requests.append(route.request.url)
+        route.abort()
+
+    context.route(re.compile(refused), refuse)
+    return context
+
+
+def scripted_page_fixtures(page: str, helpers: str) -> tuple[Any, Any]:
+    """The fixtures of a test module that drives one scripted page, to assign as
+    ``page_url, page = scripted_page_fixtures(PAGE, HELPERS)``: ``page_url`` serves ``page``
+    (:func:`serve_bundle_page`, once a module) and ``page`` opens it (:func:`scripted_page`)."""
+
+    @pytest.fixture(scope="module")
+    def page_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+        with serve_bundle_page(tmp_path_factory.mktemp("page"), page) as url:
+            yield url
+
+    @pytest.fixture(name="page")
+    def page_fixture(page_url: str) -> Iterator[Any]:
+        with scripted_page(page_url, helpers) as pg:
+            yield pg
+
+    return page_url, page_fixture
+
+
+#: Page-side helpers for a page that imported benchmarks/render/harness.js as ``H``: the
+#: mounted view, the latest scripted socket, and a promise of ``n`` animation frames.
+VIEW_HELPERS_JS = """\
+window.view = () => document.querySelector("[data-testid=gl-root]").graphliveView;
+window.sock = () => H.ScriptedSocket.sockets.at(-1);
+window.frames = (n = 2) => new Promise((resolve) => {
+  const step = (k) => (k === 0 ? resolve() : requestAnimationFrame(() => step(k - 1)));
+  step(n);
+});
+"""
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -17,11 +17,18 @@ from typing import Any
 
 import pytest
 
-from tests.browser import launch_chromium, page_errors, require_chromium, serve_bundle_page
+from tests.browser import (
+    VIEW_HELPERS_JS,
+    launch_chromium,
+    page_errors,
+    require_chromium,
+    serve_bundle_page,
+)
 
 pytestmark = require_chromium()
 
-PAGE = """<!doctype html><html><head><meta charset="utf-8">
+PAGE = (
+    """<!doctype html><html><head><meta charset="utf-8">
 <script id="jupyter-config-data" type="application/json">
 {"baseUrl": "/user/x/", "serverRoot": "/home/u/work"}</script>
 <link rel="stylesheet" href="graphview.css"></head>
@@ -41,14 +48,11 @@ const env = { createSocket: (u) => new Socket(u), location: { href: location.hre
 // Clicking nodes needs them to stay where they were drawn: no layout worker then.
 if (init.noLayout) env.createWorker = () => null;
 window.cleanup = mount(window.model, document.getElementById("app"), env);
-window.view = () => document.querySelector("[data-testid=gl-root]").graphliveView;
-window.sock = () => H.ScriptedSocket.sockets.at(-1);
-window.frames = (n = 2) => new Promise((resolve) => {
-  const step = (k) => (k === 0 ? resolve() : requestAnimationFrame(() => step(k - 1)));
-  step(n);
-});
-window.ready = true;
+"""
+    + VIEW_HELPERS_JS
+    + """window.ready = true;
 </script></body></html>"""
+)
 
 
 def _n(

@@ -17,24 +17,13 @@ import pytest
 
 from graphlive.bus.reader import Position
 from graphlive.export import SAVE_LIMITS, saved_copy, to_html
-from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
-from tests.browser import launch_chromium, page_errors, require_chromium
+from graphlive.graph import CodeGraph, Node, NodeKind
+from tests.browser import launch_chromium, page_errors, refusing_context, require_chromium
+from tests.graphs import layered_graph
 
 
 def big_graph(packages: int, modules: int, defs: int) -> CodeGraph:
-    g = CodeGraph("big")
-    for p in range(packages):
-        for m in range(modules):
-            file = f"p{p}/sub/m{m}.py"
-            g.add_node(Node.make(f"p{p}.sub.m{m}", NodeKind.MODULE, file=file, line=1))
-            for d in range(defs):
-                fid = f"p{p}.sub.m{m}.f{d}"
-                g.add_node(Node.make(fid, NodeKind.FUNCTION, file=file, line=2 + d))
-                g.add_edge(Edge(EdgeKind.CONTAINS, f"p{p}.sub.m{m}", fid, 0, file))
-                if p:
-                    target = f"p{p - 1}.sub.m{m}.f{d}"
-                    g.add_edge(Edge(EdgeKind.CALLS, fid, target, 3, file))
-    return g
+    return layered_graph("big", packages, modules, defs)
 
 
 def test_a_small_graph_is_saved_whole() -> None:
@@ -148,13 +137,7 @@ def test_exported_notebook_shows_the_graph_offline(
     requests: list[str] = []
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
-        context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
-
-        def refuse(route: Any) -> None:
-            requests.append(route.request.url)
-            route.abort()
-
-        context.route(re.compile(r"^(https?|wss?)://"), refuse)
+        context = refusing_context(browser, r"^(https?|wss?)://", requests)
         page = context.new_page()
         errors = page_errors(page)
         page.goto(page_path.as_uri(), wait_until="load")

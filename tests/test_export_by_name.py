@@ -29,7 +29,7 @@ from graphlive.export import export_html, saved_copy, saved_copy_from_redis
 from graphlive.graph import Edge, EdgeKind, Node, NodeKind
 from graphlive.live import LiveGraph, analyze
 from graphlive.widget import GraphView
-from tests.browser import launch_chromium, page_errors, require_chromium
+from tests.browser import launch_chromium, page_errors, refusing_context, require_chromium
 from tests.test_export import PACKAGE
 
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -315,13 +315,7 @@ def test_a_notebook_showing_a_graph_by_name_exports_it_offline(
     requests: list[str] = []
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
-        context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
-
-        def refuse(route: Any) -> None:
-            requests.append(route.request.url)
-            route.abort()
-
-        context.route(re.compile(r"^(?!file:|blob:|data:)"), refuse)
+        context = refusing_context(browser, r"^(?!file:|blob:|data:)", requests)
         for html_file in (from_state, from_redis, via_nbconvert):
             page = context.new_page()
             errors = page_errors(page)

@@ -8,12 +8,11 @@ and answers the REST calls of Re-analyze with a scripted ``fetch``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.browser import launch_chromium, page_errors, require_chromium, serve_bundle_page
+from tests.browser import require_chromium, scripted_page_fixtures
 
 pytestmark = require_chromium()
 
@@ -55,27 +54,7 @@ window.testid = (id) => document.querySelector(`[data-testid=${id}]`);
 """
 
 
-@pytest.fixture(scope="module")
-def page_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serve_bundle_page(tmp_path_factory.mktemp("page"), PAGE) as url:
-        yield url
-
-
-@pytest.fixture
-def page(page_url: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = launch_chromium(pw)
-        pg = browser.new_page(viewport={"width": 1000, "height": 560})
-        errors = page_errors(pg)
-        pg.goto(page_url, wait_until="commit")
-        pg.wait_for_function("window.ready === true")
-        pg.evaluate(HELPERS)
-        pg.wait_for_function("window.sock() && window.sock().readyState === 1")
-        yield pg
-        assert errors == []
-        browser.close()
+page_url, page = scripted_page_fixtures(PAGE, HELPERS)
 
 
 #: What gl-latency shows before any live event.

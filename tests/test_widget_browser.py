@@ -7,13 +7,10 @@ so this checks the front end alone; the server side has its own tests. Needs Deb
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-
-from tests.browser import launch_chromium, page_errors, require_chromium, serve_bundle_page
+from tests.browser import require_chromium, scripted_page_fixtures
 
 pytestmark = require_chromium()
 
@@ -42,27 +39,7 @@ window.sock = () => window.ScriptedSocket.sockets[window.ScriptedSocket.sockets.
 """
 
 
-@pytest.fixture(scope="module")
-def page_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serve_bundle_page(tmp_path_factory.mktemp("page"), PAGE) as url:
-        yield url
-
-
-@pytest.fixture
-def page(page_url: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = launch_chromium(pw)
-        pg = browser.new_page(viewport={"width": 1000, "height": 560})
-        errors = page_errors(pg)
-        pg.goto(page_url, wait_until="commit")
-        pg.wait_for_function("window.ready === true")
-        pg.evaluate(HELPERS)
-        pg.wait_for_function("window.sock() && window.sock().readyState === 1")
-        yield pg
-        assert errors == []
-        browser.close()
+page_url, page = scripted_page_fixtures(PAGE, HELPERS)
 
 
 def text(page: Any, testid: str) -> str:

@@ -162,3 +162,12 @@ export function eventsFrame(
 export function nodeEvents(first: number, n: number, epoch = "e1"): ChangeEvent[] {
   return Array.from({ length: n }, (_, i) => event(first + i, "node_added", { node: node(`m.f${first + i}`) }, epoch));
 }
+
+/** A deterministic random source in [0, 1): a linear congruential generator started at `seed`. */
+export function seededRandom(seed: number): () => number {
+  let s = seed;
+  return (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}

@@ -15,7 +15,7 @@ import { ViewGraph } from "../src/explore/view-graph.js";
 import { GraphState, type SnapshotData } from "../src/state/graph-state.js";
 import { ExploreBar, type ExploreHandlers } from "../src/view/explore-bar.js";
 import { type LabelBox, type LabelCandidate, type LabelFont, labelBox, overlaps, placeLabels } from "../src/view/labels.js";
-import { edge } from "./fakes.js";
+import { edge, seededRandom } from "./fakes.js";
 
 const never = (): (() => void) => () => undefined;
 
@@ -24,11 +24,7 @@ const never = (): (() => void) => () => undefined;
  * `defs` functions, `contains` edges, calls mostly inside a package, and external calls.
  */
 function project(pkgs: number, subs: number, mods: number, defs: number, seed = 11): SnapshotData {
-  let s = seed;
-  const rnd = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
+  const rnd = seededRandom(seed);
   const nodes: NodeJSON[] = [];
   const edges: EdgeJSON[] = [];
   const fns: string[][] = [];
@@ -239,11 +235,7 @@ describe("labels: the most connected first, never overlapping", () => {
   });
 
   it("random crowds: accepted boxes are pairwise disjoint, on screen, and the top-ranked is always shown", () => {
-    let s = 5;
-    const rnd = (): number => {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      return s / 4294967296;
-    };
+    const rnd = seededRandom(5);
     for (let round = 0; round < 20; round++) {
       const ranked: LabelCandidate[] = Array.from({ length: 400 }, (_, i) => ({
         key: `n${i}`,

@@ -5,7 +5,7 @@ import { clusterKey } from "../src/explore/grouping.js";
 import { Projection } from "../src/explore/projection.js";
 import { NO_FILTER, resolveFocus, type ViewFilter } from "../src/explore/scope.js";
 import { GraphState } from "../src/state/graph-state.js";
-import { edge, event } from "./fakes.js";
+import { edge, event, seededRandom } from "./fakes.js";
 
 const now = (): (() => void) => () => undefined;
 
@@ -18,11 +18,7 @@ function fn(id: string, file: string, extra: Record<string, unknown> = {}): Node
 
 /** A code base: `pkgs` packages × `mods` modules × `defs` functions, calls between them. */
 function codebase(pkgs: number, mods: number, defs: number, calls: number, seed = 7): { nodes: NodeJSON[]; edges: EdgeJSON[] } {
-  let s = seed;
-  const rnd = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
+  const rnd = seededRandom(seed);
   const nodes: NodeJSON[] = [];
   const edges: EdgeJSON[] = [];
   for (let p = 0; p < pkgs; p++) {

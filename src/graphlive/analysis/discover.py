@@ -45,7 +45,7 @@ import errno
 import os
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from graphlive.analysis.facts import DiagFact
@@ -163,15 +163,7 @@ def discover(root: Path, rules: IgnoreRules | None = None) -> Discovery:
                     f"{shadowed.rel!r}",
                 )
             )
-            ids[shadowed.rel] = SourceFile(
-                path=shadowed.path,
-                rel=shadowed.rel,
-                id=shadowed.rel,
-                is_package=shadowed.is_package,
-                parent=shadowed.parent,
-                parent_is_namespace=shadowed.parent_is_namespace,
-                size=shadowed.size,
-            )
+            ids[shadowed.rel] = replace(shadowed, id=shadowed.rel)
     disc.files = sorted(ids.values(), key=_order_key)
     # Namespace directories: every non-package directory on the way up from a module, up to
     # the first package or the top. A module whose id equals a directory's wins.
@@ -464,7 +456,7 @@ def refresh(disc: Discovery, paths: Iterable[str]) -> set[str] | None:
         if present and st is not None:
             if known is not None:
                 if known.size != st.st_size:
-                    pending.append((rel, known, _resized(known, st.st_size)))
+                    pending.append((rel, known, replace(known, size=st.st_size)))
                 else:
                     pending.append((rel, known, known))
                 continue
@@ -521,18 +513,6 @@ def same_structure(old: Discovery, new: Discovery) -> bool:
         ) != (sf.id, sf.is_package, sf.parent, sf.parent_is_namespace):
             return False
     return True
-
-
-def _resized(sf: SourceFile, size: int) -> SourceFile:
-    return SourceFile(
-        path=sf.path,
-        rel=sf.rel,
-        id=sf.id,
-        is_package=sf.is_package,
-        parent=sf.parent,
-        parent_is_namespace=sf.parent_is_namespace,
-        size=size,
-    )
 
 
 def _skipped(disc: Discovery, folder: str) -> bool:
