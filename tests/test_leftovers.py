@@ -61,6 +61,16 @@ def test_starts_a_server_and_stops_it():
 """
 
 
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process: a killed one is gone, or a zombie its parent (init,
+    or a subreaper such as a container's or a session's) has not reaped yet."""
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def run_session(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_inner.py").write_text(source)
     # No --basetemp: the inner run's tmp_path must lie under its own temporary root, as usual.
@@ -77,9 +87,7 @@ def test_a_leftover_process_fails_the_run_and_is_killed(tmp_path: Path) -> None:
     assert "1 process(es) started by the tests outlived them" in result.stdout
     assert "sleep 600" in result.stdout
     pid = int((tmp_path / "pid").read_text())
-    # Killed by the check: /proc has no live process (at most an unreaped zombie, if any).
-    stat = Path(f"/proc/{pid}/stat")
-    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    assert not alive(pid)
 
 
 def test_a_daemonised_redis_server_is_found_by_its_folder(tmp_path: Path) -> None:
@@ -88,7 +96,7 @@ def test_a_daemonised_redis_server_is_found_by_its_folder(tmp_path: Path) -> Non
     assert "1 process(es) started by the tests outlived them" in result.stdout
     assert "redis-server" in result.stdout
     pid = int((tmp_path / "pid").read_text())
-    assert not Path(f"/proc/{pid}").exists()  # killed (init reaps the daemon at once)
+    assert not alive(pid)
 
 
 def test_a_tidy_run_passes(tmp_path: Path) -> None:
