@@ -9,7 +9,7 @@ PYTHON="${PYTHON:-python3}"
 VENV="${GRAPHLIVE_VENV:-.venv}"
 venv_abs="$(pwd)/$VENV"
 if [ ! -x "$VENV/bin/python" ]; then
-  echo "graphlive: creating $venv_abs and installing graphlive (first run: about a minute)" >&2
+  echo "graphlive: creating $venv_abs and installing graphlive (first run: about 2 minutes)" >&2
   "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet -c constraints.txt pip
