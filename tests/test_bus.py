@@ -26,6 +26,7 @@ from graphlive.bus import (
     read_snapshot,
     write_snapshot,
 )
+from graphlive.bus.reader import entry_seq
 from graphlive.bus.snapshot import SnapshotRejected
 from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
@@ -33,6 +34,21 @@ from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
 
 def diag(graph: str, i: int) -> ChangeEvent:
     return ChangeEvent(EventType.DIAGNOSTIC, graph, {"i": i})
+
+
+def snapshotted(
+    client: redis.Redis, graph: str, nodes: int, kind: NodeKind, *, retention: int, batch_size: int
+) -> tuple[Publisher, CodeGraph, Position]:
+    """``nodes`` nodes published, and the snapshot written at the head: what a publish after it
+    may trim (at least ``retention`` recent events are kept)."""
+    pub = Publisher(client, graph, retention=retention, batch_size=batch_size)
+    g = CodeGraph(graph)
+    g.listen(pub.publish)
+    for i in range(nodes):
+        g.add_node(Node.make(f"n{i}", kind))
+    head = Position(*pub.head())
+    write_snapshot(client, g, head)
+    return pub, g, head
 
 
 def read_all(client: redis.Redis, graph: str, after: Position | None = None) -> list[ChangeEvent]:
@@ -326,13 +342,9 @@ def test_handlers_receive_matching_events_in_order(redis_url: str, graph_name: s
 def test_follower_gets_resync_sequence_after_a_gap(
     redis_url: str, redis_client: redis.Redis, graph_name: str
 ) -> None:
-    pub = Publisher(redis_client, graph_name, retention=0, batch_size=200)
-    g = CodeGraph(graph_name)
-    g.listen(pub.publish)
-    for i in range(600):
-        g.add_node(Node.make(f"n{i}", NodeKind.FUNCTION))
-    epoch, head = pub.head()
-    write_snapshot(redis_client, g, Position(epoch, head))
+    pub, g, at = snapshotted(
+        redis_client, graph_name, 600, NodeKind.FUNCTION, retention=0, batch_size=200
+    )
     pub.publish([diag(graph_name, 0)] * 400)  # trims events 1.. away
     bus = Bus(client=redis.Redis.from_url(redis_url))
     rebuilt = CodeGraph("copy")
@@ -343,8 +355,8 @@ def test_follower_gets_resync_sequence_after_a_gap(
         sources.add(event.source)
         rebuilt.apply(event)
 
-    pos = bus.follow_once(graph_name, Position(epoch, 3), block_ms=10)
-    assert pos == Position(epoch, 1000)
+    pos = bus.follow_once(graph_name, Position(at.epoch, 3), block_ms=10)
+    assert pos == Position(at.epoch, 1000)
     assert rebuilt == g and RESYNC_SOURCE in sources
     bus.close()
 
@@ -383,16 +395,11 @@ def test_cli_events_on_a_trimmed_stream(
 ) -> None:
     """Without --since: the kept events and a note naming the snapshot; an explicit --since
     that is no longer kept exits with the documented code 3."""
-    pub = Publisher(redis_client, graph_name, retention=100, batch_size=100)
-    g = CodeGraph(graph_name)
-    g.listen(pub.publish)
-    for i in range(500):
-        g.add_node(Node.make(f"m{i}", NodeKind.MODULE))
-    epoch, head = pub.head()
-    write_snapshot(redis_client, g, Position(epoch, head))
+    pub, _, at = snapshotted(
+        redis_client, graph_name, 500, NodeKind.MODULE, retention=100, batch_size=100
+    )
     pub.publish([diag(graph_name, i) for i in range(300)])
-    first = int(redis_client.xrange(GraphKeys(graph_name).events, "-", "+", count=1)[0][0]
-                .split(b"-")[0])  # fmt: skip
+    first = entry_seq(redis_client.xrange(GraphKeys(graph_name).events, "-", "+", count=1)[0][0])
     assert first > 1  # the premise: the stream was trimmed behind the snapshot
     env = {**os.environ, "GRAPHLIVE_REDIS_URL": redis_url}
     base = [sys.executable, "-m", "graphlive.cli", "events", graph_name]
@@ -401,7 +408,7 @@ def test_cli_events_on_a_trimmed_stream(
     seqs = [json.loads(line)["seq"] for line in out.stdout.splitlines()]
     assert seqs == list(range(first, 801))
     assert f"events 1..{first - 1} were trimmed" in out.stderr
-    assert f"snapshot at seq {head}" in out.stderr
+    assert f"snapshot at seq {at.seq}" in out.stderr
     gone = subprocess.run([*base, "--since", "3"], env=env, capture_output=True, text=True,
                           timeout=60, check=False)  # fmt: skip
     assert gone.returncode == 3 and "resync required (trimmed)" in gone.stderr

@@ -9,7 +9,7 @@ from typing import Any
 import redis
 
 from graphlive.bus.keys import validate_graph_name
-from graphlive.bus.reader import Position, ResyncRequired, StreamReader
+from graphlive.bus.reader import Position, ResyncRequired, StreamReader, entry_seq
 from graphlive.events import encode
 
 #: Exit code when an explicit ``--since`` position is no longer in the stream (documented in
@@ -100,7 +100,7 @@ def _first_kept(client: redis.Redis, reader: StreamReader) -> Position:
     """
     oldest: Any = client.xrange(reader.keys.events, "-", "+", count=1)
     head = reader.head()
-    first = int(oldest[0][0].decode().split("-", 1)[0]) if oldest else head.seq + 1
+    first = entry_seq(oldest[0][0]) if oldest else head.seq + 1
     if first > 1:
         snap: Any = client.hget(reader.keys.snapshot, "seq")
         where = f"the snapshot at seq {int(snap)}" if snap else "no snapshot (they are lost)"

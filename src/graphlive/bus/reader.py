@@ -29,6 +29,7 @@ __all__ = [
     "ResyncRequired",
     "StreamReader",
     "check_contiguous",
+    "entry_seq",
 ]
 
 #: Default page size of replays and blocking reads.
@@ -56,7 +57,8 @@ class ResyncRequired(Exception):
         self.head = head
 
 
-def _entry_seq(entry_id: bytes | str) -> int:
+def entry_seq(entry_id: bytes | str) -> int:
+    """The seq of a stream entry: its id is ``<seq>-0``."""
     raw = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     return int(raw.split("-", 1)[0])
 
@@ -89,7 +91,7 @@ def check_contiguous(
     expected = after.seq + 1
     epoch = after.epoch
     for entry_id, fields in entries:
-        seq = _entry_seq(entry_id)
+        seq = entry_seq(entry_id)
         if seq != expected:
             raise ResyncRequired(
                 graph, "trimmed", f"expected seq {expected}, stream has {seq}", head or Position()

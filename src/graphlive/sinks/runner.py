@@ -38,7 +38,13 @@ from typing import Any
 import redis
 
 from graphlive.bus.keys import GraphKeys
-from graphlive.bus.reader import Position, ResyncRequired, StreamReader, check_contiguous
+from graphlive.bus.reader import (
+    Position,
+    ResyncRequired,
+    StreamReader,
+    check_contiguous,
+    entry_seq,
+)
 from graphlive.bus.snapshot import read_snapshot
 from graphlive.events import ChangeEvent
 from graphlive.sinks.changes import ChangeSet, fold
@@ -296,7 +302,7 @@ class Sink:
                     return
                 raise
             start, entries = reply[0], reply[1]
-            self._unacked.update(_seq_of(entry_id) for entry_id, _ in entries)
+            self._unacked.update(entry_seq(entry_id) for entry_id, _ in entries)
             if _text(start) == "0-0":
                 return
 
@@ -335,8 +341,8 @@ class Sink:
             left = self.txn_wait - (time.monotonic() - self._open_since)
             block = max(1, min(block, int(left * 1000)))
         entries = self._read_group(block)
-        self._unacked.update(_seq_of(entry_id) for entry_id, _ in entries)
-        fresh = [(i, f) for i, f in entries if _seq_of(i) > self._tail.seq]
+        self._unacked.update(entry_seq(entry_id) for entry_id, _ in entries)
+        fresh = [(i, f) for i, f in entries if entry_seq(i) > self._tail.seq]
         if fresh:
             try:
                 events = check_contiguous(self.graph, self._tail, fresh, None)
@@ -468,10 +474,6 @@ class Sink:
             "sink %s: rebuilt from snapshot at seq %d (%d nodes, %d edges)",
             self.graph, position.seq, len(nodes), len(edges),
         )  # fmt: skip
-
-
-def _seq_of(entry_id: bytes | str) -> int:
-    return int(_text(entry_id).split("-", 1)[0])
 
 
 def _text(value: Any) -> str:
