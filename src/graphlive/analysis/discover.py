@@ -48,7 +48,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from graphlive.analysis.facts import DiagFact
+from graphlive.analysis.facts import DiagFact, file_diag
 from graphlive.analysis.roots import LAYOUT_ROOT_NAMES, PROJECT_FILES, project_roots
 from graphlive.ignore import IgnoreRules
 
@@ -156,7 +156,7 @@ def discover(root: Path, rules: IgnoreRules | None = None) -> Discovery:
             if shadowed is keeper:
                 continue
             disc.diagnostics.append(
-                _diag(
+                file_diag(
                     shadowed.rel,
                     "shadowed-module",
                     f"module id {mid!r} also names {keeper.rel}; this file gets the id "
@@ -291,12 +291,14 @@ class _Walker:
         try:
             st = os.stat(epath)
         except OSError as exc:
-            self.disc.diagnostics.append(_diag(erel, "unreadable", f"cannot stat: {_reason(exc)}"))
+            self.disc.diagnostics.append(
+                file_diag(erel, "unreadable", f"cannot stat: {_reason(exc)}")
+            )
             return None
         key = (st.st_dev, st.st_ino)
         if key in self.seen:
             self.disc.diagnostics.append(
-                _diag(erel, "symlink-loop", "directory already visited (symlink loop or alias)")
+                file_diag(erel, "symlink-loop", "directory already visited (symlink loop or alias)")
             )
             return None
         self.seen.add(key)
@@ -338,7 +340,7 @@ class _Walker:
                 raw = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             disc.diagnostics.append(
-                _diag(drel or ".", "unreadable", f"cannot list directory: {_reason(exc)}")
+                file_diag(drel or ".", "unreadable", f"cannot list directory: {_reason(exc)}")
             )
             return None
         out: list[tuple[str, str, bool, int]] = []
@@ -352,7 +354,7 @@ class _Walker:
             except OSError as exc:
                 if name.endswith(".py"):
                     disc.diagnostics.append(
-                        _diag(erel, "unreadable", f"cannot stat: {_reason(exc)}")
+                        file_diag(erel, "unreadable", f"cannot stat: {_reason(exc)}")
                     )
                 continue
             if stat.S_ISDIR(st.st_mode):
@@ -361,7 +363,9 @@ class _Walker:
                 out.append((name, entry.path, False, st.st_size))
             elif name.endswith(".py"):
                 disc.diagnostics.append(
-                    _diag(erel, "not-a-regular-file", "not a regular file (FIFO, socket, device)")
+                    file_diag(
+                        erel, "not-a-regular-file", "not a regular file (FIFO, socket, device)"
+                    )
                 )
         return out
 
@@ -374,14 +378,14 @@ class _Walker:
             code = "symlink-loop" if loop else "broken-symlink"
             if loop or name.endswith(".py"):
                 self.disc.diagnostics.append(
-                    _diag(erel, code, f"cannot follow symlink: {_reason(exc)}")
+                    file_diag(erel, code, f"cannot follow symlink: {_reason(exc)}")
                 )
             return False
         if not _inside(self.root_real, real):
             if not (name.endswith(".py") or os.path.isdir(real)):
                 return False  # not something we would have analysed anyway
             self.disc.diagnostics.append(
-                _diag(
+                file_diag(
                     erel,
                     "symlink-outside-root",
                     # Its own path only: the target is none of the subscribers' business.
@@ -540,10 +544,6 @@ def _reason(exc: OSError) -> str:
     """What went wrong, without the file names ``str(exc)`` carries: they are absolute, and for
     a symlink they may name its target outside the root."""
     return exc.strerror or type(exc).__name__
-
-
-def _diag(rel: str, code: str, message: str, *, severity: str = "warning") -> DiagFact:
-    return DiagFact(file=rel, line=0, col=0, severity=severity, code=code, message=message)
 
 
 def _skip_dir(name: str, path: str) -> bool:

@@ -80,6 +80,7 @@ __all__ = [
     "ImportFact",
     "Params",
     "ScopeFact",
+    "file_diag",
 ]
 
 #: Any expression tuple (``E_*`` tag first). Kept as ``tuple[Any, ...]``: the shapes are
@@ -230,6 +231,11 @@ class DiagFact(NamedTuple):
     severity: str
     code: str
     message: str
+
+
+def file_diag(rel: str, code: str, message: str, *, severity: str = "warning") -> DiagFact:
+    """A diagnostic about the file or folder ``rel`` as a whole (no position in it)."""
+    return DiagFact(file=rel, line=0, col=0, severity=severity, code=code, message=message)
 
 
 class FileTask(NamedTuple):

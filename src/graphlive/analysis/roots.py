@@ -38,7 +38,7 @@ import posixpath
 from collections.abc import Callable
 from typing import Any
 
-from graphlive.analysis.facts import DiagFact
+from graphlive.analysis.facts import DiagFact, file_diag
 
 __all__ = [
     "LAYOUT_ROOT_NAMES",
@@ -85,10 +85,10 @@ def project_roots(folder: str, rel: str, files: set[str]) -> tuple[dict[str, str
         where = f"{here}pyproject.toml"
         text = _read(os.path.join(folder, "pyproject.toml"))
         if text is None:
-            diags.append(_diag(where, "pyproject-invalid", "cannot read pyproject.toml"))
+            diags.append(file_diag(where, "pyproject-invalid", "cannot read pyproject.toml"))
         elif toml_loads is None:
             diags.append(
-                _diag(
+                file_diag(
                     where,
                     "pyproject-not-read",
                     "no TOML parser (Python 3.10 without tomli): package folders declared "
@@ -100,7 +100,7 @@ def project_roots(folder: str, rel: str, files: set[str]) -> tuple[dict[str, str
             try:
                 data = toml_loads(text)
             except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError
-                diags.append(_diag(where, "pyproject-invalid", f"invalid TOML: {exc}"))
+                diags.append(file_diag(where, "pyproject-invalid", f"invalid TOML: {exc}"))
             else:
                 declared += declared_roots(data, lambda name: _exists(folder, name))
     if "setup.cfg" in files:
@@ -111,7 +111,7 @@ def project_roots(folder: str, rel: str, files: set[str]) -> tuple[dict[str, str
         norm = _inside_project(path)
         if norm is None or not _valid_prefix(prefix):
             diags.append(
-                _diag(
+                file_diag(
                     f"{here}{'setup.cfg' if key.startswith('options') else 'pyproject.toml'}",
                     "source-root-ignored",
                     f"{key}: the declared package folder is not a folder of this project "
@@ -248,7 +248,3 @@ def _list(value: object) -> list[Any]:
 
 def _strings(value: object) -> list[str]:
     return [v for v in _list(value) if isinstance(v, str)]
-
-
-def _diag(rel: str, code: str, message: str, *, severity: str = "warning") -> DiagFact:
-    return DiagFact(file=rel, line=0, col=0, severity=severity, code=code, message=message)
