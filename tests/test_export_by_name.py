@@ -138,7 +138,19 @@ def test_a_view_created_by_name_saves_its_graph_from_redis(
         view.close()
     unsaved = GraphView.for_graph(graph_name, redis_url=redis_url, save=False)
     assert unsaved.saved_graph == {}
+    # save_snapshot() refreshes the copy from Redis the same way.
+    unsaved.save_snapshot()
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert unsaved.saved_graph == saved_copy(*load_graph(client, graph_name), max_visible=300)
+    finally:
+        client.close()
     unsaved.close()
+    # A graph Redis does not hold (yet): an empty copy, as of an empty graph.
+    empty = GraphView.for_graph(f"{graph_name}-none", redis_url=redis_url, save=False)
+    empty.save_snapshot()
+    assert empty.saved_graph["nodes"] == [] and empty.saved_graph["graph"] == empty.graph
+    empty.close()
 
 
 def test_a_view_of_a_name_redis_lacks_or_cannot_reach_still_works(

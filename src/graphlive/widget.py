@@ -357,12 +357,16 @@ class GraphView(anywidget.AnyWidget):
         ``graph`` defaults to the graph as Redis holds it (snapshot + stream tail). Displayed
         views keep the copy up to date themselves; this is for kernels without a front end.
         """
-        from graphlive.export import saved_copy
+        from graphlive.export import saved_copy, saved_copy_from_redis
 
         if graph is None:
-            from graphlive.bus.snapshot import load_graph
+            found = saved_copy_from_redis(self._redis(), self.graph, max_visible=self.max_visible)
+            if found is not None:
+                self.saved_graph = found
+                return
+            from graphlive.graph import CodeGraph
 
-            graph, position = load_graph(self._redis(), self.graph)
+            graph, position = CodeGraph(self.graph), None  # Redis holds no such graph yet
         self.saved_graph = saved_copy(graph, position, max_visible=self.max_visible)
 
     def _save_from_redis(self) -> None:
