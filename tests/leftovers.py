@@ -53,7 +53,8 @@ class Leftover:
     command: str
 
 
-def _state_and_parent(entry: Path) -> tuple[str, int]:
+def state_and_parent(entry: Path) -> tuple[str, int]:
+    """A process's state letter and parent pid from ``/proc/<pid>/stat``."""
     fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
     return fields[0], int(fields[1])
 
@@ -67,7 +68,7 @@ def run_processes(token: str, root: Path, *, exclude: set[int]) -> list[Leftover
         if not entry.name.isdigit() or int(entry.name) in exclude:
             continue
         try:
-            state, parent = _state_and_parent(entry)
+            state, parent = state_and_parent(entry)
             if state == "Z":  # already dead, waiting to be reaped
                 continue
             raw = (entry / "cmdline").read_bytes()

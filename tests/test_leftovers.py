@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.leftovers import state_and_parent
+
 REPO = Path(__file__).resolve().parents[1]
 
 LEAKY = """
@@ -64,9 +66,8 @@ def test_starts_a_server_and_stops_it():
 def alive(pid: int) -> bool:
     """Whether ``pid`` is a live process: a killed one is gone, or a zombie its parent (init,
     or a subreaper such as a container's or a session's) has not reaped yet."""
-    stat = Path(f"/proc/{pid}/stat")
     try:
-        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        return state_and_parent(Path(f"/proc/{pid}"))[0] != "Z"
     except FileNotFoundError:
         return False
 
@@ -80,23 +81,23 @@ def run_session(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]
     return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_a_leftover_process_fails_the_run_and_is_killed(tmp_path: Path) -> None:
-    result = run_session(tmp_path, LEAKY)
+def assert_reported_and_killed(tmp_path: Path, source: str, command: str) -> None:
+    """The inner run's one test passes, the check fails the run naming the leftover (whose
+    command line holds ``command``), and the leftover, whose pid the test wrote, is dead."""
+    result = run_session(tmp_path, source)
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, result.stdout + result.stderr
     assert "1 passed" in result.stdout  # the test itself passed: the check failed the run
     assert "1 process(es) started by the tests outlived them" in result.stdout
-    assert "sleep 600" in result.stdout
-    pid = int((tmp_path / "pid").read_text())
-    assert not alive(pid)
+    assert command in result.stdout
+    assert not alive(int((tmp_path / "pid").read_text()))
+
+
+def test_a_leftover_process_fails_the_run_and_is_killed(tmp_path: Path) -> None:
+    assert_reported_and_killed(tmp_path, LEAKY, "sleep 600")
 
 
 def test_a_daemonised_redis_server_is_found_by_its_folder(tmp_path: Path) -> None:
-    result = run_session(tmp_path, DAEMON)
-    assert result.returncode == pytest.ExitCode.TESTS_FAILED, result.stdout + result.stderr
-    assert "1 process(es) started by the tests outlived them" in result.stdout
-    assert "redis-server" in result.stdout
-    pid = int((tmp_path / "pid").read_text())
-    assert not alive(pid)
+    assert_reported_and_killed(tmp_path, DAEMON, "redis-server")
 
 
 def test_a_tidy_run_passes(tmp_path: Path) -> None:
