@@ -33,7 +33,7 @@ from graphlive.sinks.cypher import (
     start_rebuild_statement,
 )
 from graphlive.sinks.falkordb import FalkorDBTarget
-from graphlive.sinks.lease import Lease
+from graphlive.bus.lease import Lease
 from graphlive.sinks.params import NUL_REPLACEMENT, encode_params, encode_value
 from tests.test_sink_support import assert_mirrors, falkordb_url, open_falkordb, wait_for
 

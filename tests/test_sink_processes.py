@@ -19,7 +19,7 @@ from graphlive.bus import GraphKeys
 from graphlive.live import LiveGraph
 from graphlive.sinks import sink_lag
 from graphlive.sinks.falkordb import FalkorDBTarget
-from graphlive.sinks.lease import lease_key
+from graphlive.bus.lease import lease_key
 from graphlive.sinks.target import Cursor
 from tests.test_sink_support import (
     assert_mirrors,

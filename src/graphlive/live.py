@@ -6,9 +6,19 @@
 
 Publishing contract:
 
-* Each ``LiveGraph`` session starts a new epoch of its graph (``graph_reset``), then publishes
-  every mutation in order, one transaction per analysed file. Consumers that follow the stream
-  therefore always converge on exactly ``lg.graph``.
+* A session continues the graph stored in Redis: its first analysis loads what the graph holds
+  and publishes only the difference, in the same epoch, like any incremental update (an
+  unchanged tree publishes no mutation). It starts a new epoch (``graph_reset``) only when asked
+  (``reset=True``) or when the stored graph cannot be continued (:mod:`graphlive.resume` says
+  why; :attr:`LiveGraph.epoch_note` keeps the reason). Every mutation is published in order,
+  one transaction per analysed file, so consumers converge on exactly ``lg.graph``.
+* One writer per graph: analysing, updating and watching hold the graph's writer lease
+  (:mod:`graphlive.bus.writer_lease`). A session that finds another writer waits for it, or,
+  when it is a watcher, hands it the request to rescan.
+* What the analysis needs to continue (facts of every file, the resolved program) is saved in
+  the analysis cache (:mod:`graphlive.analysis_cache`), so a new process parses only the files
+  that changed, and nothing at all when the tree is unchanged (``lg.graph`` is then read from
+  Redis when first used).
 * During a full analysis events are buffered and published in large batches (fast); otherwise
   every batch is published as soon as it is produced (low latency).
 * If Redis is unreachable, nothing is lost: batches stay buffered (up to ``max_buffer`` events)
@@ -25,6 +35,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,8 +44,11 @@ import redis
 
 from graphlive import queries
 from graphlive.bus.bus import Bus
-from graphlive.bus.reader import Position
+from graphlive.bus.keys import GraphKeys
+from graphlive.bus.publisher import NotWriter
+from graphlive.bus.reader import Position, ResyncRequired
 from graphlive.bus.snapshot import write_snapshot
+from graphlive.bus.writer_lease import WriterGone, WriterInfo, WriterLease, request_rescan
 from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import CodeGraph, EdgeKind
 
@@ -43,10 +57,11 @@ if TYPE_CHECKING:
     import pandas
 
     from graphlive.analysis.engine import AnalysisSummary, Analyzer, Progress
+    from graphlive.analysis_cache import CacheEntry, Header
     from graphlive.watch import Watcher
     from graphlive.widget import GraphView
 
-__all__ = ["LiveGraph", "analyze", "graph_name_for"]
+__all__ = ["LiveGraph", "NotWriter", "analyze", "graph_name_for"]
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +103,7 @@ class LiveGraph:
 
         self.name = validate_graph_name(name)
         self.root = Path(root).resolve() if root is not None else None
-        self.graph = CodeGraph(name, source="graphlive/analysis")
+        self._graph: CodeGraph | None = None
         self.publishing = publish
         self.bus = bus if bus is not None else (Bus(redis_url) if publish else None)
         self.flush_events = flush_events
@@ -107,7 +122,48 @@ class LiveGraph:
         self.lock = threading.RLock()
         self.analyzer: Analyzer | None = None
         self.watcher: Watcher | None = None
-        self.graph.listen(self._on_batch)
+        #: Why this session started a new epoch (``None``: it continued the stored graph, or has
+        #: not published yet).
+        self.epoch_note: str | None = None
+        #: How the last analysis ran: ``"new-epoch"``, ``"unchanged"`` (nothing parsed, nothing
+        #: published but its lifecycle), ``"continued"`` (the saved analysis was updated),
+        #: ``"full"`` (everything resolved, the difference published), ``"handed-off"`` (the
+        #: graph's watcher did it).
+        self.resumed: str | None = None
+        # Whether this session has decided between continuing the stored graph and a new epoch.
+        self._attached = not publish
+        self._lease: WriterLease | None = None
+        self._lease_depth = 0
+        # A saved analysis not loaded yet (after an unchanged run): (cache entry, header).
+        self._saved: tuple[CacheEntry, Header] | None = None
+        self.wait_note: Callable[[str], None] = lambda text: log.warning("graphlive: %s", text)
+        if not publish:
+            self._graph = self._new_graph()
+
+    @property
+    def graph(self) -> CodeGraph:
+        """The graph in memory. After a session found nothing to re-analyse it is read from
+        Redis when first used."""
+        if self._graph is None:
+            self._graph = self._load_graph() if self._attached else self._new_graph()
+        return self._graph
+
+    def _new_graph(self) -> CodeGraph:
+        graph = CodeGraph(self.name, source="graphlive/analysis")
+        graph.listen(self._on_batch)
+        return graph
+
+    def _load_graph(self) -> CodeGraph:
+        from graphlive.bus.snapshot import load_graph
+
+        assert self.bus is not None
+        self.flush()
+        graph, position = load_graph(self.bus.client, self.name)
+        graph.source = "graphlive/analysis"
+        graph.listen(self._on_batch)
+        if position.epoch and position.seq >= self.position.seq:
+            self.position = position
+        return graph
 
     @classmethod
     def load(cls, name: str, *, redis_url: str | None = None) -> LiveGraph:
@@ -116,7 +172,6 @@ class LiveGraph:
 
         Raises ``KeyError`` if Redis holds no graph of that name.
         """
-        from graphlive.bus.keys import GraphKeys
         from graphlive.bus.snapshot import load_graph
 
         bus = Bus(redis_url)
@@ -139,23 +194,53 @@ class LiveGraph:
         *,
         workers: int | None = None,
         progress: Callable[[Progress], None] | None = None,
+        reset: bool = False,
+        wait: float | None = None,
     ) -> AnalysisSummary:
-        """Fully analyse ``path`` (default: this graph's root) into the graph and publish it.
+        """Analyse ``path`` (default: this graph's root) into the graph and publish what changed.
 
-        Returns the analysis summary. Bad files become ``diagnostic`` events, never exceptions;
-        an unexpected failure is published as ``analysis_failed`` and re-raised.
+        The first analysis of a session continues the graph stored in Redis (same epoch; only
+        the difference is published; files unchanged since the saved analysis are not parsed);
+        ``reset=True`` starts a new epoch instead (module docstring). If another process is
+        writing the graph, this waits for it (at most ``wait`` seconds, then
+        :class:`~graphlive.bus.writer_lease.WriterBusy`), or hands the request to it when it is
+        a watcher. Returns the analysis summary. Bad files become ``diagnostic`` events, never
+        exceptions; an unexpected failure is published as ``analysis_failed`` and re-raised.
         """
-        from graphlive.analysis.engine import Analyzer
-
         root = Path(path).resolve() if path is not None else self.root
         if root is None:
             raise ValueError("LiveGraph.analyze needs a path (this graph has no root)")
         if not root.exists():
             raise FileNotFoundError(f"cannot analyse {root}: no such file or directory")
         with self.lock:
+            if self.root is not None and root != self.root:
+                # Another folder: a full analysis (the writer removes what the old one held).
+                self.analyzer = None
+                self._saved = None
             self.root = root
-            analyzer = self.analyzer = Analyzer(root, self.graph, workers=workers)
-            return self._bulk_run(lambda: analyzer.run(progress=progress))
+            handed = self._acquire("analyze", wait=wait, hand_off=not reset)
+            if handed is not None:
+                return handed
+            try:
+                if reset or not self._attached:
+                    summary = self._attach(root, reset=reset, workers=workers, progress=progress)
+                    if summary is not None:
+                        return summary
+                analyzer = self._ensure_analyzer(workers)
+                if analyzer is None:
+                    analyzer = self.analyzer = self._fresh_analyzer(workers)
+                    body = analyzer.run
+                else:
+                    body = analyzer.rescan
+                summary = self._bulk_run(lambda: body(progress), snapshot=self._needs_snapshot())
+                if self.resumed is None:
+                    self.resumed = (
+                        "full" if summary.fallback or not summary.incremental else ("continued")
+                    )
+                self._save_analysis()
+                return summary
+            finally:
+                self._release()
 
     def update(
         self, paths: Iterable[str | Path], *, progress: Callable[[Progress], None] | None = None
@@ -164,28 +249,289 @@ class LiveGraph:
         root) and publish only the difference, one transaction per file. Unchanged code emits
         no graph mutation. Runs a full analysis if there was none yet."""
         with self.lock:
-            if self.analyzer is None:
+            analyzer = self._ensure_analyzer(None)
+            if analyzer is None:
                 return self.analyze(progress=progress)
-            analyzer = self.analyzer
-            # No snapshot per update (its cost grows with the graph): flush() writes one every
-            # `snapshot_every` published events.
-            return self._bulk_run(lambda: analyzer.update(paths, progress=progress), snapshot=False)
+            self._acquire("analyze", wait=None, hand_off=False)
+            try:
+                # No snapshot per update (its cost grows with the graph): flush() writes one
+                # every `snapshot_every` published events.
+                return self._bulk_run(
+                    lambda: analyzer.update(paths, progress=progress), snapshot=False
+                )
+            finally:
+                self._release()
+
+    def rescan(self, *, progress: Callable[[Progress], None] | None = None) -> AnalysisSummary:
+        """Re-analyse what changed on disk since the last analysis (by the files' stamps) and
+        publish the difference; what a watcher does when another process asks it to."""
+        with self.lock:
+            analyzer = self._ensure_analyzer(None)
+            if analyzer is None:
+                return self.analyze(progress=progress)
+            self._acquire("analyze", wait=None, hand_off=False)
+            try:
+                return self._bulk_run(lambda: analyzer.rescan(progress), snapshot=False)
+            finally:
+                self._release()
 
     def watch(self, *, debounce_ms: int = 50, **kwargs: Any) -> Watcher:
         """Follow file changes under the root in a background thread (see
-        :class:`graphlive.watch.Watcher`); analyses first if needed. Stop with ``.stop()``."""
+        :class:`graphlive.watch.Watcher`); analyses first if needed. Stop with ``.stop()``.
+
+        While it watches, this session holds the graph's writer lease and serves other
+        processes' requests to re-analyse (a server's Re-analyze button, ``graphlive analyze``)
+        by rescanning, so they neither wait nor republish."""
         from graphlive.watch import Watcher
 
-        if self.analyzer is None:
+        if self.analyzer is None and self._saved is None:
             self.analyze()
         self.stop_watching()
-        self.watcher = Watcher(self, debounce_ms=debounce_ms, **kwargs).start()
+        with self.lock:
+            self._acquire("watch", wait=None, hand_off=False, serves=True)
+            self.watcher = Watcher(self, debounce_ms=debounce_ms, **kwargs).start()
         return self.watcher
 
     def stop_watching(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None
+            with self.lock:
+                self._save_analysis()
+                self._release()
+
+    # ------------------------------------------------------------------ the writer lease
+
+    def _acquire(
+        self, kind: str, *, wait: float | None, hand_off: bool, serves: bool = False
+    ) -> AnalysisSummary | None:
+        """Hold the writer lease (re-entrant). Returns the summary of a rescan handed to the
+        graph's watcher instead (``hand_off``), else ``None`` once this session holds it."""
+        if not self.publishing or self.bus is None:
+            return None
+        if self._lease is not None and self._lease.held:
+            self._lease_depth += 1
+            return None
+        lease = WriterLease(self.bus.client, self.name, kind, serves=serves)
+        while True:
+            if lease.try_take():
+                break
+            holder = lease.holder()
+            if hand_off and holder is not None and holder.serves:
+                try:
+                    return self._handed_off(holder, wait)
+                except WriterGone:
+                    continue  # it stopped: take the lease ourselves
+
+            def note(info: WriterInfo, left_ms: int) -> None:
+                self.wait_note(
+                    f"waiting for {info.describe()}, which is writing graph {self.name!r} "
+                    f"(its lease expires in {left_ms / 1000:.1f} s unless renewed)"
+                )
+
+            lease.take(timeout=wait, on_wait=note)
+            break
+        lease.start_heartbeat(self._serve if serves else None)
+        self._lease = lease
+        self._lease_depth = 1
+        return None
+
+    def _release(self) -> None:
+        if self._lease is None:
+            return
+        self._lease_depth -= 1
+        if self._lease_depth > 0:
+            return
+        lease, self._lease = self._lease, None
+        lease.release()
+
+    def _serve(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Answer another process's rescan request (runs in the lease's heartbeat thread)."""
+        summary = self.rescan()
+        position = self.position
+        return {"summary": summary.to_dict(), "epoch": position.epoch, "seq": position.seq}
+
+    def _handed_off(self, holder: WriterInfo, wait: float | None) -> AnalysisSummary:
+        from graphlive.analysis.engine import AnalysisSummary
+
+        assert self.bus is not None
+        self.wait_note(f"graph {self.name!r} is watched by {holder.describe()}: asking it")
+        answer = request_rescan(self.bus.client, self.name, holder, timeout=wait)
+        if "error" in answer:
+            raise RuntimeError(f"{holder.describe()} could not rescan: {answer['error']}")
+        data = dict(answer["summary"])
+        data.pop("resolved_ratio", None)
+        summary = AnalysisSummary(**data)
+        self.last_summary = summary
+        self.resumed = "handed-off"
+        # This session did not write: its view of the graph is read from Redis when used.
+        self.analyzer = None
+        self._saved = None
+        self._graph = None
+        self._attached = True
+        self._needs_reset = False
+        self.position = Position(str(answer.get("epoch", "")), int(answer.get("seq", 0)))
+        return summary
+
+    # ------------------------------------------------------------------ continuing a graph
+
+    def _attach(
+        self,
+        root: Path,
+        *,
+        reset: bool,
+        workers: int | None,
+        progress: Callable[[Progress], None] | None,
+    ) -> AnalysisSummary | None:
+        """Decide between continuing the stored graph and a new epoch (holding the lease).
+
+        Returns the summary when the tree is unchanged since the saved analysis (nothing else
+        to do); otherwise leaves :attr:`analyzer` (restored or ``None``) and the graph ready
+        for the run."""
+        from graphlive.analysis_cache import CacheEntry, root_id
+        from graphlive.resume import read_record, reset_reason
+
+        assert self.bus is not None
+        client = self.bus.client
+        record = read_record(client, self.name)
+        rid = root_id(root)
+        entry = CacheEntry(self.name, rid)
+        header = entry.header()
+        reason = reset_reason(record, rid, reset=reset)
+        self._attached = True
+        self.analyzer = None
+        self._saved = None
+        if reason is None:
+            from graphlive.resume import in_sync, tree_unchanged
+
+            synced = header is not None and in_sync(client, self.name, header, record)
+            if synced and header is not None and tree_unchanged(root, header):
+                return self._unchanged(entry, header, record)
+            self._needs_reset = False
+            try:
+                self._graph = self._load_graph()
+            except ResyncRequired:
+                reason = "its history cannot be rebuilt from Redis (trimmed or lost)"
+            else:
+                self.epoch_note = None
+                self._since_snapshot = self.position.seq - record.snapshot_seq
+                state = entry.state(header) if header is not None else None
+                if state is not None:
+                    self.analyzer = self._restore(state, in_sync=synced, workers=workers)
+                return None
+        # A new epoch: consumers clear their copy; the saved facts still spare the parsing.
+        self.epoch_note = reason
+        self.resumed = "new-epoch"
+        if reason != "the graph is new":
+            log.warning("graphlive: new epoch of graph %r: %s", self.name, reason)
+        self._needs_reset = True
+        self._graph = self._new_graph()
+        state = entry.state(header) if header is not None else None
+        if state is not None:
+            self.analyzer = self._restore(state, in_sync=False, workers=workers)
+        return None
+
+    def _unchanged(self, entry: CacheEntry, header: Header, record: Any) -> AnalysisSummary:
+        """The tree is what the saved analysis saw and the graph holds what it wrote: publish
+        the run's lifecycle only; the analysis and the graph are loaded when first needed."""
+        from graphlive.analysis.engine import DEFAULT_SOURCE, AnalysisSummary
+
+        started = time.perf_counter()
+        self._needs_reset = False
+        self.epoch_note = None
+        self.resumed = "unchanged"
+        self.position = Position(record.epoch, record.seq)
+        self._since_snapshot = record.seq - record.snapshot_seq
+        data = dict(header.summary or {})
+        data.pop("resolved_ratio", None)
+        summary = AnalysisSummary(**data) if data else None
+        root_name = self.root.name if self.root is not None else ""
+        files = len(header.stamps)
+        if summary is None:
+            summary = AnalysisSummary(root_name, files, 0, 0, 0, 0, 0, 0, 0.0)
+        summary.incremental = True
+        summary.fallback = None
+        summary.files_parsed = summary.files_solved = summary.files_written = 0
+        summary.diagnostics = 0
+        summary.seconds = time.perf_counter() - started
+        summary.timings = {"discover": round(summary.seconds, 4)}
+        for etype, payload in (
+            (EventType.ANALYSIS_STARTED, {"root": summary.root, "files": summary.files}),
+            (EventType.ANALYSIS_COMPLETED, summary.to_dict()),
+        ):
+            self._buffer.append(ChangeEvent(etype, self.name, payload, source=DEFAULT_SOURCE))
+        self.flush()
+        self.last_summary = summary
+        self._saved = (entry, header)
+        header.epoch, header.seq = self.position.epoch, self.position.seq
+        entry.save(header, None)
+        return summary
+
+    def _restore(self, state: dict[str, Any], *, in_sync: bool, workers: int | None) -> Analyzer:
+        from graphlive.analysis.engine import Analyzer
+
+        assert self.root is not None
+        return Analyzer.restore(
+            self.root, self.graph, state, in_sync=in_sync, **self._analyzer_options(workers)
+        )
+
+    def _fresh_analyzer(self, workers: int | None) -> Analyzer:
+        from graphlive.analysis.engine import Analyzer
+
+        assert self.root is not None
+        return Analyzer(self.root, self.graph, **self._analyzer_options(workers))
+
+    @staticmethod
+    def _analyzer_options(workers: int | None) -> dict[str, Any]:
+        return {"workers": workers} if workers is not None else {}
+
+    def _ensure_analyzer(self, workers: int | None) -> Analyzer | None:
+        """The analyzer, restored from the saved analysis after an unchanged run."""
+        if self.analyzer is None and self._saved is not None and self.bus is not None:
+            from graphlive.resume import in_sync, read_record
+
+            entry, header = self._saved
+            self._saved = None
+            state = entry.state(header)
+            if state is not None:
+                record = read_record(self.bus.client, self.name)
+                synced = in_sync(self.bus.client, self.name, header, record)
+                self._graph = self._load_graph()
+                self.analyzer = self._restore(state, in_sync=synced, workers=workers)
+        return self.analyzer
+
+    def _needs_snapshot(self) -> bool:
+        """A snapshot after an analysis: for a new epoch, or once enough events went by."""
+        return self._needs_reset or self._since_snapshot >= self.snapshot_every
+
+    def _save_analysis(self) -> None:
+        """Save what a new process needs to continue (after a successful publish)."""
+        from graphlive.analysis_cache import CacheEntry, Header, root_id, version_key
+
+        analyzer = self.analyzer
+        if (
+            analyzer is None
+            or not self.publishing
+            or self._buffer
+            or not self.position.epoch
+            or analyzer.discovery is None
+        ):
+            return
+        entry = CacheEntry(self.name, root_id(analyzer.root))
+        summary = self.last_summary.to_dict() if self.last_summary is not None else None
+        header = Header(
+            version=version_key(),
+            graph=self.name,
+            root=entry.root,
+            epoch=self.position.epoch,
+            seq=self.position.seq,
+            structure=analyzer.structure_key(),
+            stamps=analyzer.stamps,
+            stamped_ns=analyzer.stamped_ns,
+            summary=summary,
+            state_token="",
+        )
+        entry.save(header, analyzer.export_state())
 
     def _bulk_run(
         self, body: Callable[[], AnalysisSummary], *, snapshot: bool = True
@@ -238,17 +584,30 @@ class LiveGraph:
             log.warning("graphlive: Redis unavailable (%s); %d events kept", exc, len(self._buffer))
             self.bus.reconnect()
             return False
+        except NotWriter as exc:
+            # Another process writes the graph now (we lost the lease, or publish without one):
+            # what we hold may differ from the stored graph. Drop it; the next analysis of this
+            # session continues from Redis again.
+            self.publish_error = exc
+            log.error("graphlive: %s; %d events not published", exc, len(self._buffer))
+            self._buffer.clear()
+            self._attached = False
+            self.analyzer = None
+            self._saved = None
+            raise
         self.publish_error = None
-        if self._since_snapshot >= self.snapshot_every and not self._bulk:
+        if self._since_snapshot >= self.snapshot_every and not self._bulk and self._graph:
             self.snapshot()
         return True
 
     def _publish_buffer(self) -> None:
         assert self.bus is not None
         publisher = self.bus.publisher(self.name)
+        publisher.writer_token = self._lease.token if self._lease is not None else ""
         if self._needs_reset:
             reset = publisher.reset(source="graphlive/session")
             self.position = Position(reset.epoch, reset.last)
+            self._record_analysis()
             if self._needs_full_graph:
                 # Consumers now hold an empty graph and the buffer was dropped: send the whole
                 # current graph instead.
@@ -269,6 +628,20 @@ class LiveGraph:
             return
         self._since_snapshot += result.count
         self.position = Position(result.epoch, result.last)
+
+    def _record_analysis(self) -> None:
+        """Note in the graph's meta which folder and analysis format the new epoch holds."""
+        from graphlive.analysis_cache import root_id
+        from graphlive.resume import ANALYSIS_FORMAT
+
+        if self.root is None or self.bus is None:
+            return
+        fields = {
+            "root": root_id(self.root),
+            "root_name": self.root.name,
+            "analysis_format": ANALYSIS_FORMAT,
+        }
+        self.bus.client.hset(GraphKeys(self.name).meta, mapping=fields)  # type: ignore[arg-type]
 
     def snapshot(self) -> bool:
         """Write a snapshot of the graph at the last published position (after flushing).
@@ -294,14 +667,16 @@ class LiveGraph:
             "graph": self.name,
             "root": str(self.root) if self.root else None,
             "files": s.files if s else len(self.graph.files()),
-            "nodes": self.graph.node_count,
-            "edges": self.graph.edge_count,
+            "nodes": self.graph.node_count if self._graph is not None or not s else s.nodes,
+            "edges": self.graph.edge_count if self._graph is not None or not s else s.edges,
             "seconds": round(s.seconds, 3) if s else None,
             "calls_resolved": s.calls_resolved if s else None,
             "calls_unresolved": s.calls_unresolved if s else None,
             "diagnostics": s.diagnostics if s else None,
             "epoch": self.position.epoch or None,
             "last_seq": self.position.seq,
+            "resumed": self.resumed,
+            "epoch_note": self.epoch_note,
         }
 
     def to_networkx(self) -> networkx.MultiDiGraph:
@@ -409,9 +784,11 @@ class LiveGraph:
             self.bus.close()
 
     def __repr__(self) -> str:
+        if self._graph is None:
+            return f"<LiveGraph {self.name!r}: seq {self.position.seq}, not loaded>"
         return (
-            f"<LiveGraph {self.name!r}: {self.graph.node_count} nodes, "
-            f"{self.graph.edge_count} edges, seq {self.position.seq}>"
+            f"<LiveGraph {self.name!r}: {self._graph.node_count} nodes, "
+            f"{self._graph.edge_count} edges, seq {self.position.seq}>"
         )
 
 
@@ -435,14 +812,19 @@ def analyze(
     redis_url: str | None = None,
     workers: int | None = None,
     progress: Callable[[Progress], None] | None = None,
+    reset: bool = False,
+    wait: float | None = None,
 ) -> LiveGraph:
-    """Analyse the code under ``path`` into a new :class:`LiveGraph` and publish it.
+    """Analyse the code under ``path`` into a :class:`LiveGraph` and publish what changed.
 
-    ``graph`` names the graph (default: derived from the folder name). With ``publish=False``
-    no Redis is used. Raises ``FileNotFoundError`` for a missing path and ``ValueError`` for an
+    ``graph`` names the graph (default: derived from the folder name). A graph Redis already
+    holds for this folder is continued (same epoch, only the difference published; see
+    :meth:`LiveGraph.analyze`); ``reset=True`` starts a new epoch. ``wait``: seconds to wait for
+    another writer of the graph (``None``: as long as it holds on). With ``publish=False`` no
+    Redis is used. Raises ``FileNotFoundError`` for a missing path and ``ValueError`` for an
     invalid graph name; problems inside files become ``diagnostic`` events.
     """
     root = Path(path).resolve()
     lg = LiveGraph(graph or graph_name_for(root), root=root, publish=publish, redis_url=redis_url)
-    lg.analyze(root, workers=workers, progress=progress)
+    lg.analyze(root, workers=workers, progress=progress, reset=reset, wait=wait)
     return lg

@@ -164,8 +164,8 @@ def publish_without_pubsub(client: redis.Redis, events: list[ChangeEvent]) -> No
     nowhere = f"graphlive:{{{keys.graph}}}:nowhere"
     empty = zlib.compress(b'{"nodes":[],"edges":[]}')  # used by resets only
     script(
-        keys=[keys.events, keys.meta, keys.snapshot, nowhere],
-        args=["0" * 16, "100000", "0", empty, *bodies],
+        keys=[keys.events, keys.meta, keys.snapshot, nowhere, keys.writer],
+        args=["0" * 16, "100000", "0", empty, "", *bodies],
     )
 
 

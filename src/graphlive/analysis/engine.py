@@ -43,7 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ from graphlive.analysis.build import (
 from graphlive.analysis.discover import Discovery, SourceFile, discover, refresh, same_structure
 from graphlive.analysis.facts import FileFacts, FileTask
 from graphlive.analysis.incremental import FileChange, Program
+from graphlive.analysis.manifest import Stamp, changed_files, stat_files, structure_key
 from graphlive.analysis.progress import PROGRESS_STEPS, Progress, ProgressCallback, Throttle
 from graphlive.analysis.python_extract import extract_chunk, extract_file, gc_paused
 from graphlive.analysis.resolve import ProgramIndex, resolve
@@ -106,8 +107,9 @@ class AnalysisSummary:
     files_written: int = 0
     #: For an update that resolved the whole program, why: ``"structure"`` (folders,
     #: ``__init__.py``, ``.gitignore``, namespaces changed), ``"star-import"``, ``"id-clash"``,
-    #: ``"module-id"`` (see :mod:`graphlive.analysis.incremental`), or ``"not-incremental"``
-    #: (``Analyzer(incremental=False)``).
+    #: ``"module-id"`` (see :mod:`graphlive.analysis.incremental`), ``"not-incremental"``
+    #: (``Analyzer(incremental=False)``), or ``"resync"`` (a saved analysis continued against a
+    #: graph another writer changed since: every file is compared with the graph).
     fallback: str | None = None
     #: Whether an incremental update cleared or filled a variable at the resolver's value cap:
     #: which values such a variable keeps depends on evaluation order, so the result may differ
@@ -219,6 +221,98 @@ class Analyzer:
         self._files: dict[str, SourceFile] = {}
         self._module_ids: set[str] = set()
         self._ns_owners: dict[str, list[str]] = {}
+        #: Stamps of the files whose facts are kept (:mod:`graphlive.analysis.manifest`), and
+        #: the latest time one was taken (``time.time_ns()``).
+        self.stamps: dict[str, Stamp] = {}
+        self.stamped_ns = 0
+        # Restored without the writer's memory: the next run compares every file with the graph.
+        self._resync = False
+
+    # ------------------------------------------------------------------ saved state
+
+    def export_state(self) -> dict[str, Any]:
+        """What :meth:`restore` needs to continue from this analyzer in another process: the
+        facts and stamps of every file, the discovery, the resolved program and what the writer
+        remembers. Plain picklable data (no graph, no callbacks, no ignore rules)."""
+        if self.program is not None:
+            self.program.solver.on_file = None
+        disc = replace(self.discovery, rules=None) if self.discovery is not None else None
+        return {
+            "facts": self.facts,
+            "stamps": self.stamps,
+            "stamped_ns": self.stamped_ns,
+            "discovery": disc,
+            "program": self.program,
+            "dependencies": self.dependencies,
+            "files": self._files,
+            "module_ids": self._module_ids,
+            "ns_owners": self._ns_owners,
+            "writer": self.writer.export_state(),
+        }
+
+    @classmethod
+    def restore(
+        cls,
+        root: Path,
+        graph: CodeGraph,
+        state: dict[str, Any],
+        *,
+        in_sync: bool,
+        **options: Any,
+    ) -> Analyzer:
+        """An analyzer continuing from :meth:`export_state` of an analysis of the same root.
+
+        ``in_sync``: ``graph`` holds exactly what that analyzer had written (then an update
+        writes only what it changes). Otherwise the graph may differ anywhere (another writer
+        published meanwhile): the kept facts are reused, but the next :meth:`update` resolves
+        the whole program and compares every file with the graph.
+        """
+        analyzer = cls(root, graph, **options)
+        analyzer.facts = state["facts"]
+        analyzer.stamps = state["stamps"]
+        analyzer.stamped_ns = state["stamped_ns"]
+        disc: Discovery | None = state["discovery"]
+        if disc is not None:
+            disc.rules = analyzer.rules
+        analyzer.discovery = disc
+        analyzer._files = state["files"]
+        analyzer._module_ids = state["module_ids"]
+        analyzer._ns_owners = state["ns_owners"]
+        if in_sync:
+            analyzer.program = state["program"] if analyzer.incremental else None
+            analyzer.dependencies = state["dependencies"]
+            analyzer.writer.restore_state(state["writer"])
+        else:
+            analyzer._resync = True
+        return analyzer
+
+    def structure_key(self) -> str:
+        """:func:`~graphlive.analysis.manifest.structure_key` of the last walk (``""``: none)."""
+        return structure_key(self.discovery) if self.discovery is not None else ""
+
+    def rescan(self, progress: ProgressCallback | None = None) -> AnalysisSummary:
+        """Bring the graph up to date with the tree as it is now, re-analysing only the files
+        whose stamps changed since they were analysed (for changes nobody reported: another
+        process's request, a new process continuing a saved analysis)."""
+        old = self.discovery
+        if old is None or not self.facts:
+            return self.run(progress)
+        started = time.perf_counter()
+        self.rules.forget()
+        disc = self._discover()
+        changed = (disc.by_rel.keys() ^ old.by_rel.keys()) | changed_files(
+            self.stamps, disc, self.stamped_ns
+        )
+        if self.program is not None and structure_key(disc) == structure_key(old):
+            return self.update(sorted(changed), progress)
+        timings = {"discover": time.perf_counter() - started}
+        reason = "structure" if self.program is not None or self.incremental else "not-incremental"
+        if self._resync:
+            reason = "resync"
+        self.program = None
+        return self._guarded(
+            lambda: self._update_structure(disc, changed, started, timings, progress, reason)
+        )
 
     @property
     def root_name(self) -> str:
@@ -313,6 +407,8 @@ class Analyzer:
             new = self._discover()
             timings["discover"] = time.perf_counter() - started
             reason = "not-incremental" if not self.incremental else "structure"
+            if self._resync:
+                reason = "resync"
             return self._update_structure(new, rels, started, timings, progress, reason)
         changed = refresh(disc, rels)
         walked = changed is None
@@ -340,6 +436,7 @@ class Analyzer:
             changes[rel] = FileChange(facts, script_dir)
             if facts is None:
                 self.facts.pop(rel, None)
+                self.stamps.pop(rel, None)
             else:
                 self.facts[rel] = facts
         timings["parse"] = time.perf_counter() - t
@@ -561,6 +658,8 @@ class Analyzer:
         throttle.finish()
         t = time.perf_counter()
         self.facts = {f.file: f for f in facts}
+        self.stamps = {rel: st for rel, st in self.stamps.items() if rel in self.facts}
+        self._resync = False
         diagnostics, written = self.writer.write_all(outputs, ns_nodes, self.facts, progress)
         timings["write"] = time.perf_counter() - t
         diagnostics += len(disc.diagnostics)
@@ -618,7 +717,24 @@ class Analyzer:
     def _extract(
         self, tasks: Sequence[FileTask], disc: Discovery, progress: ProgressCallback | None
     ) -> list[FileFacts]:
-        """Facts for ``tasks`` in the same order, in worker processes when that pays off."""
+        """Facts for ``tasks`` in the same order, in worker processes when that pays off; their
+        files' stamps are recorded (stat'ed before they are read)."""
+        taken = time.time_ns()
+        stats = stat_files((t.rel, t.path) for t in tasks)
+        facts = self._extract_facts(tasks, disc, progress)
+        stamps = self.stamps
+        for f in facts:
+            st = stats.get(f.file)
+            if st is None or f.missing:
+                stamps.pop(f.file, None)
+            else:
+                stamps[f.file] = (st[0], st[1], f.digest)
+        self.stamped_ns = max(self.stamped_ns, taken)
+        return facts
+
+    def _extract_facts(
+        self, tasks: Sequence[FileTask], disc: Discovery, progress: ProgressCallback | None
+    ) -> list[FileFacts]:
         throttle = Throttle("parse", len(tasks), self.graph, self.source, progress)
         sizes = {t.rel: disc.by_rel[t.rel].size for t in tasks if t.rel in disc.by_rel}
         total_bytes = sum(sizes.get(t.rel, 0) for t in tasks)

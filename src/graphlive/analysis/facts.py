@@ -281,3 +281,6 @@ class FileFacts:
     #: Literal ``__all__`` (``None`` when absent or not a literal).
     all_names: tuple[str, ...] | None = None
     diagnostics: list[DiagFact] = field(default_factory=list)
+    #: :func:`~graphlive.analysis.source.content_digest` of the bytes the facts were extracted
+    #: from (``""`` when the file could not be read).
+    digest: str = ""

@@ -1499,15 +1499,17 @@ def extract_source(task: FileTask, text: str) -> FileFacts:
 
 def extract_file(task: FileTask, max_bytes: int) -> FileFacts:
     """Read ``task.path`` and extract its facts. Never raises for bad input (module docstring)."""
-    text, diagnostic, missing = read_source(task.path, task.rel, max_bytes)
+    text, diagnostic, missing, digest = read_source(task.path, task.rel, max_bytes)
     if text is None:
         facts = _module_facts(task)
         facts.missing = missing
         if diagnostic is not None:
             facts.error = diagnostic.code
             facts.diagnostics.append(diagnostic)
-        return facts
-    return extract_source(task, text)
+    else:
+        facts = extract_source(task, text)
+    facts.digest = digest
+    return facts
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ file with ``# -*- coding: latin-1 -*-`` reads fine while undeclared latin-1 byte
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import stat
@@ -18,7 +19,7 @@ from typing import NamedTuple
 
 from graphlive.analysis.facts import DiagFact
 
-__all__ = ["SourceResult", "read_source"]
+__all__ = ["SourceResult", "content_digest", "read_source"]
 
 # O_NONBLOCK keeps a FIFO that slipped through discovery (e.g. replaced after the walk) from
 # blocking the open; O_NOFOLLOW is not used since symlinks inside the root are legitimate.
@@ -26,11 +27,18 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXE
 
 
 class SourceResult(NamedTuple):
-    """``text`` is the decoded source or ``None``; ``missing`` means the file no longer exists."""
+    """``text`` is the decoded source or ``None``; ``missing`` means the file no longer exists;
+    ``digest`` is :func:`content_digest` of the bytes read (``""`` when none were read)."""
 
     text: str | None
     diagnostic: DiagFact | None
     missing: bool
+    digest: str = ""
+
+
+def content_digest(data: bytes) -> str:
+    """The digest that identifies a file's content (what the analysis cache is keyed by)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _fail(
@@ -82,7 +90,7 @@ def read_source(path: str, rel: str, max_bytes: int) -> SourceResult:
     finally:
         os.close(fd)
     data = b"".join(chunks)
-    return decode_source(data, rel)
+    return decode_source(data, rel)._replace(digest=content_digest(data))
 
 
 def decode_source(data: bytes, rel: str) -> SourceResult:

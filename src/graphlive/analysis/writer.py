@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from graphlive.analysis.build import FileOutput, external_node, namespace_node
 from graphlive.analysis.facts import DiagFact, FileFacts
@@ -79,6 +80,26 @@ class GraphWriter:
         self._tallies: dict[str, _Tally] = {}
         self._refs: dict[str, int] = {}
         self._totals = _Tally()
+
+    def export_state(self) -> dict[str, Any]:
+        """What the writer remembers (outputs, node owners, tallies), as plain picklable data."""
+        return {
+            "outputs": self.outputs,
+            "program_ids": self.program_ids,
+            "node_file": self._node_file,
+            "tallies": self._tallies,
+            "refs": self._refs,
+            "totals": self._totals,
+        }
+
+    def restore_state(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`export_state` of a writer whose graph held what this one's does."""
+        self.outputs = state["outputs"]
+        self.program_ids = state["program_ids"]
+        self._node_file = state["node_file"]
+        self._tallies = state["tallies"]
+        self._refs = state["refs"]
+        self._totals = state["totals"]
 
     def counts(self) -> Counts:
         totals = self._totals

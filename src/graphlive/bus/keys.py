@@ -32,16 +32,26 @@ def validate_graph_name(name: str) -> str:
 class GraphKeys:
     """The key names of one graph."""
 
-    __slots__ = ("events", "graph", "live", "meta", "snapshot")
+    __slots__ = ("events", "graph", "live", "meta", "requests", "snapshot", "writer")
 
     def __init__(self, graph: str) -> None:
         self.graph = validate_graph_name(graph)
         base = f"graphlive:{{{graph}}}"
         #: Stream of events; entry id ``<seq>-0``, one field ``e`` holding the encoded event.
         self.events = f"{base}:events"
-        #: Hash: ``epoch``, ``seq`` (last assigned), ``snapshot_seq``.
+        #: Hash: ``epoch``, ``seq`` (last assigned), ``snapshot_seq``; the analysing writer adds
+        #: ``root`` (a digest of the analysed folder's real path), ``root_name`` and
+        #: ``analysis_format`` (docs/events.md, "Writers").
         self.meta = f"{base}:meta"
         #: Hash: ``seq``, ``epoch``, ``format``, ``data`` (zlib-compressed JSON).
         self.snapshot = f"{base}:snapshot"
         #: Pub/Sub channel; each message is a JSON array of the events of one publish batch.
         self.live = f"{base}:live"
+        #: String: the token of the process that may publish (the writer lease).
+        self.writer = f"{base}:writer"
+        #: List: rescan requests handed to a writer that serves them (JSON, oldest first).
+        self.requests = f"{base}:writer:requests"
+
+    def reply(self, request_id: str) -> str:
+        """List that receives the answer to hand-off request ``request_id``."""
+        return f"graphlive:{{{self.graph}}}:writer:reply:{request_id}"

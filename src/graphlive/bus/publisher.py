@@ -28,7 +28,14 @@ from graphlive.bus.keys import GRAPHS_SET, GraphKeys
 from graphlive.bus.scripts import PUBLISH
 from graphlive.events import ChangeEvent, EventType, encode_unpositioned
 
-__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_RETENTION", "PublishResult", "Publisher", "new_epoch"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_RETENTION",
+    "NotWriter",
+    "PublishResult",
+    "Publisher",
+    "new_epoch",
+]
 
 #: Events per Lua call. Measured: one call per event ~70k events/s, per 500-event batch ~320k.
 DEFAULT_BATCH_SIZE = 500
@@ -88,6 +95,9 @@ class Publisher:
         self.batch_size = batch_size
         self._script = client.register_script(PUBLISH)
         self._registered = False
+        #: The writer lease token this publisher publishes under (``""``: none). While another
+        #: process holds the graph's writer lease, publishing raises :class:`NotWriter`.
+        self.writer_token = ""
 
     @property
     def graph(self) -> str:
@@ -129,7 +139,9 @@ class Publisher:
             # Not slot-bound to the graph, so it cannot be in the script; idempotent.
             self.client.sadd(GRAPHS_SET, self.graph)
             self._registered = True
-        keys = [self.keys.events, self.keys.meta, self.keys.snapshot, self.keys.live]
+        keys = [
+            self.keys.events, self.keys.meta, self.keys.snapshot, self.keys.live, self.keys.writer
+        ]  # fmt: skip
         head = [new_epoch(), str(self.retention)]
         empty = _EMPTY_SNAPSHOT
         if not bodies and not reset:
@@ -138,8 +150,16 @@ class Publisher:
         size = self.batch_size
         for i in range(0, max(len(bodies), 1), size):
             flag = "1" if (reset and i == 0) else "0"
-            self._script(keys=keys, args=[*head, flag, empty, *bodies[i : i + size]], client=pipe)
-        replies = pipe.execute()
+            args: list[bytes | str] = [*head, flag, empty, self.writer_token]
+            args.extend(bodies[i : i + size])
+            self._script(keys=keys, args=args, client=pipe)
+        try:
+            replies = pipe.execute()
+        except redis.ResponseError as exc:
+            if str(exc).startswith(_NOT_WRITER):
+                holder = str(exc)[len(_NOT_WRITER) :].strip()
+                raise NotWriter(self.graph, holder.removeprefix("graph is written by ")) from None
+            raise
         ranges = tuple((int(r[0]), int(r[1]), _text(r[2])) for r in replies)
         return PublishResult(
             epoch=ranges[-1][2],
@@ -147,6 +167,22 @@ class Publisher:
             last=ranges[-1][1],
             ranges=ranges,
         )
+
+
+_NOT_WRITER = "GRAPHLIVE_NOT_WRITER"
+
+
+class NotWriter(RuntimeError):
+    """Another process holds the graph's writer lease: this publisher may not append.
+
+    The refused batches were not published; earlier batches of the same call (a lease taken
+    over in between) were.
+    """
+
+    def __init__(self, graph: str, holder: str) -> None:
+        super().__init__(f"graph {graph!r} is being written by another process ({holder})")
+        self.graph = graph
+        self.holder = holder
 
 
 _EMPTY_SNAPSHOT = zlib.compress(b'{"nodes":[],"edges":[]}')

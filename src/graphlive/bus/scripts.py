@@ -6,15 +6,22 @@ fan-out of one batch cannot interleave with another publisher's batch.
 
 from __future__ import annotations
 
-# KEYS: events stream, meta hash, snapshot hash, live channel (declared for cluster routing).
+# KEYS: events stream, meta hash, snapshot hash, live channel (declared for cluster routing),
+#       writer lease.
 # ARGV: epoch candidate, retention, reset flag ("1" starts a new epoch), the snapshot blob of an
-#       empty graph, then one encoded event body per event, each produced by
-#       events.encode_unpositioned (starting with '{').
+#       empty graph, the publisher's writer token ("" for none), then one encoded event body per
+#       event, each produced by events.encode_unpositioned (starting with '{').
+# The fence of the writer lease: while a writer holds the lease, only its token may publish, so a
+# writer that lost its lease (paused past its expiry) cannot interleave with its successor.
 # A reset stores an empty snapshot at the seq of the batch's first event (the graph_reset), so a
 # consumer starting from nothing can load the new epoch although the stream starts mid-sequence.
 # Returns {first_seq, last_seq, epoch}.
 PUBLISH = r"""
-local n = #ARGV - 4
+local n = #ARGV - 5
+local holder = redis.call('GET', KEYS[5])
+if holder and holder ~= ARGV[5] then
+  return redis.error_reply('GRAPHLIVE_NOT_WRITER graph is written by ' .. holder)
+end
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
 if (not epoch) or ARGV[3] == '1' then
   -- A graph without meta is new or has lost its history: any stream or snapshot left over from
@@ -36,7 +43,7 @@ local mid = ',"epoch":"' .. epoch .. '",'
 local out = {}
 for i = 1, n do
   local s = string.format('%d', first + i - 1)
-  local msg = '{"seq":' .. s .. mid .. string.sub(ARGV[i + 4], 2)
+  local msg = '{"seq":' .. s .. mid .. string.sub(ARGV[i + 5], 2)
   redis.call('XADD', KEYS[1], s .. '-0', 'e', msg)
   out[i] = msg
 end

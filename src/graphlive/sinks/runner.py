@@ -18,7 +18,7 @@ Guarantees:
   token in the cursor), then the tail after the snapshot's ``seq`` is applied as usual.
 * **Consumer groups.** Entries are read with ``XREADGROUP`` and acknowledged with ``XACK`` once
   applied. Of several sink processes in one group, only the holder of the group's lease
-  (:mod:`graphlive.sinks.lease`) reads and applies; the others stand by, take the lease over when
+  (:mod:`graphlive.bus.lease`) reads and applies; the others stand by, take the lease over when
   it expires, and claim the dead holder's pending entries with ``XAUTOCLAIM``. Ordering needs a
   single applier; the cursor compare-and-set keeps even a stalled former holder from doing harm.
 """
@@ -38,6 +38,7 @@ from typing import Any
 import redis
 
 from graphlive.bus.keys import GraphKeys
+from graphlive.bus.lease import Lease, lease_key
 from graphlive.bus.reader import (
     Position,
     ResyncRequired,
@@ -54,7 +55,6 @@ from graphlive.sinks.cypher import (
     start_rebuild_statement,
 )
 from graphlive.sinks.lag import record_applied
-from graphlive.sinks.lease import Lease, lease_key
 from graphlive.sinks.target import REBUILD_PREFIX, Target, open_target
 
 __all__ = ["Sink", "SinkStats"]

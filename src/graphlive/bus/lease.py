@@ -1,13 +1,14 @@
-"""A per-graph, per-group lease in Redis: which sink process of a consumer group applies events.
+"""Leases in Redis: which one process of several may do something for a graph.
 
-Applying must follow ``seq`` order, so of the processes sharing a consumer group exactly one —
-the lease holder — reads and applies; the others stand by and take over when the lease expires
-(the holder died or hung). The lease is a plain key set with ``NX PX``; only the holder's token
-renews or releases it (checked inside Redis by a script).
+Two users: the graph's writer (:mod:`graphlive.bus.writer_lease`: one process analyses and
+publishes a graph at a time) and each sink consumer group (one process applies events to a
+database). A lease is a plain key set with ``NX PX``; only the holder's token renews or releases
+it (checked inside Redis by a script), so a holder that died blocks the others for at most its
+time to live.
 
-A lease alone cannot stop a holder that stalls past its expiry and then writes; the target's
-cursor compare-and-set (:mod:`graphlive.sinks.cypher`) is the fence that makes such a late write
-change nothing.
+A lease alone cannot stop a holder that stalls past its expiry and then writes: each user adds a
+fence of its own (the publish script checks the writer's token; a sink target's cursor
+compare-and-set makes a late write change nothing).
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def lease_key(graph: str, group: str) -> str:
 class Lease:
     """The lease of one process. ``ttl_ms`` bounds how long a dead holder blocks a takeover."""
 
-    def __init__(self, client: redis.Redis, key: str, owner: str, ttl_ms: int) -> None:
+    def __init__(
+        self, client: redis.Redis, key: str, owner: str, ttl_ms: int, *, token: str | None = None
+    ) -> None:
         if ttl_ms < 100:
             raise ValueError("lease ttl must be at least 100 ms")
         self.client = client
@@ -49,7 +52,7 @@ class Lease:
         self.ttl_ms = ttl_ms
         # Owner name plus a random part: a restarted process with the same consumer name must
         # not mistake its predecessor's lease for its own.
-        self.token = f"{owner}:{os.urandom(6).hex()}"
+        self.token = token if token is not None else f"{owner}:{os.urandom(6).hex()}"
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
 
@@ -62,6 +65,11 @@ class Lease:
     def release(self) -> None:
         """Give the lease up (if held) so a standby can take over at once."""
         self._release(keys=[self.key], args=[self.token])
+
+    def remaining_ms(self) -> int:
+        """Milliseconds until the current holder's lease expires (0 when nobody holds it)."""
+        left: Any = self.client.pttl(self.key)
+        return max(0, int(left))
 
     def holder(self) -> str | None:
         """The token of the current holder, if any."""

@@ -1,0 +1,231 @@
+"""The persistent analysis cache: what a new process needs to continue a graph's analysis.
+
+One entry per (graph, analysed folder), under ``<data dir>/analysis-cache/`` (see
+:func:`graphlive.paths.data_dir`):
+
+* ``header.pickle`` (small, read first): the versions it was written by, the graph position the
+  analysis had published up to, the stamps of every analysed file
+  (:mod:`graphlive.analysis.manifest`), how discovery named things, and the last summary. With it
+  alone a new process tells an unchanged tree (nothing to do) from a changed one;
+* ``state.pickle`` (large: facts of every file, the resolved program, what the graph writer
+  remembers; ~25 MB for Django): read only when something must be re-analysed.
+
+Contracts:
+
+* An entry is used only by the same graphlive analysis code and Python version that wrote it
+  (:func:`version_key`); anything else is ignored (and replaced by the next save).
+* Writes are atomic (a temporary file renamed over the old one); the header names the state it
+  belongs to, so a header never pairs with another save's state.
+* The total size is bounded by ``GRAPHLIVE_CACHE_MB`` (default 2048): after each save the least
+  recently used entries are deleted until the rest fits; an entry larger than the bound is not
+  kept at all. Deleting the folder at any time is safe: the next analysis parses everything.
+* The files are pickles, read only from the user's own data folder (mode 0700): whoever can write
+  there can already run code as the user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import pickle
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from graphlive.analysis.manifest import Stamp
+from graphlive.paths import data_dir
+
+__all__ = [
+    "CacheEntry",
+    "Header",
+    "cache_limit_bytes",
+    "cache_root",
+    "root_id",
+    "version_key",
+]
+
+log = logging.getLogger(__name__)
+
+_FORMAT = 1
+_DEFAULT_LIMIT_MB = 2048
+
+
+@cache
+def version_key() -> str:
+    """Identifies the analysis code and the Python that parses: a digest of graphlive's
+    analysis sources, the Python version and implementation."""
+    h = hashlib.blake2b(digest_size=12)
+    h.update(f"{_FORMAT}|{sys.implementation.cache_tag}|{sys.version_info[:3]}".encode())
+    analysis = Path(__file__).resolve().parent / "analysis"
+    for path in sorted(analysis.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def root_id(root: Path) -> str:
+    """A digest of the real path of an analysed folder (graphs store it, never the path)."""
+    real = os.path.realpath(root)
+    return hashlib.blake2b(real.encode(), digest_size=8).hexdigest()
+
+
+def cache_root() -> Path:
+    return data_dir() / "analysis-cache"
+
+
+def cache_limit_bytes() -> int:
+    """The size bound of the whole cache (``GRAPHLIVE_CACHE_MB``, default 2048 MB)."""
+    raw = os.environ.get("GRAPHLIVE_CACHE_MB", "").strip()
+    try:
+        mb = float(raw) if raw else _DEFAULT_LIMIT_MB
+    except ValueError:
+        log.warning("graphlive: GRAPHLIVE_CACHE_MB=%r is not a number; using %d", raw, 2048)
+        mb = _DEFAULT_LIMIT_MB
+    return max(0, int(mb * 1024 * 1024))
+
+
+@dataclass(slots=True)
+class Header:
+    """The small part of an entry (module docstring)."""
+
+    version: str
+    graph: str
+    root: str
+    #: The graph position the analysis had published up to when it was saved.
+    epoch: str
+    seq: int
+    structure: str
+    stamps: dict[str, Stamp]
+    stamped_ns: int
+    summary: dict[str, Any] | None
+    #: Pairs the header with its state file.
+    state_token: str
+    saved: float = field(default_factory=time.time)
+
+
+class CacheEntry:
+    """The cache entry of graph ``graph`` analysed from the folder with :func:`root_id` ``root``."""
+
+    def __init__(self, graph: str, root: str, *, folder: Path | None = None) -> None:
+        self.graph = graph
+        self.root = root
+        self.folder = (folder or cache_root()) / f"{graph}-{root}"
+
+    @property
+    def header_path(self) -> Path:
+        return self.folder / "header.pickle"
+
+    @property
+    def state_path(self) -> Path:
+        return self.folder / "state.pickle"
+
+    def header(self) -> Header | None:
+        """The entry's header if there is a usable one (same versions, graph and root)."""
+        try:
+            data = self.header_path.read_bytes()
+        except OSError:
+            return None
+        try:
+            header = pickle.loads(data)
+        except Exception as exc:  # a truncated or foreign file: ignore it, the next save mends
+            log.info("graphlive: ignoring unreadable analysis cache %s: %s", self.folder, exc)
+            return None
+        if not isinstance(header, Header) or (header.version, header.graph, header.root) != (
+            version_key(),
+            self.graph,
+            self.root,
+        ):
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(self.header_path)  # least recently used goes first
+        return header
+
+    def state(self, header: Header) -> dict[str, Any] | None:
+        """The analyzer state saved with ``header`` (``None`` when missing or not its pair)."""
+        try:
+            with open(self.state_path, "rb") as fh:
+                token, state = pickle.load(fh)
+        except Exception as exc:
+            log.info("graphlive: ignoring unreadable analysis state %s: %s", self.folder, exc)
+            return None
+        if token != header.state_token or not isinstance(state, dict):
+            return None
+        return state
+
+    def save(self, header: Header, state: dict[str, Any] | None) -> bool:
+        """Write the entry (``state=None`` rewrites only the header, keeping its state file),
+        then evict older entries beyond the bound. Returns False when it was not kept."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if state is not None:
+                header.state_token = os.urandom(8).hex()
+                _write_atomic(self.state_path, (header.state_token, state))
+            _write_atomic(self.header_path, header)
+        except (OSError, pickle.PicklingError, RecursionError) as exc:
+            log.warning("graphlive: cannot save the analysis cache in %s: %s", self.folder, exc)
+            return False
+        return evict(cache_limit_bytes(), keep=self.folder)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _write_atomic(path: Path, value: object) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _size(folder: Path) -> int:
+    total = 0
+    for item in folder.iterdir():
+        with contextlib.suppress(OSError):
+            total += item.stat().st_size
+    return total
+
+
+def _last_used(folder: Path) -> float:
+    try:
+        return (folder / "header.pickle").stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def evict(limit: int, *, keep: Path | None = None, root: Path | None = None) -> bool:
+    """Delete least recently used entries until the cache fits ``limit`` bytes. ``keep`` goes
+    last, and only if it alone is over the limit. Returns False if ``keep`` was deleted."""
+    base = root or cache_root()
+    try:
+        entries = [p for p in base.iterdir() if p.is_dir()]
+    except OSError:
+        return True
+    sizes = {p: _size(p) for p in entries}
+    total = sum(sizes.values())
+    order = sorted((p for p in entries if p != keep), key=_last_used)
+    if keep is not None and keep in sizes:
+        order.append(keep)
+    kept = True
+    for folder in order:
+        if total <= limit:
+            break
+        shutil.rmtree(folder, ignore_errors=True)
+        total -= sizes[folder]
+        if folder == keep:
+            kept = False
+            log.warning(
+                "graphlive: the analysis cache of %s (%d MB) is over GRAPHLIVE_CACHE_MB; not kept",
+                folder.name,
+                sizes[folder] // (1024 * 1024),
+            )
+    return kept
