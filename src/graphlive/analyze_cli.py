@@ -54,6 +54,18 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--workers", type=int, default=None, help="parser processes (default: CPUs)")
     p.add_argument("--no-publish", action="store_true", help="analyse in memory only")
     p.add_argument("--redis-url", default=None, help="overrides GRAPHLIVE_REDIS_URL")
+    p.add_argument(
+        "--reset",
+        action="store_true",
+        help="start a new epoch of the graph instead of continuing the stored one",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long to wait for another process writing the graph (default: while it lives)",
+    )
     p.set_defaults(func=run_analyze)
 
     w = sub.add_parser(
@@ -73,24 +85,35 @@ def add_commands(sub: Any) -> None:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
-    from graphlive.live import analyze
+    from graphlive.bus.publisher import NotWriter
+    from graphlive.bus.writer_lease import WriterBusy
+    from graphlive.live import LiveGraph, graph_name_for
 
     if not args.path.exists():
         print(f"graphlive analyze: {args.path}: no such file or directory", file=sys.stderr)
         return 2
+    root = args.path.resolve()
     bar = ProgressBar(sys.stderr)
+    lg = LiveGraph(
+        args.graph or graph_name_for(root),
+        root=root,
+        publish=not args.no_publish,
+        redis_url=args.redis_url,
+    )
+    lg.wait_note = lambda text: print(f"graphlive analyze: {text}", file=sys.stderr, flush=True)
     try:
-        lg = analyze(
-            args.path,
-            graph=args.graph,
-            publish=not args.no_publish,
-            redis_url=args.redis_url,
-            workers=args.workers,
-            progress=bar,
-        )
+        lg.analyze(root, workers=args.workers, progress=bar, reset=args.reset, wait=args.wait)
+    except (WriterBusy, NotWriter) as exc:
+        print(f"graphlive analyze: {exc}", file=sys.stderr)
+        lg.close()
+        return 3
     finally:
         bar.close()
     summary = lg.summary()
+    if lg.epoch_note is not None:
+        print(f"graphlive analyze: new epoch: {lg.epoch_note}", file=sys.stderr)
+    elif lg.resumed is not None:
+        print(f"graphlive analyze: continued the stored graph ({lg.resumed})", file=sys.stderr)
     lg.close()
     if lg.publish_error is not None:
         print(f"graphlive analyze: could not publish: {lg.publish_error}", file=sys.stderr)

@@ -289,6 +289,7 @@ class LiveGraph:
         self.stop_watching()
         with self.lock:
             self._acquire("watch", wait=None, hand_off=False, serves=True)
+            self._ensure_analyzer(None)  # updates start from the analysis, not a restore
             self.watcher = Watcher(self, debounce_ms=debounce_ms, **kwargs).start()
         return self.watcher
 
@@ -389,7 +390,7 @@ class LiveGraph:
         to do); otherwise leaves :attr:`analyzer` (restored or ``None``) and the graph ready
         for the run."""
         from graphlive.analysis_cache import CacheEntry, root_id
-        from graphlive.resume import read_record, reset_reason
+        from graphlive.resume import history_complete, read_record, reset_reason
 
         assert self.bus is not None
         client = self.bus.client
@@ -401,6 +402,8 @@ class LiveGraph:
         self._attached = True
         self.analyzer = None
         self._saved = None
+        if reason is None and not history_complete(client, self.name, record):
+            reason = self._lost_history
         if reason is None:
             from graphlive.resume import in_sync, tree_unchanged
 
@@ -411,7 +414,7 @@ class LiveGraph:
             try:
                 self._graph = self._load_graph()
             except ResyncRequired:
-                reason = "its history cannot be rebuilt from Redis (trimmed or lost)"
+                reason = self._lost_history
             else:
                 self.epoch_note = None
                 self._since_snapshot = self.position.seq - record.snapshot_seq
@@ -430,6 +433,8 @@ class LiveGraph:
         if state is not None:
             self.analyzer = self._restore(state, in_sync=False, workers=workers)
         return None
+
+    _lost_history = "its history cannot be rebuilt from Redis (trimmed or lost)"
 
     def _unchanged(self, entry: CacheEntry, header: Header, record: Any) -> AnalysisSummary:
         """The tree is what the saved analysis saw and the graph holds what it wrote: publish

@@ -34,6 +34,7 @@ from graphlive.ignore import IgnoreRules
 __all__ = [
     "ANALYSIS_FORMAT",
     "GraphRecord",
+    "history_complete",
     "in_sync",
     "read_record",
     "reset_reason",
@@ -115,6 +116,22 @@ def in_sync(client: redis.Redis, graph: str, header: Header, record: GraphRecord
         if event.epoch != header.epoch or event.type.is_mutation:
             return False
     return True
+
+
+def history_complete(client: redis.Redis, graph: str, record: GraphRecord) -> bool:
+    """Whether Redis still holds what rebuilds the graph: a snapshot (or the epoch's start) and
+    every event after it (a cheap check of the stream's first entry, no replay)."""
+    keys = GraphKeys(graph)
+    base = record.snapshot_seq
+    if base and not client.exists(keys.snapshot):
+        return False
+    if record.seq == base:
+        return True
+    first: Any = client.xrange(keys.events, "-", "+", count=1)
+    if not first:
+        return False
+    seq = int(_text(first[0][0]).partition("-")[0])
+    return seq <= base + 1
 
 
 def tree_unchanged(root: Path, header: Header) -> bool:

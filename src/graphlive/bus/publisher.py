@@ -156,8 +156,10 @@ class Publisher:
         try:
             replies = pipe.execute()
         except redis.ResponseError as exc:
-            if str(exc).startswith(_NOT_WRITER):
-                holder = str(exc)[len(_NOT_WRITER) :].strip()
+            # redis-py prefixes pipeline errors with the command that failed.
+            text = str(exc)
+            if _NOT_WRITER in text:
+                holder = text.partition(_NOT_WRITER)[2].strip()
                 raise NotWriter(self.graph, holder.removeprefix("graph is written by ")) from None
             raise
         ranges = tuple((int(r[0]), int(r[1]), _text(r[2])) for r in replies)

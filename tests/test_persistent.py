@@ -1,0 +1,315 @@
+"""Persistent graphs: new processes continue the stored graph, one writer at a time.
+
+Every analysis here runs in a process of its own (``python -c``), as a user's CLI runs or a
+restarted kernel would, against a real Redis; the analysis cache lives in a per-test data folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+import graphlive
+from graphlive.analysis_cache import CacheEntry, root_id
+from graphlive.bus.keys import GraphKeys
+from graphlive.bus.snapshot import load_graph
+from graphlive.events import ChangeEvent, EventType, decode
+
+# The child prints one JSON line: what its analysis did and where the stream stood after it.
+_CHILD = textwrap.dedent(
+    """
+    import json, sys, time
+    import graphlive
+    from graphlive.live import LiveGraph
+    root, graph, url, reset, pause = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+    lg = LiveGraph(graph, root=root, redis_url=url)
+    lg.wait_note = lambda text: print("NOTE " + text, file=sys.stderr, flush=True)
+
+    def progress(p):
+        if pause == "write" and p.phase == "write" and p.done * 2 >= p.total:
+            print("PAUSED", flush=True)
+            time.sleep(600)
+
+    s = lg.analyze(root, reset=reset == "1", progress=progress, workers=1)
+    print(json.dumps({
+        "resumed": lg.resumed, "note": lg.epoch_note, "epoch": lg.position.epoch,
+        "seq": lg.position.seq, "parsed": s.files_parsed, "nodes": s.nodes,
+    }), flush=True)
+    lg.close()
+    """
+)
+
+
+def _env(data: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ, GRAPHLIVE_DATA_DIR=str(data), **extra)
+    env.pop("GRAPHLIVE_REDIS_URL", None)
+    return env
+
+
+def _start(root: Path, graph: str, url: str, data: Path, *, reset: bool = False,
+           pause: str = "", **env: str) -> subprocess.Popen[str]:  # fmt: skip
+    args = [sys.executable, "-c", _CHILD, str(root), graph, url, "1" if reset else "0", pause]
+    return subprocess.Popen(
+        args, env=_env(data, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _run(root: Path, graph: str, url: str, data: Path, **kwargs: Any) -> dict[str, Any]:
+    proc = _start(root, graph, url, data, **kwargs)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result["stderr"] = err
+    return result
+
+
+def _events(client: redis.Redis, graph: str, after: int = 0) -> list[ChangeEvent]:
+    entries: Any = client.xrange(GraphKeys(graph).events, f"{after + 1}-0", "+")
+    return [decode(fields[b"e"]) for _, fields in entries]
+
+
+def _mutations(client: redis.Redis, graph: str, after: int) -> list[ChangeEvent]:
+    return [e for e in _events(client, graph, after) if e.type.is_mutation]
+
+
+def _fresh(root: Path) -> graphlive.LiveGraph:
+    return graphlive.analyze(root, publish=False, workers=1)
+
+
+def _event_file(event: ChangeEvent) -> str | None:
+    data = event.data
+    item = data.get("node") or data.get("edge") or data
+    return item.get("file")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "shop"
+    pkg = root / "shop"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "models.py").write_text(
+        "class Item:\n    def price(self):\n        return 1\n\n"
+        "class Order:\n    def total(self, items):\n        return sum(i.price() for i in items)\n"
+    )
+    (pkg / "cart.py").write_text(
+        "from shop.models import Item, Order\n\n"
+        "def checkout():\n    order = Order()\n    return order.total([Item()])\n\n"
+        "def helper():\n    return 2\n"
+    )
+    (pkg / "api.py").write_text(
+        "from shop import cart\n\ndef handle():\n    return cart.checkout()\n"
+    )
+    return root
+
+
+@pytest.fixture
+def big_project(tmp_path: Path) -> Path:
+    """Enough modules that an analysis takes a moment and publishes several transactions."""
+    root = tmp_path / "big"
+    pkg = root / "big"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    for i in range(120):
+        prev = f"from big.m{i - 1} import f{i - 1}\n" if i else ""
+        body = "".join(f"def g{i}_{j}(x):\n    return f{i}(x) + {j}\n\n" for j in range(15))
+        call = f"    return f{i - 1}(x)\n" if i else "    return x\n"
+        (pkg / f"m{i}.py").write_text(f"{prev}\ndef f{i}(x):\n{call}\n{body}")
+    return root
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def graph(request: pytest.FixtureRequest) -> str:
+    return f"persist-{request.node.name[:60]}".replace("[", "-").replace("]", "")
+
+
+def test_a_second_process_on_an_unchanged_tree_publishes_no_mutation(
+    project: Path, graph: str, redis_url: str, redis_client: redis.Redis, data: Path
+) -> None:
+    first = _run(project, graph, redis_url, data)
+    assert first["resumed"] == "new-epoch" and first["note"] == "the graph is new"
+    second = _run(project, graph, redis_url, data)
+    assert second["resumed"] == "unchanged"
+    assert second["epoch"] == first["epoch"] and second["parsed"] == 0
+    assert second["nodes"] == first["nodes"]
+    assert _mutations(redis_client, graph, first["seq"]) == []
+    kinds = [e.type for e in _events(redis_client, graph, first["seq"])]
+    assert kinds == [EventType.ANALYSIS_STARTED, EventType.ANALYSIS_COMPLETED]
+    # A third process, now without the cache (deleted): parses everything, still no mutation.
+    CacheEntry(graph, root_id(project), folder=data / "analysis-cache").remove()
+    third = _run(project, graph, redis_url, data)
+    assert third["resumed"] == "full" and third["parsed"] == 4
+    assert third["epoch"] == first["epoch"]
+    assert _mutations(redis_client, graph, second["seq"]) == []
+
+
+def test_a_one_function_change_in_a_new_process_publishes_only_that_files_diff(
+    project: Path, graph: str, redis_url: str, redis_client: redis.Redis, data: Path
+) -> None:
+    first = _run(project, graph, redis_url, data)
+    cart = project / "shop" / "cart.py"
+    cart.write_text(cart.read_text().replace("return 2", "return Item().price()"))
+    second = _run(project, graph, redis_url, data)
+    assert second["resumed"] == "continued" and second["parsed"] == 1
+    assert second["epoch"] == first["epoch"]
+    changes = _mutations(redis_client, graph, first["seq"])
+    assert changes, "the new call must be published"
+    assert {_event_file(e) for e in changes} == {"shop/cart.py"}
+    assert EventType.GRAPH_RESET not in {e.type for e in changes}
+    # The stored graph is exactly what a fresh analysis of the tree gives.
+    stored, _ = load_graph(redis_client, graph)
+    assert stored == _fresh(project).graph
+    assert "shop.models.Item.price" in {e.target for e in stored.out_edges("shop.cart.helper")}
+
+
+def test_a_touched_but_unchanged_file_is_not_reparsed(
+    project: Path, graph: str, redis_url: str, redis_client: redis.Redis, data: Path
+) -> None:
+    first = _run(project, graph, redis_url, data)
+    api = project / "shop" / "api.py"
+    os.utime(api, ns=(time.time_ns() + 10**10, time.time_ns() + 10**10))
+    second = _run(project, graph, redis_url, data)
+    assert second["resumed"] == "unchanged" and second["parsed"] == 0
+    assert _mutations(redis_client, graph, first["seq"]) == []
+
+
+def test_new_epochs_only_when_asked_or_when_the_stored_graph_cannot_be_used(
+    project: Path, tmp_path: Path, graph: str, redis_url: str, redis_client: redis.Redis,
+    data: Path,
+) -> None:  # fmt: skip
+    first = _run(project, graph, redis_url, data)
+    asked = _run(project, graph, redis_url, data, reset=True)
+    assert asked["resumed"] == "new-epoch" and asked["note"] == "a reset was requested"
+    assert asked["epoch"] != first["epoch"] and asked["parsed"] == 0  # the cache still spares it
+    # Another folder under the same graph name: a new epoch that says why.
+    other = tmp_path / "elsewhere" / "shop"
+    other.mkdir(parents=True)
+    (other / "one.py").write_text("def f():\n    return 1\n")
+    moved = _run(other, graph, redis_url, data)
+    assert moved["resumed"] == "new-epoch"
+    assert moved["note"] == "the stored graph is the analysis of another folder ('shop')"
+    # A graph written by something that recorded no analysis (a tool, an older graphlive).
+    redis_client.hdel(GraphKeys(graph).meta, "root", "analysis_format")
+    legacy = _run(other, graph, redis_url, data)
+    assert legacy["resumed"] == "new-epoch" and "records no analysis" in legacy["note"]
+    # Another analysis format.
+    redis_client.hset(GraphKeys(graph).meta, "analysis_format", 999)
+    bumped = _run(other, graph, redis_url, data)
+    assert "analysis format 999" in bumped["note"]
+    # A history Redis cannot rebuild (its stream lost entries the snapshot does not cover).
+    redis_client.hset(GraphKeys(graph).meta, "snapshot_seq", 0)
+    redis_client.delete(GraphKeys(graph).snapshot)
+    redis_client.xtrim(GraphKeys(graph).events, minid=f"{bumped['seq']}-0")
+    lost = _run(other, graph, redis_url, data)
+    assert lost["resumed"] == "new-epoch" and "cannot be rebuilt" in lost["note"]
+    stored, _ = load_graph(redis_client, graph)
+    assert stored == _fresh(other).graph
+
+
+def test_a_damaged_cache_is_ignored_and_mended(
+    project: Path, graph: str, redis_url: str, redis_client: redis.Redis, data: Path
+) -> None:
+    first = _run(project, graph, redis_url, data)
+    entry = CacheEntry(graph, root_id(project), folder=data / "analysis-cache")
+    entry.state_path.write_bytes(b"not a pickle")
+    (project / "shop" / "api.py").write_text("def handle():\n    return 3\n")
+    second = _run(project, graph, redis_url, data)
+    assert second["resumed"] == "full" and second["parsed"] == 4  # nothing to continue from
+    assert second["epoch"] == first["epoch"]
+    assert {_event_file(e) for e in _mutations(redis_client, graph, first["seq"])} == {
+        "shop/api.py"
+    }
+    entry.header_path.write_bytes(b"\x80garbage")
+    third = _run(project, graph, redis_url, data)
+    assert third["resumed"] == "full" and third["epoch"] == first["epoch"]
+    fourth = _run(project, graph, redis_url, data)
+    assert fourth["resumed"] == "unchanged"  # the last run saved a good entry again
+
+
+def test_two_writers_at_once_take_turns_in_one_epoch(
+    big_project: Path, graph: str, redis_url: str, redis_client: redis.Redis, data: Path
+) -> None:
+    a = _start(big_project, graph, redis_url, data)
+    b = _start(big_project, graph, redis_url, data)
+    (out_a, err_a), (out_b, err_b) = a.communicate(timeout=120), b.communicate(timeout=120)
+    assert a.returncode == 0 and b.returncode == 0, err_a + err_b
+    results = [json.loads(out_a.strip()), json.loads(out_b.strip())]
+    assert results[0]["epoch"] == results[1]["epoch"]
+    # One of them waited for the other, and said so.
+    assert "NOTE waiting for analyze" in err_a + err_b
+    events = _events(redis_client, graph)
+    assert [e.type for e in events].count(EventType.GRAPH_RESET) == 1
+    # The second writer published no mutation: the first had written it all.
+    later = max(results, key=lambda r: r["seq"])
+    earlier = min(results, key=lambda r: r["seq"])
+    assert later["resumed"] in ("unchanged", "continued", "full")
+    assert _mutations(redis_client, graph, earlier["seq"]) == []
+    stored, _ = load_graph(redis_client, graph)
+    assert stored == _fresh(big_project).graph
+
+
+@pytest.fixture
+def killed() -> Iterator[list[subprocess.Popen[str]]]:
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)
+
+
+def test_a_writer_killed_mid_analysis_is_continued_in_the_same_epoch(
+    big_project: Path, graph: str, redis_url: str, redis_client: redis.Redis, data: Path,
+    killed: list[subprocess.Popen[str]],
+) -> None:  # fmt: skip
+    ttl = {"GRAPHLIVE_WRITER_TTL_MS": "1500"}
+    owner = _start(big_project, graph, redis_url, data, pause="write", **ttl)
+    killed.append(owner)
+    assert owner.stdout is not None
+    assert owner.stdout.readline().strip() == "PAUSED"  # half of its files are published
+    epoch = redis_client.hget(GraphKeys(graph).meta, "epoch")
+    published = _events(redis_client, graph)
+    assert any(e.type is EventType.NODE_ADDED for e in published)
+    os.kill(owner.pid, signal.SIGKILL)
+    owner.wait(30)
+    assert redis_client.get(GraphKeys(graph).writer) is not None  # its lease outlives it
+    after = _run(big_project, graph, redis_url, data, **ttl)
+    assert "NOTE waiting for analyze" in after["stderr"]
+    assert after["epoch"] == epoch.decode()
+    assert [e.type for e in _events(redis_client, graph)].count(EventType.GRAPH_RESET) == 1
+    stored, _ = load_graph(redis_client, graph)
+    assert stored == _fresh(big_project).graph
+
+
+def test_a_writer_that_lost_its_lease_cannot_publish(
+    project: Path, graph: str, redis_url: str, redis_client: redis.Redis, data: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("GRAPHLIVE_DATA_DIR", str(data))
+    lg = graphlive.analyze(project, graph=graph, redis_url=redis_url)
+    try:
+        # Someone else holds the lease now: this session's next publish is refused whole.
+        redis_client.set(GraphKeys(graph).writer, "analyze|host|1|0|other", px=60_000)
+        head = int(redis_client.hget(GraphKeys(graph).meta, "seq") or 0)
+        with pytest.raises(graphlive.live.NotWriter, match=r"analyze\|host\|1\|0\|other"):
+            lg.graph.remove_node("shop.cart.helper")  # published at once, outside an analysis
+        assert int(redis_client.hget(GraphKeys(graph).meta, "seq") or 0) == head
+    finally:
+        redis_client.delete(GraphKeys(graph).writer)
+        lg.close()
