@@ -101,6 +101,11 @@ class Node:
     loc: int | None = None
     extra: tuple[tuple[str, Any], ...] = ()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as constructor arguments (the analysis cache holds every node and edge):
+        # dataclasses' generic state for slots classes takes several times longer to load.
+        return (type(self), tuple(getattr(self, name) for name in self.__slots__))
+
     @staticmethod
     def make(
         id: str,
@@ -169,6 +174,11 @@ class Edge:
     target: str
     line: int = 0
     file: str | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as constructor arguments (the analysis cache holds every node and edge):
+        # dataclasses' generic state for slots classes takes several times longer to load.
+        return (type(self), tuple(getattr(self, name) for name in self.__slots__))
 
     @property
     def key(self) -> EdgeKey:
