@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graphlive.bus import Position
+from graphlive.bus.lease import Lease
 from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
 from graphlive.sinks import cli as sink_cli
@@ -33,7 +34,6 @@ from graphlive.sinks.cypher import (
     start_rebuild_statement,
 )
 from graphlive.sinks.falkordb import FalkorDBTarget
-from graphlive.bus.lease import Lease
 from graphlive.sinks.params import NUL_REPLACEMENT, encode_params, encode_value
 from tests.test_sink_support import assert_mirrors, falkordb_url, open_falkordb, wait_for
 

@@ -16,10 +16,10 @@ import pytest
 import redis
 
 from graphlive.bus import GraphKeys
+from graphlive.bus.lease import lease_key
 from graphlive.live import LiveGraph
 from graphlive.sinks import sink_lag
 from graphlive.sinks.falkordb import FalkorDBTarget
-from graphlive.bus.lease import lease_key
 from graphlive.sinks.target import Cursor
 from tests.test_sink_support import (
     assert_mirrors,
