@@ -313,3 +313,47 @@ def test_a_writer_that_lost_its_lease_cannot_publish(
     finally:
         redis_client.delete(GraphKeys(graph).writer)
         lg.close()
+
+
+def test_a_restored_analysis_retracts_what_flowed_into_other_files(
+    project: Path, graph: str, redis_url: str, redis_client: redis.Redis, data: Path
+) -> None:
+    """The saved solver must retract derived values after a round trip through the cache
+    (a marker compared by identity once came back as another object, and nothing was)."""
+    models = project / "shop" / "models.py"
+    models.write_text(models.read_text() + "\n\ndef make():\n    return Item()\n")
+    (project / "shop" / "api.py").write_text(
+        "from shop.models import make\n\ndef handle():\n    return make().price()\n"
+    )
+    first = _run(project, graph, redis_url, data)
+    stored, _ = load_graph(redis_client, graph)
+    assert "shop.models.Item.price" in {e.target for e in stored.out_edges("shop.api.handle")}
+    models.write_text(models.read_text().replace("return Item()", "return Order()"))
+    second = _run(project, graph, redis_url, data)
+    assert second["resumed"] == "continued" and second["parsed"] == 1
+    assert second["epoch"] == first["epoch"]
+    stored, _ = load_graph(redis_client, graph)
+    assert stored == _fresh(project).graph
+    targets = {e.target for e in stored.out_edges("shop.api.handle")}
+    assert "shop.models.Item.price" not in targets
+    changed = {_event_file(e) for e in _mutations(redis_client, graph, first["seq"])}
+    assert "shop/api.py" in changed  # the edge another file owned went with the change
+
+
+def test_the_saved_solver_keeps_its_identity_markers(project: Path) -> None:
+    """Records compared by identity (``_MANY``) must come back as the same object."""
+    import pickle
+
+    from graphlive.analysis import resolve
+
+    (project / "shop" / "pairs.py").write_text(
+        "def two():\n    return 1, 2\n\ndef use():\n    a, b = two()\n    c = d = two()\n"
+        "    return a, b, c, d\n"
+    )
+    lg = graphlive.analyze(project, publish=False, workers=1)
+    assert lg.analyzer is not None
+    state = pickle.loads(pickle.dumps(lg.analyzer.export_state()))
+    records = [w for w in state["program"].solver.cwrites if isinstance(w, tuple) and w]
+    many = [w for w in records if repr(w[0]) == "_MANY"]
+    assert many, "the project must have constraints that write several variables"
+    assert all(w[0] is resolve._MANY for w in many)

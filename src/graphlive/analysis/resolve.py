@@ -117,7 +117,26 @@ _PURE_ATTR_KINDS = frozenset(
 )
 _SLOTS = "<slots>"  # pseudo-slot read to be woken when a container gains a slot
 _MODULE_WATCH = "<mod>"  # ("<mod>", id): pseudo-variable read by lookups of module ``id``
-_MANY = "\0many"  # first item of a constraint's record of several written variables
+
+
+class _Many:
+    """First item of a constraint's record of several written variables, compared with ``is``.
+
+    One instance, also after pickling (the analysis cache saves the solver): it pickles as a
+    reference to this module's :data:`_MANY`, where a plain string would come back as another
+    object and the record would no longer be recognised (nothing it wrote would be retracted).
+    """
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return "_MANY"
+
+    def __repr__(self) -> str:
+        return "_MANY"
+
+
+_MANY = _Many()
 #: ``(C_DECO, def_id, line, expr)``: a decorator's ``decorates`` edges, evaluated by the solver
 #: (a pure reader) so that an update knows when they change.
 C_DECO = 5
