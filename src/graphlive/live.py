@@ -250,30 +250,28 @@ class LiveGraph:
         """Re-analyse the given files (changed, added or deleted; absolute or relative to the
         root) and publish only the difference, one transaction per file. Unchanged code emits
         no graph mutation. Runs a full analysis if there was none yet."""
-        with self.lock:
-            analyzer = self._ensure_analyzer(None)
-            if analyzer is None:
-                return self.analyze(progress=progress)
-            self._acquire("analyze", wait=None, hand_off=False)
-            try:
-                # No snapshot per update (its cost grows with the graph): flush() writes one
-                # every `snapshot_every` published events.
-                return self._bulk_run(
-                    lambda: analyzer.update(paths, progress=progress), snapshot=False
-                )
-            finally:
-                self._release()
+        return self._incremental(lambda a: a.update(paths, progress=progress), progress)
 
     def rescan(self, *, progress: Callable[[Progress], None] | None = None) -> AnalysisSummary:
         """Re-analyse what changed on disk since the last analysis (by the files' stamps) and
         publish the difference; what a watcher does when another process asks it to."""
+        return self._incremental(lambda a: a.rescan(progress), progress)
+
+    def _incremental(
+        self,
+        body: Callable[[Analyzer], AnalysisSummary],
+        progress: Callable[[Progress], None] | None,
+    ) -> AnalysisSummary:
+        """Run ``body`` on the analyzer holding the writer lease (a full analysis if there is
+        no analysis to continue). No snapshot: its cost grows with the graph; flush() writes one
+        every `snapshot_every` published events."""
         with self.lock:
             analyzer = self._ensure_analyzer(None)
             if analyzer is None:
                 return self.analyze(progress=progress)
             self._acquire("analyze", wait=None, hand_off=False)
             try:
-                return self._bulk_run(lambda: analyzer.rescan(progress), snapshot=False)
+                return self._bulk_run(lambda: body(analyzer), snapshot=False)
             finally:
                 self._release()
 
