@@ -14,7 +14,7 @@ import pytest
 
 from graphlive.analysis import AnalysisSummary, Analyzer
 from graphlive.events import ChangeEvent, EventType
-from graphlive.graph import CodeGraph
+from graphlive.graph import CodeGraph, EdgeKind
 
 MODULES = 800
 PER_PACKAGE = 50
@@ -140,3 +140,32 @@ def test_removed_function_touches_its_dependents_only(
     Analyzer(root, fresh, workers=1).run()
     assert graph == fresh
     update(tree, source(EDITED))
+
+
+def test_lines_moved_by_an_edit_keep_what_their_calls_derived(
+    tree: tuple[Path, Analyzer, CodeGraph],
+) -> None:
+    """A line added at the top moves every call and base class of the module: they keep their
+    solver state (nothing is re-solved, in this file or in the dependents that read what the
+    calls return), and only their edges move to the new lines."""
+    root, _analyzer, graph = tree
+    module = f"p2.m{EDITED}."
+
+    def lines() -> list[int]:
+        kinds = (EdgeKind.CALLS, EdgeKind.INHERITS)
+        return sorted(
+            e.line for e in graph.edges() if e.kind in kinds and e.source.startswith(module)
+        )
+
+    before = lines()
+    summary, transactions = update(tree, "# a comment moves every line\n" + source(EDITED))
+    assert summary.incremental and summary.fallback is None
+    assert summary.files_parsed == 1
+    assert summary.files_solved == 0
+    assert summary.files_written == 1 and owners(transactions) == [{rel_of(EDITED)}]
+    assert before and lines() == [line + 1 for line in before]  # the edges moved down
+    fresh = CodeGraph("fresh")
+    Analyzer(root, fresh, workers=1).run()
+    assert graph == fresh
+    summary, _ = update(tree, source(EDITED))
+    assert summary.files_solved == 0

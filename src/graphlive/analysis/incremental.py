@@ -51,6 +51,9 @@ from typing import Any
 
 from graphlive.analysis.facts import (
     C_BASES,
+    C_CALL,
+    C_ITER,
+    C_WITH,
     E_DEF,
     E_NAME,
     K_CLASS,
@@ -63,6 +66,7 @@ from graphlive.analysis.facts import (
     FileFacts,
 )
 from graphlive.analysis.resolve import (
+    C_DECO,
     FileLinks,
     IndexConflict,
     ProgramIndex,
@@ -144,6 +148,18 @@ def _mentions(node: Any, defs: set[str], names: set[str] | None) -> bool:
                 return True
         stack.extend(item)
     return False
+
+
+def _without_lines(con: Constraint) -> Constraint:
+    """A constraint with its source lines blanked (see :meth:`Program._moved`)."""
+    tag = con[0]
+    if tag in (C_CALL, C_ITER, C_WITH):
+        return (*con[:3], None, *con[4:])
+    if tag == C_BASES:
+        return (tag, con[1], tuple((None, e) for _line, e in con[2]))
+    if tag == C_DECO:
+        return (*con[:2], None, *con[3:])
+    return con
 
 
 def _rebound_names(old: FileFacts | None, new: FileFacts | None) -> set[str] | None:
@@ -320,14 +336,15 @@ class Program:
             for c in previous:
                 by_tuple.setdefault(solver.cons[c], []).append(c)  # type: ignore[arg-type]
             keep: list[int] = []
-            fresh: list[Constraint] = []
+            unmatched: list[Constraint] = []
             if new is not None:
                 for con in (*new.constraints, *decorator_checks(new)):
                     bucket = by_tuple.get(con)
                     if bucket:
                         keep.append(bucket.pop(0))
                     else:
-                        fresh.append(con)
+                        unmatched.append(con)
+            fresh = self._moved(by_tuple, unmatched, keep)
             for bucket in by_tuple.values():
                 removed.extend(bucket)
             if changed_defs or rebound is None or rebound:
@@ -420,6 +437,36 @@ class Program:
             retracted=len(suspect),
             saturated=solver.saturated != saturated,
         )
+
+    def _moved(
+        self, by_tuple: dict[Constraint, list[int]], unmatched: list[Constraint], keep: list[int]
+    ) -> list[Constraint]:
+        """Match constraints that only moved to other lines (an edit above them): the solver
+        never reads a constraint's line, only :func:`file_links` does, so such a constraint keeps
+        its number and what it derived, and takes its new tuple (the file is relinked anyway).
+        Without this, a line added at the top of a module would retract every call below it and
+        everything those calls derived, in other files too. Matched numbers go to ``keep`` and
+        leave ``by_tuple``; returns the constraints still unmatched (to be added)."""
+        if not unmatched:
+            return unmatched
+        cons = self.solver.cons
+        by_shape: dict[Constraint, list[int]] = {}
+        for bucket in by_tuple.values():
+            for c in bucket:
+                by_shape.setdefault(_without_lines(cons[c]), []).append(c)  # type: ignore[arg-type]
+        if not by_shape:
+            return unmatched
+        fresh: list[Constraint] = []
+        for con in unmatched:
+            bucket = by_shape.get(_without_lines(con))
+            if not bucket:
+                fresh.append(con)
+                continue
+            c = bucket.pop(0)
+            by_tuple[cons[c]].remove(c)  # type: ignore[index]
+            cons[c] = con
+            keep.append(c)
+        return fresh
 
     def _star_stable(self, old: FileFacts | None, new: FileFacts | None) -> bool:
         """Whether a file taking part in ``from m import *`` changed nothing star imports depend
