@@ -357,3 +357,50 @@ def test_the_saved_solver_keeps_its_identity_markers(project: Path) -> None:
     many = [w for w in records if repr(w[0]) == "_MANY"]
     assert many, "the project must have constraints that write several variables"
     assert all(w[0] is resolve._MANY for w in many)
+
+
+def test_incremental_runs_save_a_header_and_later_processes_build_on_it(
+    project: Path, graph: str, redis_url: str, redis_client: redis.Redis, data: Path
+) -> None:
+    """After a one-file update only the header is saved (naming the file); the next processes
+    continue from the older state plus that list, whatever they find: another edit, a revert,
+    an unchanged tree. The stored graph equals a fresh analysis after each."""
+    entry = CacheEntry(graph, root_id(project), folder=data / "analysis-cache")
+    first = _run(project, graph, redis_url, data)
+    base = entry.header()
+    assert base is not None and base.dirty == ()
+    state_bytes = entry.state_path.read_bytes()
+    cart = project / "shop" / "cart.py"
+    original = cart.read_text()
+
+    def step(expect_parsed: int) -> dict[str, Any]:
+        result = _run(project, graph, redis_url, data)
+        assert result["resumed"] == "continued" and result["epoch"] == first["epoch"]
+        assert result["parsed"] == expect_parsed
+        stored, _ = load_graph(redis_client, graph)
+        assert stored == _fresh(project).graph
+        return result
+
+    cart.write_text(original.replace("return 2", "return Item().price()"))
+    edited = step(1)
+    header = entry.header()
+    assert header is not None and header.state_token == base.state_token
+    assert "shop/cart.py" in header.dirty and header.seq == edited["seq"]
+    assert entry.state_path.read_bytes() == state_bytes  # the state was not written again
+    # Another file now: cart.py is parsed again (changed since the state) and compared.
+    api = project / "shop" / "api.py"
+    api.write_text(api.read_text() + "\n\ndef extra():\n    return handle()\n")
+    second = step(2)
+    assert {_event_file(e) for e in _mutations(redis_client, graph, edited["seq"])} == {
+        "shop/api.py"
+    }
+    # Back to the saved content: cart.py equals the state's facts (not parsed) but the graph
+    # holds the edit; being in the header's list, it is compared and put back.
+    cart.write_text(original)
+    step(1)
+    changed = {_event_file(e) for e in _mutations(redis_client, graph, second["seq"])}
+    assert changed == {"shop/cart.py"}
+    header = entry.header()
+    assert header is not None and {"shop/cart.py", "shop/api.py"} <= set(header.dirty)
+    unchanged = _run(project, graph, redis_url, data)
+    assert unchanged["resumed"] == "unchanged" and unchanged["parsed"] == 0

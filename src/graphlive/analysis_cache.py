@@ -8,7 +8,10 @@ One entry per (graph, analysed folder), under ``<data dir>/analysis-cache/`` (se
   (:mod:`graphlive.analysis.manifest`), how discovery named things, and the last summary. With it
   alone a new process tells an unchanged tree (nothing to do) from a changed one;
 * ``state.pickle`` (large: facts of every file, the resolved program, what the graph writer
-  remembers; ~25 MB for Django): read only when something must be re-analysed.
+  remembers; ~25 MB for Django): read only when something must be re-analysed. It is written
+  after full analyses; after an incremental one only the header is (a new graph position and
+  stamps, plus the files written since the state, :attr:`Header.dirty`), so that a one-file
+  change costs a small write rather than the whole state.
 
 Contracts:
 
@@ -39,9 +42,11 @@ from pathlib import Path
 from typing import Any
 
 from graphlive.analysis.manifest import Stamp
+from graphlive.gc_pause import gc_paused
 from graphlive.paths import data_dir
 
 __all__ = [
+    "DIRTY_MAX",
     "CacheEntry",
     "Header",
     "cache_limit_bytes",
@@ -52,8 +57,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_FORMAT = 1
+_FORMAT = 2  # 2: Header.dirty
 _DEFAULT_LIMIT_MB = 2048
+#: At most this many files in :attr:`Header.dirty`; beyond, the whole state is saved again.
+DIRTY_MAX = 256
 
 
 @cache
@@ -107,6 +114,10 @@ class Header:
     #: Pairs the header with its state file.
     state_token: str
     saved: float = field(default_factory=time.time)
+    #: Files updates wrote after the state was saved (the header moved on without it): a
+    #: process continuing from the state re-analyses what changed since and compares these
+    #: with the graph (:meth:`~graphlive.analysis.engine.Analyzer.restore`'s ``rewrite``).
+    dirty: tuple[str, ...] = ()
 
 
 class CacheEntry:
@@ -149,7 +160,8 @@ class CacheEntry:
     def state(self, header: Header) -> dict[str, Any] | None:
         """The analyzer state saved with ``header`` (``None`` when missing or not its pair)."""
         try:
-            with open(self.state_path, "rb") as fh:
+            # Millions of long-lived objects: the collector would run over them again and again.
+            with open(self.state_path, "rb") as fh, gc_paused(promote=True):
                 token, state = pickle.load(fh)
         except Exception as exc:
             log.info("graphlive: ignoring unreadable analysis state %s: %s", self.folder, exc)
@@ -179,7 +191,7 @@ class CacheEntry:
 def _write_atomic(path: Path, value: object) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as fh:
+        with open(tmp, "wb") as fh, gc_paused():
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except BaseException:

@@ -565,11 +565,23 @@ class CodeGraph:
         """Replace the content with ``d`` (from :meth:`to_dict`) without emitting events."""
         self._reset_state()
         self._replaying = True
+        # Inserted directly (a snapshot holds tens of thousands of edges; the checks and event
+        # records of add_node/add_edge were half of loading one); a repeated id or key, which
+        # to_dict never writes, goes the checked way.
+        nodes, edges = self._nodes, self._edges
         try:
             for n in d.get("nodes", ()):
-                self.add_node(Node.from_dict(n))
+                node = Node.from_dict(n)
+                if node.id in nodes:
+                    self.add_node(node)
+                else:
+                    self._insert_node(node)
             for e in d.get("edges", ()):
-                self.add_edge(Edge.from_dict(e))
+                edge = Edge.from_dict(e)
+                if edge.source in nodes and edge.target in nodes and edge.key not in edges:
+                    self._insert_edge(edge)
+                else:
+                    self.add_edge(edge)  # KeyError for an unknown endpoint, as documented
         finally:
             self._replaying = False
 

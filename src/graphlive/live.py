@@ -32,6 +32,7 @@ Publishing contract:
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     import networkx
     import pandas
 
+    from graphlive.analysis.discover import Discovery
     from graphlive.analysis.engine import AnalysisSummary, Analyzer, Progress
     from graphlive.analysis_cache import CacheEntry, Header
     from graphlive.watch import Watcher
@@ -136,6 +138,11 @@ class LiveGraph:
         self._lease_depth = 0
         # A saved analysis not loaded yet (after an unchanged run): (cache entry, header).
         self._saved: tuple[CacheEntry, Header] | None = None
+        #: The saved analysis state the analyzer continues (``Analyzer.unsaved`` is relative
+        #: to it): its token, ``None`` when there is none.
+        self._state_token: str | None = None
+        #: The walk of the tree ``_attach`` made, for the rescan of the same analyze call.
+        self._walked: Discovery | None = None
         self.wait_note: Callable[[str], None] = lambda text: log.warning("graphlive: %s", text)
         self._started = 0.0
         if not publish:
@@ -156,10 +163,12 @@ class LiveGraph:
 
     def _load_graph(self) -> CodeGraph:
         from graphlive.bus.snapshot import load_graph
+        from graphlive.gc_pause import gc_paused
 
         assert self.bus is not None
         self.flush()
-        graph, position = load_graph(self.bus.client, self.name)
+        with gc_paused(promote=True):  # one object per node, edge and index entry
+            graph, position = load_graph(self.bus.client, self.name)
         graph.source = "graphlive/analysis"
         graph.listen(self._on_batch)
         if position.epoch and position.seq >= self.position.seq:
@@ -215,6 +224,7 @@ class LiveGraph:
             raise FileNotFoundError(f"cannot analyse {root}: no such file or directory")
         with self.lock:
             self._started = time.perf_counter()
+            self._walked = None
             if self.root is not None and root != self.root:
                 # Another folder: a full analysis (the writer removes what the old one held).
                 self.analyzer = None
@@ -229,11 +239,12 @@ class LiveGraph:
                     if summary is not None:
                         return summary
                 analyzer = self._ensure_analyzer(workers)
+                walked, self._walked = self._walked, None
                 if analyzer is None:
                     analyzer = self.analyzer = self._fresh_analyzer(workers)
                     body = analyzer.run
                 else:
-                    body = analyzer.rescan
+                    body = functools.partial(analyzer.rescan, walked=walked)
                 summary = self._bulk_run(lambda: body(progress), snapshot=self._needs_snapshot())
                 if self.resumed is None:
                     self.resumed = (
@@ -271,7 +282,11 @@ class LiveGraph:
                 return self.analyze(progress=progress)
             self._acquire("analyze", wait=None, hand_off=False)
             try:
-                return self._bulk_run(lambda: body(analyzer), snapshot=False)
+                summary = self._bulk_run(lambda: body(analyzer), snapshot=False)
+                # A header naming the files written, when that is enough (no whole state per
+                # edit), so that a process started later continues from here.
+                self._save_analysis(full=False)
+                return summary
             finally:
                 self._release()
 
@@ -408,8 +423,14 @@ class LiveGraph:
             from graphlive.resume import in_sync, tree_unchanged
 
             synced = header is not None and in_sync(client, self.name, header, record)
-            if synced and header is not None and tree_unchanged(root, header):
-                return self._unchanged(entry, header, record)
+            if synced and header is not None:
+                from graphlive.analysis.discover import discover
+                from graphlive.ignore import IgnoreRules
+
+                walked = discover(root, IgnoreRules(root))
+                if tree_unchanged(walked, header):
+                    return self._unchanged(entry, header, record)
+                self._walked = walked  # the rescan that follows need not walk again
             self._needs_reset = False
             try:
                 self._graph = self._load_graph()
@@ -419,8 +440,8 @@ class LiveGraph:
                 self.epoch_note = None
                 self._since_snapshot = self.position.seq - record.snapshot_seq
                 state = entry.state(header) if header is not None else None
-                if state is not None:
-                    self.analyzer = self._restore(state, in_sync=synced, workers=workers)
+                if state is not None and header is not None:
+                    self.analyzer = self._restore(state, header, in_sync=synced, workers=workers)
                 return None
         # A new epoch: consumers clear their copy; the saved facts still spare the parsing.
         self.epoch_note = reason
@@ -430,8 +451,8 @@ class LiveGraph:
         self._needs_reset = True
         self._graph = self._new_graph()
         state = entry.state(header) if header is not None else None
-        if state is not None:
-            self.analyzer = self._restore(state, in_sync=False, workers=workers)
+        if state is not None and header is not None:
+            self.analyzer = self._restore(state, header, in_sync=False, workers=workers)
         return None
 
     _lost_history = "its history cannot be rebuilt from Redis (trimmed or lost)"
@@ -473,12 +494,20 @@ class LiveGraph:
         entry.save(header, None)
         return summary
 
-    def _restore(self, state: dict[str, Any], *, in_sync: bool, workers: int | None) -> Analyzer:
+    def _restore(
+        self, state: dict[str, Any], header: Header, *, in_sync: bool, workers: int | None
+    ) -> Analyzer:
         from graphlive.analysis.engine import Analyzer
 
         assert self.root is not None
+        self._state_token = header.state_token if in_sync else None
         return Analyzer.restore(
-            self.root, self.graph, state, in_sync=in_sync, **self._analyzer_options(workers)
+            self.root,
+            self.graph,
+            state,
+            in_sync=in_sync,
+            rewrite=header.dirty,
+            **self._analyzer_options(workers),
         )
 
     def _fresh_analyzer(self, workers: int | None) -> Analyzer:
@@ -503,16 +532,21 @@ class LiveGraph:
                 record = read_record(self.bus.client, self.name)
                 synced = in_sync(self.bus.client, self.name, header, record)
                 self._graph = self._load_graph()
-                self.analyzer = self._restore(state, in_sync=synced, workers=workers)
+                self.analyzer = self._restore(state, header, in_sync=synced, workers=workers)
         return self.analyzer
 
     def _needs_snapshot(self) -> bool:
         """A snapshot after an analysis: for a new epoch, or once enough events went by."""
         return self._needs_reset or self._since_snapshot >= self.snapshot_every
 
-    def _save_analysis(self) -> None:
-        """Save what a new process needs to continue (after a successful publish)."""
-        from graphlive.analysis_cache import CacheEntry, Header, root_id, version_key
+    def _save_analysis(self, *, full: bool = True) -> None:
+        """Save what a new process needs to continue (after a successful publish).
+
+        After an incremental run that wrote few files since the saved state, only the header
+        is written (it names those files: :attr:`~graphlive.analysis_cache.Header.dirty`);
+        otherwise the whole state, or with ``full=False`` nothing (the entry keeps an older
+        position, and the next process continuing it compares every file with the graph)."""
+        from graphlive.analysis_cache import DIRTY_MAX, CacheEntry, Header, root_id, version_key
 
         analyzer = self.analyzer
         if (
@@ -537,7 +571,20 @@ class LiveGraph:
             summary=summary,
             state_token="",
         )
-        entry.save(header, analyzer.export_state())
+        unsaved = analyzer.unsaved
+        if (
+            unsaved is not None
+            and self._state_token is not None
+            and len(unsaved) <= DIRTY_MAX
+            and entry.state_path.exists()
+        ):
+            header.state_token = self._state_token
+            header.dirty = tuple(sorted(unsaved))
+            entry.save(header, None)
+        elif full:
+            self._state_token = None
+            if entry.save(header, analyzer.export_state()):
+                self._state_token = header.state_token
 
     def _bulk_run(
         self, body: Callable[[], AnalysisSummary], *, snapshot: bool = True

@@ -19,17 +19,15 @@ wrote, and an update may write only what it changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import redis
 
-from graphlive.analysis.discover import discover
+from graphlive.analysis.discover import Discovery
 from graphlive.analysis.manifest import changed_files, structure_key
 from graphlive.analysis_cache import Header
 from graphlive.bus.keys import GraphKeys
 from graphlive.events import decode as decode_event
-from graphlive.ignore import IgnoreRules
 
 __all__ = [
     "ANALYSIS_FORMAT",
@@ -134,10 +132,10 @@ def history_complete(client: redis.Redis, graph: str, record: GraphRecord) -> bo
     return seq <= base + 1
 
 
-def tree_unchanged(root: Path, header: Header) -> bool:
-    """Whether the tree under ``root`` is exactly what the analysis saved with ``header`` saw:
-    discovery names everything alike and no file's stamp or content changed."""
-    disc = discover(root, IgnoreRules(root))
+def tree_unchanged(disc: Discovery, header: Header) -> bool:
+    """Whether the tree ``disc`` walked (:func:`~graphlive.analysis.discover.discover` of the
+    root) is exactly what the analysis saved with ``header`` saw: discovery names everything
+    alike and no file's stamp or content changed."""
     if structure_key(disc) != header.structure:
         return False
     return not changed_files(header.stamps, disc, header.stamped_ns)

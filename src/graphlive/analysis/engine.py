@@ -227,6 +227,14 @@ class Analyzer:
         self.stamped_ns = 0
         # Restored without the writer's memory: the next run compares every file with the graph.
         self._resync = False
+        #: Files whose facts or graph content changed since :meth:`export_state` was last taken
+        #: (``mark_saved``); ``None`` after a full run (only a whole new state describes it).
+        #: What lets a saved state plus a list of files stand for a later graph (see
+        #: :meth:`restore`'s ``rewrite``).
+        self.unsaved: set[str] | None = None
+        # Files the graph may hold otherwise than the restored writer remembers: the next
+        # update rebuilds them and compares them with the graph.
+        self._rewrite: set[str] = set()
 
     # ------------------------------------------------------------------ saved state
 
@@ -237,6 +245,7 @@ class Analyzer:
         if self.program is not None:
             self.program.solver.on_file = None
         disc = replace(self.discovery, rules=None) if self.discovery is not None else None
+        self.unsaved = set()
         return {
             "facts": self.facts,
             "stamps": self.stamps,
@@ -258,14 +267,18 @@ class Analyzer:
         state: dict[str, Any],
         *,
         in_sync: bool,
+        rewrite: Iterable[str] = (),
         **options: Any,
     ) -> Analyzer:
         """An analyzer continuing from :meth:`export_state` of an analysis of the same root.
 
-        ``in_sync``: ``graph`` holds exactly what that analyzer had written (then an update
-        writes only what it changes). Otherwise the graph may differ anywhere (another writer
-        published meanwhile): the kept facts are reused, but the next :meth:`update` resolves
-        the whole program and compares every file with the graph.
+        ``in_sync``: ``graph`` holds exactly what that analyzer had written, except for the
+        files in ``rewrite`` (written by later updates, whose :attr:`unsaved` names them); the
+        next update re-analyses what changed on disk since the state was taken, rebuilds the
+        ``rewrite`` files as well and writes only the difference from the graph. Otherwise the
+        graph may differ anywhere (another writer published meanwhile): the kept facts are
+        reused, but the next :meth:`update` resolves the whole program and compares every file
+        with the graph.
         """
         analyzer = cls(root, graph, **options)
         analyzer.facts = state["facts"]
@@ -282,6 +295,8 @@ class Analyzer:
             analyzer.program = state["program"] if analyzer.incremental else None
             analyzer.dependencies = state["dependencies"]
             analyzer.writer.restore_state(state["writer"])
+            analyzer._rewrite = set(rewrite)
+            analyzer.unsaved = set(rewrite)
         else:
             analyzer._resync = True
         return analyzer
@@ -290,21 +305,29 @@ class Analyzer:
         """:func:`~graphlive.analysis.manifest.structure_key` of the last walk (``""``: none)."""
         return structure_key(self.discovery) if self.discovery is not None else ""
 
-    def rescan(self, progress: ProgressCallback | None = None) -> AnalysisSummary:
+    def rescan(
+        self, progress: ProgressCallback | None = None, *, walked: Discovery | None = None
+    ) -> AnalysisSummary:
         """Bring the graph up to date with the tree as it is now, re-analysing only the files
         whose stamps changed since they were analysed (for changes nobody reported: another
-        process's request, a new process continuing a saved analysis)."""
+        process's request, a new process continuing a saved analysis).
+
+        ``walked``: a :func:`discover` of this root made just before (by a caller that had to
+        walk the tree anyway), used instead of walking it again; it takes this analyzer's
+        ignore rules."""
         old = self.discovery
         if old is None or not self.facts:
             return self.run(progress)
         started = time.perf_counter()
         self.rules.forget()
-        disc = self._discover()
+        if walked is not None:
+            walked.rules = self.rules
+        disc = walked if walked is not None else self._discover()
         changed = (disc.by_rel.keys() ^ old.by_rel.keys()) | changed_files(
             self.stamps, disc, self.stamped_ns
         )
         if self.program is not None and structure_key(disc) == structure_key(old):
-            return self.update(sorted(changed), progress)
+            return self.update(sorted(changed), progress, _walked=disc)
         timings = {"discover": time.perf_counter() - started}
         reason = "structure" if self.program is not None or self.incremental else "not-incremental"
         if self._resync:
@@ -343,7 +366,11 @@ class Analyzer:
         return self._guarded(lambda: self._run_full(progress))
 
     def update(
-        self, paths: Iterable[str | Path], progress: ProgressCallback | None = None
+        self,
+        paths: Iterable[str | Path],
+        progress: ProgressCallback | None = None,
+        *,
+        _walked: Discovery | None = None,
     ) -> AnalysisSummary:
         """Re-analyse after the given paths changed (files added, changed or deleted, folders,
         ``.gitignore`` files; absolute or relative to the root) and write only the difference,
@@ -353,7 +380,7 @@ class Analyzer:
         if not self.facts and self.discovery is None:
             return self.run(progress)
         try:
-            return self._guarded(lambda: self._run_update(paths, progress))
+            return self._guarded(lambda: self._run_update(paths, progress, _walked))
         except BaseException:
             # The kept state may be half updated: the next update analyses everything again
             # (writing only the difference), instead of building on it.
@@ -393,8 +420,13 @@ class Analyzer:
         return self._finish(disc, facts, started, timings, progress, parsed=len(tasks))
 
     def _run_update(
-        self, paths: Iterable[str | Path], progress: ProgressCallback | None
+        self,
+        paths: Iterable[str | Path],
+        progress: ProgressCallback | None,
+        prewalked: Discovery | None = None,
     ) -> AnalysisSummary:
+        """An update; ``prewalked``: a walk of the tree just made (by :meth:`rescan`), of the same
+        structure as the kept discovery, used where the paths would need another walk."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
         rels = {rel for rel in (self._relative(p) for p in paths) if rel is not None}
@@ -410,10 +442,10 @@ class Analyzer:
             if self._resync:
                 reason = "resync"
             return self._update_structure(new, rels, started, timings, progress, reason)
-        changed = refresh(disc, rels)
+        changed = refresh(disc, rels) if prewalked is None else None
         walked = changed is None
         if changed is None:
-            new = self._discover()
+            new = prewalked if prewalked is not None else self._discover()
             if not same_structure(disc, new):
                 timings["discover"] = time.perf_counter() - started
                 return self._update_structure(new, rels, started, timings, progress, "structure")
@@ -459,7 +491,7 @@ class Analyzer:
         if progress is not None:
             progress(Progress("resolve", len(stats.files_solved), len(stats.files_solved), None))
         t = time.perf_counter()
-        rebuild = set(changed) | stats.relinked
+        rebuild = set(changed) | stats.relinked | self._rewrite
         for rel in changed:
             old = self._files.get(rel)
             if old is not None:
@@ -502,8 +534,12 @@ class Analyzer:
         timings["build"] = time.perf_counter() - t
         t = time.perf_counter()
         diagnostics, written = self.writer.write_changes(
-            outputs, disc.namespaces, self.facts, progress
+            outputs, disc.namespaces, self.facts, progress, force=self._rewrite
         )
+        self._rewrite = set()
+        if self.unsaved is not None:
+            self.unsaved |= changed
+            self.unsaved.update(written)
         timings["write"] = time.perf_counter() - t
         if walked:
             diagnostics += len(disc.diagnostics)
@@ -516,7 +552,7 @@ class Analyzer:
             incremental=True,
             files_parsed=len(tasks),
             files_solved=len(stats.files_solved),
-            files_written=written,
+            files_written=len(written),
             saturated=stats.saturated,
         )
 
@@ -660,6 +696,8 @@ class Analyzer:
         self.facts = {f.file: f for f in facts}
         self.stamps = {rel: st for rel, st in self.stamps.items() if rel in self.facts}
         self._resync = False
+        self._rewrite = set()  # every file is compared with the graph
+        self.unsaved = None
         diagnostics, written = self.writer.write_all(outputs, ns_nodes, self.facts, progress)
         timings["write"] = time.perf_counter() - t
         diagnostics += len(disc.diagnostics)

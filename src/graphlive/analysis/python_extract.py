@@ -22,10 +22,8 @@ diagnostic; a vanished file yields ``missing=True``.
 from __future__ import annotations
 
 import ast
-import contextlib
-import gc
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from graphlive.analysis.facts import (
@@ -76,6 +74,7 @@ from graphlive.analysis.facts import (
 )
 from graphlive.analysis.metrics import code_line_prefix, doc_summary, loc_between, source_lines
 from graphlive.analysis.source import read_source
+from graphlive.gc_pause import gc_paused
 
 __all__ = ["K_COMP", "extract_chunk", "extract_file", "extract_source", "gc_paused"]
 
@@ -1510,30 +1509,6 @@ def extract_file(task: FileTask, max_bytes: int) -> FileFacts:
         facts = extract_source(task, text)
     facts.digest = digest
     return facts
-
-
-@contextlib.contextmanager
-def gc_paused(*, promote: bool = False) -> Iterator[None]:
-    """Pause the cyclic garbage collector. Parsing allocates millions of objects, which makes the
-    collector run over and over (it more than doubles the time on large trees) although ASTs
-    and facts hold no reference cycles, so reference counting frees them anyway.
-
-    With ``promote``, what was allocated meanwhile moves straight to the oldest generation when
-    the pause ends (``gc.freeze()`` then ``gc.unfreeze()``, which move objects without looking
-    at them). Otherwise the next allocation triggers a young collection that traverses every
-    object the analysis allocated, only to promote its graph, facts and solver state (all
-    long-lived) — about a tenth of a full analysis's time. Nothing is leaked: cyclic garbage
-    among those objects is collected by the next full collection instead."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            if promote:
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
 
 
 def extract_chunk(tasks: Sequence[FileTask], max_bytes: int) -> list[FileFacts]:

@@ -19,7 +19,7 @@ files it writes.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,10 +208,14 @@ class GraphWriter:
         namespaces: Mapping[str, object],
         facts: Mapping[str, FileFacts],
         progress: ProgressCallback | None,
-    ) -> tuple[int, int]:
+        *,
+        force: Set[str] = frozenset(),
+    ) -> tuple[int, list[str]]:
         """Write an update's rebuilt outputs (files gone have empty ones): one transaction per
         file that changed, in :meth:`write_order`; then drop externals and namespaces nothing
-        refers to. Returns (diagnostics emitted, transactions written)."""
+        refers to. ``force``: files whose graph content may differ from what this writer
+        remembers; they are written (compared with the graph) even if their output did not
+        change. Returns (diagnostics emitted, files written in order)."""
         graph = self.graph
         previous = {rel: self.outputs.get(rel) for rel in outputs}
         for rel in outputs:
@@ -230,7 +234,9 @@ class GraphWriter:
         valid = {rel: self._valid_edges(out, namespaces) for rel, out in outputs.items()}
         for rel, out in outputs.items():
             self._tally(out, valid[rel], facts)
-        order = self.write_order(outputs, previous)
+        order = self.write_order(
+            outputs, {rel: None if rel in force else old for rel, old in previous.items()}
+        )
         throttle = Throttle("write", len(order), graph, self.source, progress)
         diagnostics = 0
         dropped: set[str] = set()
@@ -244,7 +250,7 @@ class GraphWriter:
             for node_id in sorted(dropped):
                 if node_id not in self._node_file:
                     self._collect(node_id)
-        return diagnostics, len(order)
+        return diagnostics, order
 
     @staticmethod
     def write_order(
