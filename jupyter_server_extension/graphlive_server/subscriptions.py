@@ -203,6 +203,7 @@ class Subscription:
             self.session.forget(self)
             return
         self.feed = await self.broadcaster.attach(self)
+        self._ensure_open()  # closed meanwhile: detach again what attach added
         mode, reason, first_page = await self._retrying(self._plan, request, head)
         frame: dict[str, object] = {
             "op": "subscribed",
@@ -283,9 +284,9 @@ class Subscription:
                 await self._send_parts(parts, thread=big)
             elif big and not self.filters.passes_everything:
                 frame = await asyncio.to_thread(snap.frame, self.filters)
-                self.session.put(ControlFrame(frame, self.graph))
+                self._put(ControlFrame(frame, self.graph))
             else:
-                self.session.put(ControlFrame(snap.frame(self.filters), self.graph))
+                self._put(ControlFrame(snap.frame(self.filters), self.graph))
             self.position = snap.position
             self._enqueue(page)
             return
@@ -306,15 +307,16 @@ class Subscription:
                     frame = await asyncio.to_thread(parts.frame, index, self.filters)
                 else:
                     frame = parts.frame(index, self.filters)
-                self.session.put(ControlFrame(frame, self.graph))
+                self._put(ControlFrame(frame, self.graph))
         finally:
             self.snapshot_parts = None
 
     async def _follow(self) -> None:
         """Replay the stream from :attr:`position` until caught up with the feed, then go live."""
+        self._ensure_open()
         feed = self.feed
         assert feed is not None
-        while not self._closed:
+        while True:
             try:
                 page = await self.history.read(self.graph, self.position)
             except ResyncRequired as exc:
@@ -323,6 +325,7 @@ class Subscription:
             except REDIS_DOWN as exc:
                 await self._unavailable(exc)
                 continue
+            self._ensure_open()
             self._recovered()
             if page:
                 self._enqueue(page)
@@ -348,11 +351,29 @@ class Subscription:
             chunk = EventChunk(
                 self.graph, run[0].epoch, run[0].seq, run[-1].seq, self.filters.select(run)
             )
-            self.session.put(chunk)
+            self._put(chunk)
             self.position = Position(run[-1].epoch, run[-1].seq)
 
     def _control(self, frame: dict[str, object]) -> None:
-        self.session.put(ControlFrame(encode_frame(frame), self.graph))
+        self._put(ControlFrame(encode_frame(frame), self.graph))
+
+    def _put(self, item: ControlFrame | EventChunk) -> None:
+        """Queue on the connection, unless this subscription was closed (replaced by a new
+        subscribe, unsubscribed): its task may still be running (see :meth:`_ensure_open`)
+        and must not interleave stale frames with its successor's."""
+        self._ensure_open()
+        self.session.put(item)
+
+    def _ensure_open(self) -> None:
+        """Stop this subscription's task if it was closed. :meth:`close` cancels the task, but
+        a library awaited in between may swallow the cancellation (redis-py's asyncio client
+        does when it arrives while a connection goes back to its pool), so the task checks
+        for itself after each await that precedes a side effect. Also undoes a feed
+        attachment made after the close."""
+        if self._closed:
+            self.broadcaster.detach(self)
+            self.feed = None
+            raise asyncio.CancelledError()
 
     # ------------------------------------------------------------------ Redis outages
 
@@ -361,13 +382,13 @@ class Subscription:
     ) -> T:
         """``await fn(...)``, retrying with backoff while Redis is unreachable."""
         while True:
-            if self._closed:
-                raise asyncio.CancelledError()
+            self._ensure_open()
             try:
                 result = await fn(*args, **kwargs)
             except REDIS_DOWN as exc:
                 await self._unavailable(exc)
                 continue
+            self._ensure_open()
             self._recovered()
             return result
 

@@ -187,3 +187,50 @@ async def test_silent_connection_is_closed_with_4002_and_cleaned_up(
     await alive.send({"op": "ping", "t": 1})
     assert (await alive.expect("pong"))["t"] == 1
     dead.close()
+
+
+async def test_resubscribing_in_a_loop_leaves_no_subscriber_and_no_channel_behind(
+    gl_connect: Connect,
+    gl_service: GraphliveService,
+    redis_client: redis.Redis,
+    graph_name: str,
+) -> None:
+    """A client re-subscribing to a graph with a snapshot as fast as the rate limit lets it,
+    then closing: the graph's subscriber count and its Pub/Sub channel go back to zero."""
+    from graphlive.bus.keys import GraphKeys
+    from graphlive.bus.reader import Position
+    from graphlive.bus.snapshot import write_snapshot
+    from graphlive.graph import CodeGraph, Node, NodeKind
+
+    pub = Publisher(redis_client, graph_name)
+    producer = CodeGraph(graph_name)
+    published: list[Any] = []
+    producer.listen(lambda batch: published.extend(pub.publish(batch).positioned(batch)))
+    with producer.transaction():
+        for i in range(100):
+            producer.add_node(Node.make(f"m{i}", NodeKind.MODULE, file=f"m{i}.py"))
+    write_snapshot(redis_client, producer, Position(published[-1].epoch, published[-1].seq))
+    channel = GraphKeys(graph_name).live
+
+    def subscribers() -> int:
+        graphs = gl_service.status()["graphs"]
+        return int(graphs.get(graph_name, {}).get("subscribers", 0))
+
+    def channel_subscribed() -> bool:
+        counts: Any = redis_client.pubsub_numsub(channel)
+        return any(n for _, n in counts)
+
+    client = await gl_connect()
+    await client.hello()
+    count = 95  # within the rate limit's burst: none is refused
+    for i in range(count):
+        await client.send({"op": "subscribe", "graph": graph_name, "since": None, "ref": str(i)})
+    while (await client.until("subscribed", timeout=30)).get("ref") != str(count - 1):
+        pass
+    assert not [f for f in client.frames if f["op"] == "error"]
+    await wait_until(lambda: subscribers() == 1)
+    await wait_until(channel_subscribed)
+    client.close()
+    await wait_until(lambda: gl_service.status()["connections"]["events"] == 0)
+    await wait_until(lambda: subscribers() == 0 and graph_name not in gl_service.broadcaster.feeds)
+    await wait_until(lambda: not channel_subscribed())
