@@ -458,11 +458,11 @@ class Program:
             return unmatched
         fresh: list[Constraint] = []
         for con in unmatched:
-            bucket = by_shape.get(_without_lines(con))
-            if not bucket:
+            moved = by_shape.get(_without_lines(con))
+            if not moved:
                 fresh.append(con)
                 continue
-            c = bucket.pop(0)
+            c = moved.pop(0)
             by_tuple[cons[c]].remove(c)  # type: ignore[index]
             cons[c] = con
             keep.append(c)
