@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -25,8 +26,8 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from graphlive_server.analysis_service import AnalysisBusy, AnalysisUnavailable, PathRefused
 from graphlive_server.catalog import UnknownGraph
-from graphlive_server.protocol import ErrorCode, encode_frame, error_frame
-from graphlive_server.ratelimit import TokenBucket
+from graphlive_server.protocol import CloseCode, ErrorCode, encode_frame, error_frame
+from graphlive_server.ratelimit import Verdict
 from graphlive_server.service import GraphliveService, ServiceUnavailable
 from graphlive_server.session import ClientSession
 
@@ -159,8 +160,7 @@ class StatusWebSocketHandler(_GraphliveWebSocket):
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         self.service.status_sockets[self] = self.close
-        limits = self.service.limits
-        self._bucket = TokenBucket(limits.rate_limit, limits.rate_burst)
+        self._gate = self.service.limits.message_gate()
         self._task = asyncio.get_running_loop().create_task(self._push())
 
     async def _push(self) -> None:
@@ -173,22 +173,49 @@ class StatusWebSocketHandler(_GraphliveWebSocket):
             pass
 
     def on_message(self, message: str | bytes) -> None:
-        if not self._bucket.take(asyncio.get_running_loop().time()):
+        """Pings only, under the events socket's limits (rate, size, abuse closes). Replies
+        are written in order, so the error frames before a close reach the client."""
+        if self._closing:
+            return
+        now = time.monotonic()
+        verdict = self._gate.admit(now)
+        if verdict is not Verdict.OK:
+            self.service.metrics.rate_limited_total += 1
+        if verdict is Verdict.CLOSE:
+            self._close(CloseCode.RATE_LIMITED, "rate limit exceeded repeatedly")
+            return
+        if verdict is Verdict.REFUSE:
             self._reply(error_frame(ErrorCode.RATE_LIMITED, "too many messages: dropped"))
             return
-        try:
-            obj = json.loads(message) if isinstance(message, str) else None
-        except ValueError:
-            obj = None
+        limit = self.service.limits.max_message_bytes
+        if len(message) > limit:
+            obj: object = None
+            error = error_frame(ErrorCode.TOO_LARGE, f"message larger than {limit} bytes")
+        else:
+            try:
+                obj = json.loads(message) if isinstance(message, str) else None
+            except ValueError:
+                obj = None
+            error = error_frame(
+                ErrorCode.BAD_REQUEST, 'the status socket accepts only {"op": "ping"}'
+            )
         if isinstance(obj, dict) and obj.get("op") == "ping":
             t = obj.get("t")
             self._reply(
                 encode_frame({"op": "pong", "t": t if isinstance(t, (int, float)) else None})
             )
         else:
-            self._reply(
-                error_frame(ErrorCode.BAD_REQUEST, 'the status socket accepts only {"op": "ping"}')
-            )
+            self.service.metrics.bad_messages_total += 1
+            if self._gate.bad(now) is Verdict.CLOSE:
+                self._close(CloseCode.PROTOCOL_ABUSE, "too many malformed messages")
+            else:
+                self._reply(error)
+
+    _closing = False
+
+    def _close(self, code: int, reason: str) -> None:
+        self._closing = True
+        self.close(code, reason)
 
     def _reply(self, frame: bytes) -> None:
         with contextlib.suppress(WebSocketClosedError):

@@ -20,6 +20,7 @@ from typing import Any
 from graphlive.bus.keys import validate_graph_name
 from graphlive.bus.reader import Position
 from graphlive_server.filters import EventFilter
+from graphlive_server.ratelimit import MessageGate
 
 __all__ = [
     "MAX_REF_CHARS",
@@ -101,6 +102,16 @@ class Limits:
     def abuse_limit(self) -> int:
         """Rejected (rate-limited) messages within :data:`ABUSE_WINDOW` before a 4429 close."""
         return max(int(self.rate_burst), 10)
+
+    def message_gate(self) -> MessageGate:
+        """A connection's rate limit and abuse counts (same for the events and status sockets)."""
+        return MessageGate(
+            self.rate_limit,
+            self.rate_burst,
+            abuse_limit=self.abuse_limit,
+            bad_limit=BAD_MESSAGE_LIMIT,
+            window=ABUSE_WINDOW,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

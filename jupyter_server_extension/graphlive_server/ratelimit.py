@@ -1,10 +1,19 @@
-"""Token bucket: ``rate`` tokens per second, at most ``burst`` saved up."""
+"""Limits on what one connection may send: a token bucket, and the abuse counts that close.
+
+:class:`TokenBucket`: ``rate`` tokens per second, at most ``burst`` saved up.
+:class:`MessageGate`: the bucket plus the counts every graphlive WebSocket (events and status)
+applies to client messages: a refused message gets an ``error`` frame, persistent abuse closes
+the connection (4429 for too many refused ones, 4400 for too many malformed ones, both counted
+over :data:`~graphlive_server.protocol.ABUSE_WINDOW`).
+"""
 
 from __future__ import annotations
 
+import enum
 import math
+from collections import deque
 
-__all__ = ["TokenBucket"]
+__all__ = ["MessageGate", "TokenBucket", "Verdict"]
 
 
 class TokenBucket:
@@ -35,3 +44,47 @@ class TokenBucket:
             self._tokens -= 1.0
             return True
         return False
+
+
+class Verdict(enum.Enum):
+    """What to do with a client message (:meth:`MessageGate.admit`, :meth:`MessageGate.bad`)."""
+
+    #: Handle it (admit) / answer with an error frame (bad).
+    OK = "ok"
+    #: Over the rate: answer with a ``rate_limited`` error frame and drop it.
+    REFUSE = "refuse"
+    #: Persistent abuse: close the connection (after the frames already queued).
+    CLOSE = "close"
+
+
+class MessageGate:
+    """Rate limit and abuse counts of one connection's client messages (times in monotonic
+    seconds, passed in, as for :class:`TokenBucket`)."""
+
+    def __init__(
+        self, rate: float, burst: float, *, abuse_limit: int, bad_limit: int, window: float
+    ) -> None:
+        self.bucket = TokenBucket(rate, burst)
+        self.abuse_limit = abuse_limit
+        self.bad_limit = bad_limit
+        self.window = window
+        self._refused: deque[float] = deque()
+        self._bad: deque[float] = deque()
+
+    def admit(self, now: float) -> Verdict:
+        """A message arrived: OK, REFUSE (over the rate), or CLOSE (refused too often)."""
+        if self.bucket.take(now):
+            return Verdict.OK
+        if self._count(self._refused, now) > self.abuse_limit:
+            return Verdict.CLOSE
+        return Verdict.REFUSE
+
+    def bad(self, now: float) -> Verdict:
+        """An admitted message was malformed: OK (answer it with an error) or CLOSE."""
+        return Verdict.CLOSE if self._count(self._bad, now) > self.bad_limit else Verdict.OK
+
+    def _count(self, events: deque[float], now: float) -> int:
+        events.append(now)
+        while events and events[0] <= now - self.window:
+            events.popleft()
+        return len(events)

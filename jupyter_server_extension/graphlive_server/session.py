@@ -19,7 +19,6 @@ import contextlib
 import itertools
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -33,8 +32,6 @@ from graphlive_server.history import History
 from graphlive_server.metrics import Metrics
 from graphlive_server.outbox import ControlFrame, EventChunk, Outbox
 from graphlive_server.protocol import (
-    ABUSE_WINDOW,
-    BAD_MESSAGE_LIMIT,
     PROTOCOL_VERSION,
     CloseCode,
     ErrorCode,
@@ -48,12 +45,15 @@ from graphlive_server.protocol import (
     error_frame,
     parse_client_message,
 )
-from graphlive_server.ratelimit import TokenBucket
+from graphlive_server.ratelimit import Verdict
 from graphlive_server.subscriptions import Subscription
 
 __all__ = ["ClientSession", "Transport"]
 
 log = logging.getLogger(__name__)
+
+#: How long an abuse close waits for the frames queued before it to be sent.
+CLOSE_FLUSH_SECONDS = 5.0
 
 _ids = itertools.count(1)
 
@@ -106,9 +106,9 @@ class ClientSession:
         self._on_closed = on_closed
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
-        self._bucket = TokenBucket(limits.rate_limit, limits.rate_burst)
-        self._rejected: deque[float] = deque()
-        self._bad: deque[float] = deque()
+        self._gate = limits.message_gate()
+        #: ``(code, reason)`` of a close waiting for the queued frames to go out.
+        self._closing: tuple[int, str] | None = None
         self._unavailable = False
         loop = asyncio.get_running_loop()
         self._last_seen = loop.time()
@@ -138,14 +138,29 @@ class ClientSession:
         self._writer = loop.create_task(self._write_loop())
         self._keepalive = loop.create_task(self._keepalive_loop())
 
-    def close(self, code: int, reason: str) -> None:
-        """Close from the server side with ``code`` (idempotent)."""
+    def close(self, code: int, reason: str, *, flush: bool = False) -> None:
+        """Close from the server side with ``code`` (idempotent).
+
+        ``flush``: first send what is queued (the error frames that explain an abuse close),
+        for at most :data:`CLOSE_FLUSH_SECONDS`; nothing more is queued or read meanwhile."""
         if self.closed:
+            return
+        if flush and len(self.outbox):
+            if self._closing is None:
+                self._closing = (code, reason)
+                self._wake.set()
+                loop = asyncio.get_running_loop()
+                loop.call_later(CLOSE_FLUSH_SECONDS, self._close_now)
             return
         self.close_code = code
         self._shutdown()
         with contextlib.suppress(WebSocketClosedError, StreamClosedError):
             self.transport.close(code, reason)
+
+    def _close_now(self) -> None:
+        if self._closing is not None:
+            code, reason = self._closing
+            self.close(code, reason)
 
     def transport_closed(self) -> None:
         """The socket is gone (client closed, network failure, or after :meth:`close`)."""
@@ -169,14 +184,15 @@ class ClientSession:
     # ------------------------------------------------------------------ client messages
 
     def on_message(self, raw: str | bytes) -> None:
-        if self.closed:
+        if self.closed or self._closing is not None:
             return
         now = time.monotonic()
         self._last_seen = asyncio.get_running_loop().time()
-        if not self._bucket.take(now):
+        verdict = self._gate.admit(now)
+        if verdict is not Verdict.OK:
             self.metrics.rate_limited_total += 1
-            if _count_recent(self._rejected, now) > self.limits.abuse_limit:
-                self.close(CloseCode.RATE_LIMITED, "rate limit exceeded repeatedly")
+            if verdict is Verdict.CLOSE:
+                self.close(CloseCode.RATE_LIMITED, "rate limit exceeded repeatedly", flush=True)
                 return
             self.error(
                 ErrorCode.RATE_LIMITED,
@@ -189,8 +205,8 @@ class ClientSession:
             )
         except ProtocolError as exc:
             self.metrics.bad_messages_total += 1
-            if _count_recent(self._bad, now) > BAD_MESSAGE_LIMIT:
-                self.close(CloseCode.PROTOCOL_ABUSE, "too many malformed messages")
+            if self._gate.bad(now) is Verdict.CLOSE:
+                self.close(CloseCode.PROTOCOL_ABUSE, "too many malformed messages", flush=True)
                 return
             self.error(exc.code, exc.message, ref=exc.ref, graph=exc.graph)
             return
@@ -271,14 +287,14 @@ class ClientSession:
 
     def put(self, item: ControlFrame | EventChunk) -> None:
         """Queue a frame or a replayed chunk (paced by :meth:`wait_writable`, never refused)."""
-        if self.closed:
+        if self.closed or self._closing is not None:
             return
         self.outbox.put(item)
         self._wake.set()
 
     def offer(self, chunk: EventChunk) -> bool:
         """Queue a live chunk, or close the connection with 4001 if the queue is full."""
-        if self.closed:
+        if self.closed or self._closing is not None:
             return False
         if not self.outbox.offer(chunk):
             self.metrics.slow_client_closes_total += 1
@@ -327,6 +343,9 @@ class ClientSession:
         try:
             while not self.closed:
                 if not len(outbox):
+                    if self._closing is not None:
+                        self._close_now()  # everything queued before the close went out
+                        return
                     self._wake.clear()
                     await self._wake.wait()
                     continue
@@ -362,14 +381,6 @@ class ClientSession:
                     next_ping = now + interval
         except (WebSocketClosedError, StreamClosedError):
             self.transport_closed()
-
-
-def _count_recent(events: deque[float], now: float) -> int:
-    """Record an occurrence at ``now``; return how many fall within :data:`ABUSE_WINDOW`."""
-    events.append(now)
-    while events and events[0] <= now - ABUSE_WINDOW:
-        events.popleft()
-    return len(events)
 
 
 def _current_task() -> asyncio.Task[object] | None:

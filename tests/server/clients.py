@@ -202,17 +202,24 @@ class RawWebSocket:
         return cls(reader, writer)
 
     async def send_text(self, text: str) -> None:
-        payload = text.encode()
-        mask = os.urandom(4)
-        n = len(payload)
-        if n < 126:
-            header = struct.pack("!BB", 0x81, 0x80 | n)
-        elif n < 1 << 16:
-            header = struct.pack("!BBH", 0x81, 0x80 | 126, n)
-        else:
-            header = struct.pack("!BBQ", 0x81, 0x80 | 127, n)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.writer.write(header + mask + masked)
+        await self.send_texts([text])
+
+    async def send_texts(self, texts: list[str]) -> None:
+        """Several text frames in one write: the server reads them in one go, before its
+        writer gets to send any reply."""
+        out = bytearray()
+        for text in texts:
+            payload = text.encode()
+            mask = os.urandom(4)
+            n = len(payload)
+            if n < 126:
+                header = struct.pack("!BB", 0x81, 0x80 | n)
+            elif n < 1 << 16:
+                header = struct.pack("!BBH", 0x81, 0x80 | 126, n)
+            else:
+                header = struct.pack("!BBQ", 0x81, 0x80 | 127, n)
+            out += header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.writer.write(bytes(out))
         await self.writer.drain()
 
     async def read_frame(self, timeout: float = DEFAULT_TIMEOUT) -> tuple[int, bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -234,3 +235,67 @@ async def test_resubscribing_in_a_loop_leaves_no_subscriber_and_no_channel_behin
     await wait_until(lambda: gl_service.status()["connections"]["events"] == 0)
     await wait_until(lambda: subscribers() == 0 and graph_name not in gl_service.broadcaster.feeds)
     await wait_until(lambda: not channel_subscribed())
+
+
+async def _frames_until_close(ws: RawWebSocket) -> tuple[list[dict[str, Any]], int | None]:
+    """Text frames up to the close frame, and its code (fails if none comes within 30 s: the
+    status socket's periodic frames would otherwise keep the loop going)."""
+    frames: list[dict[str, Any]] = []
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        assert asyncio.get_running_loop().time() < deadline, f"no close; frames: {frames[-5:]}"
+        opcode, payload = await ws.read_frame()
+        if opcode == 0x1:
+            frames.append(json.loads(payload))
+        elif opcode == 0x8:
+            return frames, int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+
+
+@pytest.mark.usefixtures("http_server_client")  # the server listening, for raw sockets
+@pytest.mark.parametrize("endpoint", ["events", "status"])
+async def test_a_burst_of_garbage_gets_every_error_frame_then_4400(
+    endpoint: str, gl_token: str, jp_http_port: int, jp_base_url: str
+) -> None:
+    """30 malformed messages arriving at once (one TCP write): the 20 the limit tolerates are
+    all answered before the close, on the events socket and on the status socket alike."""
+    from graphlive_server.protocol import BAD_MESSAGE_LIMIT
+
+    path = {"events": "graphlive/ws/events", "status": "graphlive/ws/status"}[endpoint]
+    ws = await RawWebSocket.connect(jp_http_port, f"{jp_base_url}{path}", gl_token)
+    try:
+        first = await ws.read_json()
+        assert first["op"] == ("hello" if endpoint == "events" else "status")
+        await ws.send_texts(["garbage"] * 30)
+        frames, code = await _frames_until_close(ws)
+    finally:
+        ws.close()
+    errors = [f for f in frames if f["op"] == "error"]
+    assert code == 4400
+    assert len(errors) == BAD_MESSAGE_LIMIT
+    assert all(f["code"] == "bad_request" for f in errors)
+
+
+@pytest.mark.usefixtures("http_server_client")
+@pytest.mark.parametrize("gl_config", [{"rate_limit": 5}])
+async def test_the_status_socket_has_the_events_sockets_limits(
+    gl_token: str, jp_http_port: int, jp_base_url: str, gl_service: GraphliveService
+) -> None:
+    """Over the rate: ``rate_limited`` errors, then 4429; oversize: ``too_large``."""
+    ws = await RawWebSocket.connect(jp_http_port, f"{jp_base_url}graphlive/ws/status", gl_token)
+    try:
+        assert (await ws.read_json())["op"] == "status"
+        limit = gl_service.limits.max_message_bytes
+        await ws.send_text(json.dumps({"op": "ping", "pad": "x" * limit}))
+        reply = await ws.read_json()
+        assert reply["op"] == "error" and reply["code"] == "too_large", reply
+        await ws.send_texts([json.dumps({"op": "ping", "t": i}) for i in range(60)])
+        frames, code = await _frames_until_close(ws)
+    finally:
+        ws.close()
+    pongs = [f for f in frames if f["op"] == "pong"]
+    limited = [f for f in frames if f["op"] == "error" and f["code"] == "rate_limited"]
+    assert code == 4429
+    assert 9 <= len(pongs) <= 10  # the burst of 10 at 5/s, one token spent above
+    # Refusals answered up to the abuse limit; the next one closes (its answer: the close).
+    assert len(limited) == gl_service.limits.abuse_limit
+    assert [f["t"] for f in pongs] == list(range(len(pongs)))
