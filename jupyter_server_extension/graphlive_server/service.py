@@ -19,7 +19,7 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from graphlive.bus.connection import connect_async, redact, resolve_url
+from graphlive.bus.connection import connect_async, redact, resolve_url, uses_embedded
 from graphlive_server.analysis_service import AnalysisService
 from graphlive_server.broadcaster import Broadcaster
 from graphlive_server.catalog import GraphCatalog
@@ -57,6 +57,11 @@ class ServiceSettings:
     root_dir: str
 
 
+#: Delays (seconds) between attempts at restarting a dead embedded Redis: doubling to the max.
+REVIVE_FIRST = 0.2
+REVIVE_MAX = 10.0
+
+
 class GraphliveService:
     """Everything behind the handlers. Not thread-safe: used from the server's event loop."""
 
@@ -76,6 +81,9 @@ class GraphliveService:
         self._catalog: GraphCatalog | None = None
         self._start_task: asyncio.Task[None] | None = None
         self._stopped = False
+        #: Following the embedded default Redis (no URL configured): restarted when it dies.
+        self.embedded = False
+        self._revive_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -102,6 +110,7 @@ class GraphliveService:
                 "GRAPHLIVE_REDIS_URL to a redis://, rediss:// or unix:// URL."
             ) from exc
         self.url = url
+        self.embedded = uses_embedded(self.settings.redis_url)
         log.info("graphlive: following graph events on %s", redact(url))
         # Named, so `CLIENT LIST` shows what is graphlive's.
         self._client = connect_async(url, client_name=COMMAND_CLIENT_NAME)
@@ -133,8 +142,9 @@ class GraphliveService:
         for close in list(self.status_sockets.values()):
             close(CloseCode.GOING_AWAY, "server shutting down")
         self.status_sockets.clear()
-        if self._start_task is not None and not self._start_task.done():
-            self._start_task.cancel()
+        for task in (self._start_task, self._revive_task):
+            if task is not None and not task.done():
+                task.cancel()
         if self._broadcaster is not None:
             await self._broadcaster.stop()
         await self.analysis.stop()
@@ -179,6 +189,9 @@ class GraphliveService:
         return session
 
     def _availability_changed(self, available: bool) -> None:
+        reviving = self._revive_task is not None and not self._revive_task.done()
+        if not available and self.embedded and not self._stopped and not reviving:
+            self._revive_task = asyncio.get_running_loop().create_task(self._revive())
         for session in list(self.sessions):
             if not session.subscriptions:
                 continue
@@ -186,6 +199,35 @@ class GraphliveService:
                 session.notify_available()
             else:
                 session.notify_unavailable("Redis is unreachable; the server keeps retrying")
+
+    async def _revive(self) -> None:
+        """The embedded Redis stopped answering: start it again (as any graphlive process
+        would on its next use), retrying with backoff while the reader finds it down. Its data
+        is reloaded from the append-only file; the reader reconnects on its own and the
+        subscriptions resume or resync. Nothing is started for a configured URL."""
+        from graphlive.bus import embedded
+
+        delay = REVIVE_FIRST
+        while not self._stopped and self._broadcaster is not None:
+            await asyncio.sleep(delay)  # a restart in progress elsewhere gets its moment
+            if self._broadcaster.available:
+                return
+            try:
+                info = await asyncio.to_thread(embedded.ensure_running)
+            except Exception as exc:
+                log.warning("graphlive: cannot restart the embedded Redis: %s", exc)
+            else:
+                if info.url != self.url:
+                    log.warning(
+                        "graphlive: the embedded Redis came back at %s, not %s; restart the "
+                        "Jupyter server to follow it",
+                        redact(info.url),
+                        redact(self.url or ""),
+                    )
+                else:
+                    log.info("graphlive: embedded Redis running again (pid %d)", info.pid)
+                return
+            delay = min(delay * 2, REVIVE_MAX)
 
     # ------------------------------------------------------------------ status
 

@@ -52,6 +52,11 @@ def resolve_url(url: str | None = None) -> str:
     return embedded.ensure_running().url
 
 
+def uses_embedded(url: str | None = None) -> bool:
+    """Whether :func:`resolve_url` of ``url`` leads to the embedded server (nothing configured)."""
+    return url is None and not os.environ.get(URL_ENV)
+
+
 def validate_url(url: str) -> str:
     """Return ``url`` unchanged if it is a ``redis://``, ``rediss://`` or ``unix://`` URL.
 
