@@ -38,7 +38,8 @@ from graphlive_server.filters import EventFilter
 from graphlive_server.history import History
 from graphlive_server.metrics import Metrics
 from graphlive_server.outbox import EventChunk
-from graphlive_server.subscriptions import resync_reason, split_by_epoch
+from graphlive_server.replay import split_by_epoch
+from graphlive_server.subscriptions import resync_reason
 
 if TYPE_CHECKING:
     from graphlive_server.subscriptions import Subscription

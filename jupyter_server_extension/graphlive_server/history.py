@@ -27,6 +27,7 @@ from graphlive.bus.snapshot import SNAPSHOT_FORMAT
 from graphlive.events import ChangeEvent
 from graphlive_server.filters import EventFilter
 from graphlive_server.protocol import encode_frame
+from graphlive_server.replay import ReplayPages
 
 __all__ = ["History", "SnapshotParts", "StoredSnapshot"]
 
@@ -168,6 +169,8 @@ class History:
             weakref.WeakValueDictionary()
         )
         self._parsing: dict[_PartsKey, asyncio.Future[SnapshotParts | None]] = {}
+        #: Catch-up pages shared by the subscriptions replaying them.
+        self.replay = ReplayPages(self)
 
     async def snapshot_parts(
         self, snap: StoredSnapshot, max_elements: int, max_bytes: int

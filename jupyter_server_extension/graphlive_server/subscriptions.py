@@ -22,17 +22,17 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 import redis
 
 from graphlive.bus.reader import Position, ResyncRequired
-from graphlive.events import ChangeEvent
 from graphlive_server.filters import EventFilter
 from graphlive_server.history import THREAD_THRESHOLD, History, SnapshotParts, StoredSnapshot
 from graphlive_server.metrics import Metrics
 from graphlive_server.outbox import ControlFrame, EventChunk
 from graphlive_server.protocol import ErrorCode, Subscribe, encode_frame
+from graphlive_server.replay import ReplayPage, split_by_epoch
 
 if TYPE_CHECKING:
     from graphlive_server.broadcaster import Broadcaster, GraphFeed
 
-__all__ = ["REDIS_DOWN", "SessionPort", "Subscription"]
+__all__ = ["REDIS_DOWN", "SessionPort", "Subscription", "split_by_epoch"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -67,17 +67,6 @@ class SessionPort(Protocol):
 def resync_reason(exc: ResyncRequired) -> str:
     """The protocol's ``resync`` reason for a reader's :class:`ResyncRequired`."""
     return {"trimmed": "trimmed", "epoch": "epoch"}.get(exc.reason, "unknown_position")
-
-
-def split_by_epoch(events: list[ChangeEvent]) -> list[list[ChangeEvent]]:
-    """Runs of consecutive events sharing an epoch (a ``graph_reset`` starts a new run)."""
-    runs: list[list[ChangeEvent]] = []
-    for event in events:
-        if runs and runs[-1][-1].epoch == event.epoch:
-            runs[-1].append(event)
-        else:
-            runs.append([event])
-    return runs
 
 
 class Subscription:
@@ -222,6 +211,7 @@ class Subscription:
         elif mode == "replay":
             assert request.since is not None
             self.position = request.since
+            assert first_page is not None
             self._enqueue(first_page)
         elif mode == "resync":
             await self._resync(reason)
@@ -229,25 +219,25 @@ class Subscription:
             await self._send_snapshot()
         await self._follow()
 
-    async def _plan(self, request: Subscribe, head: Position) -> tuple[str, str, list[ChangeEvent]]:
+    async def _plan(self, request: Subscribe, head: Position) -> tuple[str, str, ReplayPage | None]:
         """``(mode, resync reason, first replay page)`` for a subscribe request."""
         since = request.since
         if since is None:
-            return ("snapshot" if request.snapshot else "live"), "", []
+            return ("snapshot" if request.snapshot else "live"), "", None
         if since.epoch != head.epoch:
-            return "resync", "epoch", []
+            return "resync", "epoch", None
         if since.seq > head.seq:
-            return "resync", "unknown_position", []
+            return "resync", "unknown_position", None
         if self.retention and head.seq - since.seq > self.retention:
             snap = await self.history.snapshot(self.graph)
             # Only when a snapshot spares the replay; without one, replaying is the only way.
             newer = snap is not None and snap.position.seq > since.seq
             if newer and snap is not None and snap.position.epoch == since.epoch:
-                return "resync", "retention", []
+                return "resync", "retention", None
         try:
-            page = await self.history.read(self.graph, since)
+            page = await self.history.replay.read(self.graph, since, self.filters)
         except ResyncRequired as exc:
-            return "resync", resync_reason(exc), []
+            return "resync", resync_reason(exc), None
         return "replay", "", page
 
     async def _resync_then_follow(self, reason: str) -> None:
@@ -273,7 +263,7 @@ class Subscription:
                 # Never snapshotted (and never reset): the stream holds everything from seq 1.
                 snap = StoredSnapshot.empty(self.graph, Position(head.epoch, 0))
             try:
-                page = await self.history.read(self.graph, snap.position)
+                page = await self.history.replay.read(self.graph, snap.position, self.filters)
             except ResyncRequired as exc:  # a newer snapshot let the tail go: read it again
                 error = exc
                 continue
@@ -318,7 +308,7 @@ class Subscription:
         assert feed is not None
         while True:
             try:
-                page = await self.history.read(self.graph, self.position)
+                page = await self.history.replay.read(self.graph, self.position, self.filters)
             except ResyncRequired as exc:
                 await self._resync(resync_reason(exc))
                 continue
@@ -327,12 +317,11 @@ class Subscription:
                 continue
             self._ensure_open()
             self._recovered()
-            if page:
-                self._enqueue(page)
-            if len(page) < self.history.page and self._caught_up(feed):
+            self._enqueue(page)
+            if not page.full and self._caught_up(feed):
                 self.live = True  # no await since the read: nothing slipped in between
                 return
-            if page:
+            if page.last is not None:
                 await self.session.wait_writable()
             else:
                 await feed.wait_changed()
@@ -345,14 +334,11 @@ class Subscription:
             return False
         return at.seq <= self.position.seq
 
-    def _enqueue(self, events: list[ChangeEvent]) -> None:
-        """Queue replayed events (not shared: this position is this subscription's own)."""
-        for run in split_by_epoch(events):
-            chunk = EventChunk(
-                self.graph, run[0].epoch, run[0].seq, run[-1].seq, self.filters.select(run)
-            )
+    def _enqueue(self, page: ReplayPage) -> None:
+        """Queue a replayed page's chunks (shared with the other subscriptions reading it)."""
+        for chunk in page.chunks:
             self._put(chunk)
-            self.position = Position(run[-1].epoch, run[-1].seq)
+            self.position = Position(chunk.epoch, chunk.last)
 
     def _control(self, frame: dict[str, object]) -> None:
         self._put(ControlFrame(encode_frame(frame), self.graph))

@@ -14,6 +14,7 @@ from graphlive.bus.reader import Position
 from graphlive.bus.snapshot import write_snapshot
 from graphlive.events import ChangeEvent
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
+from graphlive_server.service import GraphliveService
 from tests.server.clients import GLClient, publish_nodes
 
 Connect = Callable[..., Awaitable[GLClient]]
@@ -277,3 +278,24 @@ async def test_a_client_far_behind_gets_the_snapshot_instead_of_a_long_replay(
 
 def _position(result: Any) -> Position:
     return Position(result.epoch, result.last)
+
+
+async def test_clients_catching_up_together_share_the_pages_read(
+    gl_connect: Connect, gl_service: GraphliveService, pub: Publisher, graph_name: str
+) -> None:
+    """Eight viewers replaying the same 5,500 events: each full page of the stream is read from
+    Redis once for all of them (the old path read every page once per client: 8 x 7 reads),
+    and every client still gets every event once, in order (GLClient checks)."""
+    last = 0
+    for start in range(0, 5500, 1000):
+        last = publish_nodes(pub, start, min(1000, 5500 - start)).last
+    clients = [await gl_connect() for _ in range(8)]  # the first one starts the service
+    replay = gl_service.history.replay
+    before = replay.reads_total
+    await asyncio.gather(*(c.follow(graph_name, last) for c in clients))
+    full_pages = 5500 // gl_service.history.page
+    # Per client at most its own reads at the head (the short last page, then an empty one).
+    assert replay.reads_total - before <= full_pages + 2 * len(clients)
+    assert replay.shared_total > 0
+    for client in clients:
+        assert client.positions[graph_name][1] == last

@@ -1,0 +1,133 @@
+"""Catch-up pages read once from Redis and encoded once, for every subscription that replays them.
+
+Subscriptions catching up (a new viewer, a reconnect storm after a server restart) read the same
+stretches of a graph's stream. :class:`ReplayPages` makes them share the work:
+
+* **Aligned pages.** A read after ``seq`` asks for the events up to the next multiple of the
+  page size (``page - seq % page`` events), so subscriptions that started at different positions
+  meet on the same page boundaries after their first read.
+* **One read per page.** Concurrent reads of the same page wait for one ``XRANGE``; a *full*
+  page (it reached its boundary, so its content can never change: the stream only appends) is
+  kept for later readers, in a small LRU of :data:`MAX_PAGES` pages. A short page (the head was
+  reached) is never kept: later events would be missing from it.
+* **One encoding per filter.** A kept page holds, per :class:`EventFilter`, the
+  :class:`EventChunk` objects of its epoch runs; chunks encode their events once and cache their
+  ``events`` frame, so every connection with that filter sends the same bytes.
+
+Memory: at most :data:`MAX_PAGES` pages of ``page`` events each (decoded events plus their
+encodings per filter in use), whatever the number of subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from graphlive.bus.reader import Position
+from graphlive.events import ChangeEvent
+from graphlive_server.filters import EventFilter
+from graphlive_server.outbox import EventChunk
+
+if TYPE_CHECKING:
+    from graphlive_server.history import History
+
+__all__ = ["MAX_PAGES", "ReplayPage", "ReplayPages", "split_by_epoch"]
+
+#: Full pages kept for later readers (least recently used dropped first).
+MAX_PAGES = 16
+
+_Key = tuple[str, str, int, int]
+
+
+def split_by_epoch(events: list[ChangeEvent]) -> list[list[ChangeEvent]]:
+    """Runs of consecutive events sharing an epoch (a ``graph_reset`` starts a new run)."""
+    runs: list[list[ChangeEvent]] = []
+    for event in events:
+        if runs and runs[-1][-1].epoch == event.epoch:
+            runs[-1].append(event)
+        else:
+            runs.append([event])
+    return runs
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayPage:
+    """What one read returned for one filter.
+
+    ``chunks`` cover every event read (filtered: a chunk may hold none and still advance the
+    position); ``last`` is the position after them (``None`` when nothing was read); ``full``
+    says the read reached its page boundary, so more may follow at once.
+    """
+
+    chunks: tuple[EventChunk, ...]
+    last: Position | None
+    full: bool
+
+
+@dataclass(slots=True)
+class _Entry:
+    events: list[ChangeEvent]
+    full: bool
+    chunks: dict[EventFilter, tuple[EventChunk, ...]] = field(default_factory=dict)
+
+    def page(self, graph: str, filters: EventFilter) -> ReplayPage:
+        chunks = self.chunks.get(filters)
+        if chunks is None:
+            chunks = self.chunks[filters] = tuple(
+                EventChunk(graph, run[0].epoch, run[0].seq, run[-1].seq, filters.select(run))
+                for run in split_by_epoch(self.events)
+            )
+        last = Position(self.events[-1].epoch, self.events[-1].seq) if self.events else None
+        return ReplayPage(chunks, last, self.full)
+
+
+class ReplayPages:
+    """Shared catch-up reads over one :class:`~graphlive_server.history.History`."""
+
+    def __init__(self, history: History, *, max_pages: int = MAX_PAGES) -> None:
+        self.history = history
+        self.max_pages = max_pages
+        self._kept: OrderedDict[_Key, _Entry] = OrderedDict()
+        self._reading: dict[_Key, asyncio.Future[_Entry]] = {}
+        #: Pages read from Redis, and reads answered by a page kept or being read (metrics).
+        self.reads_total = 0
+        self.shared_total = 0
+
+    async def read(self, graph: str, after: Position, filters: EventFilter) -> ReplayPage:
+        """The events after ``after`` up to the next page boundary (or the head), as chunks for
+        ``filters``. Raises what :meth:`History.read` raises (``ResyncRequired``, Redis errors)."""
+        page = self.history.page
+        count = page - after.seq % page
+        key = (graph, after.epoch, after.seq, count)
+        entry = self._kept.get(key)
+        if entry is not None:
+            self._kept.move_to_end(key)
+            self.shared_total += 1
+            return entry.page(graph, filters)
+        pending = self._reading.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._read(key, after, count))
+            self._reading[key] = pending
+            pending.add_done_callback(lambda done: self._done(key, done))
+        else:
+            self.shared_total += 1
+        # Shielded: a reader cancelled meanwhile must not cancel the others' read.
+        entry = await asyncio.shield(pending)
+        return entry.page(graph, filters)
+
+    async def _read(self, key: _Key, after: Position, count: int) -> _Entry:
+        self.reads_total += 1
+        events = await self.history.read(key[0], after, count)
+        return _Entry(events, full=len(events) == count)
+
+    def _done(self, key: _Key, done: asyncio.Future[_Entry]) -> None:
+        self._reading.pop(key, None)
+        if done.cancelled() or done.exception() is not None:
+            return  # the readers get the error; nothing is kept
+        entry = done.result()
+        if entry.full:
+            self._kept[key] = entry
+            while len(self._kept) > self.max_pages:
+                self._kept.popitem(last=False)
