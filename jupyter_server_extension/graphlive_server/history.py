@@ -16,7 +16,7 @@ import asyncio
 import json
 import weakref
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio
@@ -42,13 +42,19 @@ MIN_ELEMENT_BYTES = 3
 _EMPTY_CONTENT = b'{"nodes":[],"edges":[]}'
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: held in a WeakValueDictionary (weakref_slot needs 3.11)
 class StoredSnapshot:
-    """A graph's snapshot as stored: ``content`` is the JSON text of ``{"nodes", "edges"}``."""
+    """A graph's snapshot as stored: ``content`` is the JSON text of ``{"nodes", "edges"}``.
+
+    One object per stored snapshot is shared by the subscriptions sending it
+    (:meth:`History.snapshot`), and so are its frames (:meth:`frame` caches one per filter)."""
 
     graph: str
     position: Position
     content: bytes
+    _frames: dict[EventFilter, bytes] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @staticmethod
     def empty(graph: str, position: Position) -> StoredSnapshot:
@@ -87,7 +93,14 @@ class StoredSnapshot:
         return value
 
     def frame(self, filters: EventFilter) -> bytes:
-        """The ``snapshot`` frame, keeping only the nodes and edges that pass ``filters``."""
+        """The ``snapshot`` frame, keeping only the nodes and edges that pass ``filters``
+        (built once per filter: every subscription sends the same bytes)."""
+        frame = self._frames.get(filters)
+        if frame is None:
+            frame = self._frames[filters] = self._build_frame(filters)
+        return frame
+
+    def _build_frame(self, filters: EventFilter) -> bytes:
         head = {
             "op": "snapshot",
             "graph": self.graph,
@@ -171,6 +184,16 @@ class History:
         self._parsing: dict[_PartsKey, asyncio.Future[SnapshotParts | None]] = {}
         #: Catch-up pages shared by the subscriptions replaying them.
         self.replay = ReplayPages(self)
+        # The snapshot of each graph while some subscription holds it (and the last one read,
+        # held: memory for snapshots is at most that one plus those being sent), reads under way.
+        self._last_snapshot: StoredSnapshot | None = None
+        self._snapshots: weakref.WeakValueDictionary[str, StoredSnapshot] = (
+            weakref.WeakValueDictionary()
+        )
+        self._snapshot_reads: dict[str, asyncio.Future[StoredSnapshot | None]] = {}
+        #: Snapshots read from Redis, and requests answered by one in hand (metrics).
+        self.snapshot_reads_total = 0
+        self.snapshot_shared_total = 0
 
     async def snapshot_parts(
         self, snap: StoredSnapshot, max_elements: int, max_bytes: int
@@ -224,7 +247,30 @@ class History:
         return await AsyncStreamReader(self.client, graph, page=self.page).read(after, count)
 
     async def snapshot(self, graph: str) -> StoredSnapshot | None:
-        """The stored snapshot, or None. Raises ``ValueError`` for an unknown format."""
+        """The stored snapshot, or None. Raises ``ValueError`` for an unknown format.
+
+        Read and decompressed once for all the subscriptions that ask while one still holds
+        it: a small ``HMGET`` of its position tells whether the one in hand is current."""
+        keys = GraphKeys(graph)
+        reply = await self.client.hmget(keys.snapshot, ["seq", "epoch"])
+        seq, epoch = (v.encode() if isinstance(v, str) else v for v in reply)
+        if seq is None or epoch is None:
+            return None
+        held = self._snapshots.get(graph)
+        if held is not None and held.position == Position(epoch.decode(), int(seq)):
+            self.snapshot_shared_total += 1
+            return held
+        pending = self._snapshot_reads.get(graph)
+        if pending is None:
+            pending = asyncio.ensure_future(self._read_snapshot(graph))
+            self._snapshot_reads[graph] = pending
+            pending.add_done_callback(lambda _: self._snapshot_reads.pop(graph, None))
+        else:
+            self.snapshot_shared_total += 1
+        return await asyncio.shield(pending)
+
+    async def _read_snapshot(self, graph: str) -> StoredSnapshot | None:
+        self.snapshot_reads_total += 1
         keys = GraphKeys(graph)
         reply = await self.client.hmget(keys.snapshot, ["seq", "epoch", "format", "data"])
         seq, epoch, fmt, data = (v.encode() if isinstance(v, str) else v for v in reply)
@@ -236,7 +282,10 @@ class History:
             content = await asyncio.to_thread(zlib.decompress, data)
         else:
             content = zlib.decompress(data)
-        return StoredSnapshot(graph, Position(epoch.decode(), int(seq)), content)
+        snap = StoredSnapshot(graph, Position(epoch.decode(), int(seq)), content)
+        self._snapshots[graph] = snap
+        self._last_snapshot = snap  # also for the next subscriber that comes a moment later
+        return snap
 
     async def graph_names(self) -> list[str]:
         """Names of the graphs that exist (registered and with a sequence), sorted."""

@@ -14,6 +14,7 @@ from graphlive.bus.reader import Position
 from graphlive.bus.snapshot import write_snapshot
 from graphlive.events import ChangeEvent
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
+from graphlive_server.filters import EventFilter
 from graphlive_server.service import GraphliveService
 from tests.server.clients import GLClient, publish_nodes
 
@@ -299,3 +300,37 @@ async def test_clients_catching_up_together_share_the_pages_read(
     assert replay.shared_total > 0
     for client in clients:
         assert client.positions[graph_name][1] == last
+
+
+async def test_subscribers_of_a_snapshot_share_one_read_and_one_frame(
+    gl_connect: Connect,
+    gl_service: GraphliveService,
+    redis_client: redis.Redis,
+    pub: Publisher,
+    graph_name: str,
+) -> None:
+    """Six viewers opening a graph with a snapshot, one after the other: the snapshot is read
+    from Redis and decompressed once, and its frame is built once (the same bytes)."""
+    producer = CodeGraph(graph_name)
+    published: list[ChangeEvent] = []
+    producer.listen(lambda batch: published.extend(pub.publish(batch).positioned(batch)))
+    with producer.transaction():
+        for i in range(300):
+            producer.add_node(Node.make(f"m{i}", NodeKind.MODULE, file=f"m{i}.py"))
+    at = Position(published[-1].epoch, published[-1].seq)
+    write_snapshot(redis_client, producer, at)
+    first = await gl_connect()
+    await first.follow(graph_name, at.seq)
+    history = gl_service.history
+    reads, shared = history.snapshot_reads_total, history.snapshot_shared_total
+    frames = []
+    for _ in range(5):
+        client = await gl_connect()
+        await client.follow(graph_name, at.seq)
+        frames.append(next(f for f in client.frames if f["op"] == "snapshot"))
+    assert history.snapshot_reads_total == reads  # all five got the one in hand
+    assert history.snapshot_shared_total == shared + 5
+    assert all(len(f["nodes"]) == 300 for f in frames)
+    snap = await history.snapshot(graph_name)
+    assert snap is not None
+    assert snap.frame(EventFilter()) is snap.frame(EventFilter())
