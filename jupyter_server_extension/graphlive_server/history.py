@@ -124,9 +124,13 @@ class SnapshotParts:
     still sent (the client counts parts). Part 0 is the ``snapshot`` frame (with ``parts``, the
     count), the others ``snapshot_part`` frames (with ``part``, the index); all but the last
     carry ``"more": true``.
+
+    Each part's frame is encoded once per filter and kept with the parts (every subscription
+    sending this snapshot sends the same bytes): while some subscription holds the parts, they
+    take their parsed form plus at most one encoded snapshot per filter in use.
     """
 
-    __slots__ = ("__weakref__", "count", "edges", "graph", "nodes", "position", "size")
+    __slots__ = ("__weakref__", "_frames", "count", "edges", "graph", "nodes", "position", "size")
 
     def __init__(
         self,
@@ -142,11 +146,18 @@ class SnapshotParts:
         self.edges = edges
         self.size = max(1, size)
         self.count = max(1, -(-(len(nodes) + len(edges)) // self.size))
+        self._frames: dict[tuple[int, EventFilter], bytes] = {}
 
     def frame(self, index: int, filters: EventFilter) -> bytes:
-        """Part ``index`` (0-based) as a frame, keeping what passes ``filters``."""
+        """Part ``index`` (0-based) as a frame, keeping what passes ``filters`` (cached)."""
         if not 0 <= index < self.count:
             raise IndexError(index)
+        frame = self._frames.get((index, filters))
+        if frame is None:
+            frame = self._frames[index, filters] = self._build_frame(index, filters)
+        return frame
+
+    def _build_frame(self, index: int, filters: EventFilter) -> bytes:
         start, stop = index * self.size, (index + 1) * self.size
         n = len(self.nodes)
         nodes = self.nodes[min(start, n) : min(stop, n)]

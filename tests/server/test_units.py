@@ -301,3 +301,20 @@ def test_snapshot_parts_cut_nodes_then_edges_and_small_snapshots_stay_whole() ->
     # Big elements make smaller parts: about max_bytes each.
     by_bytes = snap.parts(100, len(content) // 5 + 1)
     assert by_bytes is not None and by_bytes.size == 2 and by_bytes.count == 5
+
+
+def test_snapshot_part_frames_are_encoded_once_per_filter() -> None:
+    """Every subscription sending a snapshot's parts sends the same bytes (one encoding per
+    part and filter), and filters still get their own frames."""
+    content = json.dumps(
+        {
+            "nodes": [{"id": f"m{i}", "kind": "module", "name": f"m{i}"} for i in range(10)],
+            "edges": [],
+        }
+    ).encode()
+    parts = StoredSnapshot("g", Position("e", 5), content).parts(4, 1 << 20)
+    assert parts is not None and parts.count == 3
+    everything, classes = EventFilter(), EventFilter.parse({"kinds": ["class"]})
+    assert parts.frame(1, everything) is parts.frame(1, everything)
+    assert json.loads(parts.frame(1, everything))["nodes"][0]["id"] == "m4"
+    assert json.loads(parts.frame(1, classes))["nodes"] == []
