@@ -94,6 +94,16 @@ class GraphliveServer(ExtensionApp):
             "0 disables the limit."
         ),
     )
+    subscribe_rate = Float(
+        _DEFAULTS.subscribe_rate,
+        config=True,
+        help=(
+            "Subscribes per second per connection (burst 5x, at least max_subscriptions), "
+            "within rate_limit: "
+            "each may cost a snapshot or a long replay. Refused ones get a 'rate_limited' "
+            "error and count towards the 4429 close. 0 disables the limit."
+        ),
+    )
     retention = Int(
         DEFAULT_RETENTION,
         config=True,
@@ -137,6 +147,7 @@ class GraphliveServer(ExtensionApp):
             ping_interval=max(0.0, self.ping_interval),
             ping_timeout=max(0.0, self.ping_timeout),
             rate_limit=max(0.0, self.rate_limit),
+            subscribe_rate=max(0.0, self.subscribe_rate),
             snapshot_chunk_elements=max(0, self.snapshot_chunk_elements),
         )
         self.service = GraphliveService(

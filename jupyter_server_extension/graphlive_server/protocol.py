@@ -20,7 +20,7 @@ from typing import Any
 from graphlive.bus.keys import validate_graph_name
 from graphlive.bus.reader import Position
 from graphlive_server.filters import EventFilter
-from graphlive_server.ratelimit import MessageGate
+from graphlive_server.ratelimit import MessageGate, TokenBucket
 
 __all__ = [
     "MAX_REF_CHARS",
@@ -84,6 +84,8 @@ class Limits:
     ping_interval: float = 20.0
     ping_timeout: float = 60.0
     rate_limit: float = 50.0
+    #: Subscribes per second per connection (each may cost a snapshot or a long replay).
+    subscribe_rate: float = 2.0
     #: Snapshots with more nodes + edges than this are sent in parts (0: always one frame).
     snapshot_chunk_elements: int = 20_000
 
@@ -91,6 +93,16 @@ class Limits:
     def rate_burst(self) -> float:
         """Token bucket size: a client may send this many messages at once."""
         return max(2.0 * self.rate_limit, 1.0)
+
+    @property
+    def subscribe_burst(self) -> float:
+        """Subscribes a client may send at once: a page opening (or reconnecting) all the
+        subscriptions a connection may hold."""
+        return max(5.0 * self.subscribe_rate, float(self.max_subscriptions))
+
+    def subscribe_bucket(self) -> TokenBucket:
+        """A connection's budget of subscribes (``subscribe_rate`` 0 disables it)."""
+        return TokenBucket(self.subscribe_rate, self.subscribe_burst)
 
     @property
     def snapshot_chunk_bytes(self) -> int:
@@ -123,6 +135,8 @@ class Limits:
             "ping_timeout": self.ping_timeout,
             "rate_limit": self.rate_limit,
             "rate_burst": self.rate_burst,
+            "subscribe_rate": self.subscribe_rate,
+            "subscribe_burst": self.subscribe_burst,
             "snapshot_chunk_elements": self.snapshot_chunk_elements,
         }
 

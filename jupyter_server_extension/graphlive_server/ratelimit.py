@@ -79,6 +79,12 @@ class MessageGate:
             return Verdict.CLOSE
         return Verdict.REFUSE
 
+    def refuse(self, now: float) -> Verdict:
+        """An admitted message was refused for costing too much (e.g. a subscribe over its own
+        budget): counted with the rate refusals. REFUSE, or CLOSE when refused too often."""
+        too_often = self._count(self._refused, now) > self.abuse_limit
+        return Verdict.CLOSE if too_often else Verdict.REFUSE
+
     def bad(self, now: float) -> Verdict:
         """An admitted message was malformed: OK (answer it with an error) or CLOSE."""
         return Verdict.CLOSE if self._count(self._bad, now) > self.bad_limit else Verdict.OK

@@ -107,6 +107,7 @@ class ClientSession:
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
         self._gate = limits.message_gate()
+        self._subscribes = limits.subscribe_bucket()
         #: ``(code, reason)`` of a close waiting for the queued frames to go out.
         self._closing: tuple[int, str] | None = None
         self._unavailable = False
@@ -226,6 +227,21 @@ class ClientSession:
         self._last_seen = asyncio.get_running_loop().time()
 
     def _subscribe(self, msg: Subscribe) -> None:
+        # Subscribes have their own, smaller budget: each may cost a snapshot or a long replay
+        # (a re-subscribe loop under the message rate would otherwise keep the server busy).
+        now = time.monotonic()
+        if not self._subscribes.take(now):
+            self.metrics.rate_limited_total += 1
+            if self._gate.refuse(now) is Verdict.CLOSE:
+                self.close(CloseCode.RATE_LIMITED, "rate limit exceeded repeatedly", flush=True)
+                return
+            self.error(
+                ErrorCode.RATE_LIMITED,
+                f"more than {self.limits.subscribe_rate:g} subscribes per second: refused",
+                ref=msg.ref,
+                graph=msg.graph,
+            )
+            return
         old = self.subscriptions.pop(msg.graph, None)
         if old is not None:
             old.close()  # a new subscribe replaces the old one (new position or filters)

@@ -190,6 +190,7 @@ async def test_silent_connection_is_closed_with_4002_and_cleaned_up(
     dead.close()
 
 
+@pytest.mark.parametrize("gl_config", [{"subscribe_rate": 100}])  # the loop is the point here
 async def test_resubscribing_in_a_loop_leaves_no_subscriber_and_no_channel_behind(
     gl_connect: Connect,
     gl_service: GraphliveService,
@@ -299,3 +300,29 @@ async def test_the_status_socket_has_the_events_sockets_limits(
     # Refusals answered up to the abuse limit; the next one closes (its answer: the close).
     assert len(limited) == gl_service.limits.abuse_limit
     assert [f["t"] for f in pongs] == list(range(len(pongs)))
+
+
+@pytest.mark.parametrize(
+    "gl_config", [{"subscribe_rate": 2, "rate_limit": 100, "max_subscriptions": 10}]
+)
+async def test_a_resubscribe_loop_is_limited_as_such(
+    gl_connect: Connect, redis_client: redis.Redis, graph_name: str
+) -> None:
+    """Under the message rate but over the subscribe budget (burst 10 — as many as the
+    connection may hold — at 2/s): the extra subscribes are refused with ``rate_limited``
+    errors (pings still answered), and a client that keeps at it is closed with 4429."""
+    publish_nodes(Publisher(redis_client, graph_name), 0, 3)
+    client = await gl_connect()
+    limits = (await client.hello())["limits"]
+    assert limits["subscribe_rate"] == 2 and limits["subscribe_burst"] == 10
+    for i in range(14):
+        await client.send({"op": "subscribe", "graph": graph_name, "since": None, "ref": str(i)})
+    await client.send({"op": "ping", "t": 7})
+    pong = await client.until("pong")
+    assert pong["t"] == 7
+    refused = [f for f in client.frames if f["op"] == "error" and f["code"] == "rate_limited"]
+    assert 3 <= len(refused) <= 4  # 14 sent, 10 in the burst (plus what refilled meanwhile)
+    assert all(f["graph"] == graph_name and f.get("ref") for f in refused)
+    for _ in range(250):  # refusals past the abuse limit (200 here) close the connection
+        await client.send({"op": "subscribe", "graph": graph_name, "since": None})
+    assert await client.closed() == 4429
