@@ -57,6 +57,8 @@ class ServiceSettings:
     root_dir: str
 
 
+#: Connections of the command pool (stream pages, snapshots, heads) shared by all subscriptions.
+COMMAND_CONNECTIONS = 32
 #: Delays (seconds) between attempts at restarting a dead embedded Redis: doubling to the max.
 REVIVE_FIRST = 0.2
 REVIVE_MAX = 10.0
@@ -112,8 +114,11 @@ class GraphliveService:
         self.url = url
         self.embedded = uses_embedded(self.settings.redis_url)
         log.info("graphlive: following graph events on %s", redact(url))
-        # Named, so `CLIENT LIST` shows what is graphlive's.
-        self._client = connect_async(url, client_name=COMMAND_CLIENT_NAME)
+        # Named, so `CLIENT LIST` shows what is graphlive's. Bounded and blocking: a burst of
+        # catch-up work queues for a connection instead of failing (see connect_async).
+        self._client = connect_async(
+            url, client_name=COMMAND_CLIENT_NAME, max_connections=COMMAND_CONNECTIONS
+        )
         # The reader handles reconnection itself (and must notice every drop): no retries, and
         # no background health check racing its reads.
         self._pubsub_client = connect_async(

@@ -334,3 +334,19 @@ async def test_subscribers_of_a_snapshot_share_one_read_and_one_frame(
     snap = await history.snapshot(graph_name)
     assert snap is not None
     assert snap.frame(EventFilter()) is snap.frame(EventFilter())
+
+
+async def test_hundreds_of_concurrent_reads_wait_for_a_connection_instead_of_failing(
+    gl_connect: Connect, gl_service: GraphliveService, pub: Publisher, graph_name: str
+) -> None:
+    """A burst of catch-up work (a reconnect storm) runs more Redis commands at once than the
+    command pool holds connections: they queue for one rather than fail as if Redis were down."""
+    published = publish_nodes(pub, 0, 10)
+    await gl_connect()  # starts the service
+    history = gl_service.history
+    heads = await asyncio.gather(*(history.head(graph_name) for _ in range(300)))
+    assert {h.seq for h in heads} == {published.last}
+    pages = await asyncio.gather(
+        *(history.read(graph_name, Position(heads[0].epoch, i % 10)) for i in range(300))
+    )
+    assert [len(p) for p in pages[:10]] == [10 - i for i in range(10)]

@@ -84,13 +84,25 @@ def connect(url: str | None = None, **kwargs: Any) -> redis.Redis:
     return redis.Redis.from_url(resolve_url(url), **{**CLIENT_DEFAULTS, **kwargs})
 
 
-def connect_async(url: str | None = None, **kwargs: Any) -> redis.asyncio.Redis:
+def connect_async(
+    url: str | None = None, *, max_connections: int | None = None, **kwargs: Any
+) -> redis.asyncio.Redis:
     """Asyncio twin of :func:`connect`.
+
+    ``max_connections``: a pool of at most that many connections where a command waits for a
+    free one (redis-py's default pool holds 100 and fails the 101st concurrent command with
+    ``MaxConnectionsError``, a ``ConnectionError`` that looks like Redis being down).
 
     Resolving the URL may start the embedded server, which blocks for a moment the first time;
     call it from a thread (``asyncio.to_thread``) where that matters.
     """
-    return redis.asyncio.Redis.from_url(resolve_url(url), **{**CLIENT_DEFAULTS, **kwargs})
+    options = {**CLIENT_DEFAULTS, **kwargs}
+    if max_connections is None:
+        return redis.asyncio.Redis.from_url(resolve_url(url), **options)
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
+        resolve_url(url), max_connections=max_connections, timeout=None, **options
+    )
+    return redis.asyncio.Redis(connection_pool=pool)
 
 
 def redact(url: str) -> str:
