@@ -81,10 +81,20 @@ class LatencyHistogram:
 
     def observe(self, seconds: float, weight: float = 1.0) -> None:
         self._maybe_rotate()
-        i = bisect.bisect_left(LATENCY_BOUNDS, max(seconds, 0.0))
+        self._add(seconds, weight)
+
+    def observe_since(self, now: float, samples: list[tuple[float, float]]) -> None:
+        """Observe ``now - t`` with weight ``w`` for each ``(t, w)`` (one rotation check)."""
+        self._maybe_rotate()
+        for t, weight in samples:
+            self._add(now - t, weight)
+
+    def _add(self, seconds: float, weight: float) -> None:
+        seconds = max(seconds, 0.0)
+        i = bisect.bisect_left(LATENCY_BOUNDS, seconds)
         self._current[i] += weight
         self.total[i] += weight
-        self.total_sum += max(seconds, 0.0) * weight
+        self.total_sum += seconds * weight
 
     def _maybe_rotate(self) -> None:
         now = self._clock()
@@ -142,9 +152,7 @@ class Metrics:
         if events:
             self.events_out_total += events
             self.events_out.add(events)
-            now = time.time()
-            for t, weight in samples:
-                self.latency.observe(now - t, weight)
+            self.latency.observe_since(time.time(), samples)
 
 
 class GraphliveCollector(Collector):
