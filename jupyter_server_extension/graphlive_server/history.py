@@ -22,7 +22,7 @@ from typing import Any
 import redis.asyncio
 
 from graphlive.bus.keys import GRAPHS_SET, GraphKeys, validate_graph_name
-from graphlive.bus.reader import AsyncStreamReader, Position
+from graphlive.bus.reader import AsyncStreamReader, Position, check_contiguous
 from graphlive.bus.snapshot import SNAPSHOT_FORMAT
 from graphlive.events import ChangeEvent
 from graphlive_server.filters import EventFilter
@@ -256,6 +256,22 @@ class History:
     ) -> list[ChangeEvent]:
         """Up to ``count`` (default: a page) events after ``after``; raises ``ResyncRequired``."""
         return await AsyncStreamReader(self.client, graph, page=self.page).read(after, count)
+
+    async def read_stored(
+        self, graph: str, after: Position, count: int
+    ) -> tuple[list[ChangeEvent], list[bytes]]:
+        """:meth:`read`, plus each event as stored: the stream holds exactly the encoding
+        frames carry (the publish script splices ``seq`` and ``epoch`` into it), so a replay
+        forwards those bytes instead of encoding the events again."""
+        keys = GraphKeys(graph)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.xrange(keys.events, f"{after.seq + 1}-0", "+", count=count)
+            pipe.hmget(keys.meta, ["epoch", "seq"])
+            entries, head = await pipe.execute()
+        epoch, seq = head
+        position = Position(epoch.decode() if epoch else "", int(seq) if seq else 0)
+        events = check_contiguous(graph, after, entries, position)
+        return events, [fields[b"e"] for _, fields in entries]
 
     async def snapshot(self, graph: str) -> StoredSnapshot | None:
         """The stored snapshot, or None. Raises ``ValueError`` for an unknown format.

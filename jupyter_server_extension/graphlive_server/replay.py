@@ -10,9 +10,9 @@ stretches of a graph's stream. :class:`ReplayPages` makes them share the work:
   page (it reached its boundary, so its content can never change: the stream only appends) is
   kept for later readers, in a small LRU of :data:`MAX_PAGES` pages. A short page (the head was
   reached) is never kept: later events would be missing from it.
-* **One encoding per filter.** A kept page holds, per :class:`EventFilter`, the
-  :class:`EventChunk` objects of its epoch runs; chunks encode their events once and cache their
-  ``events`` frame, so every connection with that filter sends the same bytes.
+* **No encoding.** The stream holds each event exactly as frames carry it: a page's chunks
+  (per :class:`EventFilter`, one per epoch run) join the stored bytes of the events that pass,
+  and cache their ``events`` frame, so every connection with that filter sends the same bytes.
 
 Memory: at most :data:`MAX_PAGES` pages of ``page`` events each (decoded events plus their
 encodings per filter in use), whatever the number of subscribers.
@@ -69,18 +69,40 @@ class ReplayPage:
 @dataclass(slots=True)
 class _Entry:
     events: list[ChangeEvent]
+    #: Each event as stored in the stream (its wire encoding), aligned with ``events``.
+    stored: list[bytes]
     full: bool
     chunks: dict[EventFilter, tuple[EventChunk, ...]] = field(default_factory=dict)
 
     def page(self, graph: str, filters: EventFilter) -> ReplayPage:
         chunks = self.chunks.get(filters)
         if chunks is None:
-            chunks = self.chunks[filters] = tuple(
-                EventChunk(graph, run[0].epoch, run[0].seq, run[-1].seq, filters.select(run))
-                for run in split_by_epoch(self.events)
-            )
+            chunks = self.chunks[filters] = tuple(self._chunks(graph, filters))
         last = Position(self.events[-1].epoch, self.events[-1].seq) if self.events else None
         return ReplayPage(chunks, last, self.full)
+
+    def _chunks(self, graph: str, filters: EventFilter) -> list[EventChunk]:
+        """One chunk per epoch run, its body the stored bytes of the events that pass."""
+        out: list[EventChunk] = []
+        start = 0
+        for run in split_by_epoch(self.events):
+            stop = start + len(run)
+            if filters.passes_everything:
+                picked = list(range(start, stop))
+            else:
+                picked = [i for i in range(start, stop) if filters.matches(self.events[i])]
+            out.append(
+                EventChunk(
+                    graph,
+                    run[0].epoch,
+                    run[0].seq,
+                    run[-1].seq,
+                    [self.events[i] for i in picked],
+                    body=b",".join(self.stored[i] for i in picked),
+                )
+            )
+            start = stop
+        return out
 
 
 class ReplayPages:
@@ -119,8 +141,8 @@ class ReplayPages:
 
     async def _read(self, key: _Key, after: Position, count: int) -> _Entry:
         self.reads_total += 1
-        events = await self.history.read(key[0], after, count)
-        return _Entry(events, full=len(events) == count)
+        events, stored = await self.history.read_stored(key[0], after, count)
+        return _Entry(events, stored, full=len(events) == count)
 
     def _done(self, key: _Key, done: asyncio.Future[_Entry]) -> None:
         self._reading.pop(key, None)
