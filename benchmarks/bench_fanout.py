@@ -24,9 +24,11 @@ replaying them): each run starts cold for its graph.
 The bare broadcaster (``fanout_bare.py``, ``--child bare``) is the baseline: a Tornado app with
 one WebSocket endpoint, ``/ws``, speaking the part of the protocol the clients use (``hello``,
 ``subscribe`` with ``since: {"epoch", "seq"}``, ``subscribed``, ``events`` frames with the same
-header and the same batching: at most 1000 events per frame). Catch-up: ``XRANGE`` pages of 1000
-entries from the client's position, each page sent as one frame spliced from the stored bytes
-(field ``e`` of each entry, one encoded event) without decoding; the next page is read while the
+header and the same batching: at most 1000 events per frame). Catch-up: ``XRANGE`` pages up to
+the next multiple of 1000 from the client's position, each page read once and sent as one frame
+spliced from the stored bytes (field ``e`` of each entry, one encoded event) without decoding,
+shared by every client replaying it (concurrent reads of a page wait for one ``XRANGE``; full
+pages are kept, 16 at most) — the least a fan-out server does; the next page is read while the
 previous frame is being written, then the write is awaited (flow control). Live: one
 ``XREAD BLOCK`` reader per graph (running while the graph has subscribers) builds one frame per
 batch and writes it to every live client, unawaited. Handover: a client goes live when a page

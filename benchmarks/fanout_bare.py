@@ -99,6 +99,37 @@ def child_bare(options: dict[str, Any]) -> int:
             )
             self.client = redis.asyncio.Redis(connection_pool=pool)
             self.feeds: dict[str, Feed] = {}
+            # Catch-up pages shared by the sockets replaying them (read and framed once), the
+            # least a fan-out server does: pages aligned on multiples of PAGE, concurrent reads
+            # of one page wait for one XRANGE, full pages kept (16, least recently used out).
+            self.pages: dict[tuple[str, int], asyncio.Future[tuple[int, int, bytes]]] = {}
+
+        async def page(self, graph: str, epoch: str, after: int) -> tuple[int, int, bytes]:
+            """``(events, last seq, frame)`` of the events after ``after`` up to the next
+            multiple of PAGE (or the head); (0, after, b"") when there are none."""
+            key = (graph, after)
+            pending = self.pages.get(key)
+            if pending is None:
+                pending = asyncio.ensure_future(self._read_page(graph, epoch, after))
+                self.pages[key] = pending
+            else:
+                self.pages[key] = self.pages.pop(key)  # most recently used last
+            result = await asyncio.shield(pending)
+            if result[0] < PAGE - after % PAGE and self.pages.get(key) is pending:
+                del self.pages[key]  # short: the head moves on, never kept
+            while len(self.pages) > 16:
+                self.pages.pop(next(iter(self.pages)))
+            return result
+
+        async def _read_page(self, graph: str, epoch: str, after: int) -> tuple[int, int, bytes]:
+            count = PAGE - after % PAGE
+            key = GraphKeys(graph).events
+            entries = await self.client.xrange(key, f"{after + 1}-0", "+", count=count)
+            if not entries:
+                return 0, after, b""
+            bodies = [fields[b"e"] for _, fields in entries]
+            last = _entry_seq(entries[-1][0])
+            return len(entries), last, _events_frame(graph, epoch, after + 1, last, bodies)
 
         async def attach(self, graph: str, sock: BareSocket) -> Feed:
             feed = self.feeds.get(graph)
@@ -146,9 +177,7 @@ def child_bare(options: dict[str, Any]) -> int:
 
         async def _follow(self, graph: str, since: dict[str, Any] | None) -> None:
             self.feed = feed = await self.hub.attach(graph, self)
-            client = self.hub.client
-            keys = feed.keys
-            epoch_raw, head_raw = await client.hmget(keys.meta, ["epoch", "seq"])
+            epoch_raw, head_raw = await self.hub.client.hmget(feed.keys.meta, ["epoch", "seq"])
             epoch, head = (epoch_raw or b"").decode(), int(head_raw or 0)
             subscribed = {"op": "subscribed", "graph": graph, "epoch": epoch, "head": head}
             subscribed["mode"] = "replay" if since else "live"
@@ -157,22 +186,21 @@ def child_bare(options: dict[str, Any]) -> int:
             pending: Any = None
             try:
                 while True:
-                    entries = await client.xrange(keys.events, f"{pos + 1}-0", "+", count=PAGE)
+                    count, last, frame = await self.hub.page(graph, epoch, pos)
                     if pending is not None:
                         await pending  # the previous page is out: flow control
                         pending = None
-                    if entries:
-                        bodies = [fields[b"e"] for _, fields in entries]
-                        last = _entry_seq(entries[-1][0])
-                        pending = self.write_message(
-                            _events_frame(graph, epoch, pos + 1, last, bodies)
-                        )
+                    if count:
+                        pending = self.write_message(frame)
+                        full = count == PAGE - pos % PAGE
                         pos = last
-                    if len(entries) < PAGE and feed.position <= pos:
+                    else:
+                        full = False
+                    if not full and feed.position <= pos:
                         self.position = pos  # no await since the read: nothing slipped by
                         feed.live.add(self)
                         return
-                    if not entries:
+                    if not count:
                         await feed.wait_changed()
             except WebSocketClosedError:
                 return
