@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Int, Unicode
+from traitlets import Bool, Float, Int, Unicode
 
 from graphlive.bus.publisher import DEFAULT_RETENTION
 from graphlive_server.handlers import handlers
@@ -123,6 +123,16 @@ class GraphliveServer(ExtensionApp):
             "not hold up other graphs' events. 0: always one frame."
         ),
     )
+    freeze_gc = Bool(
+        True,
+        config=True,
+        help=(
+            "Once graphlive's service starts, move the objects the server holds to the "
+            "collector's permanent generation (gc.freeze()), so full garbage collections stop "
+            "traversing the whole server: they stalled live delivery for 85-100 ms every few "
+            "seconds under load. Frozen objects are kept until the extension stops."
+        ),
+    )
     status_interval = Float(
         2.0,
         config=True,
@@ -157,6 +167,7 @@ class GraphliveServer(ExtensionApp):
                 retention=max(0, self.retention),
                 status_interval=max(0.05, self.status_interval),
                 root_dir=str(self.serverapp.root_dir),
+                freeze_gc=self.freeze_gc,
             )
         )
         self.settings["graphlive_service"] = self.service

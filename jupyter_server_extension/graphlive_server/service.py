@@ -9,6 +9,7 @@ in a thread).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -55,6 +56,8 @@ class ServiceSettings:
     retention: int
     status_interval: float
     root_dir: str
+    #: Freeze the server's objects for the cyclic collector once the service has started.
+    freeze_gc: bool = True
 
 
 #: Connections of the command pool (stream pages, snapshots, heads) shared by all subscriptions.
@@ -86,6 +89,7 @@ class GraphliveService:
         #: Following the embedded default Redis (no URL configured): restarted when it dies.
         self.embedded = False
         self._revive_task: asyncio.Task[None] | None = None
+        self._froze_gc = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -137,6 +141,20 @@ class GraphliveService:
         )
         self._broadcaster.start()
         install_collector(self.status, self.metrics)
+        if self.settings.freeze_gc:
+            self._freeze_gc()
+
+    def _freeze_gc(self) -> None:
+        """Move every object the server holds now (its modules, Jupyter's state: ~200k
+        objects) to the collector's permanent generation. Each full collection otherwise
+        traverses them all: 85-100 ms stalls every few seconds under live load on 2 cores,
+        which set the p99 of live delivery (bench_fanout: 100 clients at 1k events/s, p99
+        68-126 ms; frozen, 26-28 ms, full collections 4-8 ms). Frozen objects are not
+        collected until :meth:`stop` unfreezes them; what is garbage now is collected first."""
+        gc.collect()
+        gc.freeze()
+        self._froze_gc = True
+        log.info("graphlive: %d objects moved to the permanent generation", gc.get_freeze_count())
 
     async def stop(self) -> None:
         """Close every connection (1001), stop the reader, release Redis."""
@@ -157,6 +175,9 @@ class GraphliveService:
             if client is not None:
                 await client.aclose()
         uninstall_collector(self.metrics)
+        if self._froze_gc:
+            gc.unfreeze()
+            self._froze_gc = False
 
     # ------------------------------------------------------------------ parts
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 import redis
 
 from graphlive.bus.publisher import Publisher
@@ -56,3 +57,26 @@ async def test_one_reader_starts_with_the_server_and_shutdown_closes_everything(
     # Closed on our side; Redis drops it from CLIENT LIST once it has read the EOF.
     await wait_until(lambda: pubsub_clients(redis_client) == [])
     assert gl_service.status()["connections"]["total"] == 0
+
+
+@pytest.mark.parametrize("gl_config", [{"freeze_gc": True}, {"freeze_gc": False}])
+async def test_the_servers_objects_are_frozen_for_the_collector_until_it_stops(
+    gl_connect: Callable[..., Awaitable[GLClient]],
+    gl_service: GraphliveService,
+    gl_config: dict[str, Any],
+) -> None:
+    """With ``freeze_gc`` (the default) the service moves the server's objects out of the
+    collector's reach once it starts (full collections stalled live delivery), and gives them
+    back when it stops; without, nothing is frozen."""
+    import gc
+
+    before = gc.get_freeze_count()
+    await gl_connect()
+    await gl_service.ensure_started()
+    frozen = gc.get_freeze_count()
+    if gl_config["freeze_gc"]:
+        assert frozen > before + 10_000
+    else:
+        assert frozen == before
+    await gl_service.stop()
+    assert gc.get_freeze_count() == (0 if gl_config["freeze_gc"] else before)
