@@ -1,8 +1,10 @@
 """WebSocket fan-out of the graphlive server beside a bare Tornado broadcaster, in the same run.
 
     .venv/bin/python benchmarks/bench_fanout.py [--clients 1,10,100] [--history 20000]
-        [--rate 1000,10000] [--duration 5] [--only catchup,live,memory,storm]
+        [--rate 1000,10000] [--duration 5] [--only catchup,live,memory,storm,fairness]
         [--memory-clients 1000] [--storm-clients 100] [--storm-behind 100000]
+        [--snapshot-elements 250000] [--pullers 10] [--puller-mode stalled|reading]
+        [--fairness-clients 10] [--fairness-rate 1000]
         [--client-procs 4] [--graphlive-option NAME=VALUE ...] [--profile-server out.pstats]
         [--json out.json]
 
@@ -58,18 +60,28 @@ Measured (every number from this run; progress on stderr, tables on stdout):
    ``--storm-clients`` clients subscribe at once ``--storm-behind`` events behind the head of a
    graph nobody publishes to meanwhile; time until every one has received the head (= would be
    live).
+5. fairness (``fairness``, graphlive only — the bare broadcaster has no snapshots —; ~40 s on
+   2 cores, a third of it building the big graph; ``benchmarks/fanout_fairness.py``):
+   a graph of ``--snapshot-elements`` nodes + edges is published through a CodeGraph producer and
+   its snapshot written at the head (build times printed). Then the live measurement with
+   ``--fairness-clients`` clients at ``--fairness-rate`` events/s on another graph, three times:
+   baseline; under load, where ``--pullers`` raw WebSocket connections (their own process)
+   subscribe to the big graph with ``"since": null`` just before the window and never read
+   (``--puller-mode stalled``; ``reading``: they read as fast as they can); baseline again.
+   p99 ratio = under load / baseline; server RSS before, during (peak, end) and after.
 
 Targets (issue): catch-up and live delivered events/s >= 0.7x bare at 100 clients; 100 clients
-at 1k events/s p99 <= 50 ms (on a quiet machine); reconnect storm <= 10 s.
+at 1k events/s p99 <= 50 ms (on a quiet machine); reconnect storm <= 10 s; other graphs' live
+p99 within 2x of baseline while 10 clients pull big snapshots (fairness).
 
 Not measured yet: the storm with a publisher running meanwhile (its head is still), live at
 10k events/s with 1000 clients unless asked (``--clients``), filtered subscriptions
-(``graphlive/ws/events/filtered``), snapshots (catch-up is a replay from seq 0; the graph has no
-snapshot), browsers' clients (the clients here only read frame headers, count events and
-extract ``time`` values). The client processes share the 2 cores with the server: on a small
-machine they cap both servers; read the ratios. CPU seconds of the server process (``/proc``)
-and of the client processes are recorded for every run (catch-up table: server microseconds of
-CPU per delivered event).
+(``graphlive/ws/events/filtered``), snapshots outside ``fairness`` (catch-up is a replay from
+seq 0; the graph has no snapshot), browsers' clients (the clients here only read frame
+headers, count events and extract ``time`` values). The client processes share the 2 cores with
+the server: on a small machine they cap both servers; read the ratios. CPU seconds of the
+server process (``/proc``) and of the client processes are recorded for every run (catch-up
+table: server microseconds of CPU per delivered event).
 Results go to ``--json`` only when given (nothing is written into the repository by default).
 """
 
@@ -218,11 +230,16 @@ def print_tables(results: dict[str, Any]) -> None:
                 f"  {x['reached']}/{x['clients']} reached  {met}"
             )
         print(f"{'ratio':>10} {_n(_ratio(g['seconds'], b['seconds']), '.2f')}x (time)")
+    if results.get("fairness"):
+        from fanout_fairness import print_fairness
+
+        print_fairness(results["fairness"], results["args"]["duration"])
     missing = results["not_run"]
     if missing:
         print(f"\nNot run in this invocation: {', '.join(missing)} (see --only).")
     print(
-        "Not measured yet: the storm with a live publisher; filtered subscriptions; snapshots;"
+        "Not measured yet: the storm with a live publisher; filtered subscriptions; snapshots"
+        " (but fairness);"
         "\nbrowser clients. Client processes share the CPUs with the servers (see the load)."
     )
 
@@ -248,6 +265,10 @@ def main(argv: list[str] | None = None) -> int:
             from fanout_bare import child_bare
 
             return child_bare(options)
+        if kind == "pullers":
+            from fanout_fairness import child_pullers
+
+            return child_pullers(options)
         from fanout_clients import child_clients
 
         return child_clients(options)
@@ -268,12 +289,32 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--only",
-        default="catchup,live,memory",
-        help="comma-separated: catchup, live, memory, storm (default: all but storm)",
+        default="catchup,live,memory,fairness",
+        help="comma-separated: catchup, live, memory, storm, fairness (default: all but storm;"
+        " fairness is graphlive only, ~40 s)",
     )
     ap.add_argument("--memory-clients", type=int, default=1000, help="idle connections (memory)")
     ap.add_argument("--storm-clients", type=int, default=100)
     ap.add_argument("--storm-behind", type=int, default=100000)
+    ap.add_argument(
+        "--snapshot-elements",
+        type=int,
+        default=250000,
+        help="nodes + edges of the big graph (fairness; ~10 s to build 250,000)",
+    )
+    ap.add_argument("--pullers", type=int, default=10, help="snapshot pullers (fairness)")
+    ap.add_argument(
+        "--puller-mode",
+        choices=("stalled", "reading"),
+        default="stalled",
+        help="the pullers never read during the window (default) or read everything",
+    )
+    ap.add_argument(
+        "--fairness-clients", type=int, default=10, help="live clients of the other graph"
+    )
+    ap.add_argument(
+        "--fairness-rate", type=float, default=1000.0, help="events/s on the other graph"
+    )
     ap.add_argument("--client-procs", type=int, default=4, help="most client processes per run")
     ap.add_argument(
         "--timeout", type=float, default=300.0, help="seconds a catch-up/storm may take"
@@ -294,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write every result here")
     args = ap.parse_args(argv)
     only = {x for x in args.only.split(",") if x}
-    unknown = only - {"catchup", "live", "memory", "storm"}
+    parts = ("catchup", "live", "memory", "storm", "fairness")
+    unknown = only - set(parts)
     if unknown:
         ap.error(f"unknown --only parts: {', '.join(sorted(unknown))}")
     sys.path[:0] = [str(HERE), str(REPO)]
@@ -326,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "graphlive_options": args.graphlive_option,
-        "not_run": [p for p in ("catchup", "live", "memory", "storm") if p not in only],
+        "not_run": [p for p in parts if p not in only],
     }
     work = Path(tempfile.mkdtemp(prefix="gl-fanout-"))
     print(f"work folder (logs): {work}", file=sys.stderr)
@@ -336,9 +378,10 @@ def main(argv: list[str] | None = None) -> int:
         servers: list[Server] = []
         try:
             servers.append(start_graphlive(url, work, args))
-            servers.append(start_bare(url, work))
+            if only - {"fairness"}:
+                servers.append(start_bare(url, work))
             print(
-                f"servers up: graphlive pid {servers[0].pid}, bare pid {servers[1].pid}",
+                "servers up: " + ", ".join(f"{s.name} pid {s.pid}" for s in servers),
                 file=sys.stderr,
             )
             if "memory" in only:
@@ -365,6 +408,10 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             if "storm" in only:
                 results["storm"] = {s.name: measure_storm(s, bus, work, args) for s in servers}
+            if "fairness" in only:
+                from fanout_fairness import measure_fairness
+
+                results["fairness"] = measure_fairness(servers[0], url, bus, work, args)
         finally:
             for s in servers:
                 s.child.stop(quit=False, timeout=30)

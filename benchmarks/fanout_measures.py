@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -167,8 +168,17 @@ def measure_storm(server: Server, bus: Bus, work: Path, args: Any) -> dict[str, 
 
 
 def measure_live(
-    server: Server, n: int, rate: float, bus: Bus, work: Path, args: Any
+    server: Server,
+    n: int,
+    rate: float,
+    bus: Bus,
+    work: Path,
+    args: Any,
+    *,
+    label: str = "live",
+    before: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
+    """``before``: called once the clients record, just before the publishing starts."""
     epoch, head = bus.head(LIVE_GRAPH)
     clients = Clients(server, n, work, args)
     try:
@@ -189,6 +199,8 @@ def measure_live(
         warm_ok = all(t is not None for t in ready["reached"])
         time.sleep(0.2)
         cpu0 = merged(clients.all({"cmd": "record", "on": True}, 30))["cpu"], server.cpu()
+        if before is not None:
+            before()
         pub = bus.publish_paced(rate, args.duration, args.tick)
         _, final = bus.head(LIVE_GRAPH)
         clients.all({"cmd": "target", "through": final}, 30)
@@ -221,7 +233,7 @@ def measure_live(
         "server_cpu_s": server_cpu,
         "clients_cpu_s": res["cpu"] - cpu0[0],
     }
-    _progress(server, f"live {rate:>6.0f}/s {n:>4} clients", out)
+    _progress(server, f"{label} {rate:>6.0f}/s {n:>4} clients", out)
     return out
 
 
