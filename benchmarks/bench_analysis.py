@@ -42,7 +42,6 @@ import os
 import platform
 import resource
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -51,12 +50,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from children import emit_result, run_marked
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DEFAULT_CORPORA = ("stdlib", "django", "rich", "requests")
 QUICK_CORPORA = ("requests", "rich")
 ALL_TOOLS = ("pyan3", "code2flow")
-MARKER = "@@bench-result@@ "
 
 
 # --------------------------------------------------------------------------- child side
@@ -226,8 +226,7 @@ def child_main(kind: str, root: str, list_file: str, options: dict[str, Any]) ->
     result["rss_before_kb"] = rss_before
     result["peak_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result["children_peak_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    sys.stdout.write(MARKER + json.dumps(result) + "\n")
-    sys.stdout.flush()
+    emit_result(result)
     return 0
 
 
@@ -259,30 +258,7 @@ def run_child(
     env = dict(os.environ, PYTHONHASHSEED="0")
     if pythonpath is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), env.get("PYTHONPATH")]))
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=str(REPO),
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        return {"status": "timeout", "process_s": time.perf_counter() - t0}
-    wall = time.perf_counter() - t0
-    for line in reversed(out.splitlines()):
-        if line.startswith(MARKER):
-            result: dict[str, Any] = json.loads(line[len(MARKER) :])
-            result.update(status="ok", process_s=wall)
-            return result
-    tail = [ln for ln in err.strip().splitlines() if ln.strip()][-3:]
-    return {"status": "error", "process_s": wall, "error": " | ".join(tail)[-400:]}
+    return run_marked(cmd, env, REPO, timeout)
 
 
 def _git(*args: str) -> str:

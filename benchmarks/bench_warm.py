@@ -43,7 +43,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -52,10 +51,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from children import emit_result, run_marked
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DEFAULT_CORPORA = ("requests", "rich", "django", "stdlib")
-MARKER = "@@bench-result@@ "
 TARGET_UNCHANGED = 0.25
 TARGET_ONE_FILE = 0.3
 #: Copying the stdlib: what discovery skips anyway, and bytecode.
@@ -179,8 +179,7 @@ def child_main(kind: str, options: dict[str, Any]) -> int:
         result = _child_verify(options["root"], options["graph"], options["url"])
     else:
         raise SystemExit(f"unknown child kind {kind!r}")
-    sys.stdout.write(MARKER + json.dumps(result) + "\n")
-    sys.stdout.flush()
+    emit_result(result)
     return 0
 
 
@@ -191,32 +190,7 @@ def run_child(kind: str, options: dict[str, Any], env: dict[str, str], timeout: 
     """One step in a new process (its own session, killed whole on timeout); adds ``status``
     and ``process_s``, the process' wall time from start to exit."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, json.dumps(options)]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=str(REPO),
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        return {"status": "timeout", "process_s": time.perf_counter() - t0}
-    wall = time.perf_counter() - t0
-    for line in reversed(out.splitlines()):
-        if line.startswith(MARKER):
-            result: dict[str, Any] = json.loads(line[len(MARKER) :])
-            result.update(status="ok", process_s=wall)
-            if err.strip():
-                result["stderr_tail"] = err.strip().splitlines()[-5:]
-            return result
-    tail = [ln for ln in err.strip().splitlines() if ln.strip()][-5:]
-    return {"status": "error", "process_s": wall, "error": " | ".join(tail)[-600:]}
+    return run_marked(cmd, env, REPO, timeout, tail_lines=5, tail_chars=600, keep_stderr=True)
 
 
 def copy_corpus(src: Path, dest: Path) -> None:
