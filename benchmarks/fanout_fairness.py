@@ -23,9 +23,7 @@ and last) and 2 s after they close.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
 import re
 import struct
 import sys
@@ -34,6 +32,8 @@ import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
+
+from tests.server.clients import RawWebSocket
 
 from fanout_processes import ENTRY, Child, Server, emit
 
@@ -93,11 +93,11 @@ def build_big_graph(url: str, graph: str, elements: int) -> dict[str, Any]:
 
 
 class _Puller:
-    """One raw WebSocket connection (no library): it reads only when told to."""
+    """One raw WebSocket connection (the tests' :class:`RawWebSocket`): it reads only when told
+    to, and skims frames (keeps their first bytes) so that it never holds a snapshot whole."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
+    def __init__(self, ws: RawWebSocket) -> None:
+        self.ws = ws
         self.bytes = 0
         self.ops: dict[str, int] = {}
         self.complete = False  # the last part ("more": false) came in
@@ -105,48 +105,14 @@ class _Puller:
         self.done_at: float | None = None
 
     @classmethod
-    async def connect(cls, host: str, port: int, path: str, token: str) -> _Puller:
-        reader, writer = await asyncio.open_connection(host, port, limit=1 << 16)
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            (
-                f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                f"Sec-WebSocket-Version: 13\r\nAuthorization: token {token}\r\n\r\n"
-            ).encode()
-        )
-        await writer.drain()
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 60)
-        if b" 101 " not in head.split(b"\r\n", 1)[0]:
-            raise RuntimeError(f"no upgrade: {head[:200]!r}")
-        self = cls(reader, writer)
+    async def connect(cls, port: int, path: str, token: str) -> _Puller:
+        self = cls(await RawWebSocket.connect(port, path, token))
         await asyncio.wait_for(self.read_frame(), 60)  # hello
         return self
 
-    def send_text(self, text: str) -> None:
-        payload = text.encode()
-        mask = os.urandom(4)
-        n = len(payload)
-        if n < 126:
-            header = struct.pack("!BB", 0x81, 0x80 | n)
-        else:
-            header = struct.pack("!BBH", 0x81, 0x80 | 126, n)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.writer.write(header + mask + masked)
-
     async def read_frame(self) -> None:
-        b0, b1 = await self.reader.readexactly(2)
-        n = b1 & 0x7F
-        if n == 126:
-            (n,) = struct.unpack("!H", await self.reader.readexactly(2))
-        elif n == 127:
-            (n,) = struct.unpack("!Q", await self.reader.readexactly(8))
-        head = await self.reader.readexactly(min(n, 400))
-        left = n - len(head)
-        while left:
-            left -= len(await self.reader.read(min(left, 1 << 20)))
+        opcode, head, n = await self.ws.skim_frame(400)
         self.bytes += 2 + n
-        opcode = b0 & 0x0F
         if opcode == 0x8:
             self.closed = struct.unpack("!H", head[:2])[0] if len(head) >= 2 else 1005
             return
@@ -169,7 +135,7 @@ class _Puller:
             try:
                 await asyncio.wait_for(self.read_frame(), left)
             except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError):
-                if self.reader.at_eof():
+                if self.ws.reader.at_eof():
                     self.closed = self.closed or -1
                 return
 
@@ -188,10 +154,9 @@ def child_pullers(options: dict[str, Any]) -> int:
     ``drain`` (timeout), ``quit``."""
 
     async def main() -> None:
-        u = urllib.parse.urlsplit(options["url"])
-        host, port = u.hostname or "127.0.0.1", u.port or 80
+        u = urllib.parse.urlsplit(options["url"])  # the servers listen on 127.0.0.1
         pullers = [
-            await _Puller.connect(host, port, u.path, options["token"])
+            await _Puller.connect(u.port or 80, u.path, options["token"])
             for _ in range(int(options["n"]))
         ]
         emit({"connected": len(pullers)})
@@ -207,9 +172,7 @@ def child_pullers(options: dict[str, Any]) -> int:
             if cmd["cmd"] == "subscribe":
                 message = json.dumps({"op": "subscribe", "graph": cmd["graph"], "since": None})
                 t_sent = time.time()
-                for p in pullers:
-                    p.send_text(message)
-                await asyncio.gather(*(p.writer.drain() for p in pullers))
+                await asyncio.gather(*(p.ws.send_text(message) for p in pullers))
                 if options.get("read"):
                     forever = time.monotonic() + 1e9
                     readers = [asyncio.create_task(p.drain(forever)) for p in pullers]
@@ -224,7 +187,7 @@ def child_pullers(options: dict[str, Any]) -> int:
         for t in readers:
             t.cancel()
         for p in pullers:
-            p.writer.close()
+            p.ws.close()
         await asyncio.sleep(0.1)
 
     asyncio.run(main())

@@ -23,9 +23,11 @@ from tornado.websocket import WebSocketClientConnection
 
 from graphlive.bus.keys import GraphKeys
 from graphlive.bus.publisher import Publisher, PublishResult
+from graphlive.bus.reader import Position
 from graphlive.bus.scripts import PUBLISH
+from graphlive.bus.snapshot import write_snapshot
 from graphlive.events import ChangeEvent, EventType, encode_unpositioned
-from graphlive.graph import Node, NodeKind
+from graphlive.graph import CodeGraph, Node, NodeKind
 
 DEFAULT_TIMEOUT = 15.0
 
@@ -155,6 +157,20 @@ def publish_nodes(pub: Publisher, start: int, count: int, *, pad: str = "") -> P
     return pub.publish(node_events(pub.graph, start, count, pad=pad))
 
 
+def modules_with_snapshot(pub: Publisher, count: int) -> Position:
+    """Publish ``count`` module nodes in one transaction through a producer graph and write
+    the graph's snapshot at the head; returns that position."""
+    producer = CodeGraph(pub.graph)
+    published: list[ChangeEvent] = []
+    producer.listen(lambda batch: published.extend(pub.publish(batch).positioned(batch)))
+    with producer.transaction():
+        for i in range(count):
+            producer.add_node(Node.make(f"m{i}", NodeKind.MODULE, file=f"m{i}.py"))
+    at = Position(published[-1].epoch, published[-1].seq)
+    write_snapshot(pub.client, producer, at)
+    return at
+
+
 def publish_without_pubsub(client: redis.Redis, events: list[ChangeEvent]) -> None:
     """Append events exactly like :class:`Publisher` but announce them on another channel, so
     the broadcaster's Pub/Sub never sees them (a lost Pub/Sub message)."""
@@ -226,15 +242,29 @@ class RawWebSocket:
         """``(opcode, payload)`` of the next frame (server frames are not masked)."""
 
         async def read() -> tuple[int, bytes]:
-            b0, b1 = await self.reader.readexactly(2)
-            n = b1 & 0x7F
-            if n == 126:
-                (n,) = struct.unpack("!H", await self.reader.readexactly(2))
-            elif n == 127:
-                (n,) = struct.unpack("!Q", await self.reader.readexactly(8))
-            return b0 & 0x0F, await self.reader.readexactly(n)
+            opcode, n = await self._frame_header()
+            return opcode, await self.reader.readexactly(n)
 
         return await asyncio.wait_for(read(), timeout)
+
+    async def skim_frame(self, keep: int) -> tuple[int, bytes, int]:
+        """``(opcode, first keep bytes of the payload, payload length)`` of the next frame; the
+        rest is read in pieces and dropped, so a client reading huge frames holds none whole."""
+        opcode, n = await self._frame_header()
+        head = await self.reader.readexactly(min(n, keep))
+        left = n - len(head)
+        while left:
+            left -= len(await self.reader.read(min(left, 1 << 20)))
+        return opcode, head, n
+
+    async def _frame_header(self) -> tuple[int, int]:
+        b0, b1 = await self.reader.readexactly(2)
+        n = b1 & 0x7F
+        if n == 126:
+            (n,) = struct.unpack("!H", await self.reader.readexactly(2))
+        elif n == 127:
+            (n,) = struct.unpack("!Q", await self.reader.readexactly(8))
+        return b0 & 0x0F, n
 
     async def read_json(self, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
         """The next text frame as JSON (control frames other than close are skipped)."""
