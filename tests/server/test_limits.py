@@ -12,7 +12,13 @@ import redis
 
 from graphlive.bus.publisher import Publisher
 from graphlive_server.service import GraphliveService
-from tests.server.clients import GLClient, RawWebSocket, publish_nodes, wait_until
+from tests.server.clients import (
+    GLClient,
+    RawWebSocket,
+    modules_with_snapshot,
+    publish_nodes,
+    wait_until,
+)
 
 Connect = Callable[..., Awaitable[GLClient]]
 
@@ -200,18 +206,8 @@ async def test_resubscribing_in_a_loop_leaves_no_subscriber_and_no_channel_behin
     """A client re-subscribing to a graph with a snapshot as fast as the rate limit lets it,
     then closing: the graph's subscriber count and its Pub/Sub channel go back to zero."""
     from graphlive.bus.keys import GraphKeys
-    from graphlive.bus.reader import Position
-    from graphlive.bus.snapshot import write_snapshot
-    from graphlive.graph import CodeGraph, Node, NodeKind
 
-    pub = Publisher(redis_client, graph_name)
-    producer = CodeGraph(graph_name)
-    published: list[Any] = []
-    producer.listen(lambda batch: published.extend(pub.publish(batch).positioned(batch)))
-    with producer.transaction():
-        for i in range(100):
-            producer.add_node(Node.make(f"m{i}", NodeKind.MODULE, file=f"m{i}.py"))
-    write_snapshot(redis_client, producer, Position(published[-1].epoch, published[-1].seq))
+    modules_with_snapshot(Publisher(redis_client, graph_name), 100)
     channel = GraphKeys(graph_name).live
 
     def subscribers() -> int:

@@ -16,7 +16,7 @@ from graphlive.events import ChangeEvent
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
 from graphlive_server.filters import EventFilter
 from graphlive_server.service import GraphliveService
-from tests.server.clients import GLClient, publish_nodes
+from tests.server.clients import GLClient, modules_with_snapshot, publish_nodes
 
 Connect = Callable[..., Awaitable[GLClient]]
 
@@ -303,22 +303,11 @@ async def test_clients_catching_up_together_share_the_pages_read(
 
 
 async def test_subscribers_of_a_snapshot_share_one_read_and_one_frame(
-    gl_connect: Connect,
-    gl_service: GraphliveService,
-    redis_client: redis.Redis,
-    pub: Publisher,
-    graph_name: str,
+    gl_connect: Connect, gl_service: GraphliveService, pub: Publisher, graph_name: str
 ) -> None:
     """Six viewers opening a graph with a snapshot, one after the other: the snapshot is read
     from Redis and decompressed once, and its frame is built once (the same bytes)."""
-    producer = CodeGraph(graph_name)
-    published: list[ChangeEvent] = []
-    producer.listen(lambda batch: published.extend(pub.publish(batch).positioned(batch)))
-    with producer.transaction():
-        for i in range(300):
-            producer.add_node(Node.make(f"m{i}", NodeKind.MODULE, file=f"m{i}.py"))
-    at = Position(published[-1].epoch, published[-1].seq)
-    write_snapshot(redis_client, producer, at)
+    at = modules_with_snapshot(pub, 300)
     first = await gl_connect()
     await first.follow(graph_name, at.seq)
     history = gl_service.history
