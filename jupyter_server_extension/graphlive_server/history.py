@@ -263,14 +263,9 @@ class History:
         """:meth:`read`, plus each event as stored: the stream holds exactly the encoding
         frames carry (the publish script splices ``seq`` and ``epoch`` into it), so a replay
         forwards those bytes instead of encoding the events again."""
-        keys = GraphKeys(graph)
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.xrange(keys.events, f"{after.seq + 1}-0", "+", count=count)
-            pipe.hmget(keys.meta, ["epoch", "seq"])
-            entries, head = await pipe.execute()
-        epoch, seq = head
-        position = Position(epoch.decode() if epoch else "", int(seq) if seq else 0)
-        events = check_contiguous(graph, after, entries, position)
+        reader = AsyncStreamReader(self.client, graph, page=self.page)
+        entries, head = await reader.read_entries(after, count)
+        events = check_contiguous(graph, after, entries, head)
         return events, [fields[b"e"] for _, fields in entries]
 
     async def snapshot(self, graph: str) -> StoredSnapshot | None:

@@ -27,12 +27,12 @@ from graphlive_server.history import THREAD_THRESHOLD, History, SnapshotParts, S
 from graphlive_server.metrics import Metrics
 from graphlive_server.outbox import ControlFrame, EventChunk
 from graphlive_server.protocol import ErrorCode, Subscribe, encode_frame
-from graphlive_server.replay import ReplayPage, split_by_epoch
+from graphlive_server.replay import ReplayPage
 
 if TYPE_CHECKING:
     from graphlive_server.broadcaster import Broadcaster, GraphFeed
 
-__all__ = ["REDIS_DOWN", "SessionPort", "Subscription", "split_by_epoch"]
+__all__ = ["REDIS_DOWN", "SessionPort", "Subscription"]
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -180,8 +180,16 @@ class AsyncStreamReader:
         return _head_from(await self.client.hmget(self.keys.meta, ["epoch", "seq"]))
 
     async def read(self, after: Position, count: int | None = None) -> list[ChangeEvent]:
+        entries, head = await self.read_entries(after, count)
+        return check_contiguous(self.graph, after, entries, head)
+
+    async def read_entries(
+        self, after: Position, count: int | None = None
+    ) -> tuple[list[tuple[bytes, dict[bytes, bytes]]], Position]:
+        """The raw stream entries :meth:`read` decodes, with the head read atomically with
+        them (for :func:`check_contiguous`); for callers that also want the stored bytes."""
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.xrange(self.keys.events, f"{after.seq + 1}-0", "+", count=count or self.page)
             pipe.hmget(self.keys.meta, ["epoch", "seq"])
             entries, head = await pipe.execute()
-        return check_contiguous(self.graph, after, entries, _head_from(head))
+        return entries, _head_from(head)
