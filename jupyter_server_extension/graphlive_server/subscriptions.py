@@ -23,11 +23,12 @@ import redis
 
 from graphlive.bus.reader import Position, ResyncRequired
 from graphlive_server.filters import EventFilter
-from graphlive_server.history import THREAD_THRESHOLD, History, SnapshotParts, StoredSnapshot
+from graphlive_server.history import THREAD_THRESHOLD, History
 from graphlive_server.metrics import Metrics
 from graphlive_server.outbox import ControlFrame, EventChunk
 from graphlive_server.protocol import ErrorCode, Subscribe, encode_frame
 from graphlive_server.replay import ReplayPage
+from graphlive_server.snapshots import Parts, StoredSnapshot
 
 if TYPE_CHECKING:
     from graphlive_server.broadcaster import Broadcaster, GraphFeed
@@ -271,7 +272,7 @@ class Subscription:
             limits = (self.snapshot_chunk_elements, self.snapshot_chunk_bytes)
             parts = await self.history.snapshot_parts(snap, *limits)
             if parts is not None:
-                await self._send_parts(parts, thread=big)
+                await self._send_parts(parts, thread=big and parts.parses(self.filters))
             elif big and not self.filters.passes_everything:
                 frame = await asyncio.to_thread(snap.frame, self.filters)
                 self._put(ControlFrame(frame, self.graph))
@@ -283,7 +284,7 @@ class Subscription:
         assert error is not None
         raise error
 
-    async def _send_parts(self, parts: SnapshotParts, *, thread: bool) -> None:
+    async def _send_parts(self, parts: Parts, *, thread: bool) -> None:
         """Queue a snapshot's parts, each once the queue is below half its limit (like replay
         pages), so other graphs' frames go out between them. Nothing of this graph is queued
         meanwhile: its events follow the last part. Cancelled (unsubscribe, resubscribe, resync,

@@ -18,9 +18,11 @@ from graphlive.bus.reader import Position
 from graphlive.bus.snapshot import write_snapshot
 from graphlive.events import ChangeEvent
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
+from graphlive_server.filters import EventFilter
 from graphlive_server.history import THREAD_THRESHOLD, History
 from graphlive_server.service import GraphliveService
 from graphlive_server.session import ClientSession
+from graphlive_server.snapshots import SnapshotParts, SplicedParts
 from tests.server.clients import GLClient, RawWebSocket, publish_nodes, wait_until
 
 Connect = Callable[..., Awaitable[GLClient]]
@@ -308,31 +310,43 @@ async def test_resubscribe_mid_snapshot_starts_a_whole_new_one(
     ws.close()
 
 
-async def test_subscribers_sending_one_snapshot_share_its_parsed_parts(
-    redis_url: str, redis_client: redis.Redis, graph_name: str
+@pytest.mark.parametrize("indexed", [True, False], ids=["indexed", "unindexed"])
+async def test_subscribers_sending_one_snapshot_share_its_parts(
+    redis_url: str, redis_client: redis.Redis, graph_name: str, indexed: bool
 ) -> None:
-    """A big snapshot is parsed once for the subscribers sending it at the same time, and let
-    go once none holds it (the next one parses it again)."""
+    """A big snapshot is cut once for the subscribers sending it at the same time, and let go
+    once none holds it (the next one cuts it again). Stored with its index, it is cut without
+    parsing; without (a writer that predates indexes), it is parsed."""
     write_big_snapshot(redis_client, graph_name)
+    if not indexed:
+        redis_client.hdel(f"graphlive:{{{graph_name}}}:snapshot", "index")
     client = redis.asyncio.Redis.from_url(redis_url)
     try:
         history = History(client)
         snap = await history.snapshot(graph_name)
         assert snap is not None and len(snap.content) > THREAD_THRESHOLD
+        assert (snap.index is not None) is indexed
         first, second = await asyncio.gather(
             history.snapshot_parts(snap, 20_000, 4_000_000),
             history.snapshot_parts(snap, 20_000, 4_000_000),
         )
         assert first is not None and first is second and first.count > 1
+        assert isinstance(first, SplicedParts if indexed else SnapshotParts)
         assert await history.snapshot_parts(snap, 20_000, 4_000_000) is first
         # Other limits cut other parts.
         other = await history.snapshot_parts(snap, 10_000, 4_000_000)
         assert other is not None and other is not first and other.count > first.count
+        frames = [first.frame(i, EventFilter()) for i in range(first.count)]
         gone = weakref.ref(first)
         del first, second
+        # The next request (a Redis round trip) finds the parts gone, and cuts them again.
+        assert await history.snapshot(graph_name) is snap
         gc.collect()
         assert gone() is None
         again = await history.snapshot_parts(snap, 20_000, 4_000_000)
-        assert again is not None and again.nodes == other.nodes
+        assert again is not None and [again.frame(i, EventFilter()) for i in range(again.count)]
+        assert [again.frame(i, EventFilter()) for i in range(again.count)] == frames
+        nodes = [n["id"] for f in frames for n in json.loads(f)["nodes"]]
+        assert nodes == [f"big.n{i}" for i in range(BIG_NODES)]
     finally:
         await client.aclose()

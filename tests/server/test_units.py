@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from graphlive.bus.reader import Position
+from graphlive.bus.snapshot_index import encode_indexed
 from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import Edge, EdgeKind, Node, NodeKind
 from graphlive_server.analysis_service import PathRefused, confine, server_relative
 from graphlive_server.filters import EventFilter
-from graphlive_server.history import StoredSnapshot
 from graphlive_server.metrics import LatencyHistogram, RateMeter
 from graphlive_server.outbox import ControlFrame, EventChunk, Outbox
 from graphlive_server.protocol import (
@@ -26,6 +26,7 @@ from graphlive_server.protocol import (
     parse_client_message,
 )
 from graphlive_server.ratelimit import TokenBucket
+from graphlive_server.snapshots import SnapshotParts, SplicedParts, StoredSnapshot
 from graphlive_server.subscriptions import Subscription
 
 
@@ -318,3 +319,44 @@ def test_snapshot_part_frames_are_encoded_once_per_filter() -> None:
     assert parts.frame(1, everything) is parts.frame(1, everything)
     assert json.loads(parts.frame(1, everything))["nodes"][0]["id"] == "m4"
     assert json.loads(parts.frame(1, classes))["nodes"] == []
+
+
+@pytest.mark.parametrize(("size", "max_bytes"), [(4, 1 << 20), (6, 1 << 20), (8, 1 << 20),
+                                                 (100, 700)])  # fmt: skip
+def test_parts_spliced_by_the_index_are_the_parsed_parts_bytes(size: int, max_bytes: int) -> None:
+    """Cutting at the stored index's offsets (no parse) sends the very bytes that parsing and
+    encoding each part does, with and without a filter."""
+    nodes = [Node.make(f"m.f{i}", NodeKind.FUNCTION, file=f"{'ab'[i % 2]}/m.py", doc="},{é")
+             for i in range(13)]  # fmt: skip
+    edges = [Edge(EdgeKind.CALLS, nodes[i].id, nodes[i + 1].id, i, "a/m.py") for i in range(9)]
+    value = {"nodes": [n.to_dict() for n in nodes], "edges": [e.to_dict() for e in edges]}
+    text, index = encode_indexed(value, max_offsets=11)  # step 2
+    indexed = StoredSnapshot("g", Position("e1", 9), text, index)
+    plain = StoredSnapshot("g", Position("e1", 9), text)
+    assert indexed.splices(size, max_bytes) and not plain.splices(size, max_bytes)
+    spliced, parsed = indexed.parts(size, max_bytes), plain.parts(size, max_bytes)
+    assert isinstance(spliced, SplicedParts) and isinstance(parsed, SnapshotParts)
+    # A size between two offsets rounds down to the index's step.
+    assert spliced.size == parsed.size - parsed.size % index.step
+    assert spliced.count == -(-22 // spliced.size)
+    for filters in (EventFilter(), EventFilter.parse({"paths": ["a/"]})):
+        assert spliced.parses(filters) is not filters.passes_everything
+        frames = [json.loads(spliced.frame(i, filters)) for i in range(spliced.count)]
+        assert [f.get("part") for f in frames] == [None, *range(1, spliced.count)]
+        assert frames[0]["parts"] == spliced.count and not frames[-1]["more"]
+        if spliced.size == parsed.size:
+            assert [spliced.frame(i, filters) for i in range(spliced.count)] == [
+                parsed.frame(i, filters) for i in range(parsed.count)
+            ]
+        want = [n for n in value["nodes"] if filters.keeps_node(n)]
+        assert [n for f in frames for n in f["nodes"]] == want
+        assert [e for f in frames for e in f["edges"]] == value["edges"]
+
+
+def test_parts_finer_than_the_index_step_parse_instead() -> None:
+    value = {"nodes": [{"id": f"n{i}", "kind": "module", "name": "n"} for i in range(40)]}
+    text, index = encode_indexed({**value, "edges": []}, max_offsets=4)  # step 10
+    snap = StoredSnapshot("g", Position("e", 1), text, index)
+    assert not snap.splices(5, 1 << 20)
+    parts = snap.parts(5, 1 << 20)
+    assert isinstance(parts, SnapshotParts) and parts.count == 8

@@ -65,7 +65,7 @@ redis.call('PUBLISH', KEYS[4], '[' .. table.concat(out, ',') .. ']')
 return {first, last, epoch}
 """
 
-# KEYS: meta hash, snapshot hash. ARGV: seq, epoch, format, compressed data.
+# KEYS: meta hash, snapshot hash. ARGV: seq, epoch, format, compressed data, index (JSON).
 # Accepts the snapshot only for the current epoch, a seq that has been assigned, and never moves
 # the snapshot backwards. Returns {1, ''} or {0, reason}.
 WRITE_SNAPSHOT = r"""
@@ -76,7 +76,8 @@ local seq = tonumber(ARGV[1])
 if seq > head then return {0, 'seq beyond stream head'} end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'snapshot_seq') or '0')
 if seq < cur then return {0, 'older than the current snapshot'} end
-redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'epoch', ARGV[2], 'format', ARGV[3], 'data', ARGV[4])
+redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'epoch', ARGV[2], 'format', ARGV[3], 'data', ARGV[4],
+  'index', ARGV[5])
 redis.call('HSET', KEYS[1], 'snapshot_seq', ARGV[1])
 return {1, ''}
 """

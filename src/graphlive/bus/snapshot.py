@@ -5,7 +5,9 @@ never trims events newer than the snapshot, so :func:`load_graph` always finds t
 (if a newer snapshot lets older events go between the two reads, it simply starts over).
 
 Format 1: zlib-compressed UTF-8 JSON ``{"nodes": [...], "edges": [...]}`` as produced by
-:meth:`graphlive.graph.CodeGraph.to_dict`.
+:meth:`graphlive.graph.CodeGraph.to_dict`, stored with its
+:class:`~graphlive.bus.snapshot_index.SnapshotIndex` (field ``index``) so that a server cuts it
+into parts without parsing it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import redis
 from graphlive.bus.keys import GraphKeys
 from graphlive.bus.reader import Position, ResyncRequired, StreamReader
 from graphlive.bus.scripts import WRITE_SNAPSHOT
+from graphlive.bus.snapshot_index import SnapshotIndex, encode_indexed
 from graphlive.graph import CodeGraph
 
 __all__ = [
@@ -50,10 +53,10 @@ class Snapshot:
         return g
 
 
-def encode_content(graph: CodeGraph) -> bytes:
-    return zlib.compress(
-        json.dumps(graph.to_dict(), ensure_ascii=False, separators=(",", ":")).encode(), 6
-    )
+def encode_content(graph: CodeGraph) -> tuple[bytes, SnapshotIndex]:
+    """The compressed content of ``graph``'s snapshot and the index of the uncompressed text."""
+    text, index = encode_indexed(graph.to_dict())
+    return zlib.compress(text, 6), index
 
 
 def write_snapshot(client: redis.Redis, graph: CodeGraph, at: Position) -> None:
@@ -65,9 +68,10 @@ def write_snapshot(client: redis.Redis, graph: CodeGraph, at: Position) -> None:
     """
     keys = GraphKeys(graph.name)
     script = client.register_script(WRITE_SNAPSHOT)
+    data, index = encode_content(graph)
     ok, reason = script(
         keys=[keys.meta, keys.snapshot],
-        args=[at.seq, at.epoch, SNAPSHOT_FORMAT, encode_content(graph)],
+        args=[at.seq, at.epoch, SNAPSHOT_FORMAT, data, index.to_json()],
     )
     if not int(ok):
         text = reason.decode() if isinstance(reason, bytes) else str(reason)
