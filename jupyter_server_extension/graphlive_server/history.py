@@ -29,6 +29,8 @@ _PartsKey = tuple[str, str, int, int, int]
 
 #: Compressed snapshots larger than this are decompressed in a worker thread.
 THREAD_THRESHOLD = 256 * 1024
+#: Deflate expands at most about 1032-fold.
+MAX_DEFLATE_RATIO = 1032
 
 
 class History:
@@ -176,11 +178,13 @@ class History:
 def _unpack(data: bytes, raw_index: bytes | None) -> tuple[bytes, SnapshotIndex | None]:
     """Decompress a stored snapshot; its index, if it has one that describes the content (one
     that does not, say left by a writer that predates indexes, is ignored: parts then parse)."""
-    content = zlib.decompress(data)
-    if raw_index is None:
-        return content, None
     try:
-        index = SnapshotIndex.from_json(raw_index)
+        index = None if raw_index is None else SnapshotIndex.from_json(raw_index)
     except ValueError:
-        return content, None
-    return content, (index if index.check(content) else None)
+        index = None
+    # Sized by the index, the output buffer is allocated once instead of grown by copies (the
+    # peak was twice the text). No more than deflate's best ratio allows: the index is not
+    # checked yet.
+    bufsize = min(index.length, MAX_DEFLATE_RATIO * len(data)) if index else zlib.DEF_BUF_SIZE
+    content = zlib.decompress(data, bufsize=max(bufsize, 1))
+    return content, (index if index is not None and index.check(content) else None)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import tracemalloc
 import weakref
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -350,3 +352,38 @@ async def test_subscribers_sending_one_snapshot_share_its_parts(
         assert nodes == [f"big.n{i}" for i in range(BIG_NODES)]
     finally:
         await client.aclose()
+
+
+@pytest.mark.parametrize("gl_config", [SLOW])
+async def test_stalled_subscribers_of_a_big_snapshot_hold_one_copy_of_it(
+    open_slow: OpenSlow,
+    gl_service: GraphliveService,
+    redis_client: redis.Redis,
+    graph_name: str,
+) -> None:
+    """Ten connections that stop reading in the middle of a big snapshot cost the server about
+    one copy of its text plus a few parts each, not a parsed graph or a copy per connection
+    (memory traced in the server's process, from before the subscribes to the stall)."""
+    write_big_snapshot(redis_client, graph_name)
+    stored = redis_client.hget(f"graphlive:{{{graph_name}}}:snapshot", "data")
+    assert stored is not None
+    size = len(zlib.decompress(stored))
+    slow = [await open_slow() for _ in range(10)]
+    tracemalloc.start()
+    try:
+        for ws in slow:
+            await send(ws, {"op": "subscribe", "graph": graph_name, "since": None})
+        await wait_until(
+            lambda: sum(graph_name in s.subscriptions for s in gl_service.sessions) == 10
+        )
+        sessions = [s for s in gl_service.sessions if graph_name in s.subscriptions]
+        await wait_until(lambda: all(stalled(s, graph_name) for s in sessions))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    queue = SLOW["max_queue_bytes"]
+    # Parsed, the same snapshot peaks at over 4x its size (and 2x, decompressed into a growing
+    # buffer).
+    assert peak < 1.5 * size + 10 * 4 * queue + (1 << 20), (peak, size)
+    for ws in slow:
+        ws.close()
