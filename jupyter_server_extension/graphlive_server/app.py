@@ -117,10 +117,10 @@ class GraphliveServer(ExtensionApp):
         _DEFAULTS.snapshot_chunk_elements,
         config=True,
         help=(
-            "Snapshots with more nodes + edges than this (or bigger than a quarter of "
-            "max_queue_bytes) are sent as several frames ('snapshot' with \"more\": true, then "
-            "'snapshot_part' frames), paced by the connection's queue, so one big graph does "
-            "not hold up other graphs' events. 0: always one frame."
+            "Snapshots with more nodes + edges than this (or bigger than 256 KiB or a "
+            "quarter of max_queue_bytes) are sent as several frames ('snapshot' with "
+            "\"more\": true, then 'snapshot_part' frames), paced by the connection's queue, so "
+            "one big graph does not hold up other graphs' events. 0: always one frame."
         ),
     )
     freeze_gc = Bool(

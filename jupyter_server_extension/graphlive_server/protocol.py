@@ -73,6 +73,10 @@ class ErrorCode(str, Enum):
     INTERNAL = "internal"
 
 
+#: Most bytes of one snapshot part (see :attr:`Limits.snapshot_chunk_bytes`).
+SNAPSHOT_PART_BYTES = 256 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Per-connection limits, announced to the client in the ``hello`` frame."""
@@ -107,8 +111,10 @@ class Limits:
     @property
     def snapshot_chunk_bytes(self) -> int:
         """About the most bytes of one snapshot part: a quarter of the queue, so a part queued
-        at half the limit (see replay pacing) leaves room for other graphs' live events."""
-        return max(1, self.max_queue_bytes // 4)
+        at half the limit (see replay pacing) leaves room for other graphs' live events, and at
+        most :data:`SNAPSHOT_PART_BYTES`, so that writing one part is a short turn of the event
+        loop (other graphs' events go out between parts, also while clients read fast)."""
+        return max(1, min(self.max_queue_bytes // 4, SNAPSHOT_PART_BYTES))
 
     @property
     def abuse_limit(self) -> int:

@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 #: How long an abuse close waits for the frames queued before it to be sent.
 CLOSE_FLUSH_SECONDS = 5.0
+#: After writing a frame this big, the writer yields to the event loop before the next one.
+YIELD_AFTER_BYTES = 64 * 1024
 
 _ids = itertools.count(1)
 
@@ -371,6 +373,11 @@ class ClientSession:
                     self.metrics.sent(len(frame.data), frame.events, frame.times)
                     if outbox.queued_bytes <= outbox.max_bytes // 2:
                         self._drained.set()
+                    if len(frame.data) >= YIELD_AFTER_BYTES:
+                        # A write the socket took at once does not yield: after a big one, let
+                        # other connections and graphs have their turn (a fast reader of a big
+                        # snapshot would otherwise take all of it in one turn of the loop).
+                        await asyncio.sleep(0)
                 if outbox.queued_bytes <= outbox.max_bytes // 2:
                     self._drained.set()
         except (WebSocketClosedError, StreamClosedError):
