@@ -26,9 +26,14 @@ from graphlive.bus import (
     read_snapshot,
     write_snapshot,
 )
-from graphlive.bus.reader import entry_seq
+from graphlive.bus.reader import (
+    check_contiguous,
+    check_contiguous_stored,
+    entry_seq,
+    stored_epoch,
+)
 from graphlive.bus.snapshot import SnapshotRejected
-from graphlive.events import ChangeEvent, EventType
+from graphlive.events import ChangeEvent, EventDecodeError, EventType
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
 
 
@@ -417,3 +422,48 @@ def test_cli_events_on_a_trimmed_stream(
                           timeout=60, check=True)  # fmt: skip
     assert [json.loads(line)["seq"] for line in kept.stdout.splitlines()] == list(range(791, 801))
     assert kept.stderr == ""
+
+
+def test_stored_check_agrees_with_decoding_without_decoding(
+    redis_client: redis.Redis, graph_name: str
+) -> None:
+    """``check_contiguous_stored`` (the server's replay) reads each event's epoch from the
+    prefix the publish script writes, and accepts and refuses what ``check_contiguous`` does."""
+    pub = Publisher(redis_client, graph_name)
+    first = pub.publish([diag(graph_name, i) for i in range(5)])
+    reset = pub.reset()
+    pub.publish([diag(graph_name, 9)])
+    keys = GraphKeys(graph_name)
+
+    def entries(after: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        return list(redis_client.xrange(keys.events, f"{after + 1}-0", "+"))
+
+    head = Position(reset.epoch, 7)
+    before = entries(0)  # the reset deleted the old epoch's events: the stream starts at 6
+    assert [entry_seq(i) for i, _ in before] == [6, 7]
+    stored, epochs = check_contiguous_stored(graph_name, Position(first.epoch, 5), before, head)
+    decoded = check_contiguous(graph_name, Position(first.epoch, 5), before, head)
+    assert stored == [f[b"e"] for _, f in before]
+    assert epochs == [e.epoch for e in decoded] == [reset.epoch] * 2
+    assert [stored_epoch(raw) for raw in stored] == epochs
+    assert decoded[0].type is EventType.GRAPH_RESET
+    # A foreign epoch that does not start with a graph_reset is refused, as when decoding.
+    with pytest.raises(ResyncRequired) as refused:
+        check_contiguous_stored(graph_name, Position(first.epoch, 6), entries(6), head)
+    assert refused.value.reason == "epoch"
+    # A gap is refused.
+    with pytest.raises(ResyncRequired, match="expected seq 6"):
+        check_contiguous_stored(graph_name, Position(first.epoch, 5), before[1:], head)
+    # An entry not written by the publish script is decoded, and refused if it is not an event.
+    odd = [(b"1-0", {b"e": b'{"v":1,"seq":1}'})]
+    with pytest.raises(EventDecodeError):
+        check_contiguous_stored(graph_name, Position(first.epoch, 0), odd, None)
+
+
+OTHER_PREFIXES = [b'{"seq":1,"epoch":"e1"}', b'{"epoch":"e1","seq":1,', b'{"seq":1,"epoch":e1,',
+                  b"", b'{"seq":1,"epoch":"e1']  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", OTHER_PREFIXES)
+def test_stored_epoch_is_none_for_any_other_prefix(raw: bytes) -> None:
+    assert stored_epoch(raw) is None

@@ -15,7 +15,7 @@ import zlib
 import redis.asyncio
 
 from graphlive.bus.keys import GRAPHS_SET, GraphKeys, validate_graph_name
-from graphlive.bus.reader import AsyncStreamReader, Position, check_contiguous
+from graphlive.bus.reader import AsyncStreamReader, Position, check_contiguous_stored
 from graphlive.bus.snapshot import SNAPSHOT_FORMAT
 from graphlive.bus.snapshot_index import SnapshotIndex
 from graphlive.events import ChangeEvent
@@ -110,14 +110,14 @@ class History:
 
     async def read_stored(
         self, graph: str, after: Position, count: int
-    ) -> tuple[list[ChangeEvent], list[bytes]]:
-        """:meth:`read`, plus each event as stored: the stream holds exactly the encoding
-        frames carry (the publish script splices ``seq`` and ``epoch`` into it), so a replay
-        forwards those bytes instead of encoding the events again."""
+    ) -> tuple[list[bytes], list[str]]:
+        """Up to ``count`` events after ``after`` as stored, with their epochs, checked like
+        :meth:`read` but not decoded (:func:`~graphlive.bus.reader.check_contiguous_stored`):
+        the stream holds exactly the encoding frames carry (the publish script splices ``seq``
+        and ``epoch`` into it), so a replay forwards those bytes."""
         reader = AsyncStreamReader(self.client, graph, page=self.page)
         entries, head = await reader.read_entries(after, count)
-        events = check_contiguous(graph, after, entries, head)
-        return events, [fields[b"e"] for _, fields in entries]
+        return check_contiguous_stored(graph, after, entries, head)
 
     async def snapshot(self, graph: str) -> StoredSnapshot | None:
         """The stored snapshot, or None. Raises ``ValueError`` for an unknown format.

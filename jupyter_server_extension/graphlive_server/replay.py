@@ -10,9 +10,11 @@ stretches of a graph's stream. :class:`ReplayPages` makes them share the work:
   page (it reached its boundary, so its content can never change: the stream only appends) is
   kept for later readers, in a small LRU of :data:`MAX_PAGES` pages. A short page (the head was
   reached) is never kept: later events would be missing from it.
-* **No encoding.** The stream holds each event exactly as frames carry it: a page's chunks
-  (per :class:`EventFilter`, one per epoch run) join the stored bytes of the events that pass,
-  and cache their ``events`` frame, so every connection with that filter sends the same bytes.
+* **No encoding, no decoding.** The stream holds each event exactly as frames carry it: a
+  page's chunks (per :class:`EventFilter`, one per epoch run) join the stored bytes of the
+  events that pass, and cache their ``events`` frame, so every connection with that filter
+  sends the same bytes. Events are decoded only for a filter that must look at them; otherwise
+  a page is checked by the stored prefix of each event (seq and epoch).
 
 Memory: at most :data:`MAX_PAGES` pages of ``page`` events each (decoded events plus their
 encodings per filter in use), whatever the number of subscribers.
@@ -22,11 +24,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, overload
 
 from graphlive.bus.reader import Position
-from graphlive.events import ChangeEvent
+from graphlive.events import ChangeEvent, decode
 from graphlive_server.filters import EventFilter
 from graphlive_server.outbox import EventChunk
 
@@ -66,43 +69,89 @@ class ReplayPage:
     full: bool
 
 
-@dataclass(slots=True)
 class _Entry:
-    events: list[ChangeEvent]
-    #: Each event as stored in the stream (its wire encoding), aligned with ``events``.
-    stored: list[bytes]
-    full: bool
-    chunks: dict[EventFilter, tuple[EventChunk, ...]] = field(default_factory=dict)
+    """One page as read: each event as stored (its wire encoding) and its epoch, from seq
+    ``first`` on; events are decoded only when looked at (a filter, or the outbox's one
+    latency sample per frame)."""
+
+    __slots__ = ("_decoded", "chunks", "epochs", "first", "full", "stored")
+
+    def __init__(self, stored: list[bytes], epochs: list[str], first: int, full: bool) -> None:
+        self.stored = stored
+        self.epochs = epochs
+        self.first = first
+        self.full = full
+        self.chunks: dict[EventFilter, tuple[EventChunk, ...]] = {}
+        self._decoded: list[ChangeEvent | None] = [None] * len(stored)
+
+    def event(self, i: int) -> ChangeEvent:
+        event = self._decoded[i]
+        if event is None:
+            event = self._decoded[i] = decode(self.stored[i])
+        return event
 
     def page(self, graph: str, filters: EventFilter) -> ReplayPage:
         chunks = self.chunks.get(filters)
         if chunks is None:
             chunks = self.chunks[filters] = tuple(self._chunks(graph, filters))
-        last = Position(self.events[-1].epoch, self.events[-1].seq) if self.events else None
+        n = len(self.stored)
+        last = Position(self.epochs[-1], self.first + n - 1) if n else None
         return ReplayPage(chunks, last, self.full)
+
+    def _runs(self) -> list[range]:
+        """Index ranges of consecutive events sharing an epoch (a ``graph_reset`` starts one)."""
+        runs: list[range] = []
+        start = 0
+        for i in range(1, len(self.epochs) + 1):
+            if i == len(self.epochs) or self.epochs[i] != self.epochs[start]:
+                runs.append(range(start, i))
+                start = i
+        return runs
 
     def _chunks(self, graph: str, filters: EventFilter) -> list[EventChunk]:
         """One chunk per epoch run, its body the stored bytes of the events that pass."""
         out: list[EventChunk] = []
-        start = 0
-        for run in split_by_epoch(self.events):
-            stop = start + len(run)
+        for run in self._runs():
+            events: Sequence[ChangeEvent]
             if filters.passes_everything:
-                picked = list(range(start, stop))
+                picked: Sequence[int] = run
+                events = _StoredEvents(self, run)
             else:
-                picked = [i for i in range(start, stop) if filters.matches(self.events[i])]
+                picked = [i for i in run if filters.matches(self.event(i))]
+                events = [self.event(i) for i in picked]
             out.append(
                 EventChunk(
                     graph,
-                    run[0].epoch,
-                    run[0].seq,
-                    run[-1].seq,
-                    [self.events[i] for i in picked],
+                    self.epochs[run.start],
+                    self.first + run.start,
+                    self.first + run.stop - 1,
+                    events,
                     body=b",".join(self.stored[i] for i in picked),
                 )
             )
-            start = stop
         return out
+
+
+class _StoredEvents(Sequence[ChangeEvent]):
+    """A run of a page's events, decoded as they are looked at."""
+
+    __slots__ = ("_entry", "_run")
+
+    def __init__(self, entry: _Entry, run: range) -> None:
+        self._entry = entry
+        self._run = run
+
+    def __len__(self) -> int:
+        return len(self._run)
+
+    @overload
+    def __getitem__(self, i: int) -> ChangeEvent: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[ChangeEvent]: ...
+    def __getitem__(self, i: int | slice) -> ChangeEvent | list[ChangeEvent]:
+        if isinstance(i, slice):
+            return [self._entry.event(j) for j in self._run[i]]
+        return self._entry.event(self._run[i])
 
 
 class ReplayPages:
@@ -141,8 +190,8 @@ class ReplayPages:
 
     async def _read(self, key: _Key, after: Position, count: int) -> _Entry:
         self.reads_total += 1
-        events, stored = await self.history.read_stored(key[0], after, count)
-        return _Entry(events, stored, full=len(events) == count)
+        stored, epochs = await self.history.read_stored(key[0], after, count)
+        return _Entry(stored, epochs, after.seq + 1, full=len(stored) == count)
 
     def _done(self, key: _Key, done: asyncio.Future[_Entry]) -> None:
         self._reading.pop(key, None)

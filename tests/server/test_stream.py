@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
 
 from graphlive.bus.publisher import Publisher
-from graphlive.bus.reader import Position
+from graphlive.bus.reader import Position, StreamReader
 from graphlive.bus.snapshot import write_snapshot
 from graphlive.events import ChangeEvent
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
 from graphlive_server.filters import EventFilter
+from graphlive_server.history import History
+from graphlive_server.outbox import Outbox
 from graphlive_server.service import GraphliveService
 from tests.server.clients import GLClient, modules_with_snapshot, publish_nodes
 
@@ -339,3 +343,31 @@ async def test_hundreds_of_concurrent_reads_wait_for_a_connection_instead_of_fai
         *(history.read(graph_name, Position(heads[0].epoch, i % 10)) for i in range(300))
     )
     assert [len(p) for p in pages[:10]] == [10 - i for i in range(10)]
+
+
+async def test_a_replayed_page_is_forwarded_as_stored_without_decoding_it(
+    redis_url: str, pub: Publisher, graph_name: str
+) -> None:
+    """Catch-up frames carry the stream's bytes; of a 1,000-event page only the one event the
+    outbox samples for latency is decoded (a filter decodes what it must look at)."""
+    first = publish_nodes(pub, 0, 1000)
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        pages = History(client).replay
+        page = await pages.read(graph_name, Position(first.epoch, 0), EventFilter())
+        assert page.full and page.last == Position(first.epoch, 1000)
+        outbox = Outbox(1 << 30, 1000)
+        for chunk in page.chunks:
+            outbox.put(chunk)
+        (frame,) = outbox.take_frames()
+        (entry,) = pages._kept.values()
+        assert sum(e is not None for e in entry._decoded) == 1
+        sent = json.loads(frame.data)
+        expected = StreamReader(pub.client, graph_name).read(Position(first.epoch, 0), 1000)
+        assert [e["seq"] for e in sent["events"]] == [e.seq for e in expected]
+        assert sent["events"][5]["data"] == expected[5].data
+        modules = EventFilter.parse({"kinds": ["module"]})
+        await pages.read(graph_name, Position(first.epoch, 0), modules)
+        assert all(e is not None for e in entry._decoded)
+    finally:
+        await client.aclose()
