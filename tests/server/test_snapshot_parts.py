@@ -22,8 +22,10 @@ from graphlive.events import ChangeEvent
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
 from graphlive_server.filters import EventFilter
 from graphlive_server.history import THREAD_THRESHOLD, History
+from graphlive_server.outbox import ControlFrame
+from graphlive_server.protocol import Limits
 from graphlive_server.service import GraphliveService
-from graphlive_server.session import ClientSession
+from graphlive_server.session import YIELD_AFTER_BYTES, ClientSession
 from graphlive_server.snapshots import SnapshotParts, SplicedParts
 from tests.server.clients import GLClient, RawWebSocket, publish_nodes, wait_until
 
@@ -387,3 +389,52 @@ async def test_stalled_subscribers_of_a_big_snapshot_hold_one_copy_of_it(
     assert peak < 1.5 * size + 10 * 4 * queue + (1 << 20), (peak, size)
     for ws in slow:
         ws.close()
+
+
+class InstantTransport:
+    """A socket that takes every write at once (a client reading as fast as the server
+    writes): a write that completes at once does not yield to the event loop by itself."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    async def send(self, data: bytes) -> None:
+        self.log.append(f"send {len(data)}")
+
+    def close(self, code: int, reason: str) -> None:
+        self.log.append(f"close {code}")
+
+    def abort(self) -> None:
+        self.log.append("abort")
+
+    def ping(self) -> None:
+        pass
+
+
+async def test_a_connection_writing_big_frames_lets_others_run_between_them(
+    gl_service: GraphliveService,
+) -> None:
+    """Other connections' and graphs' work runs between one connection's big frames (such as
+    snapshot parts), also when its socket takes each write at once."""
+    await gl_service.ensure_started()
+    log: list[str] = []
+    session = ClientSession(
+        InstantTransport(log),
+        filtered=False,
+        limits=Limits(),
+        history=gl_service.history,
+        broadcaster=gl_service.broadcaster,
+        metrics=gl_service.metrics,
+        retention=0,
+    )
+    big = b"x" * YIELD_AFTER_BYTES
+    for _ in range(3):
+        session.put(ControlFrame(big, "g"))
+    session.open()  # queues hello after the three frames, starts the writer
+    loop = asyncio.get_running_loop()
+    loop.call_soon(lambda: loop.call_soon(lambda: log.append("other")))
+    await wait_until(lambda: len([e for e in log if e.startswith("send")]) == 4)
+    sends = [i for i, e in enumerate(log) if e.startswith("send")]
+    # Another callback ran after the first big frame and before the last.
+    assert sends[0] < log.index("other") < sends[2], log
+    session.close(1000, "done")
