@@ -31,6 +31,7 @@ import redis
 import redis.asyncio
 from redis.asyncio.client import PubSub
 
+from graphlive.bus.connection import AsyncClient
 from graphlive.bus.keys import GraphKeys
 from graphlive.bus.reader import Position, ResyncRequired
 from graphlive.events import ChangeEvent, EventDecodeError, EventType, decode_many
@@ -105,7 +106,7 @@ class Broadcaster:
 
     def __init__(
         self,
-        pubsub_client: redis.asyncio.Redis,
+        pubsub_client: AsyncClient,
         history: History,
         metrics: Metrics,
         *,

@@ -12,8 +12,7 @@ import asyncio
 import weakref
 import zlib
 
-import redis.asyncio
-
+from graphlive.bus.connection import AsyncClient
 from graphlive.bus.keys import GRAPHS_SET, GraphKeys, validate_graph_name
 from graphlive.bus.reader import AsyncStreamReader, Position, check_contiguous_stored
 from graphlive.bus.snapshot import SNAPSHOT_FORMAT
@@ -36,7 +35,7 @@ MAX_DEFLATE_RATIO = 1032
 class History:
     """Reads of graphs' keys over one shared asyncio client (a connection pool)."""
 
-    def __init__(self, client: redis.asyncio.Redis, *, page: int = 1000) -> None:
+    def __init__(self, client: AsyncClient, *, page: int = 1000) -> None:
         self.client = client
         self.page = page
         # Parsed snapshots being sent, shared by the subscribers that send the same one (a big

@@ -16,11 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from graphlive.bus.connection import connect_async, redact, resolve_url, uses_embedded
+from graphlive.bus.connection import AsyncClient, connect_async, redact, resolve_url, uses_embedded
 from graphlive_server.analysis_service import AnalysisService
 from graphlive_server.broadcaster import Broadcaster
 from graphlive_server.catalog import GraphCatalog
@@ -79,8 +78,8 @@ class GraphliveService:
         self.status_sockets: dict[object, Callable[[int, str], None]] = {}
         self.url: str | None = None
         self.analysis = AnalysisService(settings.root_dir, lambda: self.url)
-        self._client: redis.asyncio.Redis | None = None
-        self._pubsub_client: redis.asyncio.Redis | None = None
+        self._client: AsyncClient | None = None
+        self._pubsub_client: AsyncClient | None = None
         self._history: History | None = None
         self._broadcaster: Broadcaster | None = None
         self._catalog: GraphCatalog | None = None

@@ -34,9 +34,8 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import redis
-
 from graphlive import __version__ as _version
+from graphlive.bus.connection import Client, dedicated
 from graphlive.bus.reader import Position, ResyncRequired, StreamReader
 from graphlive.bus.snapshot import load_graph
 from graphlive.events import ChangeEvent
@@ -64,7 +63,7 @@ class CommTransport:
     def __init__(
         self,
         send: SendFrames,
-        client: redis.Redis,
+        client: Client,
         graph: str,
         *,
         block_ms: int = 5000,
@@ -74,12 +73,7 @@ class CommTransport:
         self._send = send
         # A pool of its own: the caller may close its client (e.g. LiveGraph.close()) while the
         # reader thread is blocked in a read; this transport's lifetime is its own.
-        pool = client.connection_pool
-        self._client: redis.Redis = redis.Redis(
-            connection_pool=redis.ConnectionPool(
-                connection_class=pool.connection_class, **pool.connection_kwargs
-            )
-        )
+        self._client: Client = dedicated(client)
         self.graph = graph
         self.block_ms = block_ms
         self.max_frame_events = max_frame_events

@@ -39,11 +39,12 @@ import traitlets
 from nbconvert import HTMLExporter
 from nbformat import NotebookNode
 
+from graphlive.bus.connection import Client
 from graphlive.bus.reader import Position
 from graphlive.graph import CodeGraph
 
 if TYPE_CHECKING:
-    import redis
+    pass
 
 __all__ = [
     "SAVED_VERSION",
@@ -190,7 +191,7 @@ def _copy_of_content(
 
 
 def saved_copy_from_redis(
-    client: redis.Redis, graph: str, *, max_visible: int = 400
+    client: Client, graph: str, *, max_visible: int = 400
 ) -> dict[str, Any] | None:
     """:func:`saved_copy` of ``graph`` as Redis holds it (snapshot + stream tail), or None when
     Redis holds no graph of that name. Redis errors propagate.
@@ -396,7 +397,7 @@ class _RedisCopies:
     def __init__(self, url: str | None) -> None:
         self.url = url
         self.where = "Redis"
-        self._client: redis.Redis | None = None
+        self._client: Client | None = None
         self._unreachable: str | None = None
         self._cache: dict[tuple[str, int], dict[str, Any] | str] = {}
 
@@ -420,7 +421,7 @@ class _RedisCopies:
             return f"{self.where} holds no graph named {graph!r}"
         return found
 
-    def _connect(self) -> redis.Redis | None:
+    def _connect(self) -> Client | None:
         if self._client is not None or self._unreachable is not None:
             return self._client
         from graphlive.bus.connection import connect, redact, resolve_url

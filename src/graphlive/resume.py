@@ -21,11 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
 from graphlive.analysis.discover import Discovery
 from graphlive.analysis.manifest import changed_files, structure_key
 from graphlive.analysis_cache import Header
+from graphlive.bus.connection import Client
 from graphlive.bus.keys import GraphKeys
 from graphlive.events import decode as decode_event
 
@@ -64,7 +63,7 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value or "")
 
 
-def read_record(client: redis.Redis, graph: str) -> GraphRecord:
+def read_record(client: Client, graph: str) -> GraphRecord:
     raw: Any = client.hgetall(GraphKeys(graph).meta)
     meta = {_text(k): _text(v) for k, v in raw.items()}
     fmt = meta.get("analysis_format", "")
@@ -97,7 +96,7 @@ def reset_reason(record: GraphRecord, root: str, *, reset: bool) -> str | None:
     return None
 
 
-def in_sync(client: redis.Redis, graph: str, header: Header, record: GraphRecord) -> bool:
+def in_sync(client: Client, graph: str, header: Header, record: GraphRecord) -> bool:
     """Whether the graph still holds exactly what the analysis saved with ``header`` wrote."""
     if header.epoch != record.epoch or header.seq > record.seq:
         return False
@@ -116,7 +115,7 @@ def in_sync(client: redis.Redis, graph: str, header: Header, record: GraphRecord
     return True
 
 
-def history_complete(client: redis.Redis, graph: str, record: GraphRecord) -> bool:
+def history_complete(client: Client, graph: str, record: GraphRecord) -> bool:
     """Whether Redis still holds what rebuilds the graph: a snapshot (or the epoch's start) and
     every event after it (a cheap check of the stream's first entry, no replay)."""
     keys = GraphKeys(graph)

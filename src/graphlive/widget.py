@@ -45,11 +45,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anywidget
 import traitlets
 
+from graphlive.bus.connection import Client
 from graphlive.bus.keys import validate_graph_name
 
 if TYPE_CHECKING:
-    import redis
-
     from graphlive.bus.reader import Position
     from graphlive.comm_transport import CommTransport
     from graphlive.graph import CodeGraph
@@ -233,7 +232,7 @@ class GraphView(anywidget.AnyWidget):
         self,
         graph: str = "",
         *,
-        redis_client: redis.Redis | None = None,
+        redis_client: Client | None = None,
         redis_url: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -394,7 +393,7 @@ class GraphView(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ comm fallback transport
 
-    def _redis(self) -> redis.Redis:
+    def _redis(self) -> Client:
         if self._redis_client is None:
             from graphlive.bus.connection import connect
 

@@ -23,6 +23,7 @@ from itertools import groupby
 
 import redis
 
+from graphlive.bus.connection import Client, dedicated
 from graphlive.bus.handlers import Handler, HandlerRegistry
 from graphlive.bus.publisher import DEFAULT_BATCH_SIZE, DEFAULT_RETENTION, Publisher, PublishResult
 from graphlive.bus.reader import Position, ResyncRequired, StreamReader
@@ -44,7 +45,7 @@ class Bus:
         self,
         url: str | None = None,
         *,
-        client: redis.Redis | None = None,
+        client: Client | None = None,
         retention: int = DEFAULT_RETENTION,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
@@ -58,7 +59,7 @@ class Bus:
         self._threads: list[tuple[threading.Thread, threading.Event]] = []
 
     @property
-    def client(self) -> redis.Redis:
+    def client(self) -> Client:
         """The Redis client, connected on first use (starting the embedded Redis if needed)."""
         if self._client is None:
             from graphlive.bus.connection import connect
@@ -121,12 +122,7 @@ class Bus:
         """
         stop = threading.Event()
         # A dedicated connection: blocking XREAD must not hold the shared client's connection.
-        conn_kwargs = self.client.connection_pool.connection_kwargs
-        client = redis.Redis(
-            connection_pool=redis.ConnectionPool(
-                connection_class=self.client.connection_pool.connection_class, **conn_kwargs
-            )
-        )
+        client = dedicated(self.client)
         reader = StreamReader(client, graph)
         position = since if since is not None else reader.head()
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import redis
 
+from graphlive.bus.connection import Client
 from graphlive.bus.keys import validate_graph_name
 from graphlive.bus.reader import Position, ResyncRequired, StreamReader, entry_seq
 from graphlive.events import encode
@@ -92,7 +93,7 @@ def run_events(args: argparse.Namespace) -> int:
         client.close()
 
 
-def _first_kept(client: redis.Redis, reader: StreamReader) -> Position:
+def _first_kept(client: Client, reader: StreamReader) -> Position:
     """Where "every kept event" starts: just before the stream's oldest entry.
 
     When the stream no longer starts at seq 1 (trimmed behind a snapshot), says on stderr where

@@ -3,16 +3,29 @@
 The location is, in order: the URL passed in, the ``GRAPHLIVE_REDIS_URL`` environment variable,
 or the embedded server of :mod:`graphlive.bus.embedded` (started on demand). URLs may carry
 credentials: pass them through :func:`redact` before logging them or sending them anywhere.
+
+An ordinary ``redis://`` or ``rediss://`` URL may name any node of a Redis Cluster: the server is
+asked (``INFO cluster``, once per URL and process) and a cluster gets a cluster client, which
+routes each command to the node owning its keys' slot (every key of a graph shares one slot:
+:mod:`graphlive.bus.keys`).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+import threading
+from typing import Any, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis
 import redis.asyncio
+import redis.asyncio.cluster
+import redis.cluster
+
+#: A client of one Redis server or of a Redis Cluster (what :func:`connect` returns).
+Client: TypeAlias = "redis.Redis | redis.cluster.RedisCluster"
+#: The asyncio twin of :data:`Client` (what :func:`connect_async` returns).
+AsyncClient: TypeAlias = "redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster"
 
 #: Environment variable naming the Redis to use instead of the embedded one.
 URL_ENV = "GRAPHLIVE_REDIS_URL"
@@ -75,34 +88,93 @@ def validate_url(url: str) -> str:
     return url
 
 
-def connect(url: str | None = None, **kwargs: Any) -> redis.Redis:
-    """Return a client of the Redis chosen by :func:`resolve_url`.
+def is_cluster(url: str) -> bool:
+    """Whether the server at ``url`` (already resolved) is a node of a Redis Cluster.
+
+    Asked once per URL and process (``INFO cluster``); a ``unix://`` URL never is. Raises what
+    connecting raises (``redis.ConnectionError`` when nothing answers)."""
+    if urlsplit(url).scheme.lower() == "unix":
+        return False
+    with _cluster_lock:
+        known = _cluster_urls.get(url)
+    if known is not None:
+        return known
+    probe = redis.Redis.from_url(url, **{**CLIENT_DEFAULTS, "health_check_interval": 0})
+    try:
+        info: Any = probe.info("cluster")
+    finally:
+        probe.close()
+    enabled = bool(int(info.get("cluster_enabled", 0)))
+    with _cluster_lock:
+        _cluster_urls[url] = enabled
+    return enabled
+
+
+_cluster_urls: dict[str, bool] = {}
+_cluster_lock = threading.Lock()
+
+
+def connect(url: str | None = None, **kwargs: Any) -> Client:
+    """Return a client of the Redis chosen by :func:`resolve_url`: a
+    :class:`redis.cluster.RedisCluster` if it is a node of a cluster (:func:`is_cluster`), else
+    a :class:`redis.Redis`.
 
     Options are :data:`CLIENT_DEFAULTS` updated with ``kwargs`` (options in the URL's query win,
-    as in :meth:`redis.Redis.from_url`). The client connects lazily, on its first command.
+    as in :meth:`redis.Redis.from_url`). A plain client connects lazily, on its first command;
+    finding out whether the server is a cluster node takes one round trip, the first time.
     """
-    return redis.Redis.from_url(resolve_url(url), **{**CLIENT_DEFAULTS, **kwargs})
+    resolved = resolve_url(url)
+    options = {**CLIENT_DEFAULTS, **kwargs}
+    if is_cluster(resolved):
+        return redis.cluster.RedisCluster.from_url(resolved, **options)
+    return redis.Redis.from_url(resolved, **options)
 
 
 def connect_async(
     url: str | None = None, *, max_connections: int | None = None, **kwargs: Any
-) -> redis.asyncio.Redis:
+) -> AsyncClient:
     """Asyncio twin of :func:`connect`.
 
     ``max_connections``: a pool of at most that many connections where a command waits for a
     free one (redis-py's default pool holds 100 and fails the 101st concurrent command with
-    ``MaxConnectionsError``, a ``ConnectionError`` that looks like Redis being down).
+    ``MaxConnectionsError``, a ``ConnectionError`` that looks like Redis being down). For a
+    cluster, at most that many per node.
 
-    Resolving the URL may start the embedded server, which blocks for a moment the first time;
-    call it from a thread (``asyncio.to_thread``) where that matters.
+    Resolving the URL may start the embedded server, and finding out whether it is a cluster
+    node takes a blocking round trip the first time; call it from a thread
+    (``asyncio.to_thread``) where that matters.
     """
+    resolved = resolve_url(url)
     options = {**CLIENT_DEFAULTS, **kwargs}
+    if is_cluster(resolved):
+        if max_connections is not None:
+            options["max_connections"] = max_connections
+        return redis.asyncio.cluster.RedisCluster.from_url(resolved, **options)
     if max_connections is None:
-        return redis.asyncio.Redis.from_url(resolve_url(url), **options)
+        return redis.asyncio.Redis.from_url(resolved, **options)
     pool = redis.asyncio.BlockingConnectionPool.from_url(
-        resolve_url(url), max_connections=max_connections, timeout=None, **options
+        resolved, max_connections=max_connections, timeout=None, **options
     )
     return redis.asyncio.Redis(connection_pool=pool)
+
+
+def dedicated(client: Client) -> Client:
+    """A client of the same server or cluster as ``client``, with connections of its own: for a
+    blocking read that must not hold a shared connection, or a reader that outlives the client
+    it was given."""
+    if isinstance(client, redis.cluster.RedisCluster):
+        # redis-py leaves these two untyped.
+        node: Any = client.get_default_node() or client.get_nodes()[0]  # type: ignore[no-untyped-call]
+        kwargs = dict(client.nodes_manager.connection_kwargs)
+        kwargs.pop("host", None)
+        kwargs.pop("port", None)
+        return redis.cluster.RedisCluster(host=node.host, port=node.port, **kwargs)
+    pool = client.connection_pool
+    return redis.Redis(
+        connection_pool=redis.ConnectionPool(
+            connection_class=pool.connection_class, **pool.connection_kwargs
+        )
+    )
 
 
 def redact(url: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import redis
+from graphlive.bus.connection import Client
 
 __all__ = ["Lease", "lease_key"]
 
@@ -43,7 +43,7 @@ class Lease:
     """The lease of one process. ``ttl_ms`` bounds how long a dead holder blocks a takeover."""
 
     def __init__(
-        self, client: redis.Redis, key: str, owner: str, ttl_ms: int, *, token: str | None = None
+        self, client: Client, key: str, owner: str, ttl_ms: int, *, token: str | None = None
     ) -> None:
         if ttl_ms < 100:
             raise ValueError("lease ttl must be at least 100 ms")

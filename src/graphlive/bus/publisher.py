@@ -24,6 +24,7 @@ from typing import Any
 
 import redis
 
+from graphlive.bus.connection import Client
 from graphlive.bus.keys import GRAPHS_SET, GraphKeys
 from graphlive.bus.scripts import PUBLISH
 from graphlive.events import ChangeEvent, EventType, encode_unpositioned
@@ -79,7 +80,7 @@ class Publisher:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         graph: str,
         *,
         retention: int = DEFAULT_RETENTION,

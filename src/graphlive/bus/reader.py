@@ -17,9 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-import redis.asyncio
-
+from graphlive.bus.connection import AsyncClient, Client
 from graphlive.bus.keys import GraphKeys
 from graphlive.events import ChangeEvent, EventDecodeError, EventType, decode
 
@@ -175,7 +173,7 @@ def check_contiguous_stored(
 class StreamReader:
     """Blocking reader of one graph's stream (one connection; not shared between threads)."""
 
-    def __init__(self, client: redis.Redis, graph: str, *, page: int = DEFAULT_PAGE) -> None:
+    def __init__(self, client: Client, graph: str, *, page: int = DEFAULT_PAGE) -> None:
         self.client = client
         self.keys = GraphKeys(graph)
         self.page = page
@@ -230,9 +228,7 @@ class StreamReader:
 class AsyncStreamReader:
     """asyncio twin of :class:`StreamReader` (same contract)."""
 
-    def __init__(
-        self, client: redis.asyncio.Redis, graph: str, *, page: int = DEFAULT_PAGE
-    ) -> None:
+    def __init__(self, client: AsyncClient, graph: str, *, page: int = DEFAULT_PAGE) -> None:
         self.client = client
         self.keys = GraphKeys(graph)
         self.page = page

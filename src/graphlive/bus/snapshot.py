@@ -17,8 +17,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
+from graphlive.bus.connection import Client
 from graphlive.bus.keys import GraphKeys
 from graphlive.bus.reader import Position, ResyncRequired, StreamReader
 from graphlive.bus.scripts import WRITE_SNAPSHOT
@@ -59,7 +58,7 @@ def encode_content(graph: CodeGraph) -> tuple[bytes, SnapshotIndex]:
     return zlib.compress(text, 6), index
 
 
-def write_snapshot(client: redis.Redis, graph: CodeGraph, at: Position) -> None:
+def write_snapshot(client: Client, graph: CodeGraph, at: Position) -> None:
     """Store ``graph`` as the snapshot of its stream at position ``at``.
 
     ``graph`` must hold exactly the effect of the events up to ``at.seq``. Raises
@@ -78,7 +77,7 @@ def write_snapshot(client: redis.Redis, graph: CodeGraph, at: Position) -> None:
         raise SnapshotRejected(f"snapshot of {graph.name!r} at seq {at.seq} rejected: {text}")
 
 
-def read_snapshot(client: redis.Redis, graph: str) -> Snapshot | None:
+def read_snapshot(client: Client, graph: str) -> Snapshot | None:
     """The stored snapshot, or ``None`` if the graph has none."""
     keys = GraphKeys(graph)
     raw: Any = client.hmget(keys.snapshot, ["seq", "epoch", "format", "data"])
@@ -91,7 +90,7 @@ def read_snapshot(client: redis.Redis, graph: str) -> Snapshot | None:
     return Snapshot(graph=graph, position=Position(epoch.decode(), int(seq)), content=content)
 
 
-def load_graph(client: redis.Redis, graph: str, *, attempts: int = 5) -> tuple[CodeGraph, Position]:
+def load_graph(client: Client, graph: str, *, attempts: int = 5) -> tuple[CodeGraph, Position]:
     """Rebuild ``graph`` from its snapshot (if any) plus every later event in the stream.
 
     Returns the graph and the position it reflects. Retries when the snapshot moves on between

@@ -33,6 +33,7 @@ from typing import Any
 
 import redis
 
+from graphlive.bus.connection import Client
 from graphlive.bus.keys import GraphKeys
 from graphlive.bus.lease import Lease
 
@@ -102,7 +103,7 @@ class WriterLease:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         graph: str,
         kind: str,
         *,
@@ -245,7 +246,7 @@ class WriterLease:
 
 
 def request_rescan(
-    client: redis.Redis,
+    client: Client,
     graph: str,
     holder: WriterInfo,
     *,

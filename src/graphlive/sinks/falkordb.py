@@ -20,6 +20,7 @@ from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 import redis
 
+from graphlive.bus.connection import Client
 from graphlive.sinks.cypher import FALKORDB, Statement
 from graphlive.sinks.params import encode_params
 from graphlive.sinks.target import SinkError, Target
@@ -73,7 +74,7 @@ class FalkorDBTarget(Target):
 
     flavor = FALKORDB
 
-    def __init__(self, client: redis.Redis, name: str, *, where: str = "") -> None:
+    def __init__(self, client: Client, name: str, *, where: str = "") -> None:
         self.client = client
         self.name = name
         self._where = where
@@ -245,7 +246,7 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _command(client: redis.Redis, *args: Any) -> Any:
+def _command(client: Client, *args: Any) -> Any:
     """``execute_command`` (untyped in redis-py) for the ``GRAPH.*`` commands."""
     return client.execute_command(*args)  # type: ignore[no-untyped-call]
 
@@ -257,7 +258,7 @@ def cypher(
     graph: str,
     target: str = "falkordb://",
     redis_url: str | None = None,
-    client: redis.Redis | None = None,
+    client: Client | None = None,
     read_only: bool = True,
 ) -> pandas.DataFrame:
     """Run a Cypher ``query`` on the FalkorDB copy of graphlive graph ``graph``; a DataFrame.

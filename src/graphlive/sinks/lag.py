@@ -16,6 +16,7 @@ from typing import Any
 import redis
 import redis.asyncio
 
+from graphlive.bus.connection import AsyncClient, Client
 from graphlive.bus.keys import GraphKeys
 from graphlive.bus.reader import Position
 
@@ -28,7 +29,7 @@ def sinks_key(graph: str) -> str:
 
 
 def record_applied(
-    client: redis.Redis, graph: str, group: str, position: Position, *, consumer: str, target: str
+    client: Client, graph: str, group: str, position: Position, *, consumer: str, target: str
 ) -> None:
     """Store that ``group`` has applied ``graph`` up to ``position`` (called by the sink)."""
     record = {
@@ -49,7 +50,7 @@ def _lag(head: Position, applied: Position) -> int:
     return head.seq
 
 
-def _head(client: redis.Redis, graph: str) -> Position:
+def _head(client: Client, graph: str) -> Position:
     raw: Any = client.hmget(GraphKeys(graph).meta, ["epoch", "seq"])
     return _position(raw)
 
@@ -59,7 +60,7 @@ def _position(raw: Any) -> Position:
     return Position(epoch.decode() if epoch else "", int(seq) if seq else 0)
 
 
-def sink_lag(client: redis.Redis, graph: str, group: str) -> int:
+def sink_lag(client: Client, graph: str, group: str) -> int:
     """Events of ``graph`` the sink ``group`` has not applied yet: stream head seq - last applied
     seq (the whole head seq when the group has applied nothing). 0 means caught up."""
     raw: Any = client.hget(sinks_key(graph), group)
@@ -70,7 +71,7 @@ def sink_lag(client: redis.Redis, graph: str, group: str) -> int:
     return _lag(_head(client, graph), applied)
 
 
-def sink_status(client: redis.Redis, graph: str) -> list[dict[str, Any]]:
+def sink_status(client: Client, graph: str) -> list[dict[str, Any]]:
     """One dict per sink group of ``graph``: ``group``, ``epoch``, ``seq``, ``lag``, ``consumer``,
     ``target``, ``time`` (unix time of the last applied batch), ``pending`` (entries delivered
     but not yet acknowledged, from ``XINFO GROUPS``; None if the group does not exist)."""
@@ -83,7 +84,7 @@ def sink_status(client: redis.Redis, graph: str) -> list[dict[str, Any]]:
     return _status_rows(head, records, groups)
 
 
-async def sink_status_async(client: redis.asyncio.Redis, graph: str) -> list[dict[str, Any]]:
+async def sink_status_async(client: AsyncClient, graph: str) -> list[dict[str, Any]]:
     """:func:`sink_status` for asyncio callers (the Jupyter server's status endpoints)."""
     raw: Any = await client.hmget(GraphKeys(graph).meta, ["epoch", "seq"])
     head = _position(raw)

@@ -37,6 +37,7 @@ from typing import Any
 
 import redis
 
+from graphlive.bus.connection import Client
 from graphlive.bus.keys import GraphKeys
 from graphlive.bus.lease import Lease, lease_key
 from graphlive.bus.reader import (
@@ -113,7 +114,7 @@ class Sink:
         target: Target | str,
         *,
         redis_url: str | None = None,
-        client: redis.Redis | None = None,
+        client: Client | None = None,
         group: str | None = None,
         consumer: str | None = None,
         batch_events: int = DEFAULT_BATCH_EVENTS,
