@@ -147,15 +147,26 @@ class Publisher:
         empty = _EMPTY_SNAPSHOT
         if not bodies and not reset:
             return PublishResult(epoch=self.head()[0], first=1, last=0)
-        pipe = self.client.pipeline(transaction=False)
-        size = self.batch_size
-        for i in range(0, max(len(bodies), 1), size):
-            flag = "1" if (reset and i == 0) else "0"
-            args: list[bytes | str] = [*head, flag, empty, self.writer_token]
-            args.extend(bodies[i : i + size])
-            self._script(keys=keys, args=args, client=pipe)
+
+        def execute() -> list[Any]:
+            pipe = self.client.pipeline(transaction=False)
+            size = self.batch_size
+            for i in range(0, max(len(bodies), 1), size):
+                flag = "1" if (reset and i == 0) else "0"
+                args: list[bytes | str] = [*head, flag, empty, self.writer_token]
+                args.extend(bodies[i : i + size])
+                self._script(keys=keys, args=args, client=pipe)
+            return list(pipe.execute())
+
         try:
-            replies = pipe.execute()
+            try:
+                replies = execute()
+            except redis.exceptions.NoScriptError:
+                # A cluster pipeline does not load scripts first, as a plain one does (and a
+                # promoted replica may not have it): every EVALSHA of the batch failed alike,
+                # none ran. Load it on every master and send the batch again.
+                self.client.script_load(PUBLISH)
+                replies = execute()
         except redis.ResponseError as exc:
             # redis-py prefixes pipeline errors with the command that failed.
             text = str(exc)

@@ -62,6 +62,17 @@ def entry_seq(entry_id: bytes | str) -> int:
     return int(raw.split("-", 1)[0])
 
 
+def _stream_entries(reply: Sequence[Any]) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """XRANGE entries as ``(id, {field: value})``, also from a reply left unparsed: redis-py's
+    cluster client returns a transaction's replies raw (``[id, [field, value, ...]]``)."""
+    out: list[tuple[bytes, dict[bytes, bytes]]] = []
+    for entry_id, fields in reply:
+        if not isinstance(fields, dict):
+            fields = dict(zip(fields[::2], fields[1::2], strict=True))
+        out.append((entry_id, fields))
+    return out
+
+
 def _head_from(reply: Sequence[Any]) -> Position:
     epoch, seq = reply
     return Position(epoch.decode() if epoch else "", int(seq) if seq else 0)
@@ -195,7 +206,7 @@ class StreamReader:
         pipe.xrange(self.keys.events, f"{after.seq + 1}-0", "+", count=count or self.page)
         pipe.hmget(self.keys.meta, ["epoch", "seq"])
         entries, head = pipe.execute()
-        return check_contiguous(self.graph, after, entries, _head_from(head))
+        return check_contiguous(self.graph, after, _stream_entries(entries), _head_from(head))
 
     def replay(self, after: Position) -> Iterator[list[ChangeEvent]]:
         """Pages of every event after ``after`` up to the head at the time of each page."""
@@ -253,4 +264,4 @@ class AsyncStreamReader:
             pipe.xrange(self.keys.events, f"{after.seq + 1}-0", "+", count=count or self.page)
             pipe.hmget(self.keys.meta, ["epoch", "seq"])
             entries, head = await pipe.execute()
-        return entries, _head_from(head)
+        return _stream_entries(entries), _head_from(head)

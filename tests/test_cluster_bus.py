@@ -1,0 +1,125 @@
+"""graphlive on a real Redis Cluster (3 masters + 3 replicas on loopback, tests/redis_cluster.py):
+an ordinary ``redis://`` URL of one node, graphs whose slots live on different masters."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis.cluster
+
+from graphlive.bus.connection import connect, is_cluster
+from graphlive.bus.keys import GraphKeys
+from graphlive.bus.publisher import Publisher
+from graphlive.bus.reader import Position, StreamReader
+from graphlive.bus.snapshot import load_graph, write_snapshot
+from graphlive.events import ChangeEvent, EventType
+from graphlive.graph import CodeGraph, Node, NodeKind
+from graphlive.live import analyze
+from tests.redis_cluster import Cluster, running_cluster
+from tests.test_analyze_cli import write_project
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    with running_cluster() as started:
+        yield started
+
+
+def graphs_on_each_master(cluster: Cluster, prefix: str) -> list[str]:
+    """One graph name per master: ``prefix-<n>`` whose keys' slot that master owns."""
+    wanted = {m.port for m in cluster.masters()}
+    found: dict[int, str] = {}
+    for n in range(1000):
+        name = f"{prefix}-{n}"
+        port = cluster.master_for_key(GraphKeys(name).meta).port
+        found.setdefault(port, name)
+        if set(found) == wanted:
+            return [found[p] for p in sorted(found)]
+    raise AssertionError(f"no graph name for every master among {prefix}-0..999")
+
+
+def follow(graph: CodeGraph, pub: Publisher) -> list[ChangeEvent]:
+    """Publish every change of ``graph``; returns the list the published events go to."""
+    published: list[ChangeEvent] = []
+    graph.listen(lambda batch: published.extend(pub.publish(batch).positioned(batch)))
+    return published
+
+
+def test_a_node_url_gets_a_cluster_client(cluster: Cluster) -> None:
+    assert is_cluster(cluster.url)
+    client = connect(cluster.url)
+    try:
+        assert isinstance(client, redis.cluster.RedisCluster)
+    finally:
+        client.close()
+
+
+def test_publish_read_snapshot_and_reset_on_graphs_of_every_master(cluster: Cluster) -> None:
+    client = connect(cluster.url)
+    try:
+        for name in graphs_on_each_master(cluster, "bus"):
+            pub = Publisher(client, name, batch_size=7)
+            graph = CodeGraph(name)
+            published = follow(graph, pub)
+            with graph.transaction():
+                for i in range(20):
+                    graph.add_node(Node.make(f"m.f{i}", NodeKind.FUNCTION, file="m.py"))
+            assert [e.seq for e in published] == list(range(1, 21))
+            at = Position(published[-1].epoch, published[-1].seq)
+            events = StreamReader(client, name).read(Position(at.epoch, 0))
+            assert [e.seq for e in events] == list(range(1, 21))
+            write_snapshot(client, graph, at)
+            with graph.transaction():
+                graph.add_node(Node.make("m.tail", NodeKind.FUNCTION, file="m.py"))
+            loaded, pos = load_graph(client, name)
+            assert loaded == graph and pos.seq == 21
+            reset = pub.reset()
+            assert reset.epoch != at.epoch
+            (first,) = StreamReader(client, name).read(Position(at.epoch, 21))
+            assert first.type is EventType.GRAPH_RESET
+    finally:
+        client.close()
+
+
+def test_cli_analyze_on_the_cluster_rebuilds_the_graph_on_every_master(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    write_project(tmp_path)
+    expected = analyze(tmp_path, graph="x", publish=False).graph
+    env = {**os.environ, "GRAPHLIVE_REDIS_URL": cluster.url}
+    client = connect(cluster.url)
+    try:
+        for name in graphs_on_each_master(cluster, "cli"):
+            cmd = [sys.executable, "-m", "graphlive.cli", "analyze", str(tmp_path), "--graph", name]
+            out = subprocess.run(
+                [*cmd, "--json"], env=env, capture_output=True, text=True, timeout=120
+            )
+            assert out.returncode == 0, out.stderr
+            summary = json.loads(out.stdout)
+            loaded, pos = load_graph(client, name)
+            assert (loaded.node_count, loaded.edge_count) == (
+                expected.node_count,
+                expected.edge_count,
+            )
+            assert {n.id for n in loaded.nodes()} == {n.id for n in expected.nodes()}
+            assert pos.seq == summary["last_seq"] and pos.epoch == summary["epoch"]
+            # A second process on the unchanged tree continues the stored graph: no mutation.
+            again = subprocess.run(
+                [*cmd, "--json"], env=env, capture_output=True, text=True, timeout=120
+            )
+            assert again.returncode == 0, again.stderr
+            second = json.loads(again.stdout)
+            assert second["epoch"] == summary["epoch"] and second["resumed"] == "unchanged"
+            after = StreamReader(client, name).read(pos)
+            assert {e.type for e in after} == {
+                EventType.ANALYSIS_STARTED,
+                EventType.ANALYSIS_COMPLETED,
+            }
+    finally:
+        client.close()
