@@ -3,8 +3,9 @@
 Guarantees:
 
 * One Pub/Sub connection follows the ``graphlive:{g}:live`` channel of every graph with at least
-  one subscriber (SUBSCRIBE/UNSUBSCRIBE as subscriptions come and go). Each message is a JSON array
-  of positioned events.
+  one subscriber (SUBSCRIBE/UNSUBSCRIBE as subscriptions come and go; on a Redis Cluster shard
+  channels, one connection per shard: :mod:`graphlive_server.live_channels`). Each message is a
+  JSON array of positioned events.
 * Pub/Sub is the fast path, the Stream is the guarantee: every batch is checked against the
   graph's ``seq``/``epoch``; on a gap, a duplicate-free overlap, an undecodable message, a
   reconnection or an audit that finds the head ahead, the missing events are read from the
@@ -29,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 import redis.asyncio
-from redis.asyncio.client import PubSub
 
 from graphlive.bus.connection import AsyncClient
 from graphlive.bus.keys import GraphKeys
@@ -37,6 +37,7 @@ from graphlive.bus.reader import Position, ResyncRequired
 from graphlive.events import ChangeEvent, EventDecodeError, EventType, decode_many
 from graphlive_server.filters import EventFilter
 from graphlive_server.history import History
+from graphlive_server.live_channels import LiveChannels, open_channels
 from graphlive_server.metrics import Metrics
 from graphlive_server.outbox import EventChunk
 from graphlive_server.replay import split_by_epoch
@@ -120,7 +121,7 @@ class Broadcaster:
         self.audit_interval = audit_interval
         self.available = False
         self.feeds: dict[str, GraphFeed] = {}
-        self._pubsub: PubSub | None = None
+        self._pubsub: LiveChannels | None = None
         self._task: asyncio.Task[None] | None = None
         self._command_lock = asyncio.Lock()
         self._last_audit = 0.0
@@ -241,9 +242,8 @@ class Broadcaster:
             self.on_availability(available)
 
     async def _connect(self) -> None:
-        pubsub = self.pubsub_client.pubsub()
+        pubsub = await open_channels(self.pubsub_client)
         try:
-            await pubsub.connect()  # type: ignore[no-untyped-call]
             async with self._command_lock:
                 self._pubsub = pubsub
                 channels = [feed.channel for feed in self.feeds.values()]
@@ -273,7 +273,8 @@ class Broadcaster:
                 await self._handle(message)
             if now - self._last_audit >= self.audit_interval:
                 self._last_audit = now
-                if now - self._last_received > 3 * self.audit_interval:
+                silent = now - self._last_received > 3 * self.audit_interval
+                if silent and pubsub.answers_ping:
                     raise redis.ConnectionError("Pub/Sub connection silent: no reply to PING")
                 await self._audit()
                 await pubsub.ping()
@@ -415,6 +416,6 @@ def _continues(pos: Position, first: ChangeEvent) -> bool:
     return not pos.epoch or first.epoch == pos.epoch or first.type is EventType.GRAPH_RESET
 
 
-async def _close_quietly(pubsub: PubSub) -> None:
+async def _close_quietly(pubsub: LiveChannels) -> None:
     with contextlib.suppress(Exception):  # already broken: nothing more to release
-        await pubsub.aclose()
+        await pubsub.close()

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+import redis.cluster
 
 from graphlive.bus.connection import Client
 from graphlive.bus.keys import GRAPHS_SET, GraphKeys
@@ -95,6 +96,8 @@ class Publisher:
         self.retention = retention
         self.batch_size = batch_size
         self._script = client.register_script(PUBLISH)
+        # Sharded Pub/Sub on a cluster, so that only the graph's shard relays its batches.
+        self._command = "SPUBLISH" if isinstance(client, redis.cluster.RedisCluster) else "PUBLISH"
         self._registered = False
         #: The writer lease token this publisher publishes under (``""``: none). While another
         #: process holds the graph's writer lease, publishing raises :class:`NotWriter`.
@@ -153,7 +156,7 @@ class Publisher:
             size = self.batch_size
             for i in range(0, max(len(bodies), 1), size):
                 flag = "1" if (reset and i == 0) else "0"
-                args: list[bytes | str] = [*head, flag, empty, self.writer_token]
+                args: list[bytes | str] = [*head, flag, empty, self.writer_token, self._command]
                 args.extend(bodies[i : i + size])
                 self._script(keys=keys, args=args, client=pipe)
             return list(pipe.execute())

@@ -9,15 +9,20 @@ from __future__ import annotations
 # KEYS: events stream, meta hash, snapshot hash, live channel (declared for cluster routing),
 #       writer lease.
 # ARGV: epoch candidate, retention, reset flag ("1" starts a new epoch), the snapshot blob of an
-#       empty graph, the publisher's writer token ("" for none), then one encoded event body per
-#       event, each produced by events.encode_unpositioned (starting with '{').
+#       empty graph, the publisher's writer token ("" for none), the live channel's command
+#       ("SPUBLISH" on a Redis Cluster: only the graph's shard relays the batch; else "PUBLISH"),
+#       then one encoded event body per event, each produced by events.encode_unpositioned
+#       (starting with '{').
 # The fence of the writer lease: while a writer holds the lease, only its token may publish, so a
 # writer that lost its lease (paused past its expiry) cannot interleave with its successor.
 # A reset stores an empty snapshot at the seq of the batch's first event (the graph_reset), so a
 # consumer starting from nothing can load the new epoch although the stream starts mid-sequence.
 # Returns {first_seq, last_seq, epoch}.
 PUBLISH = r"""
-local n = #ARGV - 5
+local n = #ARGV - 6
+if ARGV[6] ~= 'PUBLISH' and ARGV[6] ~= 'SPUBLISH' then
+  return redis.error_reply('ERR graphlive: live channel command must be PUBLISH or SPUBLISH')
+end
 local holder = redis.call('GET', KEYS[5])
 if holder and holder ~= ARGV[5] then
   return redis.error_reply('GRAPHLIVE_NOT_WRITER graph is written by ' .. holder)
@@ -43,7 +48,7 @@ local mid = ',"epoch":"' .. epoch .. '",'
 local out = {}
 for i = 1, n do
   local s = string.format('%d', first + i - 1)
-  local msg = '{"seq":' .. s .. mid .. string.sub(ARGV[i + 5], 2)
+  local msg = '{"seq":' .. s .. mid .. string.sub(ARGV[i + 6], 2)
   redis.call('XADD', KEYS[1], s .. '-0', 'e', msg)
   out[i] = msg
 end
@@ -61,7 +66,7 @@ local keep_from = math.min(snap, last - retention) + 1
 if keep_from > 1 then
   redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%d', keep_from) .. '-0')
 end
-redis.call('PUBLISH', KEYS[4], '[' .. table.concat(out, ',') .. ']')
+redis.call(ARGV[6], KEYS[4], '[' .. table.concat(out, ',') .. ']')
 return {first, last, epoch}
 """
 
