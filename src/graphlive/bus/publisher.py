@@ -102,6 +102,9 @@ class Publisher:
         #: The writer lease token this publisher publishes under (``""``: none). While another
         #: process holds the graph's writer lease, publishing raises :class:`NotWriter`.
         self.writer_token = ""
+        # The last position this publisher saw assigned: Redis holding the same epoch at a lower
+        # seq later means history was lost under it (see scripts.PUBLISH), never appended to.
+        self._floor: tuple[str, int] = ("", 0)
 
     @property
     def graph(self) -> str:
@@ -151,12 +154,15 @@ class Publisher:
         if not bodies and not reset:
             return PublishResult(epoch=self.head()[0], first=1, last=0)
 
+        floor_epoch, floor_seq = self._floor
+
         def execute() -> list[Any]:
             pipe = self.client.pipeline(transaction=False)
             size = self.batch_size
             for i in range(0, max(len(bodies), 1), size):
                 flag = "1" if (reset and i == 0) else "0"
                 args: list[bytes | str] = [*head, flag, empty, self.writer_token, self._command]
+                args.extend((floor_epoch, str(floor_seq)))
                 args.extend(bodies[i : i + size])
                 self._script(keys=keys, args=args, client=pipe)
             return list(pipe.execute())
@@ -178,6 +184,7 @@ class Publisher:
                 raise NotWriter(self.graph, holder.removeprefix("graph is written by ")) from None
             raise
         ranges = tuple((int(r[0]), int(r[1]), _text(r[2])) for r in replies)
+        self._floor = (ranges[-1][2], ranges[-1][1])
         return PublishResult(
             epoch=ranges[-1][2],
             first=ranges[0][0],

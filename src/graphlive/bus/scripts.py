@@ -11,15 +11,21 @@ from __future__ import annotations
 # ARGV: epoch candidate, retention, reset flag ("1" starts a new epoch), the snapshot blob of an
 #       empty graph, the publisher's writer token ("" for none), the live channel's command
 #       ("SPUBLISH" on a Redis Cluster: only the graph's shard relays the batch; else "PUBLISH"),
-#       then one encoded event body per event, each produced by events.encode_unpositioned
-#       (starting with '{').
+#       the publisher's floor (epoch and seq of the last event it saw published, "" and 0 for
+#       none), then one encoded event body per event, each produced by
+#       events.encode_unpositioned (starting with '{').
+# The floor catches history lost under a publisher that keeps running: a Redis Cluster replica
+# promoted without the master's last writes (asynchronous replication), or a server restarted
+# from an older dump, holds the same epoch at a lower seq. Appending there would reuse seq
+# numbers that readers already hold for other events; instead the graph starts a new epoch, as
+# when its meta is gone, so every reader resyncs and the writer republishes (LiveGraph does).
 # The fence of the writer lease: while a writer holds the lease, only its token may publish, so a
 # writer that lost its lease (paused past its expiry) cannot interleave with its successor.
 # A reset stores an empty snapshot at the seq of the batch's first event (the graph_reset), so a
 # consumer starting from nothing can load the new epoch although the stream starts mid-sequence.
 # Returns {first_seq, last_seq, epoch}.
 PUBLISH = r"""
-local n = #ARGV - 6
+local n = #ARGV - 8
 if ARGV[6] ~= 'PUBLISH' and ARGV[6] ~= 'SPUBLISH' then
   return redis.error_reply('ERR graphlive: live channel command must be PUBLISH or SPUBLISH')
 end
@@ -28,7 +34,11 @@ if holder and holder ~= ARGV[5] then
   return redis.error_reply('GRAPHLIVE_NOT_WRITER graph is written by ' .. holder)
 end
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
-if (not epoch) or ARGV[3] == '1' then
+local lost = false
+if epoch and epoch == ARGV[7] then
+  lost = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0') < tonumber(ARGV[8])
+end
+if (not epoch) or lost or ARGV[3] == '1' then
   -- A graph without meta is new or has lost its history: any stream or snapshot left over from
   -- an earlier epoch must go, or stale entries would be served under the new epoch.
   epoch = ARGV[1]
@@ -48,7 +58,7 @@ local mid = ',"epoch":"' .. epoch .. '",'
 local out = {}
 for i = 1, n do
   local s = string.format('%d', first + i - 1)
-  local msg = '{"seq":' .. s .. mid .. string.sub(ARGV[i + 6], 2)
+  local msg = '{"seq":' .. s .. mid .. string.sub(ARGV[i + 8], 2)
   redis.call('XADD', KEYS[1], s .. '-0', 'e', msg)
   out[i] = msg
 end
