@@ -5,6 +5,7 @@ on different masters, over one connection."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from graphlive_server.service import GraphliveService
 from tests.redis_cluster import Cluster, running_cluster
 from tests.server.clients import GLClient, modules_with_snapshot, publish_nodes
 from tests.test_cluster_bus import graphs_on_each_master
+from tests.test_cluster_failover import graph_on_a_master_with_a_replica, until_redis_answers
 
 Connect = Callable[..., Awaitable[GLClient]]
 
@@ -65,3 +67,70 @@ async def test_graphs_on_every_master_catch_up_and_go_live_over_one_connection(
         assert [e["seq"] for e in events] == list(range(live.first, live.last + 1))
     status = gl_service.status()
     assert {g for g in names if status["graphs"][g]["subscribers"] == 1} == set(names)
+
+
+async def test_a_failover_that_lost_events_resyncs_the_viewers(
+    gl_connect: Connect, cluster: Cluster, cluster_client: Client
+) -> None:
+    """Kill -9 the master of a graph after writes its replica never got: the viewers that saw
+    them are told (a resync, then the new master's history), never handed other events under
+    the same numbers."""
+    name, master = graph_on_a_master_with_a_replica(cluster, "lossy")
+    pub = Publisher(cluster_client, name)
+    kept = publish_nodes(pub, 0, 20)
+    client = await gl_connect()
+    await client.follow(name, kept.last)
+    (replica,) = cluster.replicas(of_port=master.port)
+    with cluster.node_client(master.port) as node:
+        assert int(node.execute_command("WAIT", 1, 5000)) == 1
+    with cluster.node_client(replica.port) as node:
+        node.config_set("masterauth", "not-the-password")  # replication stays cut
+        node.execute_command("CLIENT", "KILL", "TYPE", "master")
+    lost = publish_nodes(pub, 20, 5)
+    assert [e["seq"] for e in await client.events_through(name, lost.last)] == [21, 22, 23, 24, 25]
+    cluster.kill(master.port)
+    cluster.wait_for_failover(master.port)
+    # The server follows the graph on the promoted replica and finds its head behind the
+    # viewers' position: they resync and get what the cluster holds now.
+    resync = await client.until("resync", timeout=30)
+    assert resync["graph"] == name
+    snapshot = await client.until("snapshot")
+    assert snapshot["epoch"] == kept.epoch
+    client.positions[name] = (snapshot["epoch"], snapshot["seq"])
+    await client.events_through(name, kept.last)
+    # The publisher, which saw seq 25, goes on in a new epoch: one more resync, no reused seq.
+    again = until_redis_answers(lambda: publish_nodes(pub, 100, 3))
+    assert again.epoch != kept.epoch
+    assert (await client.until("resync", timeout=30))["graph"] == name
+    fresh = await client.until("snapshot")
+    assert fresh["epoch"] == again.epoch
+    client.positions[name] = (fresh["epoch"], fresh["seq"])
+    await client.events_through(name, again.last)
+
+
+async def test_a_failover_that_lost_nothing_goes_on_without_a_gap(
+    gl_connect: Connect, cluster: Cluster, cluster_client: Client
+) -> None:
+    name, master = graph_on_a_master_with_a_replica(cluster, "kept")
+    pub = Publisher(cluster_client, name)
+    before = publish_nodes(pub, 0, 30)
+    client = await gl_connect()
+    await client.follow(name, before.last)
+    with cluster.node_client(master.port) as node:
+        assert int(node.execute_command("WAIT", 1, 5000)) == 1
+    cluster.kill(master.port)
+    cluster.wait_for_failover(master.port)
+    after = until_redis_answers(lambda: publish_nodes(pub, 30, 10))
+    assert after.epoch == before.epoch and after.first == before.last + 1
+    # Every event once, in order, in the same epoch (GLClient checks continuity), no resync.
+    # While the master is down the server may say so (``unavailable``, then ``available``).
+    events: list[dict[str, Any]] = []
+    while client.positions[name][1] < after.last:
+        frame = await client.recv(timeout=30)
+        if frame["op"] == "events":
+            events.extend(frame["events"])
+        elif frame["op"] == "error":
+            assert frame["code"] == "unavailable", frame
+        else:
+            assert frame["op"] == "available", frame
+    assert [e["seq"] for e in events] == list(range(after.first, after.last + 1))
