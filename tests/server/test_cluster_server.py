@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from graphlive.bus.connection import Client, connect
+from graphlive.bus.keys import GraphKeys
 from graphlive.bus.publisher import Publisher
 from graphlive.bus.reader import Position
 from graphlive_server.service import GraphliveService
@@ -134,3 +135,29 @@ async def test_a_failover_that_lost_nothing_goes_on_without_a_gap(
         else:
             assert frame["op"] == "available", frame
     assert [e["seq"] for e in events] == list(range(after.first, after.last + 1))
+
+
+async def test_viewers_follow_a_graph_whose_slot_migrates_to_another_master(
+    gl_connect: Connect, cluster: Cluster, cluster_client: Client
+) -> None:
+    """Resharding moves a graph's slot (keys and all) to another master while a viewer follows
+    it live: the server follows the channel to the new owner and misses nothing."""
+    (name,) = graphs_on_each_master(cluster, "moved")[:1]
+    pub = Publisher(cluster_client, name)
+    before = publish_nodes(pub, 0, 10)
+    client = await gl_connect()
+    await client.follow(name, before.last)
+    slot = cluster.key_slot(GraphKeys(name).meta)
+    owner = cluster.slot_owner(slot)
+    target = next(m for m in cluster.masters() if m.port != owner.port)
+    cluster.migrate_slot(slot, target.port)
+    assert cluster.master_for_key(GraphKeys(name).meta).port == target.port
+    after = until_redis_answers(lambda: publish_nodes(pub, 10, 5))
+    assert after.epoch == before.epoch and after.first == before.last + 1
+    events = await client.events_through(name, after.last, timeout=30)
+    assert [e["seq"] for e in events] == list(range(after.first, after.last + 1))
+    # Still live on the new owner: the next batch too, without waiting for an audit.
+    later = publish_nodes(pub, 20, 2)
+    assert [e["seq"] for e in await client.events_through(name, later.last)] == [16, 17]
+    (last_frame,) = [f for f in client.frames if f["op"] == "events" and f["through"] == 17]
+    assert not last_frame.get("recovered"), "came from the Stream, not from the new owner"
