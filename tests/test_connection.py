@@ -198,3 +198,26 @@ def test_redact_never_shows_the_password(
     shown = redact(url)
     assert secret not in shown
     assert password not in shown
+
+
+def test_a_redis_that_does_not_answer_gets_a_plain_client_and_is_asked_again(
+    redis_url: str,
+) -> None:
+    """Whether a URL is a cluster node is asked of the server; one that does not answer yet
+    gets a single-server client (its outage shows on first use), and no answer is remembered."""
+    import socket
+
+    import redis as redis_py
+
+    from graphlive.bus import connection
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{s.getsockname()[1]}"  # bound, not listening: refused
+        client = connection.connect(dead, socket_connect_timeout=1)
+        assert type(client) is redis_py.Redis
+        assert dead not in connection._cluster_urls
+        with pytest.raises(redis_py.ConnectionError):
+            client.ping()
+        client.close()
+    assert connection.is_cluster(redis_url) is False  # unix://: never a cluster, not asked

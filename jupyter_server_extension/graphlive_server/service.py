@@ -9,6 +9,7 @@ in a thread).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -16,10 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from graphlive.bus.connection import AsyncClient, connect_async, redact, resolve_url, uses_embedded
+from graphlive.bus.connection import (
+    AsyncClient,
+    connect_async,
+    is_cluster,
+    redact,
+    resolve_url,
+    uses_embedded,
+)
 from graphlive_server.analysis_service import AnalysisService
 from graphlive_server.broadcaster import Broadcaster
 from graphlive_server.catalog import GraphCatalog
@@ -116,6 +125,10 @@ class GraphliveService:
             ) from exc
         self.url = url
         self.embedded = uses_embedded(self.settings.redis_url)
+        # A Redis Cluster node gets cluster clients; asked here, off the event loop, so that
+        # connect_async below finds the answer cached (an unreachable Redis: asked again later).
+        with contextlib.suppress(redis.RedisError, OSError):
+            await asyncio.to_thread(is_cluster, url)
         log.info("graphlive: following graph events on %s", redact(url))
         # Named, so `CLIENT LIST` shows what is graphlive's. Bounded and blocking: a burst of
         # catch-up work queues for a connection instead of failing (see connect_async).

@@ -20,7 +20,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import redis
 import redis.asyncio
 import redis.asyncio.cluster
+import redis.backoff
 import redis.cluster
+import redis.retry
 
 #: A client of one Redis server or of a Redis Cluster (what :func:`connect` returns).
 Client: TypeAlias = "redis.Redis | redis.cluster.RedisCluster"
@@ -99,7 +101,9 @@ def is_cluster(url: str) -> bool:
         known = _cluster_urls.get(url)
     if known is not None:
         return known
-    probe = redis.Redis.from_url(url, **{**CLIENT_DEFAULTS, "health_check_interval": 0})
+    # One attempt: a Redis that is down is reported at once, not after redis-py's retries.
+    once = {"health_check_interval": 0, "retry": redis.retry.Retry(redis.backoff.NoBackoff(), 0)}
+    probe = redis.Redis.from_url(url, **{**CLIENT_DEFAULTS, **once})
     try:
         info: Any = probe.info("cluster")
     finally:
@@ -108,6 +112,15 @@ def is_cluster(url: str) -> bool:
     with _cluster_lock:
         _cluster_urls[url] = enabled
     return enabled
+
+
+def _is_cluster_if_reachable(url: str) -> bool:
+    # Unreachable now: a single-server client, as before cluster support (it connects lazily
+    # and reports the outage on first use); the next connect() asks again.
+    try:
+        return is_cluster(url)
+    except (redis.ConnectionError, redis.TimeoutError):
+        return False
 
 
 _cluster_urls: dict[str, bool] = {}
@@ -121,11 +134,13 @@ def connect(url: str | None = None, **kwargs: Any) -> Client:
 
     Options are :data:`CLIENT_DEFAULTS` updated with ``kwargs`` (options in the URL's query win,
     as in :meth:`redis.Redis.from_url`). A plain client connects lazily, on its first command;
-    finding out whether the server is a cluster node takes one round trip, the first time.
+    finding out whether the server is a cluster node takes one round trip, the first time. A
+    server that does not answer then gets a plain client (the outage shows on its first use)
+    and is asked again by the next call.
     """
     resolved = resolve_url(url)
     options = {**CLIENT_DEFAULTS, **kwargs}
-    if is_cluster(resolved):
+    if _is_cluster_if_reachable(resolved):
         return redis.cluster.RedisCluster.from_url(resolved, **options)
     return redis.Redis.from_url(resolved, **options)
 
@@ -146,7 +161,7 @@ def connect_async(
     """
     resolved = resolve_url(url)
     options = {**CLIENT_DEFAULTS, **kwargs}
-    if is_cluster(resolved):
+    if _is_cluster_if_reachable(resolved):
         if max_connections is not None:
             options["max_connections"] = max_connections
         return redis.asyncio.cluster.RedisCluster.from_url(resolved, **options)
