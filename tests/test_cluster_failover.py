@@ -18,8 +18,8 @@ from graphlive.bus.keys import GraphKeys
 from graphlive.bus.publisher import Publisher, PublishResult
 from graphlive.bus.reader import Position, ResyncRequired, StreamReader
 from graphlive.events import ChangeEvent, EventType
+from tests.cluster_graphs import graphs_on_each_master
 from tests.redis_cluster import Cluster, NodeInfo, running_cluster
-from tests.test_cluster_bus import graphs_on_each_master
 
 T = TypeVar("T")
 

@@ -14,9 +14,9 @@ from graphlive.bus.keys import GraphKeys
 from graphlive.bus.publisher import Publisher
 from graphlive.bus.reader import Position
 from graphlive_server.service import GraphliveService
+from tests.cluster_graphs import as_documented_user, graphs_on_each_master, with_documented_user
 from tests.redis_cluster import Cluster, running_cluster
 from tests.server.clients import GLClient, modules_with_snapshot, publish_nodes
-from tests.test_cluster_bus import graphs_on_each_master
 from tests.test_cluster_failover import graph_on_a_master_with_a_replica, until_redis_answers
 
 Connect = Callable[..., Awaitable[GLClient]]
@@ -25,12 +25,14 @@ Connect = Callable[..., Awaitable[GLClient]]
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
     with running_cluster() as started:
+        with_documented_user(started)
         yield started
 
 
 @pytest.fixture
 def gl_redis_url(cluster: Cluster) -> str:
-    return cluster.url
+    """The server runs as the least-privilege user of docs/deploy.md."""
+    return as_documented_user(cluster.url)
 
 
 @pytest.fixture

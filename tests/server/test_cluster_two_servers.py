@@ -18,11 +18,11 @@ from graphlive.bus.connection import Client, connect
 from graphlive.bus.snapshot import load_graph
 from graphlive.live import analyze
 from graphlive_server.analysis_service import find_analyzer
+from tests.cluster_graphs import graphs_on_each_master
 from tests.e2e.lab import Lab
 from tests.redis_cluster import Cluster, running_cluster
 from tests.server.clients import GLClient
 from tests.test_analyze_cli import write_project
-from tests.test_cluster_bus import graphs_on_each_master
 
 Connect = Callable[..., Awaitable[GLClient]]
 Rest = Callable[..., Awaitable[tuple[int, Any]]]
