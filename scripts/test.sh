@@ -23,6 +23,16 @@ if [ ! -x /usr/bin/chromium ]; then
   step "installing Debian's chromium (browser tests; never downloaded by Playwright)"
   apt_install chromium
 fi
+if [ ! -x /usr/bin/redis-check-rdb ]; then
+  # Its redis-check-rdb is Debian's redis-server binary, built with TLS (the bundled one is not):
+  # the rediss:// tests run it. Not the redis-server package, which would start a service.
+  step "installing Debian's redis-tools (TLS Redis for the rediss:// tests)"
+  apt_install redis-tools
+fi
+if ! command -v openssl >/dev/null; then
+  step "installing openssl (certificates for the rediss:// tests)"
+  apt_install openssl
+fi
 if ! command -v npm >/dev/null; then
   step "installing Node.js and npm"
   apt_install nodejs npm
