@@ -164,16 +164,18 @@ class Publisher:
                 args: list[bytes | str] = [*head, flag, empty, self.writer_token, self._command]
                 args.extend((floor_epoch, str(floor_seq)))
                 args.extend(bodies[i : i + size])
-                self._script(keys=keys, args=args, client=pipe)
+                # EVALSHA itself: a Script object in a pipeline makes redis-py send SCRIPT
+                # EXISTS first, a second round trip per call (NOSCRIPT is handled below).
+                pipe.evalsha(self._script.sha, len(keys), *keys, *args)
             return list(pipe.execute())
 
         try:
             try:
                 replies = execute()
             except redis.exceptions.NoScriptError:
-                # A cluster pipeline does not load scripts first, as a plain one does (and a
-                # promoted replica may not have it): every EVALSHA of the batch failed alike,
-                # none ran. Load it on every master and send the batch again.
+                # The script is not loaded yet (a new or restarted server, a promoted replica):
+                # every EVALSHA of the batch failed alike, none ran. Load it (on a cluster, on
+                # every master) and send the batch again.
                 self.client.script_load(PUBLISH)
                 replies = execute()
         except redis.ResponseError as exc:
