@@ -27,6 +27,7 @@ from tests.cluster_graphs import as_documented_user, graphs_on_each_master, with
 from tests.redis_cluster import Cluster, running_cluster
 from tests.redis_servers import running_redis
 from tests.test_analyze_cli import write_project
+from tests.test_comm_transport import add_module, rebuild, serving
 from tests.test_sink_support import assert_mirrors, mutate, open_falkordb, target_url
 
 
@@ -165,3 +166,28 @@ def test_watch_on_the_cluster_publishes_each_saved_change(cluster: Cluster, tmp_
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_notebook_view_follows_a_cluster_graph_through_its_comm(
+    cluster: Cluster, graph_name: str
+) -> None:
+    """The kernel-side transport of the notebook widget (no Jupyter server extension needed):
+    snapshot, then every live event in order, read from the graph's master."""
+    url = as_documented_user(cluster.url)
+    live = LiveGraph(graph_name, redis_url=url)
+    client = connect(url)
+    try:
+        for i in range(10):
+            add_module(live, i)
+        assert live.snapshot()
+        with serving(client, live) as (sink, transport):
+            transport.handle({"op": "subscribe", "graph": graph_name, "since": None})
+            sink.wait_for(lambda frames: any(f["op"] == "snapshot" for f in frames))
+            for i in range(10, 20):
+                add_module(live, i)
+            head = live.position.seq
+            sink.wait_for(lambda _: sink.through() == head)
+            assert rebuild(sink.frames, graph_name) == live.graph
+    finally:
+        client.close()
+        live.close()
