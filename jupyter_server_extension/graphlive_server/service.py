@@ -9,7 +9,6 @@ in a thread).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import time
@@ -125,10 +124,17 @@ class GraphliveService:
             ) from exc
         self.url = url
         self.embedded = uses_embedded(self.settings.redis_url)
-        # A Redis Cluster node gets cluster clients; asked here, off the event loop, so that
-        # connect_async below finds the answer cached (an unreachable Redis: asked again later).
-        with contextlib.suppress(redis.RedisError, OSError):
+        # A Redis Cluster node gets cluster clients: asked here, off the event loop, so that
+        # connect_async below finds the answer cached. Without an answer the clients could be
+        # the wrong kind for good (single-server clients on a cluster answer MOVED): no start;
+        # the next request tries again (unix:// URLs, the embedded server's, are never asked).
+        try:
             await asyncio.to_thread(is_cluster, url)
+        except (redis.RedisError, OSError) as exc:
+            raise ServiceUnavailable(
+                f"graphlive's Redis at {redact(url)} does not answer ({exc}); retrying on the "
+                "next request"
+            ) from exc
         log.info("graphlive: following graph events on %s", redact(url))
         # Named, so `CLIENT LIST` shows what is graphlive's. Bounded and blocking: a burst of
         # catch-up work queues for a connection instead of failing (see connect_async).

@@ -4,6 +4,7 @@ or an explicit resync."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ from tornado.httpclient import HTTPClientError
 
 from graphlive.bus.publisher import Publisher, PublishResult
 from graphlive_server.service import GraphliveService
-from tests.redis_servers import RestartableRedis
+from tests.redis_servers import RestartableRedis, running_redis
 from tests.server.clients import (
     GLClient,
     node_events,
@@ -161,3 +162,28 @@ async def test_a_lost_message_at_the_tail_is_found_by_the_audit(
     assert [e["seq"] for e in events] == [4, 5]
     assert client.frames[-1]["recovered"] is True
     assert gl_service.status()["graphs"][graph_name]["lag"] == 0
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+DEAD_PORT = _free_tcp_port()
+
+
+@pytest.mark.parametrize("gl_redis_url", [f"redis://127.0.0.1:{DEAD_PORT}"])
+async def test_a_redis_down_when_the_server_starts_is_asked_again_on_the_next_request(
+    jp_fetch: Any,
+) -> None:
+    """Until its Redis answers, the extension does not start (it cannot tell a cluster node from
+    a single server, and clients of the wrong kind would stay wrong): requests get 503 naming
+    the cause; once Redis is up, the next request starts it."""
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("graphlive", "api", "graphs")
+    assert info.value.code == 503
+    assert info.value.response is not None and b"does not answer" in info.value.response.body
+    with running_redis("--port", str(DEAD_PORT), "--bind", "127.0.0.1"):
+        response = await jp_fetch("graphlive", "api", "graphs")
+        assert response.code == 200
