@@ -1,4 +1,5 @@
-"""Bad input never crashes the analysis and never loses unrelated nodes (DESIGN §5)."""
+"""Bad input never crashes the analysis and never loses unrelated nodes (docs/architecture.md,
+"Security and bad input")."""
 
 from __future__ import annotations
 

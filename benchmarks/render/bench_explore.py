@@ -7,7 +7,8 @@
 Needs Debian's Chromium at /usr/bin/chromium and js/node_modules (for the bare-sigma page).
 Software WebGL makes absolute numbers meaningless, so results are ratios against a bare sigma
 page drawing a graph of the same visible size (the collapsed level's nodes and bundled edges,
-with the same positions, colours and sizes) in the same browser (DESIGN §6):
+with the same positions, colours and sizes) in the same browser (docs/architecture.md, "Drawing
+on a machine without a GPU"):
 
 1. first readable frame: the 100k-element snapshot JSON pushed through the real client →
    store → projection (collapsed automatically) → renderer, until the first frame is on screen;

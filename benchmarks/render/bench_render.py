@@ -10,7 +10,8 @@
 Needs Debian's Chromium at /usr/bin/chromium (``apt-get install chromium``) and js/node_modules
 (the bare-sigma page is bundled from the same sigma/graphology versions as the widget). Software
 WebGL (SwiftShader) makes absolute numbers meaningless, so every result is also printed as a
-ratio against a bare sigma page drawing the same graph in the same browser (DESIGN §6):
+ratio against a bare sigma page drawing the same graph in the same browser (docs/architecture.md,
+"Drawing on a machine without a GPU"):
 
 1. first render: snapshot JSON text → first frame on screen, GraphView vs bare sigma
    (target ≤ 1.1x);

@@ -85,7 +85,8 @@ class _GraphliveWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
         """Undo JupyterHandler's headers, which make no sense for WebSockets (as jupyter does)."""
 
     def get_compression_options(self) -> dict[str, Any] | None:
-        # permessage-deflate costs ~8x memory per connection (DESIGN §5): off.
+        # permessage-deflate costs ~8x memory per connection: off (docs/architecture.md,
+        # "Serving many connections").
         return None
 
     # Keep-alive is the session's own (seconds, 4002 close); disable Tornado's and the mixin's.

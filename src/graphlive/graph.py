@@ -2,7 +2,8 @@
 
 Contract:
 
-* Nodes are keyed by a stable string id (DESIGN §4), edges by ``(kind, source, target, line)``.
+* Nodes are keyed by a stable string id (docs/analysis.md, "Ids and shapes"), edges by
+  ``(kind, source, target, line)``.
   Lookups by id and by edge key are O(1); indexes by file, by kind and by endpoint are kept in
   step with every mutation.
 * Every mutation that changes something produces exactly one :class:`~graphlive.events.ChangeEvent`

@@ -6,7 +6,7 @@
 
 export const PROTOCOL_VERSION = 1;
 
-/** Every event type of DESIGN §4, in the order of graphlive.events.EventType. */
+/** Every event type of docs/events.md ("Event types and payloads"), in the order of graphlive.events.EventType. */
 export const EVENT_TYPES = [
   "node_added",
   "node_updated",

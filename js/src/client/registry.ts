@@ -1,5 +1,5 @@
 /**
- * One EventsConnection per server and page, shared by every view (DESIGN §5: the per-frame cost
+ * One EventsConnection per server and page, shared by every view (docs/architecture.md, "Serving many connections": the per-frame cost
  * is per connection, so N views must not mean N sockets).
  *
  * Connections are reference counted: the first `acquire` for a key creates it, the last

@@ -327,7 +327,7 @@ export class Projection {
       if (this.mayRemove(c)) removals += 1;
       else if (c.op === "node+" || c.op === "edge+") additions += 1;
     }
-    // Only what can drop a display element forces sigma's full re-index (DESIGN §6);
+    // Only what can drop a display element forces sigma's full re-index (docs/architecture.md, "Drawing on a machine without a GPU");
     // attribute updates and additions stay attached.
     this.change(removals > 0 || additions > DETACH_ADDITIONS, () => {
       for (const c of changes) this.applyChange(c);

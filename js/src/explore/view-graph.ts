@@ -4,7 +4,7 @@
  * A view that shows the whole graph as it is (no filters, no focus, nothing collapsed, the
  * default encodings) draws the store's model directly: no per-view copy of the graph, no
  * per-event work beyond placing new nodes, and the renderer detaches around the store's
- * batches as it did before exploration existed (DESIGN §6). A projection is built only when
+ * batches as it did before exploration existed (docs/architecture.md, "Drawing on a machine without a GPU"). A projection is built only when
  * exploration is in effect — filters, an ego or path focus, collapsed packages (automatic for
  * scopes above `collapseAbove`, or the user's), colour/size by module, complexity, degree or
  * lines — and is dropped again when the view returns to the plain picture.

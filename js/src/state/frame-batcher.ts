@@ -1,7 +1,7 @@
 /**
  * FrameBatcher: collects what arrives between two animation frames and hands it over as one
  * unit of work, so the renderer re-indexes at most once per frame however many events came in
- * (DESIGN §6: per-element updates of an attached sigma re-index everything per removal).
+ * (docs/architecture.md, "Drawing on a machine without a GPU": per-element updates of an attached sigma re-index everything per removal).
  *
  * A snapshot supersedes everything queued before it; a resync (`clear`) drops queued events.
  * At most `maxEventsPerFrame` events go into one frame; the rest wait for the next, so a burst

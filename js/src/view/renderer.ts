@@ -6,7 +6,7 @@
  * between the two it re-attaches to the new graph (one re-index).
  *
  * sigma 3 listens to its graphology graph and, for every dropped node or edge, re-indexes the
- * whole graph synchronously (DESIGN §6: 1,000 removals take minutes). So for a change that
+ * whole graph synchronously (docs/architecture.md, "Drawing on a machine without a GPU": 1,000 removals take minutes). So for a change that
  * removes anything or adds a lot, the renderer swaps an empty placeholder graph in before the
  * change and the real one back after it: the graph changes with nobody listening, then sigma
  * re-indexes once. Small additive changes stay attached (sigma's per-element partial updates

