@@ -17,7 +17,6 @@ from tornado.websocket import websocket_connect
 from graphlive.bus.connection import Client, connect
 from graphlive.bus.snapshot import load_graph
 from graphlive.live import analyze
-from graphlive_server.analysis_service import find_analyzer
 from tests.cluster_graphs import graphs_on_each_master
 from tests.e2e.lab import Lab
 from tests.redis_cluster import Cluster, running_cluster
@@ -26,8 +25,6 @@ from tests.test_analyze_cli import write_project
 
 Connect = Callable[..., Awaitable[GLClient]]
 Rest = Callable[..., Awaitable[tuple[int, Any]]]
-
-pytestmark = pytest.mark.skipif(find_analyzer() is None, reason="no code analyser installed")
 
 
 @pytest.fixture(scope="module")
