@@ -26,8 +26,9 @@ from typing import Any
 import pytest
 import redis
 
-from graphlive.bus import embedded, embedded_cli
+from graphlive.bus import embedded
 from graphlive.bus.connection import URL_ENV
+from graphlive.cli import embedded as embedded_cli
 from graphlive.paths import data_dir, runtime_dir
 
 

@@ -17,7 +17,7 @@ import pytest
 from nbformat.sign import NotebookNotary
 from traitlets.config import Config
 
-from graphlive.lab import notebook_for
+from graphlive.cli.lab import notebook_for
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphlive.lab import root_args
+from graphlive.cli.lab import root_args
 
 
 def test_root_gets_allow_root_and_is_told(capsys: pytest.CaptureFixture[str]) -> None:
@@ -26,7 +26,7 @@ def test_root_keeps_the_users_own_choice(given: str, capsys: pytest.CaptureFixtu
 
 
 def test_exit_status_of_a_signalled_jupyterlab_reads_as_a_shells() -> None:
-    from graphlive.lab import shell_status
+    from graphlive.cli.lab import shell_status
 
     assert shell_status(-15) == 143 and shell_status(-2) == 130
     assert shell_status(0) == 0 and shell_status(1) == 1

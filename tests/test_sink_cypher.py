@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from graphlive.bus import Position
 from graphlive.bus.lease import Lease
+from graphlive.cli import sinks as sink_cli
 from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
-from graphlive.sinks import cli as sink_cli
 from graphlive.sinks.changes import fold
 from graphlive.sinks.cypher import (
     EDGE_TYPES,

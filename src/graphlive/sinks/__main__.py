@@ -2,6 +2,6 @@
 
 import sys
 
-from graphlive.sinks.cli import main
+from graphlive.cli.sinks import main
 
 sys.exit(main())

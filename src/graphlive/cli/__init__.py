@@ -1,5 +1,10 @@
-"""The ``graphlive`` command line. Each sub-command lives in the module that owns its logic; this
-file only wires argparse to them."""
+"""The ``graphlive`` command line: every command lives in this package, one module per command
+(group), over the library modules that hold the logic; this module only wires argparse to them.
+
+``graphlive analyze`` / ``watch`` (:mod:`.analyze`), ``lab`` (:mod:`.lab`), ``export``
+(:mod:`.export`), ``events`` and the ``redis`` group (:mod:`.events`, :mod:`.embedded`), ``sink``
+(:mod:`.sinks`).
+"""
 
 from __future__ import annotations
 
@@ -18,16 +23,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"graphlive {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    from graphlive import analyze_cli, export_cli, lab
-    from graphlive.bus import cli as bus_cli
+    from graphlive.cli import analyze, events, export, lab, sinks
 
-    analyze_cli.add_commands(sub)
+    analyze.add_commands(sub)
     lab.add_commands(sub)
-    export_cli.add_commands(sub)
-    bus_cli.add_commands(sub)
-    from graphlive.sinks import cli as sinks_cli
-
-    sinks_cli.add_commands(sub)
+    export.add_commands(sub)
+    events.add_commands(sub)
+    sinks.add_commands(sub)
     return parser
 
 
@@ -58,7 +60,3 @@ def console_main() -> int:
     global _console_run
     _console_run = True
     return main()
-
-
-if __name__ == "__main__":
-    sys.exit(console_main())

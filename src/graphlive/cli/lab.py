@@ -144,8 +144,8 @@ def shell_status(returncode: int) -> int:
 
 
 def run_lab(args: argparse.Namespace) -> int:
-    from graphlive.analyze_cli import ProgressBar
     from graphlive.bus.connection import resolve_url
+    from graphlive.cli.analyze import ProgressBar
     from graphlive.live import LiveGraph, graph_name_for
 
     root = args.path.resolve()

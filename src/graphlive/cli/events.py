@@ -1,4 +1,4 @@
-"""``graphlive events`` (and the ``redis`` command group from :mod:`embedded_cli`)."""
+"""``graphlive events`` (and the ``redis`` command group from :mod:`graphlive.cli.embedded`)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ EXIT_RESYNC = 3
 
 def add_commands(sub: Any) -> None:
     """Add the bus commands to the top-level ``graphlive`` sub-parsers."""
-    from graphlive.bus.embedded_cli import add_redis_command
+    from graphlive.cli.embedded import add_redis_command
 
     add_redis_command(sub)
     p = sub.add_parser(
