@@ -91,6 +91,20 @@ class GraphFeed:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._changed.wait(), timeout)
 
+    def audit(self, head: Position) -> bool:
+        """Note the graph's ``head`` (read by the broadcaster's audit) and the lag behind it.
+        True when the feed is behind and has not moved since the last audit: Pub/Sub missed
+        something, and the Stream must fill it."""
+        pos = self.position
+        if pos is None:
+            return False
+        self.head = head
+        same_epoch = head.epoch == pos.epoch or not pos.epoch
+        self.lag = max(0, head.seq - pos.seq) if same_epoch else head.seq
+        stalled = self._audited == pos
+        self._audited = pos
+        return (self.lag > 0 or not same_epoch) and bool(head.epoch) and stalled
+
     def status(self) -> dict[str, Any]:
         return {
             "subscribers": len(self.subscribers),
@@ -389,16 +403,9 @@ class Broadcaster:
         feeds = [f for f in self.feeds.values() if f.position is not None]
         heads = await self.history.heads([f.graph for f in feeds])
         for feed in feeds:
-            head = heads[feed.graph]
-            pos = feed.position
-            if pos is None or self.feeds.get(feed.graph) is not feed:
-                continue
-            feed.head = head
-            same_epoch = head.epoch == pos.epoch or not pos.epoch
-            feed.lag = max(0, head.seq - pos.seq) if same_epoch else head.seq
-            stalled = feed._audited == pos
-            feed._audited = pos
-            if (feed.lag > 0 or not same_epoch) and head.epoch and stalled:
+            if self.feeds.get(feed.graph) is not feed:
+                continue  # unsubscribed while the heads were read
+            if feed.audit(heads[feed.graph]):
                 await self._fill(feed)
 
     def status(self) -> dict[str, Any]:
