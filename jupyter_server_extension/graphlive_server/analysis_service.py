@@ -16,9 +16,6 @@ learns nothing about the file system around that directory.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
-import inspect
 import logging
 import os
 import time
@@ -31,7 +28,6 @@ __all__ = [
     "AnalysisBusy",
     "AnalysisJob",
     "AnalysisService",
-    "AnalysisUnavailable",
     "PathRefused",
     "confine",
     "server_relative",
@@ -50,10 +46,6 @@ class PathRefused(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-class AnalysisUnavailable(RuntimeError):
-    """This installation has no analyser (``graphlive.analysis`` is not importable)."""
 
 
 class AnalysisBusy(RuntimeError):
@@ -102,21 +94,6 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def find_analyzer() -> Callable[..., Any] | None:
-    """``graphlive.analyze`` if this installation can analyse code, else None."""
-    if importlib.util.find_spec("graphlive.analysis.engine") is None:
-        return None
-    import graphlive
-
-    fn = getattr(graphlive, "analyze", None)
-    if fn is None:
-        try:
-            fn = importlib.import_module("graphlive.live").analyze
-        except (ImportError, AttributeError):
-            return None
-    return fn if callable(fn) else None
-
-
 @dataclass
 class AnalysisJob:
     """One server-triggered analysis (the latest per graph is kept for the summary)."""
@@ -153,30 +130,23 @@ class AnalysisService:
     def start(self, graph: str, requested: object) -> AnalysisJob:
         """Validate the path and start analysing it into ``graph``.
 
-        Raises :class:`PathRefused`, :class:`AnalysisUnavailable` or :class:`AnalysisBusy`.
+        Raises :class:`PathRefused` or :class:`AnalysisBusy`.
         """
         path = confine(self.root_dir, requested)
-        analyze = find_analyzer()
-        if analyze is None:
-            raise AnalysisUnavailable(
-                "this graphlive installation has no code analyser (graphlive.analysis)"
-            )
         current = self.jobs.get(graph)
         if current is not None and current.state == "running":
             raise AnalysisBusy(f"an analysis of {graph!r} is already running")
         root = Path(self.root_dir).resolve()
         job = AnalysisJob(graph=graph, path=path.relative_to(root).as_posix() or ".")
         self.jobs[graph] = job
-        task = asyncio.get_running_loop().create_task(self._run(job, analyze, path, root))
+        task = asyncio.get_running_loop().create_task(self._run(job, path, root))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return job
 
-    async def _run(
-        self, job: AnalysisJob, analyze: Callable[..., Any], path: Path, root: Path
-    ) -> None:
+    async def _run(self, job: AnalysisJob, path: Path, root: Path) -> None:
         try:
-            summary = await asyncio.to_thread(self._call, analyze, path, job.graph)
+            summary = await asyncio.to_thread(self._call, path, job.graph)
             if summary is not None and "root" in summary:
                 summary["root"] = job.path  # not the absolute path on the server
             job.summary = summary
@@ -188,18 +158,15 @@ class AnalysisService:
         finally:
             job.finished = time.time()
 
-    def _call(self, analyze: Callable[..., Any], path: Path, graph: str) -> dict[str, Any] | None:
-        kwargs: dict[str, Any] = {"graph": graph}
-        if "redis_url" in inspect.signature(analyze).parameters:
-            kwargs["redis_url"] = self._redis_url()
-        result = analyze(path, **kwargs)
+    def _call(self, path: Path, graph: str) -> dict[str, Any]:
+        # Imported here: the analysis (and its parser processes) only when one is asked for.
+        from graphlive.live import analyze
+
+        live = analyze(path, graph=graph, redis_url=self._redis_url())
         try:
-            summary = getattr(result, "summary", None)
-            return summary() if callable(summary) else None
+            return live.summary()
         finally:
-            close = getattr(result, "close", None)
-            if callable(close):
-                close()
+            live.close()
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Wait a little for running analyses (threads cannot be cancelled)."""

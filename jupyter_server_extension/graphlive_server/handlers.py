@@ -24,7 +24,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from graphlive_server.analysis_service import AnalysisBusy, AnalysisUnavailable, PathRefused
+from graphlive_server.analysis_service import AnalysisBusy, PathRefused
 from graphlive_server.catalog import UnknownGraph
 from graphlive_server.protocol import CloseCode, ErrorCode, encode_frame, error_frame
 from graphlive_server.ratelimit import Verdict
@@ -300,8 +300,6 @@ class AnalyzeHandler(_ApiHandler):
             job = self.service.analysis.start(name, body.get("path"))
         except PathRefused as exc:
             raise web.HTTPError(exc.status, exc.message) from None
-        except AnalysisUnavailable as exc:
-            raise web.HTTPError(501, str(exc)) from None
         except AnalysisBusy as exc:
             raise web.HTTPError(409, str(exc)) from None
         self._json(job.to_json(), status=202)

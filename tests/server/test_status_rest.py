@@ -17,7 +17,6 @@ from graphlive.bus.publisher import Publisher
 from graphlive.bus.reader import Position
 from graphlive.bus.snapshot import write_snapshot
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
-from graphlive_server.analysis_service import find_analyzer
 from tests.server.clients import GLClient, publish_nodes
 
 Connect = Callable[..., Awaitable[GLClient]]
@@ -177,7 +176,6 @@ async def test_analyze_is_confined_to_the_root_dir(
         assert (code, text in reply["message"]) == (status, True), (body, code, reply)
 
 
-@pytest.mark.skipif(find_analyzer() is None, reason="this installation has no code analyser")
 async def test_analyze_runs_server_side_into_the_servers_redis(
     gl_connect: Connect, jp_fetch: Any, root_tree: Path, graph_name: str
 ) -> None:

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from graphlive_server.analysis_service import find_analyzer
 from tests.server.clients import GLClient
 
 Connect = Callable[..., Awaitable[GLClient]]
@@ -69,7 +68,6 @@ async def _post_analyze(jp_fetch: Any, graph: str) -> dict[str, Any]:
     return job
 
 
-@pytest.mark.skipif(find_analyzer() is None, reason="this installation has no code analyser")
 async def test_reanalyze_is_handed_to_the_watcher_and_nothing_is_republished(
     gl_connect: Connect, jp_fetch: Any, graph_name: str, watcher: subprocess.Popen[str]
 ) -> None:
