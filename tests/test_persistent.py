@@ -344,7 +344,7 @@ def test_the_saved_solver_keeps_its_identity_markers(project: Path) -> None:
     """Records compared by identity (``_MANY``) must come back as the same object."""
     import pickle
 
-    from graphlive.analysis import resolve
+    from graphlive.analysis import solver_values
 
     (project / "shop" / "pairs.py").write_text(
         "def two():\n    return 1, 2\n\ndef use():\n    a, b = two()\n    c = d = two()\n"
@@ -356,7 +356,7 @@ def test_the_saved_solver_keeps_its_identity_markers(project: Path) -> None:
     records = [w for w in state["program"].solver.cwrites if isinstance(w, tuple) and w]
     many = [w for w in records if repr(w[0]) == "_MANY"]
     assert many, "the project must have constraints that write several variables"
-    assert all(w[0] is resolve._MANY for w in many)
+    assert all(w[0] is solver_values._MANY for w in many)
 
 
 def test_incremental_runs_save_a_header_and_later_processes_build_on_it(

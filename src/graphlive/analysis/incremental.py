@@ -20,7 +20,7 @@ A :class:`Program` holds the resolver's index and solver state after a full solv
      its values flow;
    * scopes whose local names changed: the file's constraints that look names up by scope.
 
-2. **Retract** (:meth:`~graphlive.analysis.resolve._Solver.retract`) the removed constraints and
+2. **Retract** (:meth:`~graphlive.analysis.solver._Solver.retract`) the removed constraints and
    the ones whose static inputs changed, with everything derived from them; patch the index;
    add the new constraints; run the work list to the fixpoint again.
 
@@ -66,15 +66,14 @@ from graphlive.analysis.facts import (
     FileFacts,
 )
 from graphlive.analysis.resolve import (
-    C_DECO,
     FileLinks,
     IndexConflict,
     ProgramIndex,
     Resolution,
-    decorator_checks,
     file_links,
     star_modules,
 )
+from graphlive.analysis.solver_values import C_DECO, decorator_checks
 
 __all__ = ["FileChange", "Program", "UpdateStats"]
 
