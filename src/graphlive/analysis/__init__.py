@@ -5,8 +5,11 @@ Python analysis is split so that each step can be reused by incremental re-analy
 * :mod:`~graphlive.analysis.discover` — which files, and their module ids;
 * :mod:`~graphlive.analysis.roots` — the source roots module ids start from;
 * :mod:`~graphlive.analysis.source` — reading and decoding one file;
-* :mod:`~graphlive.analysis.python_extract` — one file → compact per-file facts (``ast``);
-* :mod:`~graphlive.analysis.resolve` — all facts → call/import/inheritance/decorator links;
+* :mod:`~graphlive.analysis.python_extract` — one file → compact per-file facts (``ast``;
+  its parts: ``extract_state``, ``extract_expressions``, ``extract_statements``);
+* :mod:`~graphlive.analysis.resolve` — all facts → call/import/inheritance/decorator links,
+  solved by :mod:`~graphlive.analysis.solver` (built on ``solver_values``, ``solver_state``,
+  ``solver_eval``, ``solver_classes``);
 * :mod:`~graphlive.analysis.build` — facts + links → nodes and edges owned by each file;
 * :mod:`~graphlive.analysis.incremental` — the resolved program kept between runs, re-solved
   in part when files change;
