@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from graphlive.bus.reader import Position
 from graphlive.bus.snapshot_index import SnapshotIndex
@@ -36,31 +36,6 @@ __all__ = ["Parts", "SnapshotParts", "SplicedParts", "StoredSnapshot"]
 #: shorter than 3 bytes per element of a part cannot need more than one part.
 MIN_ELEMENT_BYTES = 3
 _EMPTY_CONTENT = b'{"nodes":[],"edges":[]}'
-
-
-class Parts(Protocol):
-    """A snapshot cut into :attr:`count` frames of at most :attr:`size` elements each.
-
-    Elements are the nodes followed by the edges, cut in order: part ``i`` holds elements
-    ``i*size .. (i+1)*size - 1``. Filters apply to each part; a part left empty by them is
-    still sent (the client counts parts). Part 0 is the ``snapshot`` frame (with ``parts``, the
-    count), the others ``snapshot_part`` frames (with ``part``, the index); all but the last
-    carry ``"more": true``. Each frame is built once per filter (every subscription sending
-    these parts sends the same bytes)."""
-
-    graph: str
-    position: Position
-    count: int
-    size: int
-
-    def frame(self, index: int, filters: EventFilter) -> bytes:
-        """Part ``index`` (0-based) as a frame, keeping what passes ``filters``."""
-        ...
-
-    def parses(self, filters: EventFilter) -> bool:
-        """Whether building a frame for ``filters`` parses JSON (then, for a big snapshot, the
-        caller builds it in a worker thread)."""
-        ...
 
 
 @dataclass(frozen=True)  # no slots: held in a WeakValueDictionary (weakref_slot needs 3.11)
@@ -162,31 +137,62 @@ class StoredSnapshot:
         return encode_frame({**head, "nodes": nodes, "edges": edges})
 
 
-def _part_head(parts: Parts, index: int) -> dict[str, Any]:
-    head: dict[str, Any] = {
-        "op": "snapshot" if index == 0 else "snapshot_part",
-        "graph": parts.graph,
-        "epoch": parts.position.epoch,
-        "seq": parts.position.seq,
-    }
-    if index == 0:
-        head["parts"] = parts.count
-    else:
-        head["part"] = index
-    head["more"] = index < parts.count - 1
-    return head
+class Parts:
+    """A snapshot cut into :attr:`count` frames of at most :attr:`size` elements each.
+
+    Elements are the nodes followed by the edges, cut in order: part ``i`` holds elements
+    ``i*size .. (i+1)*size - 1``. Filters apply to each part; a part left empty by them is
+    still sent (the client counts parts). Part 0 is the ``snapshot`` frame (with ``parts``, the
+    count), the others ``snapshot_part`` frames (with ``part``, the index); all but the last
+    carry ``"more": true``. Each frame is built once per filter (every subscription sending
+    these parts sends the same bytes). Subclasses say how a part is built."""
+
+    __slots__ = ("__weakref__", "_frames", "count", "graph", "position", "size")
+
+    def __init__(self, graph: str, position: Position, total: int, size: int) -> None:
+        self.graph = graph
+        self.position = position
+        self.size = max(1, size)
+        self.count = max(1, -(-total // self.size))
+        self._frames: dict[tuple[int, EventFilter], bytes] = {}
+
+    def frame(self, index: int, filters: EventFilter) -> bytes:
+        """Part ``index`` (0-based) as a frame, keeping what passes ``filters`` (cached)."""
+        if not 0 <= index < self.count:
+            raise IndexError(index)
+        frame = self._frames.get((index, filters))
+        if frame is None:
+            frame = self._frames[index, filters] = self._build_frame(index, filters)
+        return frame
+
+    def parses(self, filters: EventFilter) -> bool:
+        """Whether building a frame for ``filters`` parses JSON (then, for a big snapshot, the
+        caller builds it in a worker thread)."""
+        raise NotImplementedError
+
+    def _build_frame(self, index: int, filters: EventFilter) -> bytes:
+        raise NotImplementedError
+
+    def _head(self, index: int) -> dict[str, Any]:
+        head: dict[str, Any] = {
+            "op": "snapshot" if index == 0 else "snapshot_part",
+            "graph": self.graph,
+            "epoch": self.position.epoch,
+            "seq": self.position.seq,
+        }
+        if index == 0:
+            head["parts"] = self.count
+        else:
+            head["part"] = index
+        head["more"] = index < self.count - 1
+        return head
 
 
-def _check_index(parts: Parts, index: int) -> None:
-    if not 0 <= index < parts.count:
-        raise IndexError(index)
-
-
-class SnapshotParts:
+class SnapshotParts(Parts):
     """:class:`Parts` of a parsed snapshot: while some subscription holds them, they take the
     parsed form plus at most one encoded snapshot per filter in use."""
 
-    __slots__ = ("__weakref__", "_frames", "count", "edges", "graph", "nodes", "position", "size")
+    __slots__ = ("edges", "nodes")
 
     def __init__(
         self,
@@ -196,23 +202,12 @@ class SnapshotParts:
         edges: list[dict[str, Any]],
         size: int,
     ) -> None:
-        self.graph = graph
-        self.position = position
+        super().__init__(graph, position, len(nodes) + len(edges), size)
         self.nodes = nodes
         self.edges = edges
-        self.size = max(1, size)
-        self.count = max(1, -(-(len(nodes) + len(edges)) // self.size))
-        self._frames: dict[tuple[int, EventFilter], bytes] = {}
 
     def parses(self, filters: EventFilter) -> bool:
         return True  # encodes from parsed lists, which costs about as much as parsing
-
-    def frame(self, index: int, filters: EventFilter) -> bytes:
-        _check_index(self, index)
-        frame = self._frames.get((index, filters))
-        if frame is None:
-            frame = self._frames[index, filters] = self._build_frame(index, filters)
-        return frame
 
     def _build_frame(self, index: int, filters: EventFilter) -> bytes:
         start, stop = index * self.size, (index + 1) * self.size
@@ -222,42 +217,31 @@ class SnapshotParts:
         if not filters.passes_everything:
             nodes = [x for x in nodes if filters.keeps_node(x)]
             edges = [x for x in edges if filters.keeps_edge(x)]
-        return encode_frame({**_part_head(self, index), "nodes": nodes, "edges": edges})
+        return encode_frame({**self._head(index), "nodes": nodes, "edges": edges})
 
 
-class SplicedParts:
+class SplicedParts(Parts):
     """:class:`Parts` sliced out of a snapshot's stored text at its index's offsets (``size``
     is a multiple of the index's step). Unfiltered frames are the stored bytes between a frame
     head and tail; a filter parses only the part it builds."""
 
-    __slots__ = ("__weakref__", "_frames", "count", "graph", "index", "position", "size", "snap")
+    __slots__ = ("index", "snap")
 
     def __init__(self, snap: StoredSnapshot, index: SnapshotIndex, size: int) -> None:
         if size < index.step or size % index.step:
             raise ValueError(f"part size {size} is not a multiple of the index step {index.step}")
+        super().__init__(snap.graph, snap.position, index.total, size)
         self.snap = snap
         self.index = index
-        self.graph = snap.graph
-        self.position = snap.position
-        self.size = size
-        self.count = max(1, -(-index.total // size))
-        self._frames: dict[tuple[int, EventFilter], bytes] = {}
 
     def parses(self, filters: EventFilter) -> bool:
         return not filters.passes_everything
-
-    def frame(self, index: int, filters: EventFilter) -> bytes:
-        _check_index(self, index)
-        frame = self._frames.get((index, filters))
-        if frame is None:
-            frame = self._frames[index, filters] = self._build_frame(index, filters)
-        return frame
 
     def _build_frame(self, index: int, filters: EventFilter) -> bytes:
         stop = min((index + 1) * self.size, self.index.total)
         nodes, edges = self.index.spans(index * self.size, stop)
         content = memoryview(self.snap.content)
-        head = _part_head(self, index)
+        head = self._head(index)
         if filters.passes_everything:
             return b"".join(
                 (
