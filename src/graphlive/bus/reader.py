@@ -92,23 +92,42 @@ def check_contiguous(
     """
     _check_head(graph, after, bool(entries), head)
     out: list[ChangeEvent] = []
-    expected = after.seq + 1
     epoch = after.epoch
+    for seq, fields in _in_sequence(graph, after, entries, head):
+        event = decode(fields[b"e"])
+        _check_epoch(graph, seq, epoch, event, head)
+        epoch = event.epoch
+        out.append(event)
+    return out
+
+
+def _in_sequence(
+    graph: str,
+    after: Position,
+    entries: Sequence[tuple[bytes, dict[bytes, bytes]]],
+    head: Position | None,
+) -> Iterator[tuple[int, dict[bytes, bytes]]]:
+    """``(seq, fields)`` of each entry; raises :class:`ResyncRequired` at the first that does
+    not continue ``after`` without a gap."""
+    expected = after.seq + 1
     for entry_id, fields in entries:
         seq = entry_seq(entry_id)
         if seq != expected:
             raise ResyncRequired(
                 graph, "trimmed", f"expected seq {expected}, stream has {seq}", head or Position()
             )
-        event = decode(fields[b"e"])
-        if epoch and event.epoch != epoch and event.type is not EventType.GRAPH_RESET:
-            raise ResyncRequired(
-                graph, "epoch", f"event {seq} has epoch {event.epoch}", head or Position()
-            )
-        epoch = event.epoch
-        out.append(event)
+        yield seq, fields
         expected += 1
-    return out
+
+
+def _check_epoch(
+    graph: str, seq: int, epoch: str, event: ChangeEvent, head: Position | None
+) -> None:
+    """A foreign epoch is legal only where a ``graph_reset`` opens it."""
+    if epoch and event.epoch != epoch and event.type is not EventType.GRAPH_RESET:
+        raise ResyncRequired(
+            graph, "epoch", f"event {seq} has epoch {event.epoch}", head or Position()
+        )
 
 
 def _check_head(graph: str, after: Position, any_entries: bool, head: Position | None) -> None:
@@ -155,29 +174,19 @@ def check_contiguous_stored(
     _check_head(graph, after, bool(entries), head)
     stored: list[bytes] = []
     epochs: list[str] = []
-    expected = after.seq + 1
     epoch = after.epoch
-    for entry_id, fields in entries:
-        seq = entry_seq(entry_id)
-        if seq != expected:
-            raise ResyncRequired(
-                graph, "trimmed", f"expected seq {expected}, stream has {seq}", head or Position()
-            )
+    for seq, fields in _in_sequence(graph, after, entries, head):
         raw = fields[b"e"]
         found = stored_epoch(raw)
         if found is None or (epoch and found != epoch):
             event = decode(raw)  # unusual: check it for real
             if event.seq != seq:
                 raise EventDecodeError(f"stream entry {seq} holds event {event.seq}")
-            if epoch and event.epoch != epoch and event.type is not EventType.GRAPH_RESET:
-                raise ResyncRequired(
-                    graph, "epoch", f"event {seq} has epoch {event.epoch}", head or Position()
-                )
+            _check_epoch(graph, seq, epoch, event, head)
             found = event.epoch
         epoch = found
         stored.append(raw)
         epochs.append(found)
-        expected += 1
     return stored, epochs
 
 
