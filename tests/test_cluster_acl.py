@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,17 +20,9 @@ from graphlive.live import analyze
 from tests.cluster_graphs import (
     as_documented_user,
     graphs_on_each_master,
-    with_documented_user,
 )
-from tests.redis_cluster import Cluster, running_cluster
+from tests.redis_cluster import Cluster
 from tests.test_analyze_cli import write_project
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    with running_cluster() as started:
-        with_documented_user(started)
-        yield started
 
 
 @pytest.fixture

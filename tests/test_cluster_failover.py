@@ -7,7 +7,7 @@ loss is explicit (a new epoch; readers behind it resync) — never a silent hole
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TypeVar
 
 import pytest
@@ -19,17 +19,9 @@ from graphlive.bus.publisher import Publisher, PublishResult
 from graphlive.bus.reader import Position, ResyncRequired, StreamReader
 from graphlive.events import ChangeEvent, EventType
 from tests.cluster_graphs import graphs_on_each_master
-from tests.redis_cluster import Cluster, NodeInfo, running_cluster
+from tests.redis_cluster import Cluster, NodeInfo
 
 T = TypeVar("T")
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    """One cluster for the module: each test fails over another master (one that still has a
-    replica)."""
-    with running_cluster() as started:
-        yield started
 
 
 def diag(graph: str, i: int) -> ChangeEvent:

@@ -14,7 +14,7 @@ import pytest
 
 from graphlive.bus.connection import connect
 from graphlive.bus.snapshot import load_graph
-from tests.cluster_graphs import as_documented_user, with_documented_user
+from tests.cluster_graphs import as_documented_user
 from tests.e2e.conftest import REPO, screenshot
 from tests.e2e.lab import Lab
 from tests.e2e.test_lab import (
@@ -27,14 +27,7 @@ from tests.e2e.test_lab import (
     wait_counts,
     write_notebook,
 )
-from tests.redis_cluster import Cluster, running_cluster
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    with running_cluster() as started:
-        with_documented_user(started)
-        yield started
+from tests.redis_cluster import Cluster
 
 
 @pytest.fixture(scope="module")

@@ -5,20 +5,20 @@ on different masters, over one connection."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from graphlive.bus.connection import Client, connect
+from graphlive.bus.connection import Client
 from graphlive.bus.keys import GraphKeys
 from graphlive.bus.publisher import Publisher
 from graphlive.bus.reader import Position
 from graphlive.bus.snapshot import load_graph
 from graphlive.graph import CodeGraph
 from graphlive_server.service import GraphliveService
-from tests.cluster_graphs import as_documented_user, graphs_on_each_master, with_documented_user
-from tests.redis_cluster import Cluster, running_cluster
+from tests.cluster_graphs import as_documented_user, graphs_on_each_master
+from tests.redis_cluster import Cluster
 from tests.server.clients import GLClient, modules_with_snapshot, publish_nodes, wait_until
 from tests.server.test_stream import apply_frames
 from tests.test_cluster_failover import graph_on_a_master_with_a_replica, until_redis_answers
@@ -28,24 +28,10 @@ Connect = Callable[..., Awaitable[GLClient]]
 VIEWER_OPS = {"events", "resync", "snapshot", "snapshot_part", "error", "available"}
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    with running_cluster() as started:
-        with_documented_user(started)
-        yield started
-
-
 @pytest.fixture
 def gl_redis_url(cluster: Cluster) -> str:
     """The server runs as the least-privilege user of docs/deploy.md."""
     return as_documented_user(cluster.url)
-
-
-@pytest.fixture
-def cluster_client(cluster: Cluster) -> Iterator[Client]:
-    client = connect(cluster.url)
-    yield client
-    client.close()
 
 
 async def test_graphs_on_every_master_catch_up_and_go_live_over_one_connection(

@@ -14,12 +14,12 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from graphlive.bus.connection import Client, connect
+from graphlive.bus.connection import Client
 from graphlive.bus.snapshot import load_graph
 from graphlive.live import analyze
 from tests.cluster_graphs import graphs_on_each_master
 from tests.e2e.lab import Lab
-from tests.redis_cluster import Cluster, running_cluster
+from tests.redis_cluster import Cluster
 from tests.server.clients import GLClient
 from tests.test_analyze_cli import write_project
 
@@ -27,22 +27,9 @@ Connect = Callable[..., Awaitable[GLClient]]
 Rest = Callable[..., Awaitable[tuple[int, Any]]]
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    with running_cluster() as started:
-        yield started
-
-
 @pytest.fixture
 def gl_redis_url(cluster: Cluster) -> str:
     return cluster.url
-
-
-@pytest.fixture
-def cluster_client(cluster: Cluster) -> Iterator[Client]:
-    client = connect(cluster.url)
-    yield client
-    client.close()
 
 
 @pytest.fixture
