@@ -1,17 +1,22 @@
-"""The resolver's value tags, limits and small records, shared by :mod:`~graphlive.analysis.resolve`
-and the solver modules (docs/analysis.md, "The resolution model").
+"""The resolver's value tags and types, limits and small records, shared by
+:mod:`~graphlive.analysis.resolve` and the solver modules (docs/analysis.md, "The resolution
+model").
 
-Values are tuples tagged by their first item (``V_DEF`` … ``V_PAIR``); a variable holds value
-numbers (see :meth:`~graphlive.analysis.solver_state._SolverState.intern`). The records defined
-here are pickled with the solver (the analysis cache): renaming or moving one needs a new cache
-format (``graphlive.analysis_cache._FORMAT``).
+Values are tuples tagged by their first item (``V_DEF`` … ``V_PAIR``), typed one alias per kind
+(:data:`DefValue` … :data:`PairValue`; any of them: :data:`Value`). The solver interns them
+(:meth:`~graphlive.analysis.solver_state._SolverState.intern`) and works with their numbers
+(:data:`ValueId`; sets of them: :data:`ValueSet`). A variable's key (:data:`VarKey`) maps to its
+record (:data:`Variable`), the list ``[values, readers, writers]``. These types are aliases, erased
+at run time: values stay plain tuples and variables plain lists, as fast and as compact as before
+and pickled the same. The records defined here (classes) are pickled with the solver (the analysis
+cache): renaming or moving one needs a new cache format (``graphlive.analysis_cache._FORMAT``).
 """
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from graphlive.analysis.facts import (
     K_FUNCTION,
@@ -33,19 +38,98 @@ _NO_MARK = 1 << 62
 #: Cap on the number of values one variable may hold (see :mod:`graphlive.analysis.resolve`).
 MAX_VALUES = 32
 
-# Value kinds (first item of a value tuple).
-V_DEF = 0  # (V_DEF, def_id): module, package, namespace, class, function, method, lambda
-V_INST = 1  # (V_INST, class_id)
-V_BOUND = 2  # (V_BOUND, func_id, class_id, is_class): method bound to an instance (or class)
-V_EXT = 3  # (V_EXT, dotted_path)
-V_BUILTIN = 4  # (V_BUILTIN, "len" | "str.join")
-V_BINST = 5  # (V_BINST, builtin_type_name)
-V_CONT = 6  # (V_CONT, container_key, type_name)
-V_CMETH = 7  # (V_CMETH, container_key, type_name, method)
-V_GEN = 8  # (V_GEN, func_id): generator returned by calling func
-V_SUPER = 9  # (V_SUPER, class_id, receiver_class_id, on_instance)
-V_XINST = 10  # (V_XINST, dotted_path): instance of an external class (from an annotation)
-V_PAIR = 11  # (V_PAIR, container_key): (key, element) pair from dict.items()/enumerate()
+# Value kinds: the first item of a value tuple. ``Final``, so that the type checker reads each as
+# its literal value: ``val[0] == V_INST`` narrows a :data:`Value` to an :data:`InstValue`.
+V_DEF: Final = 0
+V_INST: Final = 1
+V_BOUND: Final = 2
+V_EXT: Final = 3
+V_BUILTIN: Final = 4
+V_BINST: Final = 5
+V_CONT: Final = 6
+V_CMETH: Final = 7
+V_GEN: Final = 8
+V_SUPER: Final = 9
+V_XINST: Final = 10
+V_PAIR: Final = 11
+
+# --- types (aliases only: erased at run time, nothing is wrapped or converted) ---------------
+
+#: The key of a container: ``(file, site)`` of the expression or call that created it, or
+#: ``(def_id, "*")``/``(def_id, "**")`` for a function's ``*args``/``**kwargs``.
+ContainerKey = tuple[str, int] | tuple[str, str]
+#: An element of a container: an ``int`` index, a ``str`` key, ``None`` for "unknown".
+Slot = int | str | None
+#: A variable's key: a tuple, one of the shapes :mod:`graphlive.analysis.facts` lists
+#: (``(scope_id, name)``, ``(def_id, "<return>")``, ``(container_key, slot)``, ...), plus the
+#: solver's pseudo-variables ``(container_key, "<slots>")`` and ``("<mod>", base, dotted, name)``.
+#: The items differ by shape, so they are left untyped.
+VarKey = tuple[Any, ...]
+
+# Values, one alias per kind. The tag's type is the literal value of its ``V_*`` constant (a
+# mismatch fails the type check wherever such a value is built).
+#: ``(V_DEF, def_id)``: a module, package, namespace package, class, function, method or lambda.
+DefValue = tuple[Literal[0], str]
+#: ``(V_INST, class_id)``: an instance of an analysed class.
+InstValue = tuple[Literal[1], str]
+#: ``(V_BOUND, func_id, class_id, is_class)``: a method bound to an instance of ``class_id``
+#: (``is_class`` 0) or to the class itself (1, class methods).
+BoundValue = tuple[Literal[2], str, str, int]
+#: ``(V_EXT, dotted_path)``: a name outside the analysed tree (``os.path.join``).
+ExtValue = tuple[Literal[3], str]
+#: ``(V_BUILTIN, name)``: a builtin (``"len"``) or an attribute of a builtin type (``"str.join"``).
+BuiltinValue = tuple[Literal[4], str]
+#: ``(V_BINST, type_name)``: an instance of a builtin type.
+BInstValue = tuple[Literal[5], str]
+#: ``(V_CONT, container_key, type_name)``: a container created at a site; its elements are the
+#: variables ``(container_key, slot)``.
+ContValue = tuple[Literal[6], ContainerKey, str]
+#: ``(V_CMETH, container_key, type_name, method)``: a method of such a container (``xs.append``).
+CMethValue = tuple[Literal[7], ContainerKey, str, str]
+#: ``(V_GEN, func_id)``: the generator calling ``func_id`` returns.
+GenValue = tuple[Literal[8], str]
+#: ``(V_SUPER, class_id, receiver_class_id, on_instance)``: what ``super()`` returns in a method of
+#: ``class_id`` called on an instance (``on_instance`` 1) or on the class ``receiver_class_id``.
+SuperValue = tuple[Literal[9], str, str, int]
+#: ``(V_XINST, dotted_path)``: an instance of an external class (from an annotation).
+XInstValue = tuple[Literal[10], str]
+#: ``(V_PAIR, container_key)``: a ``(key, element)`` pair from ``dict.items()``/``enumerate()``.
+PairValue = tuple[Literal[11], ContainerKey]
+#: Any value: a tuple tagged by its first item. The solver interns values
+#: (:meth:`~graphlive.analysis.solver_state._SolverState.intern`) and works with their numbers.
+Value = (
+    DefValue
+    | InstValue
+    | BoundValue
+    | ExtValue
+    | BuiltinValue
+    | BInstValue
+    | ContValue
+    | CMethValue
+    | GenValue
+    | SuperValue
+    | XInstValue
+    | PairValue
+)
+#: The number of an interned value (an index of ``_SolverState.vals``).
+ValueId = int
+#: What a variable or an expression holds: value numbers. A variable's own set may be a shared
+#: ``frozenset`` until it first grows; a result may be a live variable set: never mutate it.
+ValueSet = set[int] | frozenset[int]
+#: Constraints recorded as readers, writers or users of something: ``None``, one constraint
+#: number, or a set of them (most have one: a million small sets would cost hundreds of MB).
+Members = int | set[int] | None
+#: A variable's record, ``[values, readers, writers]``: position 0 its :data:`ValueSet`,
+#: 1 and 2 the :data:`Members` that read and wrote it. A plain list (one allocation; read at
+#: constant positions on the hottest paths; pickled as it is by the analysis cache), so the
+#: checker cannot type its positions: they are ``Any`` to it.
+Variable = list[Any]
+#: What a lookup on a class is recorded under: the attribute ``name``, ``(name, after)`` for
+#: ``super()``, ``("<owner>", name)``, ``("<canon>", method)``, ``("<via>", cls, name)``.
+LookupKey = str | tuple[str, ...]
+#: How a name resolves in a scope: ``("k", (scope_id, name))``, a variable of an enclosing
+#: function or class scope, or ``("g", module_id)``, a module-level lookup.
+NameRef = tuple[Literal["k"], tuple[str, str]] | tuple[Literal["g"], str]
 
 _FUNCTION_KINDS = frozenset({K_FUNCTION, K_METHOD, K_LAMBDA})
 _MODULE_KINDS = frozenset({K_MODULE, K_PACKAGE})
@@ -99,15 +183,21 @@ _PAIR_CONTAINERS = frozenset({"dict_items", "enumerate"})
 
 
 #: Evaluated call arguments: positional ``(is_starred, values)`` and keyword ``(name, values)``.
-_Args = tuple[
-    list[tuple[bool, "set[int] | frozenset[int]"]],
-    list[tuple["str | None", "set[int] | frozenset[int]"]],
-]
+_Args = tuple[list[tuple[bool, ValueSet]], list[tuple["str | None", ValueSet]]]
 
 
 #: Static part of a class attribute lookup: classes before the definer, definer, value found
 #: beyond the analysed classes.
-_Plan = tuple[tuple[str, ...], "str | None", "int | None"]
+_Plan = tuple[tuple[str, ...], "str | None", "ValueId | None"]
+
+#: A variable read while binding a property's getter: its record, the value set it held then
+#: and that set's size (the memo is valid while the record holds the same set at the same size).
+_Read = tuple[Variable, ValueSet, int]
+
+#: What a lookup bound last (per instance/class access): the definer's values, their number,
+#: the epoch, the values bound, the methods whose canonical receiver was looked up, and the
+#: variables properties read (see :meth:`~graphlive.analysis.solver_classes._Classes._bind_entry`).
+_BindMemo = tuple[ValueSet, int, int, ValueSet, tuple[str, ...], tuple[_Read, ...]]
 
 
 class _Container:
@@ -120,12 +210,12 @@ class _Container:
     __slots__ = ("epoch", "memo", "records", "seen", "slots", "version")
 
     def __init__(self) -> None:
-        self.slots: set[Any] = set()
-        self.records: dict[Any, list[Any]] = {}
+        self.slots: set[Slot] = set()
+        self.records: dict[Slot, Variable] = {}
         self.version = 0
         self.epoch = -1
         self.memo: tuple[int, set[int]] | None = None
-        self.seen: int | set[int] | None = None
+        self.seen: Members = None
 
 
 class _Lookup:
@@ -155,20 +245,20 @@ class _Lookup:
         name: str,
         after: str | None,
         plan: _Plan,
-        chain: tuple[list[Any], ...],
-        definer: list[Any] | None,
+        chain: tuple[Variable, ...],
+        definer: Variable | None,
     ) -> None:
         self.cls = cls
         self.name = name
         self.after = after
         self.plan = plan
         #: The constraints registered as users and readers of this lookup in ``epoch``.
-        self.seen: int | set[int] | None = None
+        self.seen: Members = None
         self.epoch = -1
         self.chain = chain
         self.definer = definer
-        self.bound_inst: tuple[Any, ...] | None = None
-        self.bound_cls: tuple[Any, ...] | None = None
+        self.bound_inst: _BindMemo | None = None
+        self.bound_cls: _BindMemo | None = None
 
 
 class _Binder:
@@ -192,7 +282,7 @@ class _Binder:
         self.sig = sig
         self.done = done
 
-    def bind(self, func: str, first: int | None) -> None:
+    def bind(self, func: str, first: ValueId | None) -> None:
         done = self.done
         if done is not None and self.sig is not None:
             key = (func, first)
@@ -203,7 +293,7 @@ class _Binder:
         self.solver._bind(func, first, self.argv)
 
 
-def _add_reader(var: list[Any], cur: int) -> None:
+def _add_reader(var: Variable, cur: int) -> None:
     """Record constraint ``cur`` as a reader of variable record ``var`` (``None``, one
     constraint number, or a set of them; see :attr:`_Solver.vars`). :meth:`_Solver.read` does
     the same inline, being the hottest path of the solver."""
@@ -217,7 +307,7 @@ def _add_reader(var: list[Any], cur: int) -> None:
         readers.add(cur)
 
 
-def _members(constraints: int | set[int] | None) -> Sequence[int]:
+def _members(constraints: Members) -> Sequence[int]:
     """A reader/writer record (``None``, one constraint number, or a set) as a sequence."""
     if constraints is None:
         return ()
