@@ -5,7 +5,9 @@ the constraints extraction recorded (:mod:`graphlive.analysis.facts`), solved wi
 
 * every variable holds a set of abstract *values* — definitions (functions, classes, modules),
   instances of classes, bound methods, external names (``os.path.join``), builtins, containers
-  created at a site, generators, ``super()`` proxies;
+  created at a site, generators, ``super()`` proxies: tagged tuples, typed per kind in
+  :mod:`~graphlive.analysis.solver_values` (:data:`~graphlive.analysis.solver_values.Value`;
+  a variable's record is a :data:`~graphlive.analysis.solver_values.Variable`);
 * a constraint is re-evaluated only when a variable it read has grown (reads are recorded while it
   runs), so the fixpoint costs roughly one evaluation per constraint plus one per new fact;
 * calls bind arguments to parameters (positional, keyword, ``*args``/``**kwargs``), flow return
@@ -73,6 +75,7 @@ from graphlive.analysis.solver_values import (
     V_BUILTIN,
     V_DEF,
     V_EXT,
+    ValueId,
 )
 
 
@@ -530,7 +533,7 @@ def _imported_files(index: ProgramIndex, file_no: int) -> list[int]:
     return out
 
 
-def _is_class_like(solver: _Solver, v: int) -> bool:
+def _is_class_like(solver: _Solver, v: ValueId) -> bool:
     val = solver.vals[v]
     if val[0] == V_DEF:
         return solver.kinds.get(val[1]) == K_CLASS

@@ -7,7 +7,6 @@ from __future__ import annotations
 import builtins
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from graphlive.analysis.facts import (
     C_ASSIGN,
@@ -46,9 +45,15 @@ from graphlive.analysis.solver_values import (
     V_EXT,
     V_GEN,
     V_INST,
+    CMethValue,
+    ValueId,
+    ValueSet,
+    Variable,
+    VarKey,
     _Args,
     _Binder,
     _members,
+    _Read,
     decorator_checks,
 )
 
@@ -171,7 +176,7 @@ class _Solver(_Classes):
         bound = self.bound
         suspect: set[int] = set()
         #: cleared variable key → its record (``None`` if there is none)
-        cleared: dict[Any, list[Any] | None] = {}
+        cleared: dict[VarKey, Variable | None] = {}
         stack = [c for c in seeds if c >= 0]
         push = stack.append
         while stack:
@@ -268,16 +273,15 @@ class _Solver(_Classes):
                     if bval[0] == V_CONT:
                         self.write((bval[1], target[2]), values)
             elif head == T_NAME:
-                kind, where = self.resolve_name(target[1], target[2])
-                self.write(where if kind == "k" else (where, target[2]), values)
+                ref = self.resolve_name(target[1], target[2])
+                self.write(ref[1] if ref[0] == "k" else (ref[1], target[2]), values)
 
-    def _store_attr(self, b: int, name: str, values: set[int] | frozenset[int]) -> None:
+    def _store_attr(self, b: ValueId, name: str, values: ValueSet) -> None:
         val = self.vals[b]
-        kind = val[0]
         cls: str | None = None
-        if kind == V_INST:
+        if val[0] == V_INST:
             cls = val[1]
-        elif kind == V_DEF:
+        elif val[0] == V_DEF:
             ident = val[1]
             dk = self.kinds.get(ident)
             if dk == K_CLASS:
@@ -303,8 +307,8 @@ class _Solver(_Classes):
             self.mro_dirty.add(cls)
 
     def returns(
-        self, func: str, binder: _Binder | None = None, first: int | None = None
-    ) -> set[int] | frozenset[int]:
+        self, func: str, binder: _Binder | None = None, first: ValueId | None = None
+    ) -> ValueSet:
         """What calling ``func`` yields; parameters it returns unchanged give back this call's
         own argument (``binder``'s, or ``first`` for the receiver) when known."""
         d = self.index.defs.get(func)
@@ -323,9 +327,9 @@ class _Solver(_Classes):
     def _getter_returns(
         self,
         d: DefFact,
-        first: int,
-        read: list[tuple[list[Any], set[int] | frozenset[int], int]],
-    ) -> set[int] | frozenset[int]:
+        first: ValueId,
+        read: list[_Read],
+    ) -> ValueSet:
         """``returns(d.id, None, first)``, appending the variables it reads to ``read``."""
         func = d.id
         if d.flags & F_GENERATOR:
@@ -343,16 +347,14 @@ class _Solver(_Classes):
                 merged |= self._read_logged((func, param), read)
         return merged
 
-    def _read_logged(
-        self, key: Any, read: list[tuple[list[Any], set[int] | frozenset[int], int]]
-    ) -> set[int] | frozenset[int]:
+    def _read_logged(self, key: VarKey, read: list[_Read]) -> ValueSet:
         values = self.read(key)
         read.append((self.vars[key], values, len(values)))
         return values
 
     def _argument(
-        self, func: str, param: str, binder: _Binder | None, first: int | None
-    ) -> set[int] | frozenset[int]:
+        self, func: str, param: str, binder: _Binder | None, first: ValueId | None
+    ) -> ValueSet:
         """The values one call passes for ``param`` (every caller's, when not determinable)."""
         params = self.index.params.get(func)
         if params is None:
@@ -376,7 +378,7 @@ class _Solver(_Classes):
     def _bind(
         self,
         func: str,
-        first: int | None,
+        first: ValueId | None,
         argv: _Args,
     ) -> None:
         params = self.index.params.get(func)
@@ -432,8 +434,7 @@ class _Solver(_Classes):
         result_key = (self.cur_name, site)
         for v in tuple(fvals):
             val = self.vals[v]
-            kind = val[0]
-            if kind == V_DEF:
+            if val[0] == V_DEF:
                 ident = val[1]
                 dk = self.kinds.get(ident)
                 if dk in _FUNCTION_KINDS:
@@ -446,14 +447,14 @@ class _Solver(_Classes):
                     if binder is None:
                         binder = self._binder(c, args, kwargs)
                     self._instantiate(ident, targets, binder, out)
-            elif kind == V_BOUND:
+            elif val[0] == V_BOUND:
                 targets.add(val[1])
                 first = self.intern((V_DEF, val[2]) if val[3] else (V_INST, val[2]))
                 if binder is None:
                     binder = self._binder(c, args, kwargs)
                 binder.bind(val[1], first)
                 out |= self.returns(val[1], binder, first)
-            elif kind == V_INST:
+            elif val[0] == V_INST:
                 for m in tuple(self.class_attr(val[1], "__call__", True, val[1])):
                     mval = self.vals[m]
                     if mval[0] == V_BOUND:
@@ -463,7 +464,7 @@ class _Solver(_Classes):
                         receiver = self.intern((V_INST, mval[2]))
                         binder.bind(mval[1], receiver)
                         out |= self.returns(mval[1], binder, receiver)
-            elif kind == V_EXT:
+            elif val[0] == V_EXT:
                 path = val[1]
                 targets.add(path)
                 self.externals.setdefault(path, path.rpartition(".")[2])
@@ -472,11 +473,11 @@ class _Solver(_Classes):
                     first_arg = args[0]
                     if first_arg[0] != E_STAR:
                         out |= self.ev(first_arg)
-            elif kind == V_BUILTIN:
+            elif val[0] == V_BUILTIN:
                 if binder is None:
                     binder = self._binder(c, args, kwargs)
                 self._call_builtin(val[1], targets, binder.argv, out, result_key)
-            elif kind == V_CMETH:
+            elif val[0] == V_CMETH:
                 if binder is None:
                     binder = self._binder(c, args, kwargs)
                 self._call_container_method(val, targets, binder.argv, out)
@@ -484,10 +485,10 @@ class _Solver(_Classes):
             self.write(result_key, out)
 
     def _binder(
-        self, c: int, args: tuple[Any, ...], kwargs: tuple[tuple[str | None, Expr], ...]
+        self, c: int, args: tuple[Expr | None, ...], kwargs: tuple[tuple[str | None, Expr], ...]
     ) -> _Binder:
         ev = self.ev
-        pos: list[tuple[bool, set[int] | frozenset[int]]] = []
+        pos: list[tuple[bool, ValueSet]] = []
         sig: list[int] = []
         unpacked = False
         for a in args:
@@ -501,7 +502,7 @@ class _Solver(_Classes):
                 values = ev(a)
                 pos.append((False, values))
                 sig.append(len(values))
-        kws: list[tuple[str | None, set[int] | frozenset[int]]] = []
+        kws: list[tuple[str | None, ValueSet]] = []
         for name, e in kwargs:
             values = ev(e)
             kws.append((name, values))
@@ -577,7 +578,7 @@ class _Solver(_Classes):
 
     def _call_container_method(
         self,
-        val: tuple[Any, ...],
+        val: CMethValue,
         targets: set[str],
         argv: _Args,
         out: set[int],
@@ -680,19 +681,18 @@ class _Solver(_Classes):
 
     # ------------------------------------------------------------------ results
 
-    def node_id(self, v: int) -> str | None:
+    def node_id(self, v: ValueId) -> str | None:
         """Node id a value stands for as the end of an edge (``None`` if it is not a node)."""
         val = self.vals[v]
-        kind = val[0]
-        if kind == V_DEF:
+        if val[0] == V_DEF:
             return str(val[1])
-        if kind == V_BOUND:
+        if val[0] == V_BOUND:
             return str(val[1])
-        if kind == V_EXT:
+        if val[0] == V_EXT:
             path = str(val[1])
             self.externals.setdefault(path, path.rpartition(".")[2])
             return path
-        if kind == V_BUILTIN:
+        if val[0] == V_BUILTIN:
             node_id = BUILTIN_PREFIX + str(val[1])
             self.externals.setdefault(node_id, str(val[1]).rpartition(".")[2])
             return node_id
@@ -716,7 +716,7 @@ class _Solver(_Classes):
                     out[reader].add(owner_name)
         return out
 
-    def _owner_file(self, key: Any) -> int | None:
+    def _owner_file(self, key: VarKey) -> int | None:
         head = key[0]
         while type(head) is tuple:
             head = head[0]

@@ -30,11 +30,17 @@ from graphlive.analysis.solver_values import (
     V_INST,
     V_SUPER,
     V_XINST,
+    LookupKey,
+    ValueId,
+    ValueSet,
+    Variable,
     _add_reader,
     _Binder,
     _c3,
     _Lookup,
     _members,
+    _Plan,
+    _Read,
 )
 
 
@@ -48,14 +54,14 @@ class _Classes(_Evaluation):
 
         def returns(
             self, func: str, binder: _Binder | None = None, first: int | None = None
-        ) -> set[int] | frozenset[int]: ...
+        ) -> ValueSet: ...
 
         def _getter_returns(
             self,
             d: DefFact,
             first: int,
-            read: list[tuple[list[Any], set[int] | frozenset[int], int]],
-        ) -> set[int] | frozenset[int]: ...
+            read: list[_Read],
+        ) -> ValueSet: ...
 
     # ------------------------------------------------------------------ classes
 
@@ -97,17 +103,17 @@ class _Classes(_Evaluation):
         self.mro_cache[cls] = result
         return result
 
-    def _value_order(self, v: int) -> tuple[int, str]:
+    def _value_order(self, v: ValueId) -> tuple[int, str]:
         val = self.vals[v]
         return (val[0], str(val[1]))
 
-    def _use(self, cls: str, lookup: Any) -> None:
+    def _use(self, cls: str, lookup: LookupKey) -> None:
         """Record that the running constraint made ``lookup`` on class ``cls``."""
         users = self.lookup_users.get(cls)
         if users is None:
             self.lookup_users[cls] = {lookup: self.cur}
             return
-        known = users.get(lookup)
+        known: Any = users.get(lookup)  # Members
         cur = self.cur
         if known is None:
             users[lookup] = cur
@@ -159,7 +165,7 @@ class _Classes(_Evaluation):
     def _changed_lookups(
         self,
         cls: str,
-        plans: dict[Any, _Lookup],
+        plans: dict[LookupKey, _Lookup],
         owners: dict[str, str],
         canonical: dict[str, str],
         names: set[str] | frozenset[str] | None,
@@ -232,7 +238,7 @@ class _Classes(_Evaluation):
 
     def class_attr(
         self, cls: str, name: str, on_instance: bool, receiver: str, after: str | None = None
-    ) -> set[int] | frozenset[int]:
+    ) -> ValueSet:
         """Attribute ``name`` looked up through the MRO of ``cls`` (starting after class
         ``after`` for ``super()``), functions bound to ``receiver`` as Python binds them."""
         lookup = name if after is None else (name, after)
@@ -275,7 +281,9 @@ class _Classes(_Evaluation):
             return {terminal} if dynamic is None else dynamic | {terminal}
         return dynamic if dynamic is not None else _EMPTY
 
-    def _register_lookup(self, cls: str, lookup: Any, entry: _Lookup, cur: int) -> set[int] | None:
+    def _register_lookup(
+        self, cls: str, lookup: LookupKey, entry: _Lookup, cur: int
+    ) -> set[int] | None:
         """Record constraint ``cur`` as a user of the lookup and a reader of its variables (as
         :meth:`_use` and :meth:`read` do); returns the values of the classes before the definer
         (assigned from outside: ``obj.x = ...`` where no class of the MRO defines x)."""
@@ -283,7 +291,7 @@ class _Classes(_Evaluation):
         if users is None:
             self.lookup_users[cls] = {lookup: cur}
         else:
-            known = users.get(lookup)
+            known: Any = users.get(lookup)  # Members
             if known is None:
                 users[lookup] = cur
             elif type(known) is int:
@@ -308,7 +316,7 @@ class _Classes(_Evaluation):
         plan = self._plan(cls, name, after)
         chain, definer, _terminal = plan
         vars_ = self.vars
-        records: list[list[Any]] = []
+        records: list[Variable] = []
         for owner in (*chain, definer) if definer is not None else chain:
             key = (owner, name)
             var = vars_.get(key)
@@ -322,10 +330,10 @@ class _Classes(_Evaluation):
     def _bind_entry(
         self,
         entry: _Lookup,
-        found: set[int] | frozenset[int],
+        found: ValueSet,
         receiver: str | None,
         on_instance: bool,
-    ) -> set[int] | frozenset[int]:
+    ) -> ValueSet:
         """:meth:`_bind_all` of the definer's values for a lookup, bound to the lookup's own
         class (``receiver`` ``None``) or another class. For its own class, the result is
         memoised with the definer's value set: the same set object (a retraction replaces it)
@@ -353,10 +361,10 @@ class _Classes(_Evaluation):
                 cur = self.cur
                 for var, _values, _size in deps:
                     _add_reader(var, cur)
-                hit: set[int] | frozenset[int] = memo[3]
+                hit: ValueSet = memo[3]
                 return hit
         log: list[str] = []
-        read: list[tuple[list[Any], set[int] | frozenset[int], int]] = []
+        read: list[_Read] = []
         bound = self._bind_all(found, entry.cls, on_instance, log, read)
         memo = (found, len(found), self.epoch, bound, tuple(log), tuple(read))
         if on_instance:
@@ -365,9 +373,7 @@ class _Classes(_Evaluation):
             entry.bound_cls = memo
         return bound
 
-    def _plan(
-        self, cls: str, name: str, after: str | None
-    ) -> tuple[tuple[str, ...], str | None, int | None]:
+    def _plan(self, cls: str, name: str, after: str | None) -> _Plan:
         """The static part of a lookup: classes passed before the first one that defines
         ``name``, that class (``None`` if none does), and the value found beyond the analysed
         classes (an external or builtin base's attribute, or ``object``'s)."""
@@ -405,12 +411,12 @@ class _Classes(_Evaluation):
 
     def _bind_all(
         self,
-        found: set[int] | frozenset[int],
+        found: ValueSet,
         receiver: str,
         on_instance: bool,
         log: list[str] | None,
-        read: list[tuple[list[Any], set[int] | frozenset[int], int]] | None,
-    ) -> set[int] | frozenset[int]:
+        read: list[_Read] | None,
+    ) -> ValueSet:
         """The values found, methods bound to ``receiver``. ``log`` (when given) receives the
         methods whose canonical receiver was looked up, ``read`` the variables read for
         properties (record, values, size)."""
@@ -498,7 +504,7 @@ class _Classes(_Evaluation):
         memo[name] = result
         return result
 
-    def super_value(self, cls: str, receivers: set[int] | frozenset[int]) -> frozenset[int]:
+    def super_value(self, cls: str, receivers: ValueSet) -> frozenset[int]:
         out: set[int] = set()
         for v in tuple(receivers):
             val = self.vals[v]
@@ -510,17 +516,16 @@ class _Classes(_Evaluation):
             out.add(self.intern((V_SUPER, cls, cls, 1)))
         return frozenset(out)
 
-    def instances(self, classes: set[int] | frozenset[int]) -> set[int]:
+    def instances(self, classes: ValueSet) -> set[int]:
         out: set[int] = set()
         for v in tuple(classes):
             val = self.vals[v]
-            kind = val[0]
-            if kind == V_DEF and self.kinds.get(val[1]) == K_CLASS:
+            if val[0] == V_DEF and self.kinds.get(val[1]) == K_CLASS:
                 out.add(self.intern((V_INST, val[1])))
-            elif kind == V_BUILTIN and isinstance(getattr(builtins, val[1], None), type):
+            elif val[0] == V_BUILTIN and isinstance(getattr(builtins, val[1], None), type):
                 out.add(self.intern((V_BINST, val[1])))
-            elif kind == V_EXT:
+            elif val[0] == V_EXT:
                 out.add(self.intern((V_XINST, val[1])))
-            elif kind == V_CONT:  # except (A, B) as e
+            elif val[0] == V_CONT:  # except (A, B) as e
                 out |= self.instances(self.all_slots(val[1]))
         return out

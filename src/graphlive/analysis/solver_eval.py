@@ -43,6 +43,12 @@ from graphlive.analysis.solver_values import (
     V_PAIR,
     V_SUPER,
     V_XINST,
+    LookupKey,
+    NameRef,
+    Slot,
+    ValueId,
+    ValueSet,
+    VarKey,
     _add_reader,
     _Lookup,
 )
@@ -54,19 +60,19 @@ class _Evaluation(_SolverState):
     if TYPE_CHECKING:
         # Defined by the classes built on this one (the solver is one object).
 
-        def super_value(self, cls: str, receivers: set[int] | frozenset[int]) -> frozenset[int]: ...
+        def super_value(self, cls: str, receivers: ValueSet) -> frozenset[int]: ...
 
-        def _use(self, cls: str, lookup: Any) -> None: ...
+        def _use(self, cls: str, lookup: LookupKey) -> None: ...
 
         def class_attr(
             self, cls: str, name: str, on_instance: bool, receiver: str, after: str | None = None
-        ) -> set[int] | frozenset[int]: ...
+        ) -> ValueSet: ...
 
-        def instances(self, classes: set[int] | frozenset[int]) -> set[int]: ...
+        def instances(self, classes: ValueSet) -> set[int]: ...
 
     # ------------------------------------------------------------------ evaluation
 
-    def ev(self, e: Expr) -> set[int] | frozenset[int]:
+    def ev(self, e: Expr) -> ValueSet:
         """Values of an expression. The result may be a live variable set: never mutate it."""
         tag = e[0]
         if tag == E_VAR:
@@ -78,7 +84,7 @@ class _Evaluation(_SolverState):
                     self.vars[e[1]] = [_EMPTY, cur, None]
                     return _EMPTY
                 _add_reader(var, cur)
-                values: set[int] | frozenset[int] = var[0]
+                values: ValueSet = var[0]
                 return values
             out: set[int] = set()
             for key in e[1:]:
@@ -96,10 +102,10 @@ class _Evaluation(_SolverState):
         if tag == E_GLOBAL:
             return self.global_lookup(e[1], e[2])
         if tag == E_NAME:
-            kind, where = self.resolve_name(e[1], e[2])
-            if kind == "k":
-                return self.read(where)
-            return self.global_lookup(where, e[2])
+            ref = self.resolve_name(e[1], e[2])
+            if ref[0] == "k":
+                return self.read(ref[1])
+            return self.global_lookup(ref[1], e[2])
         if tag == E_DEF:
             return self.def_value(e[1])
         if tag == E_MOD:
@@ -125,7 +131,7 @@ class _Evaluation(_SolverState):
             return self.elements(self.ev(e[1]), e[2])
         raise ValueError(f"unknown expression tag {tag!r}")  # pragma: no cover
 
-    def _attr_many(self, base: set[int] | frozenset[int], name: str) -> set[int]:
+    def _attr_many(self, base: ValueSet, name: str) -> set[int]:
         """The union of :meth:`attr` over several values, in the order of ``base``, with two
         short cuts that give what :meth:`attr` would. Per name, :attr:`attr_memo` maps a value
         whose attribute reads no variable (external, builtin, container, ...) to that attribute
@@ -185,17 +191,16 @@ class _Evaluation(_SolverState):
             found = self.attr(v, name)
             out |= found
             val = vals[v]
-            kind = val[0]
-            if kind == V_INST or (kind == V_DEF and self.kinds.get(val[1]) == K_CLASS):
+            if val[0] == V_INST or (val[0] == V_DEF and self.kinds.get(val[1]) == K_CLASS):
                 memo_of[v] = self.plans[val[1]][name]
-            elif kind in _PURE_ATTR_KINDS:
+            elif val[0] in _PURE_ATTR_KINDS:
                 if found:
                     (memo_of[v],) = found
                 else:
                     memo_of[v] = -1
         return out
 
-    def resolve_name(self, scope: str, name: str) -> tuple[str, Any]:
+    def resolve_name(self, scope: str, name: str) -> NameRef:
         """``("k", key)`` for a variable of an enclosing function/class scope, or
         ``("g", module_id)`` for a module-level lookup."""
         memo = self.name_memo.get(scope)
@@ -206,7 +211,7 @@ class _Evaluation(_SolverState):
             if hit is not None:
                 return hit
         current: str | None = scope
-        result: tuple[str, Any] | None = None
+        result: NameRef | None = None
         while current is not None:
             sf = self.index.scopes.get(current)
             if sf is None:
@@ -219,11 +224,13 @@ class _Evaluation(_SolverState):
                 break
             current = sf.lookup_parent
         if result is None:
-            result = ("g", self.index.files[self.cur_file].module)
+            # (through a typed local: assigned directly, mypy keeps ``result`` narrowed to None)
+            fallback: NameRef = ("g", self.index.files[self.cur_file].module)
+            result = fallback
         memo[name] = result
         return result
 
-    def global_lookup(self, module: str, name: str) -> set[int] | frozenset[int]:
+    def global_lookup(self, module: str, name: str) -> ValueSet:
         names = self.index.module_names.get(module)
         if names is not None and name in names:
             return self.read((module, name))
@@ -234,7 +241,7 @@ class _Evaluation(_SolverState):
             return frozenset((self.intern((V_BUILTIN, name)),))
         return self._dynamic_module_attr(module, name)
 
-    def _dynamic_module_attr(self, module: str, name: str) -> set[int] | frozenset[int]:
+    def _dynamic_module_attr(self, module: str, name: str) -> ValueSet:
         out = self.read((module, name))
         if not out:
             ext = self.ext_star.get(module)
@@ -243,7 +250,7 @@ class _Evaluation(_SolverState):
                 return frozenset((self.intern((V_EXT, f"{ext[0]}.{name}")),))
         return out
 
-    def module_attr(self, module: str, name: str) -> set[int] | frozenset[int]:
+    def module_attr(self, module: str, name: str) -> ValueSet:
         names = self.index.module_names.get(module)
         if names is not None and name in names:
             return self.read((module, name))
@@ -265,7 +272,7 @@ class _Evaluation(_SolverState):
         self.read(key)
 
     def _index_watch(
-        self, index: dict[str, list[Any]], key: tuple[str, str | None, str, str | None]
+        self, index: dict[str, list[VarKey]], key: tuple[str, str | None, str, str | None]
     ) -> None:
         _, script_dir, dotted, name = key
         full = f"{dotted}.{name}" if name is not None else dotted
@@ -289,7 +296,7 @@ class _Evaluation(_SolverState):
             out.extend(self.readers(key))
         return out
 
-    def module_value(self, dotted: str) -> set[int] | frozenset[int]:
+    def module_value(self, dotted: str) -> ValueSet:
         self.watch_module(dotted)
         where, target = self.index.map_module(dotted, self.cur_file)
         if where == "ext":
@@ -300,7 +307,7 @@ class _Evaluation(_SolverState):
         head, _, rest = target.partition(".")
         if head not in self.kinds:
             return _EMPTY
-        values: set[int] | frozenset[int] = self.def_value(head)
+        values: ValueSet = self.def_value(head)
         for part in rest.split(".") if rest else ():
             nxt: set[int] = set()
             for v in tuple(values):
@@ -308,7 +315,7 @@ class _Evaluation(_SolverState):
             values = nxt
         return values
 
-    def from_value(self, dotted: str, name: str) -> set[int] | frozenset[int]:
+    def from_value(self, dotted: str, name: str) -> ValueSet:
         self.watch_module(dotted, name)
         where, target = self.index.map_module(dotted, self.cur_file)
         if where == "ext":
@@ -323,12 +330,13 @@ class _Evaluation(_SolverState):
             out |= self.attr(v, name)
         return out
 
-    def attr(self, v: int, name: str) -> set[int] | frozenset[int]:
+    def attr(self, v: ValueId, name: str) -> ValueSet:
         val = self.vals[v]
-        kind = val[0]
-        if kind == V_INST:
+        # Tested on val[0] each time (no local for the tag): that is what narrows ``val`` to the
+        # value type of the kind for the checker.
+        if val[0] == V_INST:
             return self.class_attr(val[1], name, True, val[1])
-        if kind == V_DEF:
+        if val[0] == V_DEF:
             ident = val[1]
             dk = self.kinds.get(ident)
             if dk in (K_MODULE, K_PACKAGE):
@@ -336,19 +344,19 @@ class _Evaluation(_SolverState):
             if dk == K_CLASS:
                 return self.class_attr(ident, name, False, ident)
             return self.read((ident, name))
-        if kind in (V_EXT, V_XINST):
+        if val[0] in (V_EXT, V_XINST):
             return self._ext_attr(val[1], name)
-        if kind in (V_BUILTIN, V_BINST):
+        if val[0] in (V_BUILTIN, V_BINST):
             # Only attributes of builtin types and their instances (``str.join``), not of
             # builtin functions or methods: those chains name nothing useful.
             if "." not in val[1] and self.builtin_has(val[1], name):
                 return frozenset((self.intern((V_BUILTIN, f"{val[1]}.{name}")),))
             return _EMPTY
-        if kind == V_CONT:
+        if val[0] == V_CONT:
             if self.builtin_has(val[2], name):
                 return frozenset((self.intern((V_CMETH, val[1], val[2], name)),))
             return _EMPTY
-        if kind == V_SUPER:
+        if val[0] == V_SUPER:
             return self.class_attr(val[2], name, bool(val[3]), val[2], after=val[1])
         return _EMPTY
 
@@ -361,13 +369,12 @@ class _Evaluation(_SolverState):
 
     # ------------------------------------------------------------------ containers
 
-    def elements(self, values: set[int] | frozenset[int], dict_values: bool) -> set[int]:
+    def elements(self, values: ValueSet, dict_values: bool) -> set[int]:
         """What iterating (or ``*``/``**``-unpacking) the values yields, without implicit calls."""
         out: set[int] = set()
         for v in tuple(values):
             val = self.vals[v]
-            kind = val[0]
-            if kind == V_CONT:
+            if val[0] == V_CONT:
                 type_name = val[2]
                 if type_name == "dict" and not dict_values:
                     continue  # iterating a dict yields its keys, which are not tracked
@@ -375,13 +382,13 @@ class _Evaluation(_SolverState):
                     out.add(self.intern((V_PAIR, val[1])))
                 else:
                     out |= self.all_slots(val[1])
-            elif kind == V_GEN:
+            elif val[0] == V_GEN:
                 out |= self.read((val[1], "<yield>"))
-            elif kind == V_PAIR:
+            elif val[0] == V_PAIR:
                 out |= self.all_slots(val[1])
         return out
 
-    def subscript(self, values: set[int] | frozenset[int], slot: Any) -> set[int]:
+    def subscript(self, values: ValueSet, slot: Slot) -> set[int]:
         out: set[int] = set()
         for v in tuple(values):
             val = self.vals[v]

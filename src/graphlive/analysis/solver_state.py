@@ -24,6 +24,16 @@ from graphlive.analysis.solver_values import (
     _SLOTS,
     MAX_VALUES,
     V_DEF,
+    ContainerKey,
+    LookupKey,
+    Members,
+    NameRef,
+    Slot,
+    Value,
+    ValueId,
+    ValueSet,
+    Variable,
+    VarKey,
     _add_reader,
     _Container,
     _Lookup,
@@ -48,16 +58,17 @@ class _SolverState:
         #: (``_EMPTY``), readers absent (``None``); writers are ``None``, one constraint number,
         #: or a set of them: most variables have a single writer, and a million small sets
         #: would cost hundreds of MB.
-        self.vars: dict[Any, list[Any]] = {}
-        self.vals: list[tuple[Any, ...]] = []
-        self.vid: dict[tuple[Any, ...], int] = {}
+        self.vars: dict[VarKey, Variable] = {}
+        #: Interned values by number, and the number of each (see :meth:`intern`).
+        self.vals: list[Value] = []
+        self.vid: dict[Value, int] = {}
         #: Constraints by number; ``None`` for a constraint of an older version of a file.
         self.cons: list[Constraint | None] = []
         self.cfile: list[int] = []
         #: Per constraint: the variables it wrote (each once): ``None`` before its first write,
         #: the key itself after one (most constraints write one variable), ``(_MANY, key, ...)``
         #: after more (tuples of strings are not tracked by the garbage collector, lists are).
-        self.cwrites: list[Any] = []
+        self.cwrites: list[VarKey | None] = []
         #: Per file number: its constraints (the file's own, then its decorator checks).
         self.file_cons: dict[int, list[int]] = {}
         #: Per file number: constraints synthesised for its ``from m import *`` statements.
@@ -74,11 +85,11 @@ class _SolverState:
         self.star_names: dict[str, set[str]] = {}
         #: Module id → the import-watch pseudo-variables it may concern (see watch_module);
         #: built on first use (by incremental updates), kept up to date from then on.
-        self.watch_index: dict[str, list[Any]] | None = None
+        self.watch_index: dict[str, list[VarKey]] | None = None
         self.targets: dict[int, set[str]] = {}
         self.externals: dict[str, str] = {}
         #: Container key → its slots, once it has one (see :class:`_Container`).
-        self.slots: dict[Any, _Container] = {}
+        self.slots: dict[ContainerKey, _Container] = {}
         self.cur = -1
         self.cur_file = 0
         self.cur_name = ""
@@ -98,11 +109,11 @@ class _SolverState:
         #: ``("<canon>", method)`` for :meth:`_canonical`, ``("<via>", cls, name)`` for a
         #: ``super()`` lookup through this class's MRO from another class. When an MRO or a
         #: class's names change, only the users of lookups whose answer changed are retracted.
-        self.lookup_users: dict[str, dict[Any, Any]] = {}
+        self.lookup_users: dict[str, dict[LookupKey, Members]] = {}
         #: class → attribute → the class :meth:`attr_owner` found.
         self.owner_memo: dict[str, dict[str, str]] = {}
         #: scope → name → how the name resolves there (see :meth:`resolve_name`).
-        self.name_memo: dict[str, dict[str, tuple[str, Any]]] = {}
+        self.name_memo: dict[str, dict[str, NameRef]] = {}
         self.builtin_attr_memo: dict[tuple[str, str], bool] = {}
         #: name → value → the one value its attribute ``name`` is (-1: none) for values whose
         #: attributes read no variable, the lookup entry for instances and classes (see
@@ -113,7 +124,7 @@ class _SolverState:
         self.canonical_memo: dict[str, dict[str, str]] = {}
         #: class → ``name`` (``(name, after)`` for ``super()``) → the lookup: its plan (see
         #: :meth:`_plan`), the variables it reads and what it bound last (see :class:`_Lookup`)
-        self.plans: dict[str, dict[Any, _Lookup]] = {}
+        self.plans: dict[str, dict[LookupKey, _Lookup]] = {}
         #: Incremented by every :meth:`retract`: what was memoised before is not trusted after
         #: (values were taken back, the index may have been patched).
         self.epoch = 0
@@ -124,7 +135,8 @@ class _SolverState:
 
     # ------------------------------------------------------------------ values
 
-    def intern(self, value: tuple[Any, ...]) -> int:
+    def intern(self, value: Value) -> ValueId:
+        """The number of ``value``, interned on first sight (values are compared by equality)."""
         vid = self.vid.get(value)
         if vid is None:
             vid = len(self.vals)
@@ -154,7 +166,7 @@ class _SolverState:
 
     # ------------------------------------------------------------------ variables
 
-    def read(self, key: Any) -> set[int] | frozenset[int]:
+    def read(self, key: VarKey) -> ValueSet:
         """Values of a variable; the running constraint is re-run when it grows."""
         var = self.vars.get(key)
         cur = self.cur
@@ -169,18 +181,18 @@ class _SolverState:
                 var[1] = {readers, cur}
         else:
             readers.add(cur)
-        values: set[int] | frozenset[int] = var[0]
+        values: ValueSet = var[0]
         return values
 
-    def peek(self, key: Any) -> set[int] | frozenset[int]:
+    def peek(self, key: VarKey) -> ValueSet:
         """Values of a variable without recording a dependency."""
         var = self.vars.get(key)
         if var is None:
             return _EMPTY
-        values: set[int] | frozenset[int] = var[0]
+        values: ValueSet = var[0]
         return values
 
-    def write(self, key: Any, values: set[int] | frozenset[int]) -> None:
+    def write(self, key: VarKey, values: ValueSet) -> None:
         if not values:
             return
         cur = self.cur
@@ -247,7 +259,7 @@ class _SolverState:
                     queued[c] = 1
                     work.append(c)
 
-    def _wrote(self, c: int, key: Any) -> None:
+    def _wrote(self, c: int, key: VarKey) -> None:
         if c < 0:
             return
         written = self.cwrites[c]
@@ -258,19 +270,19 @@ class _SolverState:
         else:
             self.cwrites[c] = (_MANY, written, key)
 
-    def written(self, c: int) -> Sequence[Any]:
+    def written(self, c: int) -> Sequence[VarKey]:
         """The variables constraint ``c`` wrote."""
         written = self.cwrites[c]
         if written is None:
             return ()
         return written[1:] if written[0] is _MANY else (written,)
 
-    def readers(self, key: Any) -> Sequence[int]:
+    def readers(self, key: VarKey) -> Sequence[int]:
         """The constraints that read variable ``key`` (``-1`` for reads outside a constraint)."""
         var = self.vars.get(key)
         return _members(var[1]) if var is not None else ()
 
-    def _wake(self, key: Any) -> None:
+    def _wake(self, key: VarKey) -> None:
         var = self.vars.get(key)
         if var is not None and var[1] is not None:
             queued = self.queued
@@ -280,7 +292,7 @@ class _SolverState:
                     queued[c] = 1
                     work.append(c)
 
-    def _note_slot(self, key: tuple[Any, Any], var: list[Any]) -> None:
+    def _note_slot(self, key: tuple[ContainerKey, Slot], var: Variable) -> None:
         """A slot variable ``key`` of a container gained its first values (again)."""
         container, slot = key[0], key[1]
         box = self.slots.get(container)
@@ -294,7 +306,7 @@ class _SolverState:
         box.seen = None  # the readers of all slots must now read this one too
         self._wake((container, _SLOTS))
 
-    def all_slots(self, container: Any) -> set[int] | frozenset[int]:
+    def all_slots(self, container: ContainerKey) -> ValueSet:
         """The values of every slot of a container (the running constraint reads them all,
         and the container's slot list, to be woken when a slot grows or appears)."""
         box = self.slots.get(container)
