@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 
 import type { ChannelListener } from "../src/client/channel.js";
 import { EventsConnection, type ConnectionStatus } from "../src/client/connection.js";
-import type { ChangeEvent, SnapshotFrame } from "../src/client/protocol.js";
+import { type ChangeEvent, pingMessage, type SnapshotFrame } from "../src/client/protocol.js";
 import { acquireConnection, connectionCount } from "../src/client/registry.js";
 import { acquireStore, storeCount } from "../src/state/store-registry.js";
 import { eventsFrame, FakeClock, node, nodeEvents, socketFactory } from "./fakes.js";
@@ -191,30 +191,30 @@ describe("EventsConnection: outgoing queue", () => {
   it("queues messages while disconnected and flushes them in order after re-subscribing", () => {
     const { sockets, conn, clock } = setup();
     conn.subscribe("demo", new Recorder());
-    conn.send({ op: "custom", n: 1 });
-    conn.send({ op: "custom", n: 2 });
+    conn.send(pingMessage(1));
+    conn.send(pingMessage(2));
     const s1 = sockets.last();
     s1.open();
-    expect(s1.messages().map((m) => m.n ?? m.op)).toEqual(["subscribe", 1, 2]);
+    expect(s1.messages().map((m) => m.op === "ping" ? m.t : m.op)).toEqual(["subscribe", 1, 2]);
     s1.drop(1006);
-    conn.send({ op: "custom", n: 3 });
-    conn.send({ op: "custom", n: 4 });
-    conn.send({ op: "custom", n: 5 });
+    conn.send(pingMessage(3));
+    conn.send(pingMessage(4));
+    conn.send(pingMessage(5));
     clock.advance(backoff.capMs);
     const s2 = sockets.last();
     s2.open();
-    expect(s2.messages().map((m) => m.n ?? m.op)).toEqual(["subscribe", 3, 4, 5]);
-    conn.send({ op: "custom", n: 6 });
-    expect(s2.messages().at(-1)).toEqual({ op: "custom", n: 6 });
+    expect(s2.messages().map((m) => m.op === "ping" ? m.t : m.op)).toEqual(["subscribe", 3, 4, 5]);
+    conn.send(pingMessage(6));
+    expect(s2.messages().at(-1)).toEqual(pingMessage(6));
   });
 
   it("bounds the queue by dropping the oldest", () => {
     const { conn, sockets } = setup({ maxQueued: 2 });
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     conn.connect();
-    for (let n = 1; n <= 4; n++) conn.send({ op: "custom", n });
+    for (let n = 1; n <= 4; n++) conn.send(pingMessage(n));
     sockets.last().open();
-    expect(sockets.last().messages().map((m) => m.n)).toEqual([3, 4]);
+    expect(sockets.last().messages().map((m) => m.t)).toEqual([3, 4]);
     expect(conn.droppedQueued).toBe(2);
     warn.mockRestore();
   });

@@ -18,8 +18,8 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, Unicode
 
 from graphlive.bus.publisher import DEFAULT_RETENTION
+from graphlive.wire import Limits
 from graphlive_server.handlers import handlers
-from graphlive_server.protocol import Limits
 from graphlive_server.service import GraphliveService, ServiceSettings
 
 __all__ = ["GraphliveServer"]

@@ -35,13 +35,13 @@ from graphlive.bus.connection import AsyncClient
 from graphlive.bus.keys import GraphKeys
 from graphlive.bus.reader import Position, ResyncRequired
 from graphlive.events import ChangeEvent, EventDecodeError, EventType, decode_many
-from graphlive_server.filters import EventFilter
+from graphlive.wire import resync_reason
+from graphlive.wire.filters import EventFilter
 from graphlive_server.history import History
 from graphlive_server.live_channels import LiveChannels, open_channels
 from graphlive_server.metrics import Metrics
 from graphlive_server.outbox import EventChunk
 from graphlive_server.replay import split_by_epoch
-from graphlive_server.subscriptions import resync_reason
 
 if TYPE_CHECKING:
     from graphlive_server.subscriptions import Subscription
@@ -361,7 +361,7 @@ class Broadcaster:
         feed.position = head
         feed.head = head
         feed.changed()
-        reason = resync_reason(exc)
+        reason = resync_reason(exc.reason)
         for sub in list(feed.subscribers):
             if sub.live:
                 sub.restart(reason)

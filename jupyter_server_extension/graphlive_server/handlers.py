@@ -24,10 +24,18 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from graphlive.wire import (
+    CloseCode,
+    ErrorCode,
+    Frame,
+    Verdict,
+    encode_frame,
+    error_frame,
+    pong_frame,
+    status_frame,
+)
 from graphlive_server.analysis_service import AnalysisBusy, PathRefused
 from graphlive_server.catalog import UnknownGraph
-from graphlive_server.protocol import CloseCode, ErrorCode, encode_frame, error_frame
-from graphlive_server.ratelimit import Verdict
 from graphlive_server.service import GraphliveService, ServiceUnavailable
 from graphlive_server.session import ClientSession
 
@@ -168,7 +176,7 @@ class StatusWebSocketHandler(_GraphliveWebSocket):
         interval = self.service.settings.status_interval
         try:
             while True:
-                await self.write_message(encode_frame({"op": "status", **self.service.status()}))
+                await self.write_message(encode_frame(status_frame(self.service.status())))
                 await asyncio.sleep(interval)
         except (WebSocketClosedError, StreamClosedError):
             pass
@@ -202,9 +210,7 @@ class StatusWebSocketHandler(_GraphliveWebSocket):
             )
         if isinstance(obj, dict) and obj.get("op") == "ping":
             t = obj.get("t")
-            self._reply(
-                encode_frame({"op": "pong", "t": t if isinstance(t, (int, float)) else None})
-            )
+            self._reply(pong_frame(t if isinstance(t, (int, float)) else None))
         else:
             self.service.metrics.bad_messages_total += 1
             if self._gate.bad(now) is Verdict.CLOSE:
@@ -218,9 +224,9 @@ class StatusWebSocketHandler(_GraphliveWebSocket):
         self._closing = True
         self.close(code, reason)
 
-    def _reply(self, frame: bytes) -> None:
+    def _reply(self, frame: Frame) -> None:
         with contextlib.suppress(WebSocketClosedError):
-            self.write_message(frame)
+            self.write_message(encode_frame(frame))
 
     def on_close(self) -> None:
         self.service.status_sockets.pop(self, None)

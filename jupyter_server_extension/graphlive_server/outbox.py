@@ -12,12 +12,12 @@ queued as frames: consecutive chunks of one graph merge into one ``events`` fram
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from graphlive.events import ChangeEvent, encode
+from graphlive.wire import events_frame_bytes
 
 __all__ = ["ControlFrame", "EventChunk", "OutFrame", "Outbox"]
 
@@ -93,7 +93,7 @@ class EventChunk:
         """The ``events`` frame of exactly this chunk (cached: connections that send this chunk
         alone — the common case when they keep up — share the same bytes)."""
         if self._frame is None:
-            self._frame = events_frame(
+            self._frame = events_frame_bytes(
                 self.graph, self.epoch, self.first, self.last, self.recovered, [self.body]
             )
         return self._frame
@@ -122,21 +122,6 @@ class OutFrame:
     cost: int
     events: int = 0
     times: list[tuple[float, float]] = field(default_factory=list)
-
-
-def events_frame(
-    graph: str, epoch: str, first: int, last: int, recovered: bool, bodies: list[bytes]
-) -> bytes:
-    """An ``events`` frame around already encoded, comma-joined event bodies."""
-    head = (
-        b'{"op":"events","graph":'
-        + json.dumps(graph).encode()
-        + b',"epoch":'
-        + json.dumps(epoch).encode()
-        + b',"from":%d,"through":%d,"recovered":%s,"events":['
-        % (first, last, b"true" if recovered else b"false")
-    )
-    return head + b",".join(b for b in bodies if b) + b"]}"
 
 
 class _EventsFrameBuilder:
@@ -193,7 +178,7 @@ class _EventsFrameBuilder:
     def build(self) -> tuple[bytes, int, list[tuple[float, float]]]:
         if self.whole is not None:
             return self.whole.frame(), self.count, self.samples
-        data = events_frame(
+        data = events_frame_bytes(
             self.graph, self.epoch, self.first, self.last, self.recovered, self.parts
         )
         return data, self.count, self.samples

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, overload
 
 from graphlive.bus.reader import Position
 from graphlive.events import ChangeEvent, decode
-from graphlive_server.filters import EventFilter
+from graphlive.wire.filters import EventFilter
 from graphlive_server.outbox import EventChunk
 
 if TYPE_CHECKING:

@@ -28,12 +28,12 @@ from graphlive.bus.connection import (
     resolve_url,
     uses_embedded,
 )
+from graphlive.wire import CloseCode, Limits
 from graphlive_server.analysis_service import AnalysisService
 from graphlive_server.broadcaster import Broadcaster
 from graphlive_server.catalog import GraphCatalog
 from graphlive_server.history import History
 from graphlive_server.metrics import Metrics, install_collector, uninstall_collector
-from graphlive_server.protocol import CloseCode, Limits
 from graphlive_server.session import ClientSession, Transport
 
 __all__ = [

@@ -26,26 +26,31 @@ from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError
 
 from graphlive import __version__
-from graphlive_server.broadcaster import Broadcaster
-from graphlive_server.filters import EventFilter
-from graphlive_server.history import History
-from graphlive_server.metrics import Metrics
-from graphlive_server.outbox import ControlFrame, EventChunk, Outbox
-from graphlive_server.protocol import (
-    PROTOCOL_VERSION,
+from graphlive.wire import (
     CloseCode,
     ErrorCode,
+    EventFilter,
+    Frame,
     Limits,
     Ping,
     ProtocolError,
     SetFilter,
     Subscribe,
     Unsubscribe,
+    Verdict,
+    available_frame,
     encode_frame,
     error_frame,
+    filtered_frame,
+    hello_frame,
     parse_client_message,
+    pong_frame,
+    unsubscribed_frame,
 )
-from graphlive_server.ratelimit import Verdict
+from graphlive_server.broadcaster import Broadcaster
+from graphlive_server.history import History
+from graphlive_server.metrics import Metrics
+from graphlive_server.outbox import ControlFrame, EventChunk, Outbox
 from graphlive_server.subscriptions import Subscription
 
 __all__ = ["ClientSession", "Transport"]
@@ -129,14 +134,8 @@ class ClientSession:
 
     def open(self) -> None:
         """Send ``hello`` and start the writer and keep-alive tasks."""
-        hello = {
-            "op": "hello",
-            "protocol": PROTOCOL_VERSION,
-            "server": f"graphlive {__version__}",
-            "endpoint": self.endpoint,
-            "limits": self.limits.to_json(),
-        }
-        self.put(ControlFrame(encode_frame(hello)))
+        hello = hello_frame(f"graphlive {__version__}", endpoint=self.endpoint, limits=self.limits)
+        self._send(hello)
         loop = asyncio.get_running_loop()
         self._writer = loop.create_task(self._write_loop())
         self._keepalive = loop.create_task(self._keepalive_loop())
@@ -214,10 +213,7 @@ class ClientSession:
             self.error(exc.code, exc.message, ref=exc.ref, graph=exc.graph)
             return
         if isinstance(message, Ping):
-            pong: dict[str, object] = {"op": "pong", "t": message.t}
-            if message.ref is not None:
-                pong["ref"] = message.ref
-            self.put(ControlFrame(encode_frame(pong)))
+            self._send(pong_frame(message.t, ref=message.ref))
         elif isinstance(message, Subscribe):
             self._subscribe(message)
         elif isinstance(message, Unsubscribe):
@@ -277,10 +273,7 @@ class ClientSession:
             )
             return
         sub.close()
-        frame: dict[str, object] = {"op": "unsubscribed", "graph": msg.graph}
-        if msg.ref is not None:
-            frame["ref"] = msg.ref
-        self.put(ControlFrame(encode_frame(frame), msg.graph))
+        self._send(unsubscribed_frame(msg.graph, ref=msg.ref), msg.graph)
 
     def _set_filter(self, msg: SetFilter) -> None:
         sub = self.subscriptions.get(msg.graph)
@@ -292,14 +285,7 @@ class ClientSession:
         # Batches queued so far were filtered with the old filters; the acknowledgement goes
         # between them and the first batch filtered with the new ones.
         sub.filters = msg.filters
-        frame: dict[str, object] = {
-            "op": "filtered",
-            "graph": msg.graph,
-            "filters": msg.filters.to_json(),
-        }
-        if msg.ref is not None:
-            frame["ref"] = msg.ref
-        self.put(ControlFrame(encode_frame(frame), msg.graph))
+        self._send(filtered_frame(msg.graph, msg.filters, ref=msg.ref), msg.graph)
 
     # ------------------------------------------------------------------ SessionPort
 
@@ -309,6 +295,10 @@ class ClientSession:
             return
         self.outbox.put(item)
         self._wake.set()
+
+    def _send(self, frame: Frame, graph: str | None = None) -> None:
+        """Queue a control frame (``graph``: the graph it belongs to, ordered with its events)."""
+        self.put(ControlFrame(encode_frame(frame), graph))
 
     def offer(self, chunk: EventChunk) -> bool:
         """Queue a live chunk, or close the connection with 4001 if the queue is full."""
@@ -336,7 +326,7 @@ class ClientSession:
     def error(
         self, code: ErrorCode, message: str, *, ref: str | None = None, graph: str | None = None
     ) -> None:
-        self.put(ControlFrame(error_frame(code, message, ref=ref, graph=graph), graph))
+        self._send(error_frame(code, message, ref=ref, graph=graph), graph)
 
     def notify_unavailable(self, message: str) -> None:
         """Tell the client once per outage that Redis is unreachable."""
@@ -348,7 +338,7 @@ class ClientSession:
         """After :meth:`notify_unavailable`: Redis is back, subscriptions continue."""
         if self._unavailable and not self.closed:
             self._unavailable = False
-            self.put(ControlFrame(encode_frame({"op": "available"})))
+            self._send(available_frame())
 
     def forget(self, sub: Subscription) -> None:
         if self.subscriptions.get(sub.graph) is sub:

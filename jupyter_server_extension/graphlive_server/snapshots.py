@@ -27,8 +27,13 @@ from typing import Any
 
 from graphlive.bus.reader import Position
 from graphlive.bus.snapshot_index import SnapshotIndex
-from graphlive_server.filters import EventFilter
-from graphlive_server.protocol import encode_frame
+from graphlive.wire import (
+    EventFilter,
+    encode_frame,
+    snapshot_frame,
+    snapshot_frame_bytes,
+    snapshot_head,
+)
 
 __all__ = ["Parts", "SnapshotParts", "SplicedParts", "StoredSnapshot"]
 
@@ -122,19 +127,15 @@ class StoredSnapshot:
         return frame
 
     def _build_frame(self, filters: EventFilter) -> bytes:
-        head = {
-            "op": "snapshot",
-            "graph": self.graph,
-            "epoch": self.position.epoch,
-            "seq": self.position.seq,
-        }
-        if filters.passes_everything and self.content.startswith(b'{"nodes":['):
+        if filters.passes_everything:
             # Splice the stored JSON in: no parse, no re-encode.
-            return encode_frame(head)[:-1] + b"," + self.content[1:]
+            spliced = snapshot_frame_bytes(self.graph, self.position, self.content)
+            if spliced is not None:
+                return spliced
         content = self.parsed()
         nodes = [n for n in content.get("nodes", ()) if filters.keeps_node(n)]
         edges = [e for e in content.get("edges", ()) if filters.keeps_edge(e)]
-        return encode_frame({**head, "nodes": nodes, "edges": edges})
+        return encode_frame(snapshot_frame(self.graph, self.position, nodes, edges))
 
 
 class Parts:
@@ -174,18 +175,7 @@ class Parts:
         raise NotImplementedError
 
     def _head(self, index: int) -> dict[str, Any]:
-        head: dict[str, Any] = {
-            "op": "snapshot" if index == 0 else "snapshot_part",
-            "graph": self.graph,
-            "epoch": self.position.epoch,
-            "seq": self.position.seq,
-        }
-        if index == 0:
-            head["parts"] = self.count
-        else:
-            head["part"] = index
-        head["more"] = index < self.count - 1
-        return head
+        return snapshot_head(self.graph, self.position, part=index, parts=self.count)
 
 
 class SnapshotParts(Parts):

@@ -22,11 +22,24 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 import redis
 
 from graphlive.bus.reader import Position, ResyncRequired
-from graphlive_server.filters import EventFilter
+from graphlive.wire import (
+    ErrorCode,
+    EventFilter,
+    Frame,
+    Mode,
+    Plan,
+    ResyncReason,
+    Subscribe,
+    encode_frame,
+    needs_snapshot_position,
+    plan_subscribe,
+    resync_frame,
+    resync_reason,
+    subscribed_frame,
+)
 from graphlive_server.history import THREAD_THRESHOLD, History
 from graphlive_server.metrics import Metrics
 from graphlive_server.outbox import ControlFrame, EventChunk
-from graphlive_server.protocol import ErrorCode, Subscribe, encode_frame
 from graphlive_server.replay import ReplayPage
 from graphlive_server.snapshots import Parts, StoredSnapshot
 
@@ -63,11 +76,6 @@ class SessionPort(Protocol):
     def notify_unavailable(self, message: str) -> None: ...
     def notify_available(self) -> None: ...
     def forget(self, sub: Subscription) -> None: ...
-
-
-def resync_reason(exc: ResyncRequired) -> str:
-    """The protocol's ``resync`` reason for a reader's :class:`ResyncRequired`."""
-    return {"trimmed": "trimmed", "epoch": "epoch"}.get(exc.reason, "unknown_position")
 
 
 class Subscription:
@@ -111,7 +119,7 @@ class Subscription:
     def start(self, request: Subscribe) -> None:
         self._spawn(self._subscribe(request))
 
-    def restart(self, reason: str) -> None:
+    def restart(self, reason: ResyncReason) -> None:
         """History the client relies on is gone (called by the feed): resync, then catch up."""
         self._spawn(self._resync_then_follow(reason))
 
@@ -194,60 +202,49 @@ class Subscription:
             return
         self.feed = await self.broadcaster.attach(self)
         self._ensure_open()  # closed meanwhile: detach again what attach added
-        mode, reason, first_page = await self._retrying(self._plan, request, head)
-        frame: dict[str, object] = {
-            "op": "subscribed",
-            "graph": self.graph,
-            "epoch": head.epoch,
-            "head": head.seq,
-            "mode": mode,
-        }
-        if self.session.filtered:
-            frame["filters"] = self.filters.to_json()
-        if request.ref is not None:
-            frame["ref"] = request.ref
-        self._control(frame)
-        if mode == "live":
-            self.position = head
-        elif mode == "replay":
-            assert request.since is not None
-            self.position = request.since
-            assert first_page is not None
-            self._enqueue(first_page)
-        elif mode == "resync":
-            await self._resync(reason)
-        else:
+        plan, first_page = await self._retrying(self._plan, request, head)
+        filters = self.filters if self.session.filtered else None
+        self._control(
+            subscribed_frame(self.graph, head, plan.mode.value, ref=request.ref, filters=filters)
+        )
+        if plan.mode is Mode.RESYNC:
+            assert plan.reason is not None
+            await self._resync(plan.reason)
+        elif plan.start is None:
             await self._send_snapshot()
+        else:
+            self.position = plan.start
+            if first_page is not None:
+                self._enqueue(first_page)
         await self._follow()
 
-    async def _plan(self, request: Subscribe, head: Position) -> tuple[str, str, ReplayPage | None]:
-        """``(mode, resync reason, first replay page)`` for a subscribe request."""
+    async def _plan(self, request: Subscribe, head: Position) -> tuple[Plan, ReplayPage | None]:
+        """The wire's plan for a subscribe request, and the first replay page of a replay
+        (reading it may find the history gone: then the plan turns into a resync)."""
         since = request.since
-        if since is None:
-            return ("snapshot" if request.snapshot else "live"), "", None
-        if since.epoch != head.epoch:
-            return "resync", "epoch", None
-        if since.seq > head.seq:
-            return "resync", "unknown_position", None
-        if self.retention and head.seq - since.seq > self.retention:
+        snapshot_at = None
+        if needs_snapshot_position(since, head, self.retention):
             snap = await self.history.snapshot(self.graph)
-            # Only when a snapshot spares the replay; without one, replaying is the only way.
-            newer = snap is not None and snap.position.seq > since.seq
-            if newer and snap is not None and snap.position.epoch == since.epoch:
-                return "resync", "retention", None
+            snapshot_at = snap.position if snap is not None else None
+        plan = plan_subscribe(
+            since, request.snapshot, head, retention=self.retention, snapshot_at=snapshot_at
+        )
+        if plan.mode is not Mode.REPLAY:
+            return plan, None
+        assert plan.start is not None
         try:
-            page = await self.history.replay.read(self.graph, since, self.filters)
+            page = await self.history.replay.read(self.graph, plan.start, self.filters)
         except ResyncRequired as exc:
-            return "resync", resync_reason(exc), None
-        return "replay", "", page
+            return Plan.resync(resync_reason(exc.reason)), None
+        return plan, page
 
-    async def _resync_then_follow(self, reason: str) -> None:
+    async def _resync_then_follow(self, reason: ResyncReason) -> None:
         await self._resync(reason)
         await self._follow()
 
-    async def _resync(self, reason: str) -> None:
+    async def _resync(self, reason: ResyncReason) -> None:
         self.metrics.resyncs_total += 1
-        self._control({"op": "resync", "graph": self.graph, "reason": reason})
+        self._control(resync_frame(self.graph, reason))
         await self._send_snapshot()
 
     async def _send_snapshot(self) -> None:
@@ -311,7 +308,7 @@ class Subscription:
             try:
                 page = await self.history.replay.read(self.graph, self.position, self.filters)
             except ResyncRequired as exc:
-                await self._resync(resync_reason(exc))
+                await self._resync(resync_reason(exc.reason))
                 continue
             except REDIS_DOWN as exc:
                 await self._unavailable(exc)
@@ -341,7 +338,7 @@ class Subscription:
             self._put(chunk)
             self.position = Position(chunk.epoch, chunk.last)
 
-    def _control(self, frame: dict[str, object]) -> None:
+    def _control(self, frame: Frame) -> None:
         self._put(ControlFrame(encode_frame(frame), self.graph))
 
     def _put(self, item: ControlFrame | EventChunk) -> None:

@@ -17,8 +17,11 @@ channel and resume logic on top, so the view behaves exactly as over the WebSock
   wake-up reads goes out as frames of at most ``max_frame_events`` events, all in one comm
   message. Frames are sent under a lock with a subscription generation, so a frame read for an
   older subscription never follows a newer snapshot.
-* ``filter`` narrows the event types sent (globs); ``from``/``through`` still cover the whole
-  range, as on the filtered endpoint, so the client's position stays exact.
+* Messages are parsed, subscribes planned and frames built by :mod:`graphlive.wire`, as in the
+  server extension; the comm behaves like the filtered endpoint (``filters`` on ``subscribe``
+  and the ``filter`` op narrow types, kinds and paths; ``from``/``through`` still cover the
+  whole range, so the client's position stays exact). The kernel keeps no retention limit: a
+  position in the current epoch is always replayed.
 * A gap or lost history (:class:`~graphlive.bus.reader.ResyncRequired`) sends ``resync`` and a
   fresh snapshot, never a silent hole.
 
@@ -28,10 +31,9 @@ thread.
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from graphlive import __version__ as _version
@@ -39,6 +41,32 @@ from graphlive.bus.connection import Client, dedicated
 from graphlive.bus.reader import Position, ResyncRequired, StreamReader
 from graphlive.bus.snapshot import load_graph
 from graphlive.events import ChangeEvent
+from graphlive.wire import (
+    ErrorCode,
+    EventFilter,
+    Frame,
+    Limits,
+    Mode,
+    Ping,
+    Plan,
+    ProtocolError,
+    ResyncReason,
+    SetFilter,
+    Subscribe,
+    Unsubscribe,
+    error_frame,
+    events_frame,
+    filtered_frame,
+    hello_frame,
+    parse_client_object,
+    plan_subscribe,
+    pong_frame,
+    resync_frame,
+    resync_reason,
+    snapshot_frame,
+    subscribed_frame,
+    unsubscribed_frame,
+)
 
 __all__ = ["CLIENT_MESSAGE", "SERVER_FRAMES", "CommTransport"]
 
@@ -48,8 +76,12 @@ log = logging.getLogger(__name__)
 CLIENT_MESSAGE = "graphlive-client"
 #: ``type`` of the custom messages the kernel sends (``{"type", "frames": [<server frame>...]}``).
 SERVER_FRAMES = "graphlive-frames"
+#: ``endpoint`` announced in the ``hello`` frame.
+ENDPOINT = "comm"
 
-SendFrames = Callable[[list[dict[str, Any]]], None]
+SendFrames = Callable[[list[Frame]], None]
+
+_DEFAULT_LIMITS = Limits()
 
 
 class CommTransport:
@@ -67,7 +99,7 @@ class CommTransport:
         graph: str,
         *,
         block_ms: int = 5000,
-        max_frame_events: int = 1000,
+        max_frame_events: int = _DEFAULT_LIMITS.max_frame_events,
         page: int = 5000,
     ) -> None:
         self._send = send
@@ -81,7 +113,7 @@ class CommTransport:
         self._lock = threading.Lock()
         self._position: Position | None = None
         self._generation = 0
-        self._types: list[str] = []
+        self._filters = EventFilter()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -94,26 +126,18 @@ class CommTransport:
 
     def handle(self, message: Mapping[str, Any]) -> None:
         """Answer one client message (from the kernel's shell thread)."""
-        op = message.get("op")
-        ref = message.get("ref") if isinstance(message.get("ref"), str) else None
-        if op == "ping":
-            self._emit([{"op": "pong", "t": message.get("t")}])
-        elif op == "subscribe":
-            self._subscribe(message, ref)
-        elif op == "unsubscribe":
-            with self._lock:
-                self._position = None
-                self._generation += 1
-            self._emit([{"op": "unsubscribed", "graph": self.graph}])
-        elif op == "filter":
-            filters = message.get("filters")
-            types = filters.get("types") if isinstance(filters, Mapping) else None
-            with self._lock:
-                self._types = (
-                    [t for t in types if isinstance(t, str)] if isinstance(types, list) else []
-                )
-        else:
-            self._emit([self._error("bad_request", f"unknown op {op!r}", ref)])
+        try:
+            parsed = parse_client_object(dict(message), filtered=True)
+            if isinstance(parsed, Ping):
+                self._emit([pong_frame(parsed.t, ref=parsed.ref)])
+            elif isinstance(parsed, Subscribe):
+                self._subscribe(parsed)
+            elif isinstance(parsed, Unsubscribe):
+                self._unsubscribe(parsed)
+            elif isinstance(parsed, SetFilter):
+                self._set_filter(parsed)
+        except ProtocolError as exc:
+            self._emit([error_frame(exc.code, exc.message, ref=exc.ref, graph=exc.graph)])
 
     def close(self, wait: float = 0.0) -> None:
         """Stop following the stream. The reader thread ends at its next wake-up (within
@@ -130,96 +154,87 @@ class CommTransport:
 
     # ------------------------------------------------------------------ internals
 
-    def _error(self, code: str, text: str, ref: str | None) -> dict[str, Any]:
-        frame: dict[str, Any] = {"op": "error", "code": code, "message": text, "graph": self.graph}
-        if ref is not None:
-            frame["ref"] = ref
-        return frame
+    def _check_graph(self, graph: str, ref: str | None) -> None:
+        if graph != self.graph:
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_GRAPH, f"this view serves {self.graph!r}", ref=ref, graph=graph
+            )
 
-    def _emit(self, frames: list[dict[str, Any]]) -> None:
+    def _emit(self, frames: list[Frame]) -> None:
         if frames:
             self._send(frames)
             self.frames_sent += len(frames)
 
-    def _subscribe(self, message: Mapping[str, Any], ref: str | None) -> None:
-        if message.get("graph") != self.graph:
-            self._emit([self._error("unknown_graph", f"this view serves {self.graph!r}", ref)])
-            return
-        filters = message.get("filters")
-        types = filters.get("types") if isinstance(filters, Mapping) else None
-        since = message.get("since")
-        frames: list[dict[str, Any]] = []
+    def _subscribe(self, request: Subscribe) -> None:
+        self._check_graph(request.graph, request.ref)
+        frames: list[Frame] = []
         with self._lock:
-            if isinstance(types, list):
-                self._types = [t for t in types if isinstance(t, str)]
+            self._filters = request.filters or EventFilter()
             if not self._hello_sent:
                 self._hello_sent = True
-                frames.append(
-                    {"op": "hello", "protocol": 1, "server": f"graphlive {_version} (kernel comm)"}
-                )
+                frames.append(hello_frame(f"graphlive {_version} (kernel comm)", endpoint=ENDPOINT))
             head = self._reader.head()
-            mode = "snapshot"
-            position: Position | None = None
-            replayed: list[dict[str, Any]] = []
-            resync: dict[str, Any] | None = None
-            if isinstance(since, Mapping) and isinstance(since.get("seq"), int):
-                start = Position(str(since.get("epoch") or ""), int(since["seq"]))
+            plan = plan_subscribe(request.since, request.snapshot, head)
+            replayed: list[Frame] = []
+            if plan.mode is Mode.REPLAY:
+                assert plan.start is not None
                 try:
-                    position, replayed = self._replay_frames(start)
-                    mode = "replay"
+                    replayed = self._replay_frames(plan.start)
                 except ResyncRequired as exc:
-                    resync = {"op": "resync", "graph": self.graph, "reason": exc.reason}
-            elif message.get("snapshot") is False:
-                mode = "live"
-                position = head
+                    plan = Plan.resync(resync_reason(exc.reason))
             self._generation += 1
-            subscribed: dict[str, Any] = {
-                "op": "subscribed",
-                "graph": self.graph,
-                "epoch": head.epoch,
-                "head": head.seq,
-                "mode": mode,
-            }
-            if ref is not None:
-                subscribed["ref"] = ref
-            frames.append(subscribed)
-            if resync is not None:
-                frames.append(resync)
+            frames.append(
+                subscribed_frame(
+                    self.graph, head, plan.mode.value, ref=request.ref, filters=self._filters
+                )
+            )
+            if plan.reason is not None:
+                frames.append(resync_frame(self.graph, plan.reason))
+            position = plan.start
             if position is None:
                 snapshot, position = self._snapshot_frame()
                 frames.append(snapshot)
+            elif replayed:
+                position = Position(replayed[-1]["epoch"], replayed[-1]["through"])
             frames.extend(replayed)
             self._position = position
             self._emit(frames)
         self._ensure_thread()
         self._wake.set()
 
-    def _snapshot_frame(self) -> tuple[dict[str, Any], Position]:
+    def _unsubscribe(self, request: Unsubscribe) -> None:
+        self._check_graph(request.graph, request.ref)
+        with self._lock:
+            self._position = None
+            self._generation += 1
+            self._emit([unsubscribed_frame(self.graph, ref=request.ref)])
+
+    def _set_filter(self, request: SetFilter) -> None:
+        self._check_graph(request.graph, request.ref)
+        with self._lock:
+            # Frames sent so far were filtered with the old filters; the acknowledgement goes
+            # between them and the first frame filtered with the new ones.
+            self._filters = request.filters
+            self._emit([filtered_frame(self.graph, request.filters, ref=request.ref)])
+
+    def _snapshot_frame(self) -> tuple[Frame, Position]:
         graph, position = load_graph(self._client, self.graph)
         content = graph.to_dict()
-        frame = {
-            "op": "snapshot",
-            "graph": self.graph,
-            "epoch": position.epoch,
-            "seq": position.seq,
-            "nodes": content["nodes"],
-            "edges": content["edges"],
-        }
-        return frame, position
+        keep = self._filters
+        nodes = [n for n in content["nodes"] if keep.keeps_node(n)]
+        edges = [e for e in content["edges"] if keep.keeps_edge(e)]
+        return snapshot_frame(self.graph, position, nodes, edges), position
 
-    def _replay_frames(self, start: Position) -> tuple[Position, list[dict[str, Any]]]:
+    def _replay_frames(self, start: Position) -> list[Frame]:
         """Every event after ``start`` as frames (raises ResyncRequired)."""
-        frames: list[dict[str, Any]] = []
-        position = start
+        frames: list[Frame] = []
         for page in self._reader.replay(start):
             frames.extend(self._event_frames(page))
-            position = Position(page[-1].epoch, page[-1].seq)
-        return position, frames
+        return frames
 
-    def _event_frames(self, events: Sequence[ChangeEvent]) -> list[dict[str, Any]]:
-        """Frames of at most ``max_frame_events``, one epoch each, filtered by type."""
-        frames: list[dict[str, Any]] = []
-        types = self._types
+    def _event_frames(self, events: Sequence[ChangeEvent]) -> list[Frame]:
+        """Frames of at most ``max_frame_events``, one epoch each, filtered."""
+        frames: list[Frame] = []
         i = 0
         while i < len(events):
             epoch = events[i].epoch
@@ -227,18 +242,8 @@ class CommTransport:
             while j < len(events) and j - i < self.max_frame_events and events[j].epoch == epoch:
                 j += 1
             chunk = events[i:j]
-            kept = [e.to_dict() for e in chunk if _matches(e.type.value, types)]
-            frames.append(
-                {
-                    "op": "events",
-                    "graph": self.graph,
-                    "epoch": epoch,
-                    "from": chunk[0].seq,
-                    "through": chunk[-1].seq,
-                    "events": kept,
-                    "recovered": False,
-                }
-            )
+            kept = [e.to_dict() for e in self._filters.select(chunk)]
+            frames.append(events_frame(self.graph, epoch, chunk[0].seq, chunk[-1].seq, kept))
             self.events_sent += len(kept)
             i = j
         return frames
@@ -263,7 +268,7 @@ class CommTransport:
                 events = self._reader.wait(position, block_ms=self.block_ms)
             except ResyncRequired as exc:
                 try:
-                    self._resync(generation, exc.reason)
+                    self._resync(generation, resync_reason(exc.reason))
                 except Exception as error:
                     if self._stop.is_set():
                         return
@@ -289,16 +294,11 @@ class CommTransport:
                 last = events[-1]
                 self._position = Position(last.epoch, last.seq)
 
-    def _resync(self, generation: int, reason: str) -> None:
+    def _resync(self, generation: int, reason: ResyncReason) -> None:
         with self._lock:
             if generation != self._generation:
                 return
             snapshot, position = self._snapshot_frame()
             self._generation += 1
             self._position = position
-            self._emit([{"op": "resync", "graph": self.graph, "reason": reason}, snapshot])
-
-
-def _matches(event_type: str, patterns: Iterable[str]) -> bool:
-    patterns = list(patterns)
-    return not patterns or any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
+            self._emit([resync_frame(self.graph, reason), snapshot])

@@ -37,7 +37,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
@@ -47,6 +46,7 @@ import traitlets
 
 from graphlive.bus.connection import Client
 from graphlive.bus.keys import validate_graph_name
+from graphlive.wire import ErrorCode, EventFilter, error_frame
 
 if TYPE_CHECKING:
     from graphlive.bus.reader import Position
@@ -59,9 +59,9 @@ log = logging.getLogger(__name__)
 
 _STATIC = Path(__file__).parent / "static"
 
-#: Event-type globs as the protocol's filters accept them (letters, digits, ``_``, ``*``, ``?``).
-_GLOB = re.compile(r"[A-Za-z0-9_*?]{1,64}")
-_MAX_FILTERS = 32
+#: Most entries, and characters per entry, of the exploration-state lists (node kinds, path
+#: prefixes, selection, expanded groups). These are view state, not protocol filters: the
+#: ``filters`` trait is checked by the protocol's own rules (:class:`graphlive.wire.EventFilter`).
 _MAX_LIST = 1000
 _MAX_ITEM = 1000
 TRANSPORTS = ("auto", "websocket", "comm", "static")
@@ -420,12 +420,10 @@ class GraphView(anywidget.AnyWidget):
             self._transport.handle(message)
         except Exception as exc:  # the front end shows it; the kernel log keeps the trace
             log.warning("graphlive: comm transport failed: %s", exc, exc_info=True)
-            error = {
-                "op": "error",
-                "code": "unavailable",
-                "message": f"{type(exc).__name__}: {exc}",
-            }
-            self.send({"type": SERVER_FRAMES, "frames": [error | {"graph": self.graph}]})
+            error = error_frame(
+                ErrorCode.UNAVAILABLE, f"{type(exc).__name__}: {exc}", graph=self.graph
+            )
+            self.send({"type": SERVER_FRAMES, "frames": [error]})
 
     def close(self) -> None:
         """Close the widget and stop its comm transport, if any."""
@@ -461,14 +459,13 @@ class GraphView(anywidget.AnyWidget):
 
     @traitlets.validate("filters")
     def _valid_filters(self, proposal: dict[str, Any]) -> list[str]:
+        # The server (and the kernel comm) would refuse what the protocol does not accept:
+        # refuse it here, with the same message, instead of showing an error in the view.
         value: list[str] = list(proposal["value"])
-        if len(value) > _MAX_FILTERS:
-            raise ValueError(f"at most {_MAX_FILTERS} filters, got {len(value)}")
-        for pattern in value:
-            if not _GLOB.fullmatch(pattern):
-                raise ValueError(
-                    f"invalid event-type filter {pattern!r}: use letters, digits, '_', '*', '?'"
-                )
+        try:
+            EventFilter.parse({"types": value})
+        except ValueError as exc:
+            raise ValueError(f"invalid event-type filters: {exc}") from None
         return value
 
     @traitlets.observe("path")

@@ -255,7 +255,7 @@ async def test_a_burst_of_garbage_gets_every_error_frame_then_4400(
 ) -> None:
     """30 malformed messages arriving at once (one TCP write): the 20 the limit tolerates are
     all answered before the close, on the events socket and on the status socket alike."""
-    from graphlive_server.protocol import BAD_MESSAGE_LIMIT
+    from graphlive.wire import BAD_MESSAGE_LIMIT
 
     path = {"events": "graphlive/ws/events", "status": "graphlive/ws/status"}[endpoint]
     ws = await RawWebSocket.connect(jp_http_port, f"{jp_base_url}{path}", gl_token)

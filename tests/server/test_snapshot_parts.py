@@ -20,10 +20,10 @@ from graphlive.bus.reader import Position
 from graphlive.bus.snapshot import write_snapshot
 from graphlive.events import ChangeEvent
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
-from graphlive_server.filters import EventFilter
+from graphlive.wire import Limits
+from graphlive.wire.filters import EventFilter
 from graphlive_server.history import THREAD_THRESHOLD, History
 from graphlive_server.outbox import ControlFrame
-from graphlive_server.protocol import Limits
 from graphlive_server.service import GraphliveService
 from graphlive_server.session import YIELD_AFTER_BYTES, ClientSession
 from graphlive_server.snapshots import SnapshotParts, SplicedParts

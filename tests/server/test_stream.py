@@ -16,7 +16,7 @@ from graphlive.bus.reader import Position, StreamReader
 from graphlive.bus.snapshot import write_snapshot
 from graphlive.events import ChangeEvent
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
-from graphlive_server.filters import EventFilter
+from graphlive.wire.filters import EventFilter
 from graphlive_server.history import History
 from graphlive_server.outbox import Outbox
 from graphlive_server.service import GraphliveService

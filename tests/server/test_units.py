@@ -13,11 +13,7 @@ from graphlive.bus.reader import Position
 from graphlive.bus.snapshot_index import encode_indexed
 from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import Edge, EdgeKind, Node, NodeKind
-from graphlive_server.analysis_service import PathRefused, confine, server_relative
-from graphlive_server.filters import EventFilter
-from graphlive_server.metrics import LatencyHistogram, RateMeter
-from graphlive_server.outbox import ControlFrame, EventChunk, Outbox
-from graphlive_server.protocol import (
+from graphlive.wire import (
     ErrorCode,
     Ping,
     ProtocolError,
@@ -25,7 +21,11 @@ from graphlive_server.protocol import (
     Subscribe,
     parse_client_message,
 )
-from graphlive_server.ratelimit import TokenBucket
+from graphlive.wire.filters import EventFilter
+from graphlive.wire.ratelimit import TokenBucket
+from graphlive_server.analysis_service import PathRefused, confine, server_relative
+from graphlive_server.metrics import LatencyHistogram, RateMeter
+from graphlive_server.outbox import ControlFrame, EventChunk, Outbox
 from graphlive_server.snapshots import SnapshotParts, SplicedParts, StoredSnapshot
 from graphlive_server.subscriptions import Subscription
 

@@ -17,16 +17,20 @@
  * drops what was assembled, and the re-subscription asks for a fresh snapshot.
  */
 
-import type {
-  ChangeEvent,
-  ErrorFrame,
-  EventsFrame,
-  Filters,
-  Position,
-  SnapshotFrame,
-  SnapshotPartFrame,
-  SubscribeMessage,
-  SubscribedFrame,
+import {
+  type ChangeEvent,
+  type ClientMessage,
+  type ErrorFrame,
+  type EventsFrame,
+  type Filters,
+  filterMessage,
+  type Position,
+  type SnapshotFrame,
+  type SnapshotPartFrame,
+  type SubscribedFrame,
+  type SubscribeMessage,
+  subscribeMessage,
+  unsubscribeMessage,
 } from "./protocol.js";
 
 export interface ChannelListener {
@@ -118,7 +122,7 @@ export class GraphChannel {
   constructor(
     graph: string,
     start: StartPoint,
-    private readonly send: (msg: SubscribeMessage | { op: string; [k: string]: unknown }) => boolean,
+    private readonly send: (msg: ClientMessage) => boolean,
   ) {
     this.graph = graph;
     this.position = start.kind === "position" ? { ...start.position } : null;
@@ -147,7 +151,7 @@ export class GraphChannel {
   /** Change the server-side filters; sent at once on an open socket, else at the next open. */
   setFilters(filters: Filters): void {
     this.filters = { ...filters };
-    this.send({ op: "filter", graph: this.graph, filters: this.filters });
+    this.send(filterMessage(this.graph, this.filters));
   }
 
   /** Progress of a chunked snapshot being received, null when none is. */
@@ -168,11 +172,11 @@ export class GraphChannel {
    */
   subscribeMessage(): SubscribeMessage {
     this.abandonAssembly();
-    const msg: SubscribeMessage = { op: "subscribe", graph: this.graph, since: null };
-    if (this.position !== null && !this.awaitingSnapshot) msg.since = { ...this.position };
-    else if (this.liveStart && !this.awaitingSnapshot) msg.snapshot = false;
-    if (hasFilters(this.filters)) msg.filters = { ...this.filters };
-    return msg;
+    const resume = this.position !== null && !this.awaitingSnapshot;
+    return subscribeMessage(this.graph, resume ? this.position : null, {
+      snapshot: !resume && this.liveStart && !this.awaitingSnapshot ? false : undefined,
+      filters: hasFilters(this.filters) ? this.filters : undefined,
+    });
   }
 
   onSubscribed(frame: SubscribedFrame): void {
@@ -318,7 +322,7 @@ export class GraphChannel {
     this.onResync(reason);
     // A plain subscribe replaces the server's subscription for this graph; unsubscribing first
     // keeps servers that treat a second subscribe as an error working too.
-    this.send({ op: "unsubscribe", graph: this.graph });
+    this.send(unsubscribeMessage(this.graph));
     this.send(this.subscribeMessage());
   }
 }

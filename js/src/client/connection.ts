@@ -21,7 +21,15 @@
 import { type BackoffPolicy, DEFAULT_BACKOFF, fullJitterDelay } from "./backoff.js";
 import { type ChannelListener, GraphChannel, type StartPoint } from "./channel.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
-import { type ClientMessage, CloseCode, type Filters, parseFrame, type ServerFrame } from "./protocol.js";
+import {
+  type ClientMessage,
+  CloseCode,
+  type Filters,
+  parseFrame,
+  pingMessage,
+  type ServerFrame,
+  unsubscribeMessage,
+} from "./protocol.js";
 
 /** The part of the browser WebSocket this client uses. */
 export interface SocketLike {
@@ -170,7 +178,7 @@ export class EventsConnection {
         active = false;
         if (ch.removeListener(listener) && this.channels.get(graph) === ch) {
           this.channels.delete(graph);
-          this.sendControl({ op: "unsubscribe", graph });
+          this.sendControl(unsubscribeMessage(graph));
         }
       },
     };
@@ -360,7 +368,7 @@ export class EventsConnection {
         socket.close(CloseCode.CLIENT_PONG_TIMEOUT, "pong timeout");
         this.handleClose(socket, CloseCode.CLIENT_PONG_TIMEOUT, "no pong from the server");
       }, this.pongTimeoutMs);
-      socket.send(JSON.stringify({ op: "ping", t: Date.now() / 1000 }));
+      socket.send(JSON.stringify(pingMessage(Date.now() / 1000)));
       this.schedulePing();
     }, this.pingIntervalMs);
   }
@@ -396,7 +404,7 @@ export class EventsConnection {
         // Our queue on the server overflowed: resume right away from the position.
         this.scheduleReconnect(0, code, "fell behind (4001), resuming");
         return;
-      case CloseCode.RATE_LIMIT:
+      case CloseCode.RATE_LIMITED:
         this.scheduleReconnect(
           fullJitterDelay(attempt, () => this.clock.random(), this.backoff, this.rateLimitFloorMs),
           code,

@@ -2,9 +2,34 @@
  * Wire types of the graphlive WebSocket protocol, version 1 (docs/protocol.md) and of the event
  * envelope (src/graphlive/events.py). Only what the client reads is typed; unknown fields are
  * ignored as the protocol requires.
+ *
+ * This mirrors the server's `graphlive.wire` (codes, frames, client messages); both sides are
+ * checked against tests/fixtures/wire/frames.json (js/test/wire-fixtures.test.ts here,
+ * tests/test_wire.py there), so a change on one side alone fails a test suite.
  */
 
 export const PROTOCOL_VERSION = 1;
+
+/** `code` of an `error` frame (graphlive.wire.ErrorCode). */
+export const ERROR_CODES = [
+  "bad_request",
+  "too_large",
+  "unknown_graph",
+  "invalid_filter",
+  "rate_limited",
+  "unavailable",
+  "internal",
+] as const;
+export type ErrorCodeName = (typeof ERROR_CODES)[number];
+
+/** `reason` of a `resync` frame (graphlive.wire.ResyncReason). */
+export const RESYNC_REASONS = ["trimmed", "epoch", "unknown_position", "retention"] as const;
+
+/** `mode` of a `subscribed` frame (graphlive.wire.Mode). */
+export const SUBSCRIBE_MODES = ["snapshot", "live", "replay", "resync"] as const;
+
+/** Limits of a `filters` object the server accepts (graphlive.wire.filters). */
+export const FILTER_LIMITS = { maxEntries: 64, maxEntryChars: 256 } as const;
 
 /** Every event type of docs/events.md ("Event types and payloads"), in the order of graphlive.events.EventType. */
 export const EVENT_TYPES = [
@@ -90,12 +115,56 @@ export interface SubscribeMessage {
   ref?: string;
 }
 
-export type ClientMessage =
-  | SubscribeMessage
-  | { op: "unsubscribe"; graph: string; ref?: string }
-  | { op: "filter"; graph: string; filters: Filters; ref?: string }
-  | { op: "ping"; t: number }
-  | { op: string; [field: string]: unknown };
+export interface UnsubscribeMessage {
+  op: "unsubscribe";
+  graph: string;
+  ref?: string;
+}
+
+export interface FilterMessage {
+  op: "filter";
+  graph: string;
+  filters: Filters;
+  ref?: string;
+}
+
+export interface PingMessage {
+  op: "ping";
+  t: number;
+  ref?: string;
+}
+
+export type ClientMessage = SubscribeMessage | UnsubscribeMessage | FilterMessage | PingMessage;
+
+/**
+ * A `subscribe`: from `since` (the last applied event) or, with null, from a snapshot (or from
+ * the head when `snapshot` is false). Fields left at their default are omitted.
+ */
+export function subscribeMessage(
+  graph: string,
+  since: Position | null,
+  options: { snapshot?: boolean; filters?: Filters; ref?: string } = {},
+): SubscribeMessage {
+  const msg: SubscribeMessage = { op: "subscribe", graph, since: since === null ? null : { ...since } };
+  if (options.snapshot === false) msg.snapshot = false;
+  if (options.filters !== undefined) msg.filters = { ...options.filters };
+  if (options.ref !== undefined) msg.ref = options.ref;
+  return msg;
+}
+
+export function unsubscribeMessage(graph: string, ref?: string): UnsubscribeMessage {
+  return ref === undefined ? { op: "unsubscribe", graph } : { op: "unsubscribe", graph, ref };
+}
+
+export function filterMessage(graph: string, filters: Filters, ref?: string): FilterMessage {
+  const msg: FilterMessage = { op: "filter", graph, filters: { ...filters } };
+  if (ref !== undefined) msg.ref = ref;
+  return msg;
+}
+
+export function pingMessage(t: number, ref?: string): PingMessage {
+  return ref === undefined ? { op: "ping", t } : { op: "ping", t, ref };
+}
 
 // ----------------------------------------------------------------- server → client
 
@@ -103,6 +172,8 @@ export interface HelloFrame {
   op: "hello";
   protocol: number;
   server?: string;
+  /** `events`, `filtered` or `comm` (the kernel comm transport). */
+  endpoint?: string;
   limits?: Record<string, unknown>;
 }
 
@@ -112,6 +183,8 @@ export interface SubscribedFrame {
   epoch: string;
   head: number;
   mode?: string;
+  /** On the filtered endpoint (and the kernel comm): the filters in force. */
+  filters?: Filters;
   ref?: string;
 }
 
@@ -157,7 +230,7 @@ export interface EventsFrame {
 export interface ResyncFrame {
   op: "resync";
   graph: string;
-  reason: string;
+  reason: (typeof RESYNC_REASONS)[number] | string;
 }
 
 export interface ErrorFrame {
@@ -182,8 +255,24 @@ export type ServerFrame =
   | ResyncFrame
   | ErrorFrame
   | AvailableFrame
-  | { op: "unsubscribed"; graph: string }
-  | { op: "pong"; t: number };
+  | { op: "filtered"; graph: string; filters: Filters; ref?: string }
+  | { op: "unsubscribed"; graph: string; ref?: string }
+  | { op: "pong"; t: number | null; ref?: string };
+
+/** Every `op` a server frame may carry (the status socket's `status` aside). */
+export const SERVER_OPS = [
+  "hello",
+  "subscribed",
+  "snapshot",
+  "snapshot_part",
+  "events",
+  "resync",
+  "error",
+  "available",
+  "filtered",
+  "unsubscribed",
+  "pong",
+] as const;
 
 /** Close codes of docs/protocol.md (application codes are 4xxx). */
 export const CloseCode = {
@@ -194,7 +283,7 @@ export const CloseCode = {
   SLOW_CONSUMER: 4001,
   PING_TIMEOUT: 4002,
   PROTOCOL_ABUSE: 4400,
-  RATE_LIMIT: 4429,
+  RATE_LIMITED: 4429,
   /** Sent by this client when a pong did not come back in time (not a server code). */
   CLIENT_PONG_TIMEOUT: 4990,
 } as const;

@@ -1,11 +1,9 @@
-"""The WebSocket protocol (docs/protocol.md): client message parsing and server frame encoding.
+"""Client messages of docs/protocol.md ("Client → server"): strict, total parsing.
 
-Parsing is strict and total: :func:`parse_client_message` returns one of the message dataclasses
-or raises :class:`ProtocolError` carrying the error code and a message meant for the client. It
-never raises anything else, whatever the input.
-
-Server frames are compact UTF-8 JSON objects encoded once (:func:`encode_frame`); the
-``events`` frame is assembled from pre-encoded events in :mod:`graphlive_server.outbox`.
+:func:`parse_client_message` (a text frame) and :func:`parse_client_object` (an already decoded
+message, as the kernel comm delivers them) return one of the message dataclasses or raise
+:class:`ProtocolError` carrying the error code and a message meant for the client. They never
+raise anything else, whatever the input.
 """
 
 from __future__ import annotations
@@ -14,143 +12,23 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum, IntEnum
 from typing import Any
 
 from graphlive.bus.keys import validate_graph_name
 from graphlive.bus.reader import Position
-from graphlive_server.filters import EventFilter
-from graphlive_server.ratelimit import MessageGate, TokenBucket
+from graphlive.wire.codes import MAX_REF_CHARS, ErrorCode
+from graphlive.wire.filters import EventFilter
 
 __all__ = [
-    "MAX_REF_CHARS",
-    "PROTOCOL_VERSION",
     "ClientMessage",
-    "CloseCode",
-    "ErrorCode",
-    "Limits",
     "Ping",
     "ProtocolError",
     "SetFilter",
     "Subscribe",
     "Unsubscribe",
-    "encode_frame",
-    "error_frame",
     "parse_client_message",
+    "parse_client_object",
 ]
-
-#: Version announced in the ``hello`` frame; bumped on incompatible changes only.
-PROTOCOL_VERSION = 1
-#: Longest accepted ``ref`` (echoed back verbatim, so it is bounded).
-MAX_REF_CHARS = 64
-
-
-class CloseCode(IntEnum):
-    """WebSocket close codes the server uses (4xxx are graphlive's own)."""
-
-    NORMAL = 1000
-    #: Server shutting down: reconnect with backoff and resume.
-    GOING_AWAY = 1001
-    #: The client's queue went over ``max_queue_bytes``: reconnect now and resume.
-    SLOW_CONSUMER = 4001
-    #: No pong/message within ``ping_timeout``: reconnect with backoff and resume.
-    PING_TIMEOUT = 4002
-    #: Repeated malformed or oversize messages: do not retry automatically.
-    PROTOCOL_ABUSE = 4400
-    #: Kept sending over the rate limit: back off at least 5 s, then resume.
-    RATE_LIMITED = 4429
-
-
-class ErrorCode(str, Enum):
-    """``code`` of an ``error`` frame."""
-
-    BAD_REQUEST = "bad_request"
-    TOO_LARGE = "too_large"
-    UNKNOWN_GRAPH = "unknown_graph"
-    INVALID_FILTER = "invalid_filter"
-    RATE_LIMITED = "rate_limited"
-    UNAVAILABLE = "unavailable"
-    INTERNAL = "internal"
-
-
-#: Most bytes of one snapshot part (see :attr:`Limits.snapshot_chunk_bytes`).
-SNAPSHOT_PART_BYTES = 256 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Per-connection limits, announced to the client in the ``hello`` frame."""
-
-    max_queue_bytes: int = 8 * 1024 * 1024
-    max_message_bytes: int = 64 * 1024
-    max_frame_events: int = 1000
-    max_subscriptions: int = 64
-    ping_interval: float = 20.0
-    ping_timeout: float = 60.0
-    rate_limit: float = 50.0
-    #: Subscribes per second per connection (each may cost a snapshot or a long replay).
-    subscribe_rate: float = 2.0
-    #: Snapshots with more nodes + edges than this are sent in parts (0: always one frame).
-    snapshot_chunk_elements: int = 20_000
-
-    @property
-    def rate_burst(self) -> float:
-        """Token bucket size: a client may send this many messages at once."""
-        return max(2.0 * self.rate_limit, 1.0)
-
-    @property
-    def subscribe_burst(self) -> float:
-        """Subscribes a client may send at once: a page opening (or reconnecting) all the
-        subscriptions a connection may hold."""
-        return max(5.0 * self.subscribe_rate, float(self.max_subscriptions))
-
-    def subscribe_bucket(self) -> TokenBucket:
-        """A connection's budget of subscribes (``subscribe_rate`` 0 disables it)."""
-        return TokenBucket(self.subscribe_rate, self.subscribe_burst)
-
-    @property
-    def snapshot_chunk_bytes(self) -> int:
-        """About the most bytes of one snapshot part: a quarter of the queue, so a part queued
-        at half the limit (see replay pacing) leaves room for other graphs' live events, and at
-        most :data:`SNAPSHOT_PART_BYTES`, so that writing one part is a short turn of the event
-        loop (other graphs' events go out between parts, also while clients read fast)."""
-        return max(1, min(self.max_queue_bytes // 4, SNAPSHOT_PART_BYTES))
-
-    @property
-    def abuse_limit(self) -> int:
-        """Rejected (rate-limited) messages within :data:`ABUSE_WINDOW` before a 4429 close."""
-        return max(int(self.rate_burst), 10)
-
-    def message_gate(self) -> MessageGate:
-        """A connection's rate limit and abuse counts (same for the events and status sockets)."""
-        return MessageGate(
-            self.rate_limit,
-            self.rate_burst,
-            abuse_limit=self.abuse_limit,
-            bad_limit=BAD_MESSAGE_LIMIT,
-            window=ABUSE_WINDOW,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "max_queue_bytes": self.max_queue_bytes,
-            "max_message_bytes": self.max_message_bytes,
-            "max_frame_events": self.max_frame_events,
-            "max_subscriptions": self.max_subscriptions,
-            "ping_interval": self.ping_interval,
-            "ping_timeout": self.ping_timeout,
-            "rate_limit": self.rate_limit,
-            "rate_burst": self.rate_burst,
-            "subscribe_rate": self.subscribe_rate,
-            "subscribe_burst": self.subscribe_burst,
-            "snapshot_chunk_elements": self.snapshot_chunk_elements,
-        }
-
-
-#: Seconds over which rejected or malformed messages are counted towards a close.
-ABUSE_WINDOW = 60.0
-#: Malformed/oversize/invalid messages within :data:`ABUSE_WINDOW` tolerated before 4400.
-BAD_MESSAGE_LIMIT = 20
 
 
 class ProtocolError(Exception):
@@ -202,7 +80,7 @@ ClientMessage = Subscribe | Unsubscribe | SetFilter | Ping
 
 
 def parse_client_message(raw: str | bytes, *, max_bytes: int, filtered: bool) -> ClientMessage:
-    """Parse one client frame; raise :class:`ProtocolError` for anything unacceptable.
+    """Parse one client text frame; raise :class:`ProtocolError` for anything unacceptable.
 
     ``filtered`` says whether the connection is on the filtered endpoint (where ``filters`` and
     the ``filter`` op are accepted).
@@ -218,6 +96,11 @@ def parse_client_message(raw: str | bytes, *, max_bytes: int, filtered: bool) ->
         obj = json.loads(raw)
     except (ValueError, RecursionError):
         raise ProtocolError(ErrorCode.BAD_REQUEST, "message is not valid JSON") from None
+    return parse_client_object(obj, filtered=filtered)
+
+
+def parse_client_object(obj: object, *, filtered: bool) -> ClientMessage:
+    """Parse one decoded client message (see :func:`parse_client_message`)."""
     if not isinstance(obj, dict):
         raise ProtocolError(ErrorCode.BAD_REQUEST, "message must be a JSON object")
     ref = _ref(obj)
@@ -325,19 +208,3 @@ def _filters(value: object, ref: str | None, graph: str) -> EventFilter:
         return EventFilter.parse(value)
     except ValueError as exc:
         raise ProtocolError(ErrorCode.INVALID_FILTER, str(exc), ref=ref, graph=graph) from None
-
-
-def encode_frame(frame: Mapping[str, Any]) -> bytes:
-    """One server frame as compact UTF-8 JSON."""
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-
-def error_frame(
-    code: ErrorCode, message: str, *, ref: str | None = None, graph: str | None = None
-) -> bytes:
-    frame: dict[str, Any] = {"op": "error", "code": code.value, "message": message}
-    if graph is not None:
-        frame["graph"] = graph
-    if ref is not None:
-        frame["ref"] = ref
-    return encode_frame(frame)

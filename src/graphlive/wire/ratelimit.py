@@ -4,7 +4,7 @@
 :class:`MessageGate`: the bucket plus the counts every graphlive WebSocket (events and status)
 applies to client messages: a refused message gets an ``error`` frame, persistent abuse closes
 the connection (4429 for too many refused ones, 4400 for too many malformed ones, both counted
-over :data:`~graphlive_server.protocol.ABUSE_WINDOW`).
+over :data:`~graphlive.wire.limits.ABUSE_WINDOW`).
 """
 
 from __future__ import annotations
