@@ -202,6 +202,51 @@ def test_ping_errors_and_unsubscribe(live: LiveGraph, client: redis.Redis) -> No
         assert sink.frames[-1]["op"] == "snapshot" and len(sink.events()) == before
 
 
+def test_the_comm_parses_and_filters_as_the_server_does(
+    live: LiveGraph, client: redis.Redis
+) -> None:
+    """Same parser, planner and filters as the server extension (graphlive.wire)."""
+    with serving(client, live) as (sink, transport):
+        # Refused with the server's error codes, echoing the ref.
+        transport.handle(
+            {"op": "subscribe", "graph": live.name, "since": {"epoch": "x", "seq": -1}, "ref": "a"}
+        )
+        assert (sink.frames[-1]["code"], sink.frames[-1]["ref"]) == ("bad_request", "a")
+        transport.handle(
+            {"op": "subscribe", "graph": live.name, "since": None, "filters": {"kinds": ["gizmo"]}}
+        )
+        assert sink.frames[-1]["code"] == "invalid_filter"
+        # Kinds and paths narrow the snapshot and the events, not only types.
+        transport.handle(
+            {
+                "op": "subscribe",
+                "graph": live.name,
+                "since": None,
+                "filters": {"kinds": ["function"], "paths": ["m1"]},
+            }
+        )
+        subscribed, snapshot = sink.frames[-2:]
+        assert subscribed["filters"] == {"types": [], "kinds": ["function"], "paths": ["m1"]}
+        # m1.py and m10.py .. m19.py do not exist yet: only m1.f passes.
+        assert [n["id"] for n in snapshot["nodes"]] == ["m1.f"]
+        # Node kinds leave edges unrestricted; the path prefix applies to them too.
+        assert {e["file"] for e in snapshot["edges"]} == {"m1.py"}
+        add_module(live, 11)  # m11.f (kind function, file m11.py) passes; its module does not
+        head = live.position.seq
+        sink.wait_for(lambda _: sink.through() == head)
+        assert [e["data"]["node"]["id"] for e in sink.events() if e["type"] == "node_added"] == [
+            "m11.f"
+        ]
+        # The filter op is acknowledged between the old and the new filtering.
+        transport.handle({"op": "filter", "graph": live.name, "filters": {}, "ref": "f"})
+        assert sink.frames[-1] == {
+            "op": "filtered",
+            "graph": live.name,
+            "filters": {"types": [], "kinds": [], "paths": []},
+            "ref": "f",
+        }
+
+
 def test_the_widget_serves_its_comm_from_the_graphs_redis(
     live: LiveGraph, client: redis.Redis
 ) -> None:
