@@ -13,8 +13,9 @@ Guarantees:
   (trimmed, lost history, foreign epoch) makes every live subscriber of the graph resync.
 * Per graph, the feed's position only moves forward by contiguous ranges, so a subscriber that is
   live sees ``seq`` + 1, + 2, … and nothing twice.
-* All feed state changes happen in the reader task (one at a time); fan-out only queues
-  pre-encoded chunks — a slow client is closed by its session, never waited for.
+* All feed position changes happen in the reader task (one at a time); fan-out only queues
+  pre-encoded chunks — a slow client is closed by its session, never waited for. Who receives
+  a graph's batches is its :class:`~graphlive_server.feed.GraphFeed`'s business alone.
 * Redis outages are survived: the reader reconnects with backoff, resubscribes, fills every
   feed's gap from the Stream, and reports availability changes through ``on_availability``.
 """
@@ -32,21 +33,19 @@ import redis
 import redis.asyncio
 
 from graphlive.bus.connection import AsyncClient
-from graphlive.bus.keys import GraphKeys
 from graphlive.bus.reader import Position, ResyncRequired
 from graphlive.events import ChangeEvent, EventDecodeError, EventType, decode_many
 from graphlive.wire import resync_reason
-from graphlive.wire.filters import EventFilter
+from graphlive_server.feed import GraphFeed
 from graphlive_server.history import History
 from graphlive_server.live_channels import LiveChannels, open_channels
 from graphlive_server.metrics import Metrics
-from graphlive_server.outbox import EventChunk
 from graphlive_server.replay import split_by_epoch
 
 if TYPE_CHECKING:
     from graphlive_server.subscriptions import Subscription
 
-__all__ = ["Broadcaster", "GraphFeed"]
+__all__ = ["Broadcaster"]
 
 log = logging.getLogger(__name__)
 
@@ -64,56 +63,6 @@ def graph_of_channel(channel: bytes | str) -> str | None:
     if raw.startswith(_CHANNEL_PREFIX) and raw.endswith(_CHANNEL_SUFFIX):
         return raw[len(_CHANNEL_PREFIX) : -len(_CHANNEL_SUFFIX)].decode()
     return None
-
-
-class GraphFeed:
-    """The broadcaster's state for one followed graph."""
-
-    def __init__(self, graph: str) -> None:
-        self.graph = graph
-        self.channel = GraphKeys(graph).live
-        #: Last position fanned out to live subscribers; None until the head is known.
-        self.position: Position | None = None
-        self.subscribers: set[Subscription] = set()
-        self.ready = asyncio.Event()
-        self.lag = 0
-        self.head: Position | None = None
-        self._audited: Position | None = None
-        self._changed = asyncio.Event()
-
-    def changed(self) -> None:
-        """Wake everyone in :meth:`wait_changed` (the position moved or was reset)."""
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    async def wait_changed(self, timeout: float = 1.0) -> None:
-        """Wait for the next change of :attr:`position` (at most ``timeout`` seconds)."""
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
-
-    def audit(self, head: Position) -> bool:
-        """Note the graph's ``head`` (read by the broadcaster's audit) and the lag behind it.
-        True when the feed is behind and has not moved since the last audit: Pub/Sub missed
-        something, and the Stream must fill it."""
-        pos = self.position
-        if pos is None:
-            return False
-        self.head = head
-        same_epoch = head.epoch == pos.epoch or not pos.epoch
-        self.lag = max(0, head.seq - pos.seq) if same_epoch else head.seq
-        stalled = self._audited == pos
-        self._audited = pos
-        return (self.lag > 0 or not same_epoch) and bool(head.epoch) and stalled
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "subscribers": len(self.subscribers),
-            "live": sum(1 for s in self.subscribers if s.live),
-            "epoch": self.position.epoch if self.position else None,
-            "position": self.position.seq if self.position else None,
-            "head": self.head.seq if self.head else None,
-            "lag": self.lag,
-        }
 
 
 class Broadcaster:
@@ -175,17 +124,16 @@ class Broadcaster:
         if feed is None:
             feed = self.feeds[sub.graph] = GraphFeed(sub.graph)
             self._pubsub_command("subscribe", feed.channel)
-        feed.subscribers.add(sub)
+        feed.join(sub)
         await feed.ready.wait()
         return feed
 
     def detach(self, sub: Subscription) -> None:
         """Remove ``sub`` (a no-op if it is not attached); the last one unsubscribes the graph."""
         feed = self.feeds.get(sub.graph)
-        if feed is None or sub not in feed.subscribers:
+        if feed is None or not feed.leave(sub):
             return
-        feed.subscribers.discard(sub)
-        if not feed.subscribers:
+        if feed.empty:
             del self.feeds[sub.graph]
             feed.changed()
             self._pubsub_command("unsubscribe", feed.channel)
@@ -361,10 +309,7 @@ class Broadcaster:
         feed.position = head
         feed.head = head
         feed.changed()
-        reason = resync_reason(exc.reason)
-        for sub in list(feed.subscribers):
-            if sub.live:
-                sub.restart(reason)
+        feed.restart_live(resync_reason(exc.reason))
 
     def _deliver(
         self,
@@ -376,26 +321,10 @@ class Broadcaster:
     ) -> None:
         runs = split_by_epoch(events)
         for run in runs:
-            first, last = run[0], run[-1]
+            last = run[-1]
             self.metrics.received(len(run), recovered=recovered)
             feed.position = Position(last.epoch, last.seq)
-            groups: dict[EventFilter, list[Subscription]] = {}
-            for sub in feed.subscribers:
-                if sub.live:
-                    groups.setdefault(sub.filters, []).append(sub)
-            for filters, subs in groups.items():
-                everything = filters.passes_everything
-                chunk = EventChunk(
-                    feed.graph,
-                    last.epoch,
-                    first.seq,
-                    last.seq,
-                    run if everything else filters.select(run),
-                    recovered=recovered,
-                    body=body if everything and len(runs) == 1 else None,
-                )
-                for sub in subs:
-                    sub.deliver(chunk)
+            feed.fan_out(run, recovered=recovered, body=body if len(runs) == 1 else None)
         feed.changed()
 
     async def _audit(self) -> None:

@@ -281,7 +281,7 @@ class GraphHandler(_ApiHandler):
         except _REDIS_ERRORS as exc:
             raise web.HTTPError(503, f"Redis is unreachable: {type(exc).__name__}") from None
         feed = self.service.broadcaster.feeds.get(name)
-        summary["subscribers"] = len(feed.subscribers) if feed is not None else 0
+        summary["subscribers"] = len(feed) if feed is not None else 0
         job = self.service.analysis.jobs.get(name)
         summary["analysis"] = job.to_json() if job is not None else None
         self._json(summary)

@@ -284,7 +284,7 @@ class ClientSession:
             return
         # Batches queued so far were filtered with the old filters; the acknowledgement goes
         # between them and the first batch filtered with the new ones.
-        sub.filters = msg.filters
+        sub.set_filters(msg.filters)
         self._send(filtered_frame(msg.graph, msg.filters, ref=msg.ref), msg.graph)
 
     # ------------------------------------------------------------------ SessionPort

@@ -44,7 +44,8 @@ from graphlive_server.replay import ReplayPage
 from graphlive_server.snapshots import Parts, StoredSnapshot
 
 if TYPE_CHECKING:
-    from graphlive_server.broadcaster import Broadcaster, GraphFeed
+    from graphlive_server.broadcaster import Broadcaster
+    from graphlive_server.feed import GraphFeed
 
 __all__ = ["REDIS_DOWN", "SessionPort", "Subscription"]
 
@@ -108,13 +109,23 @@ class Subscription:
         self.snapshot_parts: tuple[int, int] | None = None
         #: The last event position handed to the connection (its queue, not yet the socket).
         self.position = Position()
-        #: True once the broadcaster's batches go straight to this subscription.
-        self.live = False
+        #: The graph's feed once attached (it decides whether this subscription is live).
         self.feed: GraphFeed | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
     # ------------------------------------------------------------------ control
+
+    @property
+    def live(self) -> bool:
+        """True while the feed hands this subscription every batch (it has caught up)."""
+        return self.feed is not None and self.feed.is_live(self)
+
+    def set_filters(self, filters: EventFilter) -> None:
+        """Filter what is queued from now on with ``filters`` (the ``filter`` op)."""
+        self.filters = filters
+        if self.feed is not None:
+            self.feed.refilter(self, filters)
 
     def start(self, request: Subscribe) -> None:
         self._spawn(self._subscribe(request))
@@ -130,7 +141,6 @@ class Subscription:
     def close(self) -> None:
         """Stop for good (unsubscribe or connection closed)."""
         self._closed = True
-        self.live = False
         if self._task is not None and not self._task.done():
             self._task.cancel()
         self._task = None
@@ -142,7 +152,8 @@ class Subscription:
         if self._closed:
             coro.close()
             return
-        self.live = False
+        if self.feed is not None:
+            self.feed.pause(self)
         if self._task is not None and not self._task.done():
             self._task.cancel()
         self._task = asyncio.get_running_loop().create_task(coro)
@@ -316,21 +327,13 @@ class Subscription:
             self._ensure_open()
             self._recovered()
             self._enqueue(page)
-            if not page.full and self._caught_up(feed):
-                self.live = True  # no await since the read: nothing slipped in between
+            # No await since the read: nothing slipped in between.
+            if not page.full and feed.go_live(self, self.position):
                 return
             if page.last is not None:
                 await self.session.wait_writable()
             else:
                 await feed.wait_changed()
-
-    def _caught_up(self, feed: GraphFeed) -> bool:
-        at = feed.position
-        if at is None:
-            return False
-        if at.epoch != self.position.epoch and at.epoch and self.position.epoch:
-            return False
-        return at.seq <= self.position.seq
 
     def _enqueue(self, page: ReplayPage) -> None:
         """Queue a replayed page's chunks (shared with the other subscriptions reading it)."""

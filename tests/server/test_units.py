@@ -17,6 +17,7 @@ from graphlive.wire import (
     ErrorCode,
     Ping,
     ProtocolError,
+    ResyncReason,
     SetFilter,
     Subscribe,
     parse_client_message,
@@ -24,6 +25,7 @@ from graphlive.wire import (
 from graphlive.wire.filters import EventFilter
 from graphlive.wire.ratelimit import TokenBucket
 from graphlive_server.analysis_service import PathRefused, confine, server_relative
+from graphlive_server.feed import GraphFeed
 from graphlive_server.metrics import LatencyHistogram, RateMeter
 from graphlive_server.outbox import ControlFrame, EventChunk, Outbox
 from graphlive_server.snapshots import SnapshotParts, SplicedParts, StoredSnapshot
@@ -137,7 +139,6 @@ def test_live_delivery_cuts_what_the_replay_already_sent() -> None:
         metrics=None,  # type: ignore[arg-type]
         retention=0,
     )
-    sub.live = True
     sub.position = Position("e1", 12)  # the replay went further than the feed
     sub.deliver(chunk(8, 10))  # entirely sent already
     sub.deliver(chunk(11, 15))  # overlaps
@@ -147,6 +148,66 @@ def test_live_delivery_cuts_what_the_replay_already_sent() -> None:
         (16, 16, [16]),
     ]
     assert sub.position == Position("e1", 16)
+
+
+# ---------------------------------------------------------------------------- graph feed
+
+
+class StubSubscriber:
+    """What a feed calls on its subscribers, recorded."""
+
+    def __init__(self, filters: EventFilter) -> None:
+        self.filters = filters
+        self.chunks: list[EventChunk] = []
+        self.restarts: list[str] = []
+
+    def deliver(self, chunk: EventChunk) -> None:
+        self.chunks.append(chunk)
+
+    def restart(self, reason: Any) -> None:
+        self.restarts.append(reason.value)
+
+
+def _run(first: int, last: int) -> list[ChangeEvent]:
+    node = Node.make("m", NodeKind.MODULE, file="m.py").to_dict()
+    edge = Edge(EdgeKind.CONTAINS, "m", "m.f", 0, "m.py").to_dict()
+    return [
+        ChangeEvent(EventType.NODE_ADDED, "g", {"node": node}, seq=s, epoch="e1")
+        if s % 2
+        else ChangeEvent(EventType.EDGE_ADDED, "g", {"edge": edge}, seq=s, epoch="e1")
+        for s in range(first, last + 1)
+    ]
+
+
+def test_the_feed_alone_decides_who_is_live_and_groups_them_by_filter() -> None:
+    feed = GraphFeed("g")
+    nodes_only = EventFilter.parse({"types": ["node_*"]})
+    a, b, c = StubSubscriber(EventFilter()), StubSubscriber(nodes_only), StubSubscriber(nodes_only)
+    for sub in (a, b, c):
+        feed.join(sub)  # type: ignore[arg-type]
+    # No position yet, or a subscriber behind the feed: not live.
+    assert not feed.go_live(a, Position("e1", 10))  # type: ignore[arg-type]
+    feed.position = Position("e1", 10)
+    assert not feed.go_live(a, Position("e1", 9))  # type: ignore[arg-type]
+    assert not feed.go_live(a, Position("e0", 10))  # type: ignore[arg-type]
+    for sub in (a, b, c):
+        assert feed.go_live(sub, Position("e1", 10))  # type: ignore[arg-type]
+    feed.fan_out(_run(11, 14), recovered=False)
+    # One chunk per distinct filter, shared by the subscribers with that filter.
+    assert [e.seq for e in a.chunks[0].events] == [11, 12, 13, 14]
+    assert b.chunks[0] is c.chunks[0] and [e.seq for e in b.chunks[0].events] == [11, 13]
+    assert (b.chunks[0].first, b.chunks[0].last) == (11, 14)
+    # Refiltered while live: filed under the new filter; paused: skipped; gone: forgotten.
+    feed.refilter(c, EventFilter())  # type: ignore[arg-type]
+    feed.pause(a)  # type: ignore[arg-type]
+    assert feed.leave(b) and not feed.leave(b)  # type: ignore[arg-type]
+    feed.fan_out(_run(15, 16), recovered=True)
+    assert (len(a.chunks), len(b.chunks)) == (1, 1)
+    assert [e.seq for e in c.chunks[-1].events] == [15, 16] and c.chunks[-1].recovered
+    assert feed.status()["subscribers"] == 2 and feed.status()["live"] == 1
+    # A resync restarts only the live subscribers.
+    feed.restart_live(ResyncReason.TRIMMED)
+    assert (a.restarts, c.restarts) == ([], ["trimmed"])
 
 
 # ---------------------------------------------------------------------------- filters
