@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from graphlive.analysis.metrics import doc_summary
+from graphlive.analysis.source_metrics import doc_summary
 from graphlive.graph import EdgeKind, NodeKind
 from tests.analysis_fixtures import analyze, ids
 

@@ -27,7 +27,7 @@ from graphlive.analysis.facts import (
     FileTask,
     ScopeFact,
 )
-from graphlive.analysis.metrics import code_line_prefix
+from graphlive.analysis.source_metrics import code_line_prefix
 
 #: Scope kind of a comprehension (not a node; its variables are still scoped).
 K_COMP = 6

@@ -46,7 +46,7 @@ from graphlive.analysis.facts import (
     ImportFact,
     Params,
 )
-from graphlive.analysis.metrics import doc_summary, loc_between
+from graphlive.analysis.source_metrics import doc_summary, loc_between
 
 
 class _Statements(_Expressions):

@@ -32,7 +32,7 @@ from graphlive.analysis.facts import (
     FileTask,
     ScopeFact,
 )
-from graphlive.analysis.metrics import doc_summary, source_lines
+from graphlive.analysis.source_metrics import doc_summary, source_lines
 from graphlive.analysis.source import read_source
 from graphlive.gc_pause import gc_paused
 
