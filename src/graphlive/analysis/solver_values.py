@@ -53,7 +53,7 @@ V_SUPER: Final = 9
 V_XINST: Final = 10
 V_PAIR: Final = 11
 
-# --- types (aliases only: erased at run time, nothing is wrapped or converted) ---------------
+# --- types: aliases for the type checker; values and variables stay plain tuples and lists -----
 
 #: The key of a container: ``(file, site)`` of the expression or call that created it, or
 #: ``(def_id, "*")``/``(def_id, "**")`` for a function's ``*args``/``**kwargs``.
