@@ -156,7 +156,20 @@ class World:
         # ``len`` is the builtin unless the module defines or imports one.
         callables = sorted({*(n for n in imported if n in FUNCS), *module.funcs})
         callables.append("len")
-        kind = c.pick(["call", "new", "qualified", "method", "alias", "param", "nested", "attr"])
+        kind = c.pick(
+            [
+                "call",
+                "new",
+                "qualified",
+                "method",
+                "alias",
+                "param",
+                "nested",
+                "attr",
+                "hof",
+                "raise",
+            ]
+        )
         if kind == "call":
             return f"{c.pick(callables)}({c.pick(params) if params else ''})"
         if kind == "new" and classes:
@@ -172,6 +185,11 @@ class World:
             return f"handler = {c.pick(callables)}\nhandler()"
         if kind == "param" and params:
             return f"return {c.pick(params)}()"
+        if kind == "hof":  # a function passed to a higher-order builtin is called
+            name = c.pick(callables)
+            return c.pick([f"list(map({name}, [1]))", f"sorted([1], key={name})"])
+        if kind == "raise" and classes:  # raising a class instantiates it
+            return f"raise {c.pick(classes)}"
         if kind == "nested" and not in_method:
             return f"def inner():\n    return {c.pick(callables)}()\ninner()"
         return "pass"

@@ -57,7 +57,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_FORMAT = 3  # 2: Header.dirty; 3: the solver split into graphlive.analysis.solver*
+_FORMAT = 4  # 2: Header.dirty; 3: the solver split into graphlive.analysis.solver*; 4: raise facts
 _DEFAULT_LIMIT_MB = 2048
 #: At most this many files in :attr:`Header.dirty`; beyond, the whole state is saved again.
 DIRTY_MAX = 256

@@ -33,6 +33,7 @@ from graphlive.analysis.facts import (
     F_GENERATOR,
     F_IMPLICIT,
     F_PROPERTY,
+    F_RAISE,
     F_STATIC,
     K_CLASS,
     K_FUNCTION,
@@ -580,6 +581,30 @@ class _Statements(_Expressions):
                     owner.env[name] = None  # rebound by the nested function at any time
                     break
                 owner = owner.parent
+
+    def _raise(self, node: ast.Raise) -> None:
+        exc = node.exc
+        if exc is not None and not isinstance(exc, ast.Call):
+            # ``raise A`` instantiates A when it is a class: an implicit call, not a call site
+            # (``raise err`` with an instance calls nothing and must not count as unresolved).
+            callee = self.expr(exc)
+            if callee is not None:
+                self.cons.append(
+                    (
+                        C_CALL,
+                        self._site(),
+                        self.scope.def_scope.id,
+                        node.lineno,
+                        callee,
+                        (),
+                        (),
+                        F_IMPLICIT | F_DISCARD | F_RAISE,
+                    )
+                )
+        elif exc is not None:
+            self.expr(exc)
+        if node.cause is not None:
+            self.expr(node.cause)
 
     def _expr_stmt(self, node: ast.Expr) -> None:
         value = node.value

@@ -61,6 +61,7 @@ __all__ = [
     "F_GENERATOR",
     "F_IMPLICIT",
     "F_PROPERTY",
+    "F_RAISE",
     "F_STATIC",
     "K_CLASS",
     "K_FUNCTION",
@@ -165,6 +166,9 @@ F_PROPERTY = 16
 F_IMPLICIT = 1
 #: Call-site flag: the call's result is never read (a call statement): not stored.
 F_DISCARD = 2
+#: Call-site flag: ``raise X`` without a call: instantiates ``X`` if it is a class, and calls
+#: nothing otherwise (``raise err`` raises an instance). Always with F_IMPLICIT | F_DISCARD.
+F_RAISE = 4
 
 
 class Params(NamedTuple):

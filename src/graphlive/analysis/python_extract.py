@@ -32,8 +32,8 @@ from graphlive.analysis.facts import (
     FileTask,
     ScopeFact,
 )
-from graphlive.analysis.source_metrics import doc_summary, source_lines
 from graphlive.analysis.source import read_source
+from graphlive.analysis.source_metrics import doc_summary, source_lines
 from graphlive.gc_pause import gc_paused
 
 __all__ = ["K_COMP", "extract_chunk", "extract_file", "extract_source", "gc_paused"]
@@ -93,6 +93,7 @@ _STMT_DISPATCH.update(
         ast.Global: _Extractor._global,
         ast.Nonlocal: _Extractor._nonlocal,
         ast.Expr: _Extractor._expr_stmt,
+        ast.Raise: _Extractor._raise,
         ast.Pass: _Extractor._nothing,
         ast.Break: _Extractor._nothing,
         ast.Continue: _Extractor._nothing,

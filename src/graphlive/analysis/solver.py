@@ -17,6 +17,7 @@ from graphlive.analysis.facts import (
     E_STAR,
     F_DISCARD,
     F_GENERATOR,
+    F_RAISE,
     K_CLASS,
     T_ATTR,
     T_NAME,
@@ -31,7 +32,9 @@ from graphlive.analysis.solver_values import (
     _CONTAINER_BUILTINS,
     _EMPTY,
     _FUNCTION_KINDS,
+    _KEYED,
     _MANY,
+    _MAPPERS,
     _NO_MARK,
     BUILTIN_PREFIX,
     C_DECO,
@@ -427,6 +430,9 @@ class _Solver(_Classes):
         targets = self.targets.get(c)
         if targets is None:
             targets = self.targets[c] = set()
+        if flags & F_RAISE:
+            self._raise(c, fvals, targets)
+            return
         # Arguments are evaluated only for callees that use them, so that a call of an external
         # function is not re-run every time one of its arguments learns a value.
         binder: _Binder | None = None
@@ -473,14 +479,18 @@ class _Solver(_Classes):
                     first_arg = args[0]
                     if first_arg[0] != E_STAR:
                         out |= self.ev(first_arg)
+                elif path == "functools.reduce" and len(args) >= 2:
+                    if binder is None:
+                        binder = self._binder(c, args, kwargs)
+                    self._reduce(c, binder.argv, targets)
             elif val[0] == V_BUILTIN:
                 if binder is None:
                     binder = self._binder(c, args, kwargs)
-                self._call_builtin(val[1], targets, binder.argv, out, result_key)
+                self._call_builtin(c, val[1], targets, binder.argv, out, result_key)
             elif val[0] == V_CMETH:
                 if binder is None:
                     binder = self._binder(c, args, kwargs)
-                self._call_container_method(val, targets, binder.argv, out)
+                self._call_container_method(c, val, targets, binder.argv, out)
         if out and not flags & F_DISCARD:
             self.write(result_key, out)
 
@@ -536,15 +546,83 @@ class _Solver(_Classes):
             if ival[0] == V_BOUND:
                 targets.add(ival[1])
                 binder.bind(ival[1], self.intern((V_INST, ival[2])))
-        if self.plans[cls]["__init__"].plan[1] is None:
+        plan = self.plans[cls]["__init__"].plan
+        if plan[1] is None:
             # No __init__ in the analysed classes of the MRO: the constructor is object's (or an
             # external/builtin base's), so the edge goes to the class itself. Decided from the
             # MRO, not from the values found so far, which may still be growing.
             targets.add(cls)
+            beyond = plan[2]
+            if beyond is not None:
+                bval = self.vals[beyond]
+                if bval[0] == V_EXT:
+                    # An external base's __init__ runs (``ext.Base.__init__``).
+                    targets.add(bval[1])
+                    self.externals.setdefault(bval[1], "__init__")
         out.add(instance)
+
+    def _raise(self, c: int, fvals: ValueSet, targets: set[str]) -> None:
+        """``raise X``: instantiate the classes among X's values (instances call nothing)."""
+        binder: _Binder | None = None
+        for v in tuple(fvals):
+            val = self.vals[v]
+            if val[0] == V_DEF and self.kinds.get(val[1]) == K_CLASS:
+                if binder is None:
+                    binder = _Binder(self, ([], []), c, None, None)
+                self._instantiate(val[1], targets, binder, set())
+
+    def _call_passed(self, c: int, fvals: ValueSet, argv: _Args, targets: set[str]) -> None:
+        """Call the callables in ``fvals`` with ``argv``: functions passed to a higher-order
+        builtin or helper (``map(f, xs)``, ``sorted(xs, key=f)``, ``reduce(f, xs)``). Their
+        results are not followed."""
+        binder: _Binder | None = None
+        for v in tuple(fvals):
+            val = self.vals[v]
+            if val[0] == V_DEF:
+                ident = val[1]
+                dk = self.kinds.get(ident)
+                if dk in _FUNCTION_KINDS:
+                    targets.add(ident)
+                    if binder is None:
+                        binder = _Binder(self, argv, c, None, None)
+                    binder.bind(ident, None)
+                elif dk == K_CLASS:
+                    if binder is None:
+                        binder = _Binder(self, argv, c, None, None)
+                    self._instantiate(ident, targets, binder, set())
+            elif val[0] == V_BOUND:
+                targets.add(val[1])
+                if binder is None:
+                    binder = _Binder(self, argv, c, None, None)
+                binder.bind(val[1], self.intern((V_DEF, val[2]) if val[3] else (V_INST, val[2])))
+            elif val[0] == V_EXT:
+                targets.add(val[1])
+                self.externals.setdefault(val[1], val[1].rpartition(".")[2])
+            elif val[0] == V_BUILTIN:
+                node_id = BUILTIN_PREFIX + val[1]
+                targets.add(node_id)
+                self.externals.setdefault(node_id, val[1].rpartition(".")[2])
+
+    def _call_key(self, c: int, argv: _Args, items: ValueSet, targets: set[str]) -> None:
+        """A ``key=`` function is called with each item."""
+        for kw, values in argv[1]:
+            if kw == "key" and values:
+                self._call_passed(c, values, ([(False, items)], []), targets)
+
+    def _reduce(self, c: int, argv: _Args, targets: set[str]) -> None:
+        """``functools.reduce(f, xs[, initial])`` calls ``f(accumulated, item)``."""
+        pos = argv[0]
+        if len(pos) < 2 or pos[0][0] or pos[1][0]:
+            return
+        items = self.elements(pos[1][1], False)
+        first: ValueSet = items
+        if len(pos) > 2 and not pos[2][0]:
+            first = set(items) | set(pos[2][1])
+        self._call_passed(c, pos[0][1], ([(False, first), (False, items)], []), targets)
 
     def _call_builtin(
         self,
+        c: int,
         name: str,
         targets: set[str],
         argv: _Args,
@@ -555,6 +633,19 @@ class _Solver(_Classes):
         targets.add(node_id)
         self.externals.setdefault(node_id, name.rpartition(".")[2])
         pos = argv[0]
+        if name in _MAPPERS:
+            # map(f, xs, ys) calls f(x, y); filter(f, xs) calls f(x).
+            if len(pos) >= 2 and not any(star for star, _ in pos):
+                iterables: list[tuple[bool, ValueSet]] = [
+                    (False, self.elements(values, False)) for _, values in pos[1:]
+                ]
+                self._call_passed(c, pos[0][1], (iterables, []), targets)
+        elif name in _KEYED and argv[1]:
+            if len(pos) == 1 and not pos[0][0]:
+                items: ValueSet = self.elements(pos[0][1], False)
+            else:  # min(a, b, key=f): the arguments are the items
+                items = set().union(*(values for star, values in pos if not star))
+            self._call_key(c, argv, items, targets)
         if name in _CONTAINER_BUILTINS or name in ("dict", "enumerate"):
             type_name = name if name in ("list", "tuple", "set", "frozenset", "dict") else "list"
             if name == "enumerate":
@@ -578,6 +669,7 @@ class _Solver(_Classes):
 
     def _call_container_method(
         self,
+        c: int,
         val: CMethValue,
         targets: set[str],
         argv: _Args,
@@ -600,6 +692,8 @@ class _Solver(_Classes):
                     self.write((container, kw), values)
         elif method == "setdefault" and len(pos) > 1:
             self.write((container, None), pos[1][1])
+        elif method == "sort" and argv[1]:
+            self._call_key(c, argv, self.all_slots(container), targets)
         if method in ("pop", "get", "setdefault", "popitem"):
             out |= self.all_slots(container)
         elif method == "copy":

@@ -179,6 +179,10 @@ _MARKER_BASES = frozenset(
 #: External ids have at most this many dots (deeper chains come from loops over unknown data).
 _MAX_EXTERNAL_DEPTH = 6
 _CONTAINER_BUILTINS = frozenset({"list", "tuple", "set", "frozenset", "sorted", "reversed", "iter"})
+#: Builtins that call their first argument with the items of the others.
+_MAPPERS = frozenset({"map", "filter"})
+#: Builtins whose ``key=`` function is called with each item.
+_KEYED = frozenset({"sorted", "min", "max"})
 _PAIR_CONTAINERS = frozenset({"dict_items", "enumerate"})
 
 

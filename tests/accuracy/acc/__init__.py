@@ -1,0 +1,1 @@
+"""The accuracy corpus: see ../README.md."""
