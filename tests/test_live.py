@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
+import graphlive
 from graphlive.bus import Bus, Position, StreamReader, load_graph, read_snapshot
 from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
@@ -169,6 +170,18 @@ def test_offline_graph_needs_no_redis() -> None:
     ((u, v, key, data),) = g.edges(keys=True, data=True)
     assert (u, v, data["kind"], data["line"]) == ("m1", "m0", "imports", 1)
     assert key == "imports:m1->m0@1"
+
+
+def test_offline_analysis_with_reset_is_a_full_analysis(tmp_path: Path) -> None:
+    """``reset=True`` without Redis (``publish=False``) analyses from scratch; it used to fail
+    on an assertion about the missing bus."""
+    (tmp_path / "a.py").write_text("def f():\n    g()\n\ndef g():\n    pass\n")
+    lg = graphlive.analyze(tmp_path, publish=False, reset=True)
+    assert lg.bus is None and {"a.f", "a.g"} <= {n.id for n in lg.graph.nodes()}
+    (tmp_path / "a.py").write_text("def f():\n    pass\n")
+    lg.analyze(tmp_path, reset=True)
+    assert "a.g" not in lg.graph and "a.f" in lg.graph
+    lg.close()
 
 
 def test_graph_name_for_folders(tmp_path: pytest.TempPathFactory) -> None:

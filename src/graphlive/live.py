@@ -234,7 +234,9 @@ class LiveGraph:
             if handed is not None:
                 return handed
             try:
-                if reset or not self._attached:
+                if reset and self.bus is None:
+                    self.analyzer = None  # nothing published: a reset is a full analysis
+                elif reset or not self._attached:
                     summary = self._attach(root, reset=reset, workers=workers, progress=progress)
                     if summary is not None:
                         return summary
