@@ -18,3 +18,13 @@ export function setNumber(node: HTMLElement, value: number): void {
   if (node.textContent !== text) node.textContent = text;
   node.setAttribute("data-value", text);
 }
+
+/** Have the browser download `url` as `filename` (the anchor must be in the page for some browsers to follow the click). */
+export function download(doc: Document, parent: HTMLElement, url: string, filename: string): void {
+  const a = doc.createElement("a");
+  a.href = url;
+  a.download = filename;
+  parent.append(a);
+  a.click();
+  a.remove();
+}

@@ -42,6 +42,14 @@ export function initialTransport(wanted: Transport, hasServer: boolean, hasComm:
   }
 }
 
+/**
+ * The transport to move to when the WebSocket's server turns out to be unusable (no graphlive
+ * endpoint, unreachable): the kernel comm when there is one, else the saved copy.
+ */
+export function fallbackTransport(hasComm: boolean): ActiveTransport {
+  return hasComm ? "comm" : "static";
+}
+
 /** Where the stream starts: after `since` (replay), live only (`snapshot: false`), else a snapshot. */
 export function startPoint(config: { since?: Position | null; snapshot?: boolean }): StartPoint {
   if (config.since) return { kind: "position", position: config.since };
