@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { LayoutEngine, type LayoutTarget, type WorkerLike } from "../src/layout/layout-engine.js";
-import type { LayoutReply, LayoutRequest, RunRequest } from "../src/layout/protocol.js";
+import type { LayoutReply, LayoutRequest, RunRequest } from "../src/layout/worker-messages.js";
 import { GraphStore } from "../src/state/store.js";
 import { edge, event, node } from "./fakes.js";
 

@@ -13,7 +13,7 @@
 
 import type Graph from "graphology";
 
-import { type LayoutReply, type LayoutRequest, NODE_STRIDE, type RunRequest, settingsFor } from "./protocol.js";
+import { type LayoutReply, type LayoutRequest, NODE_STRIDE, type RunRequest, settingsFor } from "./worker-messages.js";
 
 /** What the engine lays out: a graph with positions and sizes, and where new positions go. */
 export interface LayoutTarget {

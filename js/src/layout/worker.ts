@@ -9,7 +9,7 @@
 
 import iterate from "graphology-layout-forceatlas2/iterate.js";
 
-import { type LayoutReply, type LayoutRequest, NODE_STRIDE, type RunRequest } from "./protocol.js";
+import { type LayoutReply, type LayoutRequest, NODE_STRIDE, type RunRequest } from "./worker-messages.js";
 
 // Matrix layout of graphology-layout-forceatlas2 (helpers.js): 10 floats per node, 3 per edge,
 // edges refer to nodes by their offset in the node matrix.
