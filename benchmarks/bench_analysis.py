@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_analysis.py [--corpora stdlib,django,rich,requests]
         [--repeat 3] [--timeout 600] [--tools pyan3,code2flow] [--workers N] [--quick]
-        [--json out.json] [--profile out.pstats]
+        [--json out.json] [--profile out.pstats] [--no-e2e]
 
 For every corpus (see ``benchmarks/corpora.py``; wheels and the tools' venv are fetched into
 ``benchmarks/.cache``), each measurement runs in a fresh subprocess that imports what it needs,
@@ -18,6 +18,10 @@ then times only the work:
   graphlive's extraction over every file (``extract``). ``extract`` / workers is what the parse
   phase would cost with a perfect split and free transfer; together with graphlive's run minus
   its resolve phase it shows how much of the target is reachable by resolving faster.
+* end to end (issue 20), as a user meets it: one process parses every file with ``ast.parse``
+  (each tree dropped at once), then runs ``graphlive.analyze(root)`` publishing every event
+  to a private ``redis-server`` on a unix socket (as the embedded one is), a new epoch each
+  time. The ratio of the two, per process, is the target (<= 3.0); ``--no-e2e`` skips it.
 * pyan3 (``create_callgraph`` to dot text) and code2flow (``code2flow`` to JSON) through their
   Python APIs, from their own venv, given the files ``ast.parse`` accepts that are UTF-8
   (neither copes with files that do not parse; pyan3 reads every file as UTF-8). A run past
@@ -36,6 +40,7 @@ attributes parsing to functions too) and prints the top functions; see
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -175,6 +180,37 @@ def _child_graphlive(root: str, workers: int | None, profile: str | None) -> dic
     }
 
 
+def _child_e2e(root: str, files: list[str], workers: int | None, redis_url: str) -> dict[str, Any]:
+    """As a user meets it, in one process: ``ast.parse`` of every file (each tree dropped at
+    once), then ``graphlive.analyze(root)`` publishing every event to Redis (a new epoch)."""
+    import ast
+
+    from graphlive.live import analyze
+
+    t0 = time.perf_counter()
+    for path in files:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
+            ast.parse(data, path)
+    ast_s = time.perf_counter() - t0
+    rss_after_ast = _current_rss_kb()
+    t0 = time.perf_counter()
+    lg = analyze(root, graph="bench-e2e", redis_url=redis_url, reset=True, workers=workers)
+    seconds = time.perf_counter() - t0
+    position = lg.position
+    summary = lg.last_summary
+    lg.close()
+    return {
+        "seconds": seconds,
+        "ast_s": ast_s,
+        "ratio": seconds / ast_s if ast_s else None,
+        "events": position.seq,
+        "rss_after_ast_kb": rss_after_ast,
+        "timings": summary.timings if summary is not None else {},
+    }
+
+
 def _child_pyan3(root: str, files: list[str]) -> dict[str, Any]:
     import glob
 
@@ -207,7 +243,7 @@ def _child_code2flow(files: list[str], out_dir: str) -> dict[str, Any]:
 
 def child_main(kind: str, root: str, list_file: str, options: dict[str, Any]) -> int:
     files = Path(list_file).read_text(encoding="utf-8").splitlines()
-    if kind in ("graphlive", "floor"):
+    if kind in ("graphlive", "floor", "e2e"):
         import graphlive.analysis.engine
         import graphlive.live  # noqa: F401
     rss_before = _current_rss_kb()
@@ -215,6 +251,8 @@ def child_main(kind: str, root: str, list_file: str, options: dict[str, Any]) ->
         result = _child_ast(files)
     elif kind == "graphlive":
         result = _child_graphlive(root, options.get("workers"), options.get("profile"))
+    elif kind == "e2e":
+        result = _child_e2e(root, files, options.get("workers"), options["redis_url"])
     elif kind == "floor":
         result = _child_floor(root)
     elif kind == "pyan3":
@@ -333,12 +371,16 @@ def bench_corpus(name: str, args: argparse.Namespace, tools_py: Path | None) -> 
     print(f"[{name}] {len(files)} files, {lines:,} lines: {corpus.origin}", file=sys.stderr)
 
     gl_opts: dict[str, Any] = {"workers": args.workers}
-    runs: dict[str, list[dict[str, Any]]] = {"ast": [], "graphlive": [], "floor": []}
+    e2e_opts: dict[str, Any] = {"workers": args.workers, "redis_url": args.redis_url}
+    runs: dict[str, list[dict[str, Any]]] = {"ast": [], "graphlive": [], "floor": [], "e2e": []}
     ast_runs, gl_runs, floor_runs = runs["ast"], runs["graphlive"], runs["floor"]
+    kinds = (
+        ("ast", "graphlive", "floor", "e2e") if args.redis_url else ("ast", "graphlive", "floor")
+    )
     for rnd in range(args.repeat):
-        order = ("ast", "graphlive", "floor") if rnd % 2 == 0 else ("floor", "graphlive", "ast")
+        order = kinds if rnd % 2 == 0 else kinds[::-1]
         for kind in order:
-            opts = gl_opts if kind == "graphlive" else {}
+            opts = gl_opts if kind == "graphlive" else e2e_opts if kind == "e2e" else {}
             path = args.graphlive_src if kind != "ast" else None
             res = run_child(me, kind, corpus.root, list_file, opts, args.timeout, path)
             runs[kind].append(res)
@@ -402,6 +444,16 @@ def bench_corpus(name: str, args: argparse.Namespace, tools_py: Path | None) -> 
     if ast_s and gl["median_s"]:
         entry["ratio_vs_ast"] = gl["median_s"] / ast_s
     entry["floor"] = floor_entry(floor_runs, ast_s, gl)
+    e2e_ok = [r for r in runs["e2e"] if r["status"] == "ok"]
+    entry["e2e"] = {
+        "median_s": _median(runs["e2e"]),
+        "ast_median_s": _median(runs["e2e"], "ast_s"),
+        "ratio": statistics.median(r["ratio"] for r in e2e_ok) if e2e_ok else None,
+        "ratios": [r.get("ratio") for r in runs["e2e"]],
+        "events": e2e_ok[-1]["events"] if e2e_ok else None,
+        "peak_kb": max((r["peak_kb"] for r in e2e_ok), default=None),
+        "error": _first_error(runs["e2e"]),
+    }
 
     tools: dict[str, Any] = {}
     if tools_py is not None and args.tools:
@@ -539,6 +591,28 @@ def print_tables(results: dict[str, Any]) -> None:
                 line += f"{t['status']:>14}{'':>7}"
         print(line)
 
+    e2e_rows = [c for c in rows if c.get("e2e", {}).get("ratio")]
+    if e2e_rows:
+        print(
+            "\nEnd to end, as a user meets it (one process: ast.parse of every file, then"
+            "\ngraphlive.analyze(root) publishing every event to Redis); ratio = median of the"
+            "\nper-process ratios; peak MB per 100k lines of that process"
+        )
+        print(
+            f"{'corpus':<12}{'ast.parse':>11}{'analyze':>10}{'ratio':>8}{'events':>10}{'/100k':>8}"
+        )
+        for c in e2e_rows:
+            e = c["e2e"]
+            per_100k = (_mb(e["peak_kb"]) or 0.0) / c["lines"] * 1e5
+            print(
+                f"{c['name']:<12}{_fmt_s(e['ast_median_s']):>11}{_fmt_s(e['median_s']):>10}"
+                f"{e['ratio']:>8.2f}{e['events'] or 0:>10,}{per_100k:>8.0f}"
+            )
+    for c in rows:
+        err = c.get("e2e", {}).get("error")
+        if err:
+            print(f"{c['name']}: end-to-end run failed: {err}")
+
     print("\ngraphlive phases, seconds (median)")
     print(f"{'corpus':<12}{'discover':>10}{'parse':>10}{'resolve':>10}{'write':>10}")
     for c in rows:
@@ -647,6 +721,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="benchmark graphlive as committed at this git revision (default: the work tree)",
     )
+    ap.add_argument(
+        "--no-e2e",
+        action="store_true",
+        help="skip the end-to-end run (analyze with publishing, against ast.parse in-process)",
+    )
     ap.add_argument("--cache", type=Path, default=HERE / ".cache", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     args.graphlive_src, args.graphlive_sha = (
@@ -691,8 +770,17 @@ def main(argv: list[str] | None = None) -> int:
             "workers": args.workers,
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
         },
-        "corpora": [bench_corpus(name, args, tools_py) for name in names],
+        "corpora": [],
     }
+    with contextlib.ExitStack() as stack:
+        args.redis_url = None
+        if not args.no_e2e:
+            # A private redis-server on a unix socket, as the embedded one is.
+            sys.path.insert(0, str(REPO))
+            from tests.redis_servers import running_redis
+
+            args.redis_url = stack.enter_context(running_redis())
+        results["corpora"] = [bench_corpus(name, args, tools_py) for name in names]
     print_tables(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
