@@ -21,7 +21,8 @@ then times only the work:
 * end to end (issue 20), as a user meets it: one process parses every file with ``ast.parse``
   (each tree dropped at once), then runs ``graphlive.analyze(root)`` publishing every event
   to a private ``redis-server`` on a unix socket (as the embedded one is), a new epoch each
-  time, cold (a fresh ``GRAPHLIVE_DATA_DIR``: no saved analysis to continue from). The ratio of the two, per process, is the target (<= 3.0); ``--no-e2e`` skips it.
+  time, cold (a fresh ``GRAPHLIVE_DATA_DIR``: no saved analysis to continue from). The ratio
+  of the two, per process, is the target (<= 3.0); ``--no-e2e`` skips it.
 * pyan3 (``create_callgraph`` to dot text) and code2flow (``code2flow`` to JSON) through their
   Python APIs, from their own venv, given the files ``ast.parse`` accepts that are UTF-8
   (neither copes with files that do not parse; pyan3 reads every file as UTF-8). A run past
