@@ -31,6 +31,7 @@ from graphlive.analysis.solver_classes import _Classes
 from graphlive.analysis.solver_values import (
     _CONTAINER_BUILTINS,
     _EMPTY,
+    _EXTERNAL_DICTS,
     _FUNCTION_KINDS,
     _KEYED,
     _MANY,
@@ -483,6 +484,10 @@ class _Solver(_Classes):
                     if binder is None:
                         binder = self._binder(c, args, kwargs)
                     self._reduce(c, binder.argv, targets)
+                elif path in _EXTERNAL_DICTS:
+                    if binder is None:
+                        binder = self._binder(c, args, kwargs)
+                    self._external_dict(path, binder.argv, out, result_key)
             elif val[0] == V_BUILTIN:
                 if binder is None:
                     binder = self._binder(c, args, kwargs)
@@ -620,6 +625,19 @@ class _Solver(_Classes):
             first = set(items) | set(pos[2][1])
         self._call_passed(c, pos[0][1], ([(False, first), (False, items)], []), targets)
 
+    def _external_dict(
+        self, path: str, argv: _Args, out: set[int], site_key: tuple[str, int]
+    ) -> None:
+        """``OrderedDict(...)``, ``defaultdict(...)``: a dict created at the site."""
+        out.add(self.intern((V_CONT, site_key, "dict")))
+        pos = argv[0]
+        at = _EXTERNAL_DICTS[path]
+        if len(pos) > at and not pos[at][0]:
+            self.write((site_key, None), self.elements(pos[at][1], True))
+        for kw, values in argv[1]:
+            if kw is not None:
+                self.write((site_key, kw), values)
+
     def _call_builtin(
         self,
         c: int,
@@ -662,6 +680,10 @@ class _Solver(_Classes):
             return
         if name in ("next", "anext") and pos:
             out |= self.elements(pos[0][1], False)
+            return
+        if name == "type" and len(pos) == 1 and not pos[0][0]:
+            # type(x): the class of x.
+            out |= self.classes_of(pos[0][1])
             return
         obj = getattr(builtins, name, None)
         if isinstance(obj, type):

@@ -191,7 +191,9 @@ class _Evaluation(_SolverState):
             found = self.attr(v, name)
             out |= found
             val = vals[v]
-            if val[0] == V_INST or (val[0] == V_DEF and self.kinds.get(val[1]) == K_CLASS):
+            if val[0] == V_INST and name == "__class__":
+                (memo_of[v],) = found  # the class itself: no lookup, no variable read
+            elif val[0] == V_INST or (val[0] == V_DEF and self.kinds.get(val[1]) == K_CLASS):
                 memo_of[v] = self.plans[val[1]][name]
             elif val[0] in _PURE_ATTR_KINDS:
                 if found:
@@ -335,6 +337,8 @@ class _Evaluation(_SolverState):
         # Tested on val[0] each time (no local for the tag): that is what narrows ``val`` to the
         # value type of the kind for the checker.
         if val[0] == V_INST:
+            if name == "__class__":
+                return frozenset((self.intern((V_DEF, val[1])),))
             return self.class_attr(val[1], name, True, val[1])
         if val[0] == V_DEF:
             ident = val[1]
@@ -359,6 +363,19 @@ class _Evaluation(_SolverState):
         if val[0] == V_SUPER:
             return self.class_attr(val[2], name, bool(val[3]), val[2], after=val[1])
         return _EMPTY
+
+    def classes_of(self, values: ValueSet) -> set[int]:
+        """The classes of instances among ``values`` (what ``type(x)`` gives)."""
+        out: set[int] = set()
+        for v in tuple(values):
+            val = self.vals[v]
+            if val[0] == V_INST:
+                out.add(self.intern((V_DEF, val[1])))
+            elif val[0] == V_XINST:
+                out.add(self.intern((V_EXT, val[1])))
+            elif val[0] == V_BINST:
+                out.add(self.intern((V_BUILTIN, val[1])))
+        return out
 
     def _ext_attr(self, path: str, name: str) -> frozenset[int]:
         """``path.name`` for an external value, unless that would grow a chain in a loop

@@ -183,6 +183,9 @@ _CONTAINER_BUILTINS = frozenset({"list", "tuple", "set", "frozenset", "sorted", 
 _MAPPERS = frozenset({"map", "filter"})
 #: Builtins whose ``key=`` function is called with each item.
 _KEYED = frozenset({"sorted", "min", "max"})
+#: Standard-library mappings modelled as the builtin ``dict`` they subclass, and the position of
+#: their initial items argument (``defaultdict(factory, items)``).
+_EXTERNAL_DICTS = {"collections.OrderedDict": 0, "collections.defaultdict": 1}
 _PAIR_CONTAINERS = frozenset({"dict_items", "enumerate"})
 
 
