@@ -50,6 +50,7 @@ from graphlive.analysis.solver_values import (
     V_GEN,
     V_INST,
     CMethValue,
+    Value,
     ValueId,
     ValueSet,
     Variable,
@@ -441,36 +442,8 @@ class _Solver(_Classes):
         result_key = (self.cur_name, site)
         for v in tuple(fvals):
             val = self.vals[v]
-            if val[0] == V_DEF:
-                ident = val[1]
-                dk = self.kinds.get(ident)
-                if dk in _FUNCTION_KINDS:
-                    targets.add(ident)
-                    if binder is None:
-                        binder = self._binder(c, args, kwargs)
-                    binder.bind(ident, None)
-                    out |= self.returns(ident, binder)
-                elif dk == K_CLASS:
-                    if binder is None:
-                        binder = self._binder(c, args, kwargs)
-                    self._instantiate(ident, targets, binder, out)
-            elif val[0] == V_BOUND:
-                targets.add(val[1])
-                first = self.intern((V_DEF, val[2]) if val[3] else (V_INST, val[2]))
-                if binder is None:
-                    binder = self._binder(c, args, kwargs)
-                binder.bind(val[1], first)
-                out |= self.returns(val[1], binder, first)
-            elif val[0] == V_INST:
-                for m in tuple(self.class_attr(val[1], "__call__", True, val[1])):
-                    mval = self.vals[m]
-                    if mval[0] == V_BOUND:
-                        targets.add(mval[1])
-                        if binder is None:
-                            binder = self._binder(c, args, kwargs)
-                        receiver = self.intern((V_INST, mval[2]))
-                        binder.bind(mval[1], receiver)
-                        out |= self.returns(mval[1], binder, receiver)
+            if val[0] == V_DEF or val[0] == V_BOUND or val[0] == V_INST:
+                binder = self._call_callable(c, val, binder, args, kwargs, targets, out)
             elif val[0] == V_EXT:
                 path = val[1]
                 targets.add(path)
@@ -498,6 +471,52 @@ class _Solver(_Classes):
                 self._call_container_method(c, val, targets, binder.argv, out)
         if out and not flags & F_DISCARD:
             self.write(result_key, out)
+
+    def _call_callable(
+        self,
+        c: int,
+        val: Value,
+        binder: _Binder | None,
+        args: tuple[Expr | None, ...],
+        kwargs: tuple[tuple[str | None, Expr], ...],
+        targets: set[str],
+        out: set[int],
+    ) -> _Binder | None:
+        """Call one function, class, bound method or instance (its ``__call__``): add the
+        targets, bind the arguments, add what the call returns to ``out``. The binder is made
+        from ``args`` and ``kwargs`` when first needed (an external callee never evaluates
+        them); returns it for the next callee of the site."""
+        if val[0] == V_DEF:
+            ident = val[1]
+            dk = self.kinds.get(ident)
+            if dk in _FUNCTION_KINDS:
+                targets.add(ident)
+                if binder is None:
+                    binder = self._binder(c, args, kwargs)
+                binder.bind(ident, None)
+                out |= self.returns(ident, binder)
+            elif dk == K_CLASS:
+                if binder is None:
+                    binder = self._binder(c, args, kwargs)
+                self._instantiate(ident, targets, binder, out)
+        elif val[0] == V_BOUND:
+            targets.add(val[1])
+            first = self.intern((V_DEF, val[2]) if val[3] else (V_INST, val[2]))
+            if binder is None:
+                binder = self._binder(c, args, kwargs)
+            binder.bind(val[1], first)
+            out |= self.returns(val[1], binder, first)
+        elif val[0] == V_INST:
+            for m in tuple(self.class_attr(val[1], "__call__", True, val[1])):
+                mval = self.vals[m]
+                if mval[0] == V_BOUND:
+                    targets.add(mval[1])
+                    if binder is None:
+                        binder = self._binder(c, args, kwargs)
+                    receiver = self.intern((V_INST, mval[2]))
+                    binder.bind(mval[1], receiver)
+                    out |= self.returns(mval[1], binder, receiver)
+        return binder
 
     def _binder(
         self, c: int, args: tuple[Expr | None, ...], kwargs: tuple[tuple[str | None, Expr], ...]
@@ -580,26 +599,12 @@ class _Solver(_Classes):
         """Call the callables in ``fvals`` with ``argv``: functions passed to a higher-order
         builtin or helper (``map(f, xs)``, ``sorted(xs, key=f)``, ``reduce(f, xs)``). Their
         results are not followed."""
-        binder: _Binder | None = None
+        binder = _Binder(self, argv, c, None, None)
+        results: set[int] = set()
         for v in tuple(fvals):
             val = self.vals[v]
-            if val[0] == V_DEF:
-                ident = val[1]
-                dk = self.kinds.get(ident)
-                if dk in _FUNCTION_KINDS:
-                    targets.add(ident)
-                    if binder is None:
-                        binder = _Binder(self, argv, c, None, None)
-                    binder.bind(ident, None)
-                elif dk == K_CLASS:
-                    if binder is None:
-                        binder = _Binder(self, argv, c, None, None)
-                    self._instantiate(ident, targets, binder, set())
-            elif val[0] == V_BOUND:
-                targets.add(val[1])
-                if binder is None:
-                    binder = _Binder(self, argv, c, None, None)
-                binder.bind(val[1], self.intern((V_DEF, val[2]) if val[3] else (V_INST, val[2])))
+            if val[0] == V_DEF or val[0] == V_BOUND or val[0] == V_INST:
+                self._call_callable(c, val, binder, (), (), targets, results)
             elif val[0] == V_EXT:
                 targets.add(val[1])
                 self.externals.setdefault(val[1], val[1].rpartition(".")[2])
