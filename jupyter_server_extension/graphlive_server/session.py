@@ -39,6 +39,7 @@ from graphlive.wire import (
     Unsubscribe,
     Verdict,
     available_frame,
+    dispatch,
     encode_frame,
     error_frame,
     filtered_frame,
@@ -212,19 +213,15 @@ class ClientSession:
                 return
             self.error(exc.code, exc.message, ref=exc.ref, graph=exc.graph)
             return
-        if isinstance(message, Ping):
-            self._send(pong_frame(message.t, ref=message.ref))
-        elif isinstance(message, Subscribe):
-            self._subscribe(message)
-        elif isinstance(message, Unsubscribe):
-            self._unsubscribe(message)
-        elif isinstance(message, SetFilter):
-            self._set_filter(message)
+        dispatch(message, self)
 
     def on_pong(self) -> None:
         self._last_seen = asyncio.get_running_loop().time()
 
-    def _subscribe(self, msg: Subscribe) -> None:
+    def on_ping(self, msg: Ping) -> None:
+        self._send(pong_frame(msg.t, ref=msg.ref))
+
+    def on_subscribe(self, msg: Subscribe) -> None:
         # Subscribes have their own, smaller budget: each may cost a snapshot or a long replay
         # (a re-subscribe loop under the message rate would otherwise keep the server busy).
         now = time.monotonic()
@@ -265,7 +262,7 @@ class ClientSession:
         self.subscriptions[msg.graph] = sub
         sub.start(msg)
 
-    def _unsubscribe(self, msg: Unsubscribe) -> None:
+    def on_unsubscribe(self, msg: Unsubscribe) -> None:
         sub = self.subscriptions.pop(msg.graph, None)
         if sub is None:
             self.error(
@@ -275,7 +272,7 @@ class ClientSession:
         sub.close()
         self._send(unsubscribed_frame(msg.graph, ref=msg.ref), msg.graph)
 
-    def _set_filter(self, msg: SetFilter) -> None:
+    def on_filter(self, msg: SetFilter) -> None:
         sub = self.subscriptions.get(msg.graph)
         if sub is None:
             self.error(

@@ -54,6 +54,7 @@ from graphlive.wire import (
     SetFilter,
     Subscribe,
     Unsubscribe,
+    dispatch,
     error_frame,
     events_frame,
     filtered_frame,
@@ -127,15 +128,7 @@ class CommTransport:
     def handle(self, message: Mapping[str, Any]) -> None:
         """Answer one client message (from the kernel's shell thread)."""
         try:
-            parsed = parse_client_object(dict(message), filtered=True)
-            if isinstance(parsed, Ping):
-                self._emit([pong_frame(parsed.t, ref=parsed.ref)])
-            elif isinstance(parsed, Subscribe):
-                self._subscribe(parsed)
-            elif isinstance(parsed, Unsubscribe):
-                self._unsubscribe(parsed)
-            elif isinstance(parsed, SetFilter):
-                self._set_filter(parsed)
+            dispatch(parse_client_object(dict(message), filtered=True), self)
         except ProtocolError as exc:
             self._emit([error_frame(exc.code, exc.message, ref=exc.ref, graph=exc.graph)])
 
@@ -165,7 +158,10 @@ class CommTransport:
             self._send(frames)
             self.frames_sent += len(frames)
 
-    def _subscribe(self, request: Subscribe) -> None:
+    def on_ping(self, message: Ping) -> None:
+        self._emit([pong_frame(message.t, ref=message.ref)])
+
+    def on_subscribe(self, request: Subscribe) -> None:
         self._check_graph(request.graph, request.ref)
         frames: list[Frame] = []
         with self._lock:
@@ -202,14 +198,14 @@ class CommTransport:
         self._ensure_thread()
         self._wake.set()
 
-    def _unsubscribe(self, request: Unsubscribe) -> None:
+    def on_unsubscribe(self, request: Unsubscribe) -> None:
         self._check_graph(request.graph, request.ref)
         with self._lock:
             self._position = None
             self._generation += 1
             self._emit([unsubscribed_frame(self.graph, ref=request.ref)])
 
-    def _set_filter(self, request: SetFilter) -> None:
+    def on_filter(self, request: SetFilter) -> None:
         self._check_graph(request.graph, request.ref)
         with self._lock:
             # Frames sent so far were filtered with the old filters; the acknowledgement goes

@@ -47,11 +47,13 @@ from graphlive.wire.frames import (
 from graphlive.wire.limits import ABUSE_WINDOW, BAD_MESSAGE_LIMIT, SNAPSHOT_PART_BYTES, Limits
 from graphlive.wire.messages import (
     ClientMessage,
+    MessageHandler,
     Ping,
     ProtocolError,
     SetFilter,
     Subscribe,
     Unsubscribe,
+    dispatch,
     parse_client_message,
     parse_client_object,
 )
@@ -73,6 +75,7 @@ __all__ = [
     "Frame",
     "Limits",
     "MessageGate",
+    "MessageHandler",
     "Mode",
     "Ping",
     "Plan",
@@ -84,6 +87,7 @@ __all__ = [
     "Unsubscribe",
     "Verdict",
     "available_frame",
+    "dispatch",
     "encode_frame",
     "error_frame",
     "events_frame",

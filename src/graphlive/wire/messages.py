@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from graphlive.bus.keys import validate_graph_name
 from graphlive.bus.reader import Position
@@ -21,11 +21,13 @@ from graphlive.wire.filters import EventFilter
 
 __all__ = [
     "ClientMessage",
+    "MessageHandler",
     "Ping",
     "ProtocolError",
     "SetFilter",
     "Subscribe",
     "Unsubscribe",
+    "dispatch",
     "parse_client_message",
     "parse_client_object",
 ]
@@ -77,6 +79,27 @@ class Ping:
 
 
 ClientMessage = Subscribe | Unsubscribe | SetFilter | Ping
+
+
+class MessageHandler(Protocol):
+    """What an adapter does with each kind of client message (see :func:`dispatch`)."""
+
+    def on_ping(self, message: Ping) -> None: ...
+    def on_subscribe(self, message: Subscribe) -> None: ...
+    def on_unsubscribe(self, message: Unsubscribe) -> None: ...
+    def on_filter(self, message: SetFilter) -> None: ...
+
+
+def dispatch(message: ClientMessage, handler: MessageHandler) -> None:
+    """Hand a parsed client message to the handler's method for its kind."""
+    if isinstance(message, Ping):
+        handler.on_ping(message)
+    elif isinstance(message, Subscribe):
+        handler.on_subscribe(message)
+    elif isinstance(message, Unsubscribe):
+        handler.on_unsubscribe(message)
+    else:
+        handler.on_filter(message)
 
 
 def parse_client_message(raw: str | bytes, *, max_bytes: int, filtered: bool) -> ClientMessage:
