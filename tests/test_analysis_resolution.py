@@ -520,6 +520,41 @@ def test_builtins_and_externals(analyze_module: AnalyzeModule) -> None:
     assert run.summary.calls_unresolved == 1
 
 
+def test_a_module_rebinding_a_builtin_to_itself(tmp_path: Path) -> None:
+    """``str = str`` (compatibility modules): the name is the builtin, also where imported."""
+    run = analyze(
+        tmp_path,
+        {
+            "compat.py": """
+                builtin_str = str
+                str = str
+                bytes = bytes
+            """,
+            "use.py": """
+                from compat import str, builtin_str
+                def convert(x):
+                    return str(x).upper() + builtin_str(x)
+            """,
+        },
+    )
+    assert run.calls("use.convert") == {"<builtin>.str", "<builtin>.str.upper"}
+    assert run.summary.calls_unresolved == 0
+    # Negative: a name the module binds before reading it stays the module's own.
+    run = analyze(
+        tmp_path / "other",
+        {
+            "m.py": """
+                def len(x):
+                    return 0
+                size = len
+                def main():
+                    size([])
+            """
+        },
+    )
+    assert run.calls("m.main") == {"m.len"}
+
+
 def test_unresolved_calls_are_counted_not_guessed(analyze_module: AnalyzeModule) -> None:
     run = analyze_module("""
         class Service:

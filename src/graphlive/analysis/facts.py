@@ -93,7 +93,9 @@ Constraint = tuple[Any, ...]
 # --- expression tags ------------------------------------------------------------------------
 #: ``(E_VAR, key, key, ...)`` union of the variables.
 E_VAR = 0
-#: ``(E_GLOBAL, module_id, name)`` module-level lookup: module names, ``*`` imports, builtins.
+#: ``(E_GLOBAL, module_id, name)`` module-level lookup: module names, ``*`` imports, builtins;
+#: ``(E_GLOBAL, module_id, name, 1)`` for a builtin's name read at module level before the
+#: module binds it: the builtin too, even if the module binds the name later.
 E_GLOBAL = 1
 #: ``(E_ATTR, base_expr, name)``.
 E_ATTR = 2

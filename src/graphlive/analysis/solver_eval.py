@@ -100,6 +100,8 @@ class _Evaluation(_SolverState):
                     return self.attr(v, name)
             return self._attr_many(base, name)
         if tag == E_GLOBAL:
+            if len(e) > 3:
+                return self._early_global(e[1], e[2])
             return self.global_lookup(e[1], e[2])
         if tag == E_NAME:
             ref = self.resolve_name(e[1], e[2])
@@ -242,6 +244,17 @@ class _Evaluation(_SolverState):
             self.read((module, name))
             return frozenset((self.intern((V_BUILTIN, name)),))
         return self._dynamic_module_attr(module, name)
+
+    def _early_global(self, module: str, name: str) -> ValueSet:
+        """A builtin's name read at module level before the module binds it: the builtin,
+        and what the module binds (the read may run again later, in a loop or a function)."""
+        values = self.global_lookup(module, name)
+        if name not in _BUILTIN_NAMES:
+            return values
+        builtin = self.intern((V_BUILTIN, name))
+        if builtin in values:
+            return values
+        return {builtin, *values}
 
     def _dynamic_module_attr(self, module: str, name: str) -> ValueSet:
         out = self.read((module, name))
