@@ -520,6 +520,30 @@ def test_builtins_and_externals(analyze_module: AnalyzeModule) -> None:
     assert run.summary.calls_unresolved == 1
 
 
+def test_results_of_builtin_string_methods(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        def main():
+            name = "Ada Lovelace"
+            name.lower().strip().title()
+            name.encode().decode().upper()
+            name.split(" ").pop()
+            name.partition(" ").index("Ada")
+    """)
+    assert run.calls("m.main") == {
+        "<builtin>.str.lower",
+        "<builtin>.str.strip",
+        "<builtin>.str.title",
+        "<builtin>.str.encode",
+        "<builtin>.bytes.decode",
+        "<builtin>.str.upper",
+        "<builtin>.str.split",
+        "<builtin>.list.pop",
+        "<builtin>.str.partition",
+        "<builtin>.tuple.index",
+    }
+    assert run.summary.calls_unresolved == 0
+
+
 def test_a_module_rebinding_a_builtin_to_itself(tmp_path: Path) -> None:
     """``str = str`` (compatibility modules): the name is the builtin, also where imported."""
     run = analyze(

@@ -29,6 +29,7 @@ from graphlive.analysis.facts import (
 )
 from graphlive.analysis.solver_classes import _Classes
 from graphlive.analysis.solver_values import (
+    _BUILTIN_RESULTS,
     _CONTAINER_BUILTINS,
     _EMPTY,
     _EXTERNAL_DICTS,
@@ -693,6 +694,10 @@ class _Solver(_Classes):
         obj = getattr(builtins, name, None)
         if isinstance(obj, type):
             out.add(self.intern((V_BINST, name)))
+        else:
+            result = _BUILTIN_RESULTS.get(name)
+            if result is not None:
+                out.add(self.intern((V_BINST, result)))
 
     def _call_container_method(
         self,

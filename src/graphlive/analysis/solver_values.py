@@ -183,6 +183,45 @@ _CONTAINER_BUILTINS = frozenset({"list", "tuple", "set", "frozenset", "sorted", 
 _MAPPERS = frozenset({"map", "filter"})
 #: Builtins whose ``key=`` function is called with each item.
 _KEYED = frozenset({"sorted", "min", "max"})
+#: What methods of builtin ``str`` and ``bytes`` return (``"a b".split()`` is a list, so its
+#: ``.pop()`` is ``list.pop``): the builtin type of the result.
+_SAME_TYPE_METHODS = [
+    "capitalize",
+    "casefold",
+    "center",
+    "expandtabs",
+    "format",
+    "format_map",
+    "join",
+    "ljust",
+    "lower",
+    "lstrip",
+    "removeprefix",
+    "removesuffix",
+    "replace",
+    "rjust",
+    "rstrip",
+    "strip",
+    "swapcase",
+    "title",
+    "translate",
+    "upper",
+    "zfill",
+]
+_BUILTIN_RESULTS: dict[str, str] = {
+    **{f"str.{m}": "str" for m in _SAME_TYPE_METHODS},
+    **{
+        f"bytes.{m}": "bytes"
+        for m in _SAME_TYPE_METHODS
+        if m not in ("casefold", "format", "format_map")
+    },
+    "str.encode": "bytes",
+    "bytes.decode": "str",
+    "bytes.hex": "str",
+    **{f"{t}.{m}": "list" for t in ("str", "bytes") for m in ("split", "rsplit", "splitlines")},
+    **{f"{t}.{m}": "tuple" for t in ("str", "bytes") for m in ("partition", "rpartition")},
+    **{f"{t}.{m}": "int" for t in ("str", "bytes") for m in ("find", "rfind", "index", "count")},
+}
 #: Standard-library mappings modelled as the builtin ``dict`` they subclass, and the position of
 #: their initial items argument (``defaultdict(factory, items)``).
 _EXTERNAL_DICTS = {"collections.OrderedDict": 0, "collections.defaultdict": 1}
