@@ -544,6 +544,47 @@ def test_results_of_builtin_string_methods(analyze_module: AnalyzeModule) -> Non
     assert run.summary.calls_unresolved == 0
 
 
+def test_isinstance_narrows_a_name_in_the_body(analyze_module: AnalyzeModule) -> None:
+    run = analyze_module("""
+        class Node:
+            def walk(self): pass
+        class Leaf:
+            def walk(self): pass
+            def size(self): pass
+        def visit(item, parts):
+            if isinstance(item, Leaf):
+                item.size()
+            elif isinstance(item, (Node, str)):
+                item.walk()
+                item.lower()
+            if isinstance(parts, list):
+                parts.append(1)
+        def other(item):
+            item.walk()
+    """)
+    assert run.calls("m.visit") == {
+        "m.Leaf.size",
+        "m.Node.walk",
+        "<builtin>.str.lower",
+        "<builtin>.list.append",
+        "<builtin>.isinstance",
+    }
+    # Negative: without the test nothing is known about ``item``.
+    assert run.calls("m.other") == set()
+    assert run.summary.calls_unresolved == 1
+    # A container of classes that holds itself is visited once.
+    run = analyze_module("""
+        class A:
+            def go(self): pass
+        kinds = [A]
+        kinds.append(kinds)
+        def f(x):
+            if isinstance(x, kinds):
+                x.go()
+    """)
+    assert "m.A.go" in run.calls("m.f")
+
+
 def test_a_module_rebinding_a_builtin_to_itself(tmp_path: Path) -> None:
     """``str = str`` (compatibility modules): the name is the builtin, also where imported."""
     run = analyze(

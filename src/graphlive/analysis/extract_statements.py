@@ -460,11 +460,30 @@ class _Statements(_Expressions):
             return
         before = s.env
         s.env = dict(before)
+        self._narrow(node.test)
         self._stmts(node.body)
         after_body = s.env
         s.env = dict(before)
         self._stmts(node.orelse)
         s.env = _merge(after_body, s.env)
+
+    def _narrow(self, test: ast.expr) -> None:
+        """In the body of ``if isinstance(name, T):`` the name holds instances of ``T`` (a
+        class, or a tuple of them): a new version of the name for the body."""
+        if (
+            isinstance(test, ast.Call)
+            and isinstance(test.func, ast.Name)
+            and test.func.id == "isinstance"
+            and len(test.args) == 2
+            and not test.keywords
+            and isinstance(test.args[0], ast.Name)
+            # The builtin, unless this module or scope binds the name itself.
+            and "isinstance" not in self.module_scope.locals
+            and "isinstance" not in self.scope.locals
+        ):
+            classes = self.expr(test.args[1])
+            if classes is not None:
+                self._store_name(test.args[0].id, (E_INST, classes))
 
     def _with(self, node: ast.With | ast.AsyncWith) -> None:
         s = self.scope

@@ -516,7 +516,10 @@ class _Classes(_Evaluation):
             out.add(self.intern((V_SUPER, cls, cls, 1)))
         return frozenset(out)
 
-    def instances(self, classes: ValueSet) -> set[int]:
+    def instances(self, classes: ValueSet, _seen: set[int] | None = None) -> set[int]:
+        """Instances of the classes among ``classes``, and of the classes held by containers
+        among them (``except (A, B) as e``, ``isinstance(x, (A, B))``; a container holding
+        itself is visited once)."""
         out: set[int] = set()
         for v in tuple(classes):
             val = self.vals[v]
@@ -526,6 +529,9 @@ class _Classes(_Evaluation):
                 out.add(self.intern((V_BINST, val[1])))
             elif val[0] == V_EXT:
                 out.add(self.intern((V_XINST, val[1])))
-            elif val[0] == V_CONT:  # except (A, B) as e
-                out |= self.instances(self.all_slots(val[1]))
+            elif val[0] == V_CONT:
+                seen = _seen if _seen is not None else set()
+                if v not in seen:
+                    seen.add(v)
+                    out |= self.instances(self.all_slots(val[1]), seen)
         return out
