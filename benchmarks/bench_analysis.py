@@ -202,7 +202,8 @@ def _child_e2e(root: str, files: list[str], workers: int | None, redis_url: str)
     os.environ["GRAPHLIVE_DATA_DIR"] = data_dir
     try:
         t0 = time.perf_counter()
-        lg = analyze(root, graph="bench-e2e", redis_url=redis_url, reset=True, workers=workers)
+        graph = f"bench-e2e-{os.getpid()}"  # a graph of its own: ``events`` counts this run
+        lg = analyze(root, graph=graph, redis_url=redis_url, reset=True, workers=workers)
         seconds = time.perf_counter() - t0
         position = lg.position
         summary = lg.last_summary
