@@ -50,6 +50,7 @@ from graphlive.analysis.solver_values import (
     V_EXT,
     V_GEN,
     V_INST,
+    V_XINST,
     CMethValue,
     Value,
     ValueId,
@@ -62,6 +63,7 @@ from graphlive.analysis.solver_values import (
     _Read,
     decorator_checks,
 )
+from graphlive.analysis.stdlib_classes import is_stdlib_class
 
 
 class _Solver(_Classes):
@@ -462,6 +464,9 @@ class _Solver(_Classes):
                     if binder is None:
                         binder = self._binder(c, args, kwargs)
                     self._external_dict(path, binder.argv, out, result_key)
+                elif is_stdlib_class(path):
+                    # An instance of a standard-library class: its methods are external nodes.
+                    out.add(self.intern((V_XINST, path)))
             elif val[0] == V_BUILTIN:
                 if binder is None:
                     binder = self._binder(c, args, kwargs)

@@ -1,7 +1,10 @@
 """Calls through modules that are not analysed give external nodes; a class whose base is
-external calls the external base's `__init__` when instantiated."""
+external calls the external base's `__init__` when instantiated; an instance of a class the
+standard library defines has that class's methods as external nodes."""
 
+import argparse
 import json
+import zipfile
 
 import ext
 from ext import Base
@@ -24,3 +27,11 @@ def run():
     json.dumps({})  # calls: json.dumps
     Mine()  # calls: acc.externals.Mine, ext.Base.__init__
     Wrapped()  # calls: acc.externals.Wrapped.__init__
+
+
+def archive(path):
+    zf = zipfile.ZipFile(path)  # calls: zipfile.ZipFile
+    names = zf.namelist()  # calls: zipfile.ZipFile.namelist
+    parser = argparse.ArgumentParser()  # calls: argparse.ArgumentParser
+    parser.add_argument("--x")  # calls: argparse.ArgumentParser.add_argument
+    return names
