@@ -80,7 +80,10 @@ def tls_redis(
             "--logfile", str(folder / "redis.log")]  # fmt: skip
     clustered = request.param == "cluster"
     if clustered:
+        # An explicit bus port: the implicit one (port + 10000) does not exist for ports above
+        # 55535, which the kernel hands out as free ports too.
         args += ["--cluster-enabled", "yes", "--tls-cluster", "yes",
+                 "--cluster-port", str(free_port()),
                  "--cluster-config-file", str(folder / "nodes.conf")]  # fmt: skip
     proc = subprocess.Popen(args, executable=str(DEBIAN_REDIS))
     url = f"rediss://127.0.0.1:{port}?ssl_ca_certs={ca}"
