@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 import sys
 import sysconfig
 from pathlib import Path
@@ -21,25 +22,53 @@ __all__ = ["is_stdlib_class"]
 _STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
 
+#: A line starting a class statement at the top level (column 0).
+_CLASS_LINE = re.compile(rb"^class[ \t]+(\w+)", re.MULTILINE)
+
+
+def _source(module: str) -> Path | None:
+    """The source file of a standard-library module, if it has one."""
+    if module.partition(".")[0] not in sys.stdlib_module_names:
+        return None
+    rel = module.replace(".", "/")
+    for path in (_STDLIB / f"{rel}.py", _STDLIB / rel / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+@functools.cache
+def _candidates(module: str) -> frozenset[str]:
+    """Names after ``class`` at the start of a line of ``module``'s source: a superset of its
+    top-level classes, found without parsing (most lookups are of functions and end here)."""
+    path = _source(module)
+    if path is None:
+        return frozenset()
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return frozenset()
+    return frozenset(m.decode("ascii", "replace") for m in _CLASS_LINE.findall(data))
+
+
 @functools.cache
 def _top_level_classes(module: str) -> frozenset[str]:
     """The names of the classes ``module``'s source defines at its top level (empty when the
     module is not a standard-library module with a Python source)."""
-    if module.partition(".")[0] not in sys.stdlib_module_names:
+    path = _source(module)
+    if path is None:
         return frozenset()
-    rel = module.replace(".", "/")
-    for path in (_STDLIB / f"{rel}.py", _STDLIB / rel / "__init__.py"):
-        if path.is_file():
-            try:
-                tree = ast.parse(path.read_bytes(), str(path))
-            except (SyntaxError, ValueError, OSError):
-                return frozenset()
-            return frozenset(node.name for node in tree.body if isinstance(node, ast.ClassDef))
-    return frozenset()
+    try:
+        tree = ast.parse(path.read_bytes(), str(path))
+    except (SyntaxError, ValueError, OSError):
+        return frozenset()
+    return frozenset(node.name for node in tree.body if isinstance(node, ast.ClassDef))
 
 
+@functools.cache
 def is_stdlib_class(path: str) -> bool:
     """Whether the dotted ``path`` names a class defined at the top level of a standard-library
-    module (``zipfile.ZipFile``, ``argparse.ArgumentParser``)."""
+    module (``zipfile.ZipFile``, ``argparse.ArgumentParser``). The source is parsed only when a
+    line of it starts a class of that name (a string could hold such a line: the parse decides)."""
     module, _, name = path.rpartition(".")
-    return bool(module) and name in _top_level_classes(module)
+    return bool(module) and name in _candidates(module) and name in _top_level_classes(module)
