@@ -486,10 +486,11 @@ class _Solver(_Classes):
         args: tuple[Expr | None, ...],
         kwargs: tuple[tuple[str | None, Expr], ...],
         targets: set[str],
-        out: set[int],
+        out: set[int] | None,
     ) -> _Binder | None:
         """Call one function, class, bound method or instance (its ``__call__``): add the
-        targets, bind the arguments, add what the call returns to ``out``. The binder is made
+        targets, bind the arguments, add what the call returns to ``out`` (``None``: the result
+        is not used, and not read either). The binder is made
         from ``args`` and ``kwargs`` when first needed (an external callee never evaluates
         them); returns it for the next callee of the site."""
         if val[0] == V_DEF:
@@ -500,18 +501,20 @@ class _Solver(_Classes):
                 if binder is None:
                     binder = self._binder(c, args, kwargs)
                 binder.bind(ident, None)
-                out |= self.returns(ident, binder)
+                if out is not None:
+                    out |= self.returns(ident, binder)
             elif dk == K_CLASS:
                 if binder is None:
                     binder = self._binder(c, args, kwargs)
-                self._instantiate(ident, targets, binder, out)
+                self._instantiate(ident, targets, binder, out if out is not None else set())
         elif val[0] == V_BOUND:
             targets.add(val[1])
             first = self.intern((V_DEF, val[2]) if val[3] else (V_INST, val[2]))
             if binder is None:
                 binder = self._binder(c, args, kwargs)
             binder.bind(val[1], first)
-            out |= self.returns(val[1], binder, first)
+            if out is not None:
+                out |= self.returns(val[1], binder, first)
         elif val[0] == V_INST:
             for m in tuple(self.class_attr(val[1], "__call__", True, val[1])):
                 mval = self.vals[m]
@@ -521,7 +524,8 @@ class _Solver(_Classes):
                         binder = self._binder(c, args, kwargs)
                     receiver = self.intern((V_INST, mval[2]))
                     binder.bind(mval[1], receiver)
-                    out |= self.returns(mval[1], binder, receiver)
+                    if out is not None:
+                        out |= self.returns(mval[1], binder, receiver)
         return binder
 
     def _binder(
@@ -606,11 +610,10 @@ class _Solver(_Classes):
         builtin or helper (``map(f, xs)``, ``sorted(xs, key=f)``, ``reduce(f, xs)``). Their
         results are not followed."""
         binder = _Binder(self, argv, c, None, None)
-        results: set[int] = set()
         for v in tuple(fvals):
             val = self.vals[v]
             if val[0] == V_DEF or val[0] == V_BOUND or val[0] == V_INST:
-                self._call_callable(c, val, binder, (), (), targets, results)
+                self._call_callable(c, val, binder, (), (), targets, None)
             elif val[0] == V_EXT:
                 targets.add(val[1])
                 self.externals.setdefault(val[1], val[1].rpartition(".")[2])
