@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 import ast
-import builtins
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from graphlive.analysis.facts import (
+    BUILTIN_NAMES,
     C_ASSIGN,
     E_BINST,
     E_GLOBAL,
@@ -29,9 +29,6 @@ from graphlive.analysis.facts import (
     ScopeFact,
 )
 from graphlive.analysis.source_metrics import code_line_prefix
-
-#: Builtin names: a module-level read of one before the module binds it may be the builtin.
-_BUILTINS = frozenset(dir(builtins))
 
 #: Scope kind of a comprehension (not a node; its variables are still scoped).
 K_COMP = 6
@@ -292,7 +289,7 @@ class _ExtractorState:
                 return self._same((E_VAR, self._same(key)))
             return (E_VAR, *((s.id, name, v) if v else (s.id, name) for v in versions))
         if s.kind == K_MODULE:
-            if name in _BUILTINS and not self.facts.star_imports:
+            if name in BUILTIN_NAMES and not self.facts.star_imports:
                 # Read before the module binds it (``str = str`` in a compatibility module):
                 # the builtin as well as whatever the module binds by the time it runs.
                 return self._same((E_GLOBAL, self.module, name, 1))

@@ -31,10 +31,12 @@ of the ``C_*`` tags.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 __all__ = [
+    "BUILTIN_NAMES",
     "C_ASSIGN",
     "C_BASES",
     "C_CALL",
@@ -89,6 +91,10 @@ __all__ = [
 Expr = tuple[Any, ...]
 #: Any constraint tuple (``C_*`` tag first).
 Constraint = tuple[Any, ...]
+
+#: Names a module sees as builtins when it does not bind them (dunder names are the module's own,
+#: ``__import__`` aside).
+BUILTIN_NAMES = frozenset(n for n in dir(builtins) if not n.startswith("__") or n == "__import__")
 
 # --- expression tags ------------------------------------------------------------------------
 #: ``(E_VAR, key, key, ...)`` union of the variables.

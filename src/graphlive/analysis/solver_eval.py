@@ -246,11 +246,10 @@ class _Evaluation(_SolverState):
         return self._dynamic_module_attr(module, name)
 
     def _early_global(self, module: str, name: str) -> ValueSet:
-        """A builtin's name read at module level before the module binds it: the builtin,
-        and what the module binds (the read may run again later, in a loop or a function)."""
+        """A builtin's name (extraction marks only those) read at module level before the
+        module binds it: the builtin, and what the module binds (in a loop the same read runs
+        again after the binding)."""
         values = self.global_lookup(module, name)
-        if name not in _BUILTIN_NAMES:
-            return values
         builtin = self.intern((V_BUILTIN, name))
         if builtin in values:
             return values

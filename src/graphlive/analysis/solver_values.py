@@ -14,11 +14,11 @@ cache): renaming or moving one needs a new cache format (``graphlive.analysis_ca
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from graphlive.analysis.facts import (
+    BUILTIN_NAMES,
     K_FUNCTION,
     K_LAMBDA,
     K_METHOD,
@@ -165,7 +165,7 @@ _MANY = _Many()
 #: ``(C_DECO, def_id, line, expr)``: a decorator's ``decorates`` edges, evaluated by the solver
 #: (a pure reader) so that an update knows when they change.
 C_DECO = 5
-_BUILTIN_NAMES = frozenset(n for n in dir(builtins) if not n.startswith("__") or n == "__import__")
+_BUILTIN_NAMES = BUILTIN_NAMES
 # Bases that only mark a protocol: lookups continue past them as if they were ``object``.
 _MARKER_BASES = frozenset(
     {
