@@ -19,6 +19,11 @@ Contracts:
   (:func:`version_key`); anything else is ignored (and replaced by the next save).
 * Writes are atomic (a temporary file renamed over the old one); the header names the state it
   belongs to, so a header never pairs with another save's state.
+* A whole state is written by a forked child (:mod:`graphlive.forked`): the analysis returns
+  without waiting for the pickle. The child holds the entry's lock (``flock`` on ``lock``)
+  until both files are in place, and readers (:meth:`CacheEntry.header`,
+  :meth:`CacheEntry.state`) and later saves take the lock first, so a process started right
+  after the save (the next ``graphlive analyze``) waits for it instead of missing it.
 * The total size is bounded by ``GRAPHLIVE_CACHE_MB`` (default 2048): after each save the least
   recently used entries are deleted until the rest fits; an entry larger than the bound is not
   kept at all. Deleting the folder at any time is safe: the next analysis parses everything.
@@ -29,6 +34,7 @@ Contracts:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -36,11 +42,13 @@ import pickle
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from graphlive import forked
 from graphlive.analysis.manifest import Stamp
 from graphlive.gc_pause import gc_paused
 from graphlive.paths import data_dir
@@ -136,10 +144,35 @@ class CacheEntry:
     def state_path(self) -> Path:
         return self.folder / "state.pickle"
 
+    @property
+    def lock_path(self) -> Path:
+        return self.folder / "lock"
+
+    @contextlib.contextmanager
+    def _locked(self, *, exclusive: bool) -> Iterator[int]:
+        """Hold the entry's lock (shared for reading); yields its descriptor, -1 when the
+        entry's folder does not exist (nothing to read)."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError:
+            yield -1
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield fd
+        finally:
+            os.close(fd)  # a forked writer keeps its copy, and with it the lock
+
+    def has_state(self) -> bool:
+        """Whether a state file is there (after any save in progress)."""
+        with self._locked(exclusive=False):
+            return self.state_path.exists()
+
     def header(self) -> Header | None:
         """The entry's header if there is a usable one (same versions, graph and root)."""
         try:
-            data = self.header_path.read_bytes()
+            with self._locked(exclusive=False):
+                data = self.header_path.read_bytes()
         except OSError:
             return None
         try:
@@ -161,7 +194,11 @@ class CacheEntry:
         """The analyzer state saved with ``header`` (``None`` when missing or not its pair)."""
         try:
             # Millions of long-lived objects: the collector would run over them again and again.
-            with open(self.state_path, "rb") as fh, gc_paused(promote=True):
+            with (
+                self._locked(exclusive=False),
+                open(self.state_path, "rb") as fh,
+                gc_paused(promote=True),
+            ):
                 token, state = pickle.load(fh)
         except Exception as exc:
             log.info("graphlive: ignoring unreadable analysis state %s: %s", self.folder, exc)
@@ -170,13 +207,30 @@ class CacheEntry:
             return None
         return state
 
-    def save(self, header: Header, state: dict[str, Any] | None) -> bool:
+    def save(
+        self, header: Header, state: dict[str, Any] | None, *, background: bool = False
+    ) -> bool:
         """Write the entry (``state=None`` rewrites only the header, keeping its state file),
-        then evict older entries beyond the bound. Returns False when it was not kept."""
+        then evict older entries beyond the bound. Returns False when it was not kept.
+
+        With ``background`` and a state, a forked child writes it (module docstring) and this
+        returns True at once; should the child fail, the header on disk still pairs with the
+        old state (or none), so the next process re-analyses rather than misreads."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            log.warning("graphlive: cannot save the analysis cache in %s: %s", self.folder, exc)
+            return False
+        with self._locked(exclusive=True) as fd:
             if state is not None:
                 header.state_token = os.urandom(8).hex()
+                if background and forked.run_in_child(lambda: self._write(header, state), keep=fd):
+                    return True
+            return self._write(header, state)
+
+    def _write(self, header: Header, state: dict[str, Any] | None) -> bool:
+        try:
+            if state is not None:
                 _write_atomic(self.state_path, (header.state_token, state))
             _write_atomic(self.header_path, header)
         except (OSError, pickle.PicklingError, RecursionError) as exc:

@@ -38,15 +38,17 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import redis
 
-from graphlive import queries
+from graphlive import forked, queries
 from graphlive.bus.bus import Bus
+from graphlive.bus.inflight import InFlightSend
 from graphlive.bus.keys import GraphKeys
-from graphlive.bus.publisher import NotWriter
+from graphlive.bus.publisher import NotWriter, PublishResult
 from graphlive.bus.reader import Position, ResyncRequired
 from graphlive.bus.snapshot import write_snapshot
 from graphlive.bus.writer_lease import WriterGone, WriterInfo, WriterLease, request_rescan
@@ -115,6 +117,10 @@ class LiveGraph:
         self.publish_error: BaseException | None = None
         self.last_summary: AnalysisSummary | None = None
         self._buffer: list[ChangeEvent] = []
+        # The send still running while a bulk run goes on (at most one; see _flush).
+        self._inflight: InFlightSend | None = None
+        # Where this session last wrote a snapshot.
+        self._snapshot_at: Position | None = None
         self._bulk = False
         # Every session starts a fresh epoch; after dropping events, one with the full graph.
         self._needs_reset = publish
@@ -518,9 +524,16 @@ class LiveGraph:
         assert self.root is not None
         return Analyzer(self.root, self.graph, **self._analyzer_options(workers))
 
-    @staticmethod
-    def _analyzer_options(workers: int | None) -> dict[str, Any]:
-        return {"workers": workers} if workers is not None else {}
+    def _analyzer_options(self, workers: int | None) -> dict[str, Any]:
+        options: dict[str, Any] = {"fork_guard": self._fork_guard}
+        if workers is not None:
+            options["workers"] = workers
+        return options
+
+    def _fork_guard(self) -> AbstractContextManager[object]:
+        """No thread of ours runs while the analyzer forks its parsing workers: the writer
+        lease's heartbeat pauses (else the analysis would parse in this process alone)."""
+        return self._lease.paused() if self._lease is not None else nullcontext()
 
     def _ensure_analyzer(self, workers: int | None) -> Analyzer | None:
         """The analyzer, restored from the saved analysis after an unchanged run."""
@@ -578,14 +591,15 @@ class LiveGraph:
             unsaved is not None
             and self._state_token is not None
             and len(unsaved) <= DIRTY_MAX
-            and entry.state_path.exists()
+            and entry.has_state()
         ):
             header.state_token = self._state_token
             header.dirty = tuple(sorted(unsaved))
             entry.save(header, None)
         elif full:
             self._state_token = None
-            if entry.save(header, analyzer.export_state()):
+            # Written by a forked child (graphlive.forked): the caller does not wait for it.
+            if entry.save(header, analyzer.export_state(), background=True):
                 self._state_token = header.state_token
 
     def _bulk_run(
@@ -615,12 +629,15 @@ class LiveGraph:
             self._buffer.clear()
             self._needs_reset = self._needs_full_graph = True
             return
-        if (
-            not self._bulk
-            or len(self._buffer) >= self.flush_events
-            or any(e.type in _LIFECYCLE for e in batch)
-        ):
+        if not self._bulk:
             self.flush()
+        elif len(self._buffer) >= self.flush_events or (
+            any(e.type in _LIFECYCLE for e in batch)
+            and (self._inflight is None or self._inflight.done())
+        ):
+            # A bulk run goes on while its events are sent (bus/inflight.py); a progress
+            # report does not wait behind a send still running, it goes with the next one.
+            self._flush(wait=False)
 
     def flush(self) -> bool:
         """Publish buffered events. Returns True if the buffer is empty afterwards.
@@ -628,12 +645,18 @@ class LiveGraph:
         Never raises for an unreachable Redis: the error is kept in ``publish_error`` and the
         events stay buffered for the next flush.
         """
+        return self._flush(wait=True)
+
+    def _flush(self, *, wait: bool) -> bool:
+        """:meth:`flush`; without ``wait``, the last send may still be in flight on return
+        (settled by the next flush: one at a time, in order)."""
         if not self.publishing or self.bus is None:
             return True
-        if not self._buffer and not self._needs_reset:
+        if not self._buffer and not self._needs_reset and self._inflight is None:
             return True
         try:
-            self._publish_buffer()
+            self._settle()
+            self._publish_buffer(wait=wait)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             self.publish_error = exc
             log.warning("graphlive: Redis unavailable (%s); %d events kept", exc, len(self._buffer))
@@ -655,8 +678,21 @@ class LiveGraph:
             self.snapshot()
         return True
 
-    def _publish_buffer(self) -> None:
-        assert self.bus is not None
+    def _settle(self) -> None:
+        """Wait for the send in flight and account for it; should it have failed, its events go
+        back in front of the buffer (to be sent again) and its error is raised."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is None:
+            return
+        try:
+            result = inflight.result()
+        except BaseException:
+            self._buffer[:0] = inflight.events
+            raise
+        self._published(result, inflight.known_epoch)
+
+    def _publish_buffer(self, *, wait: bool = True) -> None:
+        assert self.bus is not None and self._inflight is None
         publisher = self.bus.publisher(self.name)
         publisher.writer_token = self._lease.token if self._lease is not None else ""
         if self._needs_reset:
@@ -672,8 +708,17 @@ class LiveGraph:
         if not self._buffer:
             return
         known_epoch = self.position.epoch
-        result = publisher.publish(self._buffer)
+        events = self._buffer
+        bodies = publisher.encode(events)
+        if not wait:
+            self._buffer = []
+            self._inflight = InFlightSend(publisher, bodies, events, known_epoch)
+            return
+        result = publisher.publish_encoded(bodies)
         self._buffer = []
+        self._published(result, known_epoch)
+
+    def _published(self, result: PublishResult, known_epoch: str) -> None:
         if known_epoch and any(epoch != known_epoch for _, _, epoch in result.ranges):
             # Redis lost the graph's history (restarted empty, or the graph was reset by someone
             # else): what was just appended lacks its base. Start over with the whole graph.
@@ -705,12 +750,15 @@ class LiveGraph:
         """
         if not self.flush() or self.bus is None or not self.position.epoch:
             return False
+        if self._snapshot_at == self.position:
+            return True  # written at this very position (a flush just did; Django: 0.5 s)
         try:
             write_snapshot(self.bus.client, self.graph, self.position)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             self.publish_error = exc
             return False
         self._since_snapshot = 0
+        self._snapshot_at = self.position
         return True
 
     # ------------------------------------------------------------------ reading
@@ -837,6 +885,7 @@ class LiveGraph:
         self.flush()
         if self.bus is not None:
             self.bus.close()
+        forked.reap()  # a save still running goes on; it is collected later
 
     def __repr__(self) -> str:
         if self._graph is None:

@@ -43,6 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -199,8 +200,15 @@ class Analyzer:
         source: str = DEFAULT_SOURCE,
         track_dependencies: bool = False,
         incremental: bool = True,
+        fork_guard: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
         self.root = Path(root)
+        #: Entered while the parsing workers are forked: its owner stops its own threads for
+        #: that moment (the writer lease's heartbeat), so that fork, the fastest way to start
+        #: workers, is safe (see :func:`_pool_context`).
+        self.fork_guard = fork_guard
+        #: Processes that parsed in the last run that parsed anything (1: this process alone).
+        self.parse_processes = 1
         self.graph = graph
         self.workers = workers if workers is not None else _default_workers()
         self.max_file_bytes = max_file_bytes
@@ -777,14 +785,17 @@ class Analyzer:
         sizes = {t.rel: disc.by_rel[t.rel].size for t in tasks if t.rel in disc.by_rel}
         total_bytes = sum(sizes.get(t.rel, 0) for t in tasks)
         workers = min(self.workers, len(tasks))
-        context = _pool_context() if workers > 1 else None
-        if context is None or len(tasks) < _PARALLEL_MIN_FILES or total_bytes < _PARALLEL_MIN_BYTES:
-            out = []
-            for i, task in enumerate(tasks, 1):
-                out.append(extract_file(task, self.max_file_bytes))
-                throttle(i, task.rel)
-            return out
-        return self._extract_parallel(tasks, sizes, total_bytes, workers, context, throttle)
+        if workers > 1 and len(tasks) >= _PARALLEL_MIN_FILES and total_bytes >= _PARALLEL_MIN_BYTES:
+            facts = self._extract_parallel(tasks, sizes, total_bytes, workers, throttle)
+            if facts is not None:
+                self.parse_processes = workers
+                return facts
+        self.parse_processes = 1
+        out = []
+        for i, task in enumerate(tasks, 1):
+            out.append(extract_file(task, self.max_file_bytes))
+            throttle(i, task.rel)
+        return out
 
     def _extract_parallel(
         self,
@@ -792,9 +803,10 @@ class Analyzer:
         sizes: dict[str, int],
         total_bytes: int,
         workers: int,
-        context: Any,
         throttle: Throttle,
-    ) -> list[FileFacts]:
+    ) -> list[FileFacts] | None:
+        """Facts for ``tasks`` from worker processes, or ``None`` when none can be started
+        safely here (:func:`_pool_context`)."""
         # Biggest files first, in chunks of roughly equal bytes: few round trips, and no worker
         # is left with one huge file at the end.
         target = max(64_000, total_bytes // (workers * 12))
@@ -813,12 +825,22 @@ class Analyzer:
         done = 0
         pending = list(range(len(chunks)))
         try:
-            with concurrent.futures.ProcessPoolExecutor(
-                max_workers=workers, mp_context=context
-            ) as pool:
-                futures = {
-                    pool.submit(extract_chunk, chunks[i], self.max_file_bytes): i for i in pending
-                }
+            with ExitStack() as stack:
+                with self.fork_guard():
+                    # Decided and done inside the guard: the workers are started by the first
+                    # submit (all at once with fork), before the pool starts its own thread.
+                    context = _pool_context()
+                    if context is None:
+                        return None
+                    pool = stack.enter_context(
+                        concurrent.futures.ProcessPoolExecutor(
+                            max_workers=workers, mp_context=context
+                        )
+                    )
+                    futures = {
+                        pool.submit(extract_chunk, chunks[i], self.max_file_bytes): i
+                        for i in pending
+                    }
                 for future in concurrent.futures.as_completed(futures):
                     i = futures[future]
                     for facts in future.result():

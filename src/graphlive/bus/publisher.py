@@ -115,13 +115,16 @@ class Publisher:
 
         All batches of the call are sent in one pipeline round trip.
         """
-        bodies = [encode_unpositioned(e) for e in events]
+        return self._send(self.encode(events), reset=False)
+
+    def encode(self, events: Sequence[ChangeEvent]) -> list[bytes]:
+        """The bodies :meth:`publish_encoded` takes. Raises ``ValueError`` for an event of
+        another graph."""
+        graph = self.keys.graph
         for e in events:
-            if e.graph != self.keys.graph:
-                raise ValueError(
-                    f"event for graph {e.graph!r} given to publisher of {self.graph!r}"
-                )
-        return self._send(bodies, reset=False)
+            if e.graph != graph:
+                raise ValueError(f"event for graph {e.graph!r} given to publisher of {graph!r}")
+        return [encode_unpositioned(e) for e in events]
 
     def publish_encoded(self, bodies: Sequence[bytes]) -> PublishResult:
         """Append events already encoded with :func:`~graphlive.events.encode_unpositioned`."""

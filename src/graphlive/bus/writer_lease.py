@@ -27,7 +27,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,6 +120,7 @@ class WriterLease:
         self._lease = Lease(client, self.keys.writer, kind, ttl_ms or writer_ttl_ms(), token=token)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._handler: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         #: Set when a renewal found the lease taken by someone else (or gone): stop writing.
         self.lost = False
 
@@ -173,12 +175,39 @@ class WriterLease:
         (for a lease that ``serves``), answer rescan requests with ``handler(request)``."""
         if self._thread is not None:
             return
+        self._handler = handler
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._beat, args=(handler,), name=f"graphlive-writer-{self.keys.graph}",
             daemon=True,
         )  # fmt: skip
         self._thread.start()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Stop the heartbeat thread for the duration of the block, renewing the lease first.
+
+        For a moment in which this process must have no other thread: forking the parsing
+        workers (a fork copies the locks another thread holds, and the child could deadlock on
+        them). The block must be short (a fork); the lease's whole time to live covers it. A
+        serving heartbeat (blocked in ``BLPOP`` for up to a third of the time to live) is left
+        running: pausing it would cost more than the fork saves."""
+        thread = self._thread
+        if thread is None or self._handler is not None:
+            yield
+            return
+        self._stop.set()
+        self._thread = None
+        thread.join()
+        try:
+            if not self._lease.hold():
+                self.lost = True
+        except redis.RedisError as exc:
+            log.warning("graphlive: cannot renew the writer lease: %s", exc)
+        try:
+            yield
+        finally:
+            self.start_heartbeat()
 
     def release(self) -> None:
         """Stop the heartbeat and give the lease up, so a waiting writer continues at once."""

@@ -1,0 +1,176 @@
+"""A full analysis that publishes: parsing workers despite the lease's thread, sends that overlap
+the analysis, one snapshot at the end, and a Redis killed while sends are in flight."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import redis
+
+import graphlive.live
+from graphlive.analysis.progress import Progress
+from graphlive.bus import Bus, load_graph
+from graphlive.bus.inflight import InFlightSend
+from graphlive.bus.writer_lease import WriterLease
+from graphlive.live import LiveGraph
+from tests.redis_servers import running_redis
+
+
+def _tree(root: Path, modules: int, functions: int, padding: int = 0) -> Path:
+    pkg = root / "pkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    for i in range(modules):
+        prev = f"from pkg.m{i - 1} import f{i - 1}\n" if i else ""
+        body = "".join(
+            f"def g{i}_{j}(x):\n    '''{'p' * padding}'''\n    return f{i}(x) + {j}\n\n"
+            for j in range(functions)
+        )
+        call = f"    return f{i - 1}(x)\n" if i else "    return x\n"
+        (pkg / f"m{i}.py").write_text(f"{prev}\ndef f{i}(x):\n{call}\n{body}")
+    return root
+
+
+def _fresh(root: Path) -> graphlive.live.LiveGraph:
+    return graphlive.analyze(root, graph="fresh", publish=False, workers=1)
+
+
+_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    from graphlive.live import LiveGraph
+    root, graph, url = sys.argv[1:4]
+    lg = LiveGraph(graph, root=root, redis_url=url)
+    lg.analyze(root, workers=2)
+    print(json.dumps({"processes": lg.analyzer.parse_processes, "seq": lg.position.seq}))
+    lg.close()
+    """
+)
+
+
+def test_an_analysis_holding_the_writer_lease_still_parses_in_worker_processes(
+    tmp_path: Path, redis_url: str, graph_name: str
+) -> None:
+    """The lease's heartbeat is a thread, and forking a threaded process is unsafe, so this
+    used to parse in one process whenever it published (the CLI, scripts): the heartbeat now
+    pauses while the workers are forked."""
+    # Over the thresholds for parsing in parallel (16 files, 1.5 MB).
+    root = _tree(tmp_path / "big", modules=40, functions=40, padding=1000)
+    env = dict(os.environ, GRAPHLIVE_DATA_DIR=str(tmp_path / "data"))
+    # A script, as the CLI is: a threaded process started from one cannot use forkserver
+    # workers (they would re-run the script), so only fork was left, and fork needs no thread.
+    script = tmp_path / "child.py"
+    script.write_text(_CHILD)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(root), graph_name, redis_url],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["processes"] == 2
+    client = redis.Redis.from_url(redis_url)
+    stored, pos = load_graph(client, graph_name)
+    assert stored == _fresh(root).graph and pos.seq == result["seq"]
+    client.close()
+
+
+def test_a_paused_heartbeat_leaves_the_lease_held_and_beats_again(
+    redis_client: redis.Redis, graph_name: str
+) -> None:
+    import threading
+
+    lease = WriterLease(redis_client, graph_name, "analyze", ttl_ms=3000)
+    assert lease.try_take()
+    lease.start_heartbeat()
+    names = {t.name for t in threading.enumerate()}
+    assert f"graphlive-writer-{graph_name}" in names
+    with lease.paused():
+        assert f"graphlive-writer-{graph_name}" not in {t.name for t in threading.enumerate()}
+        assert lease.holder() is not None and lease.holder().token == lease.token  # type: ignore[union-attr]
+    assert lease.held
+    assert f"graphlive-writer-{graph_name}" in {t.name for t in threading.enumerate()}
+    lease.release()
+    assert lease.holder() is None
+
+
+def test_a_bulk_run_sends_while_it_goes_on_and_the_stream_rebuilds_the_graph(
+    tmp_path: Path, redis_url: str, graph_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sends: list[int] = []
+
+    class Counted(InFlightSend):
+        def __init__(self, publisher, bodies, events, known_epoch):  # type: ignore[no-untyped-def]
+            sends.append(len(bodies))
+            super().__init__(publisher, bodies, events, known_epoch)
+
+    monkeypatch.setattr(graphlive.live, "InFlightSend", Counted)
+    monkeypatch.setenv("GRAPHLIVE_DATA_DIR", str(tmp_path / "data"))
+    root = _tree(tmp_path / "t", modules=12, functions=6)
+    lg = LiveGraph(graph_name, root=root, redis_url=redis_url, flush_events=25)
+    lg.analyze(root, workers=1)
+    assert len(sends) > 5 and max(sends) >= 25  # sent in the background, in batches
+    assert lg._inflight is None  # settled before analyze() returned
+    client = redis.Redis.from_url(redis_url)
+    stored, pos = load_graph(client, graph_name)
+    assert stored == lg.graph == _fresh(root).graph
+    assert pos == lg.position
+    client.close()
+    lg.close()
+
+
+def test_one_snapshot_after_a_large_analysis(
+    tmp_path: Path, redis_url: str, graph_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``snapshot_every`` events, the flush ending the run and the run itself both asked
+    for a snapshot at the same position; it is written once."""
+    written: list[int] = []
+    real = graphlive.live.write_snapshot
+
+    def counting(client, graph, at):  # type: ignore[no-untyped-def]
+        written.append(at.seq)
+        real(client, graph, at)
+
+    monkeypatch.setattr(graphlive.live, "write_snapshot", counting)
+    monkeypatch.setenv("GRAPHLIVE_DATA_DIR", str(tmp_path / "data"))
+    root = _tree(tmp_path / "t", modules=6, functions=4)
+    lg = LiveGraph(graph_name, root=root, redis_url=redis_url, snapshot_every=20)
+    lg.analyze(root, workers=1)
+    assert written == [lg.position.seq]
+    lg.close()
+
+
+def test_redis_killed_while_sends_are_in_flight_loses_nothing(
+    tmp_path: Path, graph_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRAPHLIVE_DATA_DIR", str(tmp_path / "data"))
+    root = _tree(tmp_path / "t", modules=12, functions=6)
+    with running_redis() as url:
+        client = redis.Redis.from_url(url)
+        lg = LiveGraph(graph_name, root=root, bus=Bus(client=client), flush_events=25)
+
+        killed: list[int] = []
+
+        def kill_halfway(p: Progress) -> None:
+            if p.phase == "write" and p.done * 2 >= p.total and not killed:
+                killed.append(p.done)
+                client.shutdown(nosave=True, now=True, force=True)
+
+        lg.analyze(root, workers=1, progress=kill_halfway)
+        assert killed
+        assert isinstance(lg.publish_error, redis.ConnectionError)
+        assert lg._buffer  # what could not be sent is kept
+    with running_redis() as url2:
+        # A new, empty Redis: the LiveGraph starts a new epoch with its whole graph.
+        lg.bus = Bus(client=redis.Redis.from_url(url2))
+        assert lg.flush()
+        c2 = redis.Redis.from_url(url2)
+        stored, pos = load_graph(c2, graph_name)
+        assert stored == lg.graph == _fresh(root).graph and pos == lg.position
+        c2.close()
+        lg.bus.close()
