@@ -95,5 +95,19 @@ step "pytest --nbval: the notebooks, executed by real kernels, outputs checked"
 # runs it fails the run if a process the tests started (redis-server, Jupyter, kernel, Chromium)
 # outlives them.
 run_pytest --nbval notebooks/ --nbval-sanitize-with notebooks/sanitize.cfg || status=$?
+
+step "compiled analysis core: a GRAPHLIVE_MYPYC=1 wheel, and the analysis tests run on it"
+# The tests above ran the pure-Python core (the editable install); these run the same analysis
+# tests on the mypyc build users get with GRAPHLIVE_MYPYC=1 (docs/analysis.md, "Compiled core").
+native=$(mktemp -d /tmp/graphlive-native-XXXX)
+GRAPHLIVE_MYPYC=1 "$PY" -m pip wheel --quiet --no-deps --no-build-isolation \
+  --wheel-dir "$native/dist" . || status=1
+if ls "$native"/dist/graphlive-*.whl >/dev/null 2>&1; then
+  "$PY" -m zipfile -e "$native"/dist/graphlive-*.whl "$native/site"
+  GRAPHLIVE_EXPECT_COMPILED=1 PYTHONPATH="$native/site" run_pytest -p no:cacheprovider \
+    tests/test_native.py tests/test_analysis_*.py tests/test_incremental*.py \
+    tests/test_persistent.py tests/test_accuracy.py tests/test_bulk_publishing.py || status=$?
+fi
+rm -rf "$native"
 # Both suites always run; either failing fails the command.
 exit "$status"

@@ -45,6 +45,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,11 @@ def version_key() -> str:
     for path in sorted(analysis.glob("*.py")):
         h.update(path.name.encode())
         h.update(path.read_bytes())
+    # A mypyc build pickles its classes differently: its caches are not the pure build's.
+    compiled = sorted(
+        p.name for p in analysis.iterdir() if p.name.endswith(tuple(EXTENSION_SUFFIXES))
+    )
+    h.update("|".join(compiled).encode())
     return h.hexdigest()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphlive.analysis.facts import (
     BUILTIN_NAMES,
@@ -53,6 +53,8 @@ _WRAPPING_ANNOTATIONS = frozenset({"Annotated", "ClassVar", "Final", "Required",
 class _Scope:
     """Extraction state of one scope (module, class, function, lambda or comprehension)."""
 
+    #: mypyc: allow ``del scope.def_scope`` (see ``_Extractor.release``).
+    __deletable__ = ("def_scope",)
     __slots__ = (
         "class_scope",
         "cls_name",
@@ -177,12 +179,13 @@ _EXPR_DISPATCH: dict[type, Callable[[Any, Any], Expr | None]] = {}
 class _ExtractorState:
     """One file's extraction state: scopes, counters, interned tuples and name resolution."""
 
-    if TYPE_CHECKING:
-        # Defined by the classes built on this one (the extractor is one object).
+    # Defined by the classes built on this one (the extractor is one object).
 
-        def expr(self, node: ast.expr) -> Expr | None: ...
+    def expr(self, node: ast.expr) -> Expr | None:
+        raise NotImplementedError
 
-        def _slot(self, node: ast.expr) -> int | str | None: ...
+    def _slot(self, node: ast.expr) -> int | str | None:
+        raise NotImplementedError
 
     def __init__(self, task: FileTask, facts: FileFacts, lines: list[str]) -> None:
         self.task = task

@@ -269,7 +269,7 @@ class _Statements(_Expressions):
         if body is not None:
             if (
                 isinstance(node.body, ast.Name)
-                and node.body.id in (*params.positional, *params.kwonly)
+                and (node.body.id in params.positional or node.body.id in params.kwonly)
                 and node.body.id not in scope.stored
             ):
                 returns_params = (node.body.id,)  # lambda x: x

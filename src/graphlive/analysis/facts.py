@@ -35,6 +35,8 @@ import builtins
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from graphlive.analysis.native import mypyc_attr
+
 __all__ = [
     "BUILTIN_NAMES",
     "C_ASSIGN",
@@ -262,6 +264,7 @@ class FileTask(NamedTuple):
     submodules: frozenset[str]
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class FileFacts:
     """Everything extraction learnt about one file.

@@ -63,6 +63,7 @@ from graphlive.analysis.facts import (
     Params,
     ScopeFact,
 )
+from graphlive.analysis.native import mypyc_attr
 
 __all__ = ["BUILTIN_PREFIX", "MAX_VALUES", "FileLinks", "ProgramIndex", "Resolution", "resolve"]
 
@@ -79,6 +80,7 @@ from graphlive.analysis.solver_values import (
 )
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class ProgramIndex:
     """Lookup tables over every file's facts, plus module-name mapping for imports.
 
@@ -283,6 +285,7 @@ class IndexConflict(Exception):
     """A patch of :class:`ProgramIndex` would make two files define the same id."""
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class FileLinks:
     """Resolved links owned by one file, as node-id tuples ``(source, target, line)``."""
@@ -298,6 +301,7 @@ class FileLinks:
     unresolved: list[tuple[str, int, str]] = field(default_factory=list)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class Resolution:
     """The resolver's output: links per file (same order as the input), plus the external ids

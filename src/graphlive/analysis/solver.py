@@ -27,6 +27,7 @@ from graphlive.analysis.facts import (
     Expr,
     FileFacts,
 )
+from graphlive.analysis.native import mypyc_attr
 from graphlive.analysis.solver_classes import _Classes
 from graphlive.analysis.solver_values import (
     _BUILTIN_RESULTS,
@@ -66,6 +67,7 @@ from graphlive.analysis.solver_values import (
 from graphlive.analysis.stdlib_classes import is_stdlib_class
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class _Solver(_Classes):
     """The worklist solver (:mod:`graphlive.analysis.resolve` describes the analysis): the state
     of :class:`~graphlive.analysis.solver_state._SolverState`, evaluation and class lookups from

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphlive.analysis.facts import (
     F_CLASSMETHOD,
@@ -15,6 +15,7 @@ from graphlive.analysis.facts import (
     K_METHOD,
     DefFact,
 )
+from graphlive.analysis.native import mypyc_attr
 from graphlive.analysis.solver_eval import _Evaluation
 from graphlive.analysis.solver_values import (
     _DEAD,
@@ -44,24 +45,27 @@ from graphlive.analysis.solver_values import (
 )
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class _Classes(_Evaluation):
     """Classes: MROs, attribute lookups through them, their plans and what they bound."""
 
-    if TYPE_CHECKING:
-        # Defined by the classes built on this one (the solver is one object).
+    # Defined by the classes built on this one (the solver is one object).
 
-        def retract(self, seeds: Iterable[int]) -> set[int]: ...
+    def retract(self, seeds: Iterable[int]) -> set[int]:
+        raise NotImplementedError
 
-        def returns(
-            self, func: str, binder: _Binder | None = None, first: int | None = None
-        ) -> ValueSet: ...
+    def returns(
+        self, func: str, binder: _Binder | None = None, first: int | None = None
+    ) -> ValueSet:
+        raise NotImplementedError
 
-        def _getter_returns(
-            self,
-            d: DefFact,
-            first: int,
-            read: list[_Read],
-        ) -> ValueSet: ...
+    def _getter_returns(
+        self,
+        d: DefFact,
+        first: int,
+        read: list[_Read],
+    ) -> ValueSet:
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ classes
 

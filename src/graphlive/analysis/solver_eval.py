@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphlive.analysis.facts import (
     E_ATTR,
@@ -24,6 +24,7 @@ from graphlive.analysis.facts import (
     K_PACKAGE,
     Expr,
 )
+from graphlive.analysis.native import mypyc_attr
 from graphlive.analysis.solver_state import _SolverState
 from graphlive.analysis.solver_values import (
     _BUILTIN_NAMES,
@@ -54,21 +55,25 @@ from graphlive.analysis.solver_values import (
 )
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class _Evaluation(_SolverState):
     """Evaluating expressions to values, names and module attributes, containers."""
 
-    if TYPE_CHECKING:
-        # Defined by the classes built on this one (the solver is one object).
+    # Defined by the classes built on this one (the solver is one object).
 
-        def super_value(self, cls: str, receivers: ValueSet) -> frozenset[int]: ...
+    def super_value(self, cls: str, receivers: ValueSet) -> frozenset[int]:
+        raise NotImplementedError
 
-        def _use(self, cls: str, lookup: LookupKey) -> None: ...
+    def _use(self, cls: str, lookup: LookupKey) -> None:
+        raise NotImplementedError
 
-        def class_attr(
-            self, cls: str, name: str, on_instance: bool, receiver: str, after: str | None = None
-        ) -> ValueSet: ...
+    def class_attr(
+        self, cls: str, name: str, on_instance: bool, receiver: str, after: str | None = None
+    ) -> ValueSet:
+        raise NotImplementedError
 
-        def instances(self, classes: ValueSet) -> set[int]: ...
+    def instances(self, classes: ValueSet) -> set[int]:
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ evaluation
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from graphlive.analysis.facts import (
     Constraint,
 )
+from graphlive.analysis.native import mypyc_attr
 from graphlive.analysis.solver_values import (
     _EMPTY,
     _MANY,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from graphlive.analysis.resolve import ProgramIndex
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class _SolverState:
     """Besides values, the solver records for every variable the constraints that read it and
     those that wrote it, and for every constraint the variables it wrote: that is what

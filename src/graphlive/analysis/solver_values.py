@@ -27,6 +27,7 @@ from graphlive.analysis.facts import (
     Constraint,
     FileFacts,
 )
+from graphlive.analysis.native import mypyc_attr
 
 if TYPE_CHECKING:
     from graphlive.analysis.solver import _Solver
@@ -246,6 +247,7 @@ _Read = tuple[Variable, ValueSet, int]
 _BindMemo = tuple[ValueSet, int, int, ValueSet, tuple[str, ...], tuple[_Read, ...]]
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class _Container:
     """The slots of one container (``(container, slot)`` variables that ever held values):
     their keys in the order the solver always iterated them (a set), their variable records,
@@ -264,6 +266,7 @@ class _Container:
         self.seen: Members = None
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class _Lookup:
     """One attribute lookup ``(name, after)`` on a class: its plan (classes before the definer,
     definer, value beyond the analysed classes), the variable records it reads (one per class
@@ -307,6 +310,7 @@ class _Lookup:
         self.bound_cls: _BindMemo | None = None
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class _Binder:
     """Binds one call site's evaluated arguments to the parameters of its targets, skipping
     targets already bound with argument sets of the same sizes (sets only grow, so equal sizes
