@@ -107,6 +107,7 @@ def test_parallel_parsing_gives_the_same_graph(
     serial = analyze(tmp_path / "serial", files, workers=1)
     monkeypatch.setattr(engine, "_PARALLEL_MIN_FILES", 2)
     monkeypatch.setattr(engine, "_PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(engine, "_PARALLEL_MIN_BYTES_FORK", 0)
     calls = []
     real = engine.Analyzer._extract_parallel
 
