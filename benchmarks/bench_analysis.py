@@ -702,6 +702,8 @@ def print_tables(results: dict[str, Any]) -> None:
 def machine_info(args: argparse.Namespace) -> dict[str, Any]:
     if args.graphlive_sha:
         source = f"commit {args.graphlive_sha[:12]} (--rev {args.rev})"
+    elif args.graphlive_path is not None:
+        source = f"{args.graphlive_path} (--graphlive-path)"
     else:
         dirty = _git("status", "--porcelain", "--", "src/graphlive")
         source = f"work tree at {_git('rev-parse', '--short', 'HEAD')}" + (
@@ -746,6 +748,13 @@ def main(argv: list[str] | None = None) -> int:
         help="benchmark graphlive as committed at this git revision (default: the work tree)",
     )
     ap.add_argument(
+        "--graphlive-path",
+        type=Path,
+        default=None,
+        help="benchmark the graphlive found in this folder instead (e.g. a wheel unpacked with"
+        " 'python -m zipfile -e', such as a GRAPHLIVE_MYPYC=1 build)",
+    )
+    ap.add_argument(
         "--no-e2e",
         action="store_true",
         help="skip the end-to-end run (analyze with publishing, against ast.parse in-process)",
@@ -755,6 +764,10 @@ def main(argv: list[str] | None = None) -> int:
     args.graphlive_src, args.graphlive_sha = (
         graphlive_at(args.rev, args.cache) if args.rev else (None, None)
     )
+    if args.graphlive_path is not None:
+        if args.rev:
+            ap.error("--rev and --graphlive-path exclude each other")
+        args.graphlive_src = args.graphlive_path.resolve()
     if args.quick:
         if args.corpora == ",".join(DEFAULT_CORPORA):
             args.corpora = ",".join(QUICK_CORPORA)
