@@ -18,6 +18,7 @@ from graphlive.analysis.progress import Progress
 from graphlive.bus import Bus, load_graph
 from graphlive.bus.inflight import InFlightSend
 from graphlive.bus.writer_lease import WriterLease
+from graphlive.graph import CodeGraph
 from graphlive.live import LiveGraph
 from tests.redis_servers import running_redis
 
@@ -174,3 +175,64 @@ def test_redis_killed_while_sends_are_in_flight_loses_nothing(
         assert stored == lg.graph == _fresh(root).graph and pos == lg.position
         c2.close()
         lg.bus.close()
+
+
+def test_a_send_that_fails_in_flight_is_sent_again_in_order(
+    tmp_path: Path, redis_url: str, graph_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same Redis, same epoch: a lost send must be re-sent, before what followed it, once."""
+    import threading
+
+    from graphlive.bus.keys import GraphKeys
+    from graphlive.bus.publisher import Publisher
+    from graphlive.events import EventType, decode
+
+    real = Publisher.publish_encoded
+    failed_in: list[str] = []
+
+    def cut_once(self: Publisher, bodies: list[bytes]) -> object:
+        if not failed_in and len(bodies) >= 25:
+            failed_in.append(threading.current_thread().name)
+            raise redis.ConnectionError("connection cut (test)")
+        return real(self, bodies)
+
+    monkeypatch.setattr(Publisher, "publish_encoded", cut_once)
+    monkeypatch.setenv("GRAPHLIVE_DATA_DIR", str(tmp_path / "data"))
+    root = _tree(tmp_path / "t", modules=12, functions=6)
+    lg = LiveGraph(graph_name, root=root, redis_url=redis_url, flush_events=25)
+    lg.analyze(root, workers=1)
+    assert failed_in == ["graphlive-publish"]  # the send that failed was one in flight
+    assert lg.publish_error is None
+    client = redis.Redis.from_url(redis_url)
+    entries = client.xrange(GraphKeys(graph_name).events)
+    events = [decode(fields[b"e"]) for _, fields in entries]
+    assert [e.seq for e in events] == list(range(events[0].seq, lg.position.seq + 1))
+    assert [e.type for e in events].count(EventType.GRAPH_RESET) == 1
+    added = [e.data["node"]["id"] for e in events if e.type is EventType.NODE_ADDED]
+    assert len(added) == len(set(added))  # nothing sent twice
+    # The stream alone (not the snapshot written from memory at the end) rebuilds the graph.
+    replayed = CodeGraph(graph_name)
+    replayed.apply_all(events)
+    assert replayed == lg.graph == _fresh(root).graph
+    client.close()
+    lg.close()
+
+
+def test_a_paused_heartbeat_never_takes_back_a_lost_lease(
+    redis_client: redis.Redis, graph_name: str
+) -> None:
+    from graphlive.bus.keys import GraphKeys
+
+    key = GraphKeys(graph_name).writer
+    lease = WriterLease(redis_client, graph_name, "analyze", ttl_ms=3000)
+    assert lease.try_take()
+    lease.start_heartbeat()
+    redis_client.set(key, "analyze|elsewhere|1|0|taken-over")  # a successor, after an expiry
+    with lease.paused():
+        pass
+    assert lease.lost and not lease.held
+    redis_client.delete(key)  # the successor finished
+    with lease.paused():
+        pass
+    assert redis_client.get(key) is None  # this session did not take it back
+    lease.release()

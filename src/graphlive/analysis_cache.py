@@ -34,7 +34,6 @@ Contracts:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import logging
 import os
@@ -66,6 +65,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+if sys.platform != "win32":
+    import fcntl
+
+#: How long a reader waits for a save in progress before it treats the entry as missing (a save
+#: child that hangs must not stall every later analysis of the folder).
+LOCK_WAIT_S = 120.0
+
 _FORMAT = 4  # 2: Header.dirty; 3: the solver split into graphlive.analysis.solver*; 4: raise facts
 _DEFAULT_LIMIT_MB = 2048
 #: At most this many files in :attr:`Header.dirty`; beyond, the whole state is saved again.
@@ -75,18 +81,21 @@ DIRTY_MAX = 256
 @cache
 def version_key() -> str:
     """Identifies the analysis code and the Python that parses: a digest of graphlive's
-    analysis sources, the Python version and implementation."""
+    analysis sources and compiled modules, the Python version and implementation."""
+    return analysis_digest(Path(__file__).resolve().parent / "analysis")
+
+
+def analysis_digest(folder: Path) -> str:
+    """:func:`version_key` of the analysis package in ``folder``. Compiled modules (the mypyc
+    build) count by content: their classes pickle differently from the pure build's, and in an
+    editable checkout a stale one runs instead of the source beside it."""
     h = hashlib.blake2b(digest_size=12)
     h.update(f"{_FORMAT}|{sys.implementation.cache_tag}|{sys.version_info[:3]}".encode())
-    analysis = Path(__file__).resolve().parent / "analysis"
-    for path in sorted(analysis.glob("*.py")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    # A mypyc build pickles its classes differently: its caches are not the pure build's.
-    compiled = sorted(
-        p.name for p in analysis.iterdir() if p.name.endswith(tuple(EXTENSION_SUFFIXES))
-    )
-    h.update("|".join(compiled).encode())
+    compiled = tuple(EXTENSION_SUFFIXES)
+    for path in sorted(folder.iterdir()):
+        if path.suffix == ".py" or path.name.endswith(compiled):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
     return h.hexdigest()
 
 
@@ -157,22 +166,39 @@ class CacheEntry:
     @contextlib.contextmanager
     def _locked(self, *, exclusive: bool) -> Iterator[int]:
         """Hold the entry's lock (shared for reading); yields its descriptor, -1 when the
-        entry's folder does not exist (nothing to read)."""
+        entry's folder does not exist (nothing to read) or there are no locks (Windows).
+        Raises :class:`TimeoutError` after :data:`LOCK_WAIT_S` seconds."""
+        forked.reap()  # save children that have ended (no zombie waits for the next save)
+        if sys.platform == "win32":  # no flock: saves run in the calling process, unlocked
+            yield -1
+            return
         try:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError:
             yield -1
             return
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+            deadline = time.monotonic() + LOCK_WAIT_S
+            while True:
+                try:
+                    fcntl.flock(fd, mode)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise TimeoutError(f"analysis cache {self.folder} stays locked") from None
+                    time.sleep(0.02)  # polling another process's lock; flock has no timeout
             yield fd
         finally:
             os.close(fd)  # a forked writer keeps its copy, and with it the lock
 
     def has_state(self) -> bool:
         """Whether a state file is there (after any save in progress)."""
-        with self._locked(exclusive=False):
-            return self.state_path.exists()
+        try:
+            with self._locked(exclusive=False):
+                return self.state_path.exists()
+        except TimeoutError:
+            return False
 
     def header(self) -> Header | None:
         """The entry's header if there is a usable one (same versions, graph and root)."""
@@ -227,12 +253,18 @@ class CacheEntry:
         except OSError as exc:
             log.warning("graphlive: cannot save the analysis cache in %s: %s", self.folder, exc)
             return False
-        with self._locked(exclusive=True) as fd:
-            if state is not None:
-                header.state_token = os.urandom(8).hex()
-                if background and forked.run_in_child(lambda: self._write(header, state), keep=fd):
-                    return True
-            return self._write(header, state)
+        try:
+            with self._locked(exclusive=True) as fd:
+                if state is not None:
+                    header.state_token = os.urandom(8).hex()
+                    if background and forked.run_in_child(
+                        lambda: self._write(header, state), keep=fd
+                    ):
+                        return True
+                return self._write(header, state)
+        except TimeoutError as exc:
+            log.warning("graphlive: not saving the analysis: %s", exc)
+            return False
 
     def _write(self, header: Header, state: dict[str, Any] | None) -> bool:
         try:

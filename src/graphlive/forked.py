@@ -20,14 +20,20 @@ Contracts:
 * Children are reaped without blocking at the next :func:`run_in_child` (and by :func:`reap`,
   which ``LiveGraph.close`` calls); :func:`wait_children`
   waits for all of them (tests, benchmarks, and before measuring the next thing).
+* The child logs nothing (a lock another thread held at the fork, such as a log handler's, stays
+  held in the child) and is ended by ``SIGALRM`` after :data:`CHILD_TIMEOUT_S` seconds should
+  it hang anyway.
 * Only on Linux: macOS system libraries are not fork-safe once a thread touched them.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
+import logging
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Callable
@@ -35,6 +41,10 @@ from collections.abc import Callable
 __all__ = ["forking_enabled", "reap", "run_in_child", "wait_children"]
 
 _children: set[int] = set()
+#: Exit codes of children collected and not yet reported by :func:`wait_children`.
+_ended: collections.deque[int] = collections.deque(maxlen=100)
+#: A child still running after this many seconds is ended by the kernel (``SIGALRM``).
+CHILD_TIMEOUT_S = 600
 
 
 def forking_enabled() -> bool:
@@ -64,6 +74,12 @@ def run_in_child(work: Callable[[], bool], *, keep: int = -1) -> int | None:
     code = 1
     try:
         gc.disable()  # a collection would touch (and so copy) every page of the parent's heap
+        # A lock another thread held at the fork (a log handler's, a stream's) stays held here:
+        # log nothing, and end after CHILD_TIMEOUT_S whatever happens, letting go of the lock
+        # readers wait on.
+        logging.disable(logging.CRITICAL)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.alarm(CHILD_TIMEOUT_S)
         os.setsid()
         _let_go(keep)
         code = 0 if work() else 1
@@ -71,18 +87,22 @@ def run_in_child(work: Callable[[], bool], *, keep: int = -1) -> int | None:
         os._exit(code)
 
 
-def reap() -> list[int]:
-    """Collect the children that have ended, without waiting; their exit codes."""
-    return _reap(block=False)
+def reap() -> None:
+    """Collect the children that have ended, without waiting (their exit codes are kept for
+    :func:`wait_children`)."""
+    _reap(block=False)
 
 
 def wait_children() -> list[int]:
-    """Wait for every child started by :func:`run_in_child`; their exit codes."""
-    return _reap(block=True)
+    """Wait for every child started by :func:`run_in_child`; the exit codes of the children
+    that ended since the last call (the last 100 at most), in the order they were collected."""
+    _reap(block=True)
+    codes = list(_ended)
+    _ended.clear()
+    return codes
 
 
-def _reap(*, block: bool) -> list[int]:
-    codes = []
+def _reap(*, block: bool) -> None:
     for pid in list(_children):
         try:
             done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
@@ -91,8 +111,7 @@ def _reap(*, block: bool) -> list[int]:
             continue
         if done:
             _children.discard(pid)
-            codes.append(os.waitstatus_to_exitcode(status))
-    return codes
+            _ended.append(os.waitstatus_to_exitcode(status))
 
 
 def _let_go(keep: int) -> None:

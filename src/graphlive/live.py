@@ -531,8 +531,11 @@ class LiveGraph:
         return options
 
     def _fork_guard(self) -> AbstractContextManager[object]:
-        """No thread of ours runs while the analyzer forks its parsing workers: the writer
-        lease's heartbeat pauses (else the analysis would parse in this process alone)."""
+        """No thread of ours runs while the analyzer forks its parsing workers (else it would
+        parse in this process alone): the send in flight (``analysis_started``) is waited for,
+        and the writer lease's heartbeat pauses."""
+        if self._inflight is not None:
+            self._inflight.wait()  # settled, in order, by the next flush
         return self._lease.paused() if self._lease is not None else nullcontext()
 
     def _ensure_analyzer(self, workers: int | None) -> Analyzer | None:
@@ -650,6 +653,10 @@ class LiveGraph:
     def _flush(self, *, wait: bool) -> bool:
         """:meth:`flush`; without ``wait``, the last send may still be in flight on return
         (settled by the next flush: one at a time, in order)."""
+        with self.lock:  # the watcher's thread flushes too, and a send is settled only once
+            return self._flush_locked(wait=wait)
+
+    def _flush_locked(self, *, wait: bool) -> bool:
         if not self.publishing or self.bus is None:
             return True
         if not self._buffer and not self._needs_reset and self._inflight is None:
@@ -687,6 +694,11 @@ class LiveGraph:
         try:
             result = inflight.result()
         except BaseException:
+            if not inflight.done():
+                # Interrupted while waiting (Ctrl-C in a kernel): the send may still succeed,
+                # so its events must not be queued again; it stays the one in flight.
+                self._inflight = inflight
+                raise
             self._buffer[:0] = inflight.events
             raise
         self._published(result, inflight.known_epoch)

@@ -51,6 +51,10 @@ class InFlightSend:
     def done(self) -> bool:
         return not self._thread.is_alive()
 
+    def wait(self) -> None:
+        """Wait for the send to end, without taking its result (:meth:`result` does)."""
+        self._thread.join()
+
     def result(self) -> PublishResult:
         """Wait for the send; its result, or the exception it raised."""
         self._thread.join()

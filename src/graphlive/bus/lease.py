@@ -62,6 +62,10 @@ class Lease:
             return True
         return bool(self.client.set(self.key, self.token, nx=True, px=self.ttl_ms))
 
+    def renew(self) -> bool:
+        """Renew the lease if this process holds it (never takes it). True if it still does."""
+        return bool(int(self._renew(keys=[self.key], args=[self.token, self.ttl_ms])))
+
     def release(self) -> None:
         """Give the lease up (if held) so a standby can take over at once."""
         self._release(keys=[self.key], args=[self.token])

@@ -193,21 +193,25 @@ class WriterLease:
         serving heartbeat (blocked in ``BLPOP`` for up to a third of the time to live) is left
         running: pausing it would cost more than the fork saves."""
         thread = self._thread
-        if thread is None or self._handler is not None:
+        if thread is None or self._handler is not None or self.lost or not thread.is_alive():
+            # Nothing to pause, or the lease is lost: never take it back here (the fence
+            # must keep refusing this session's events).
             yield
             return
         self._stop.set()
         self._thread = None
         thread.join()
         try:
-            if not self._lease.hold():
+            if not self._lease.renew():
                 self.lost = True
+                log.error("graphlive: lost the writer lease of %r", self.keys.graph)
         except redis.RedisError as exc:
             log.warning("graphlive: cannot renew the writer lease: %s", exc)
         try:
             yield
         finally:
-            self.start_heartbeat()
+            if not self.lost:
+                self.start_heartbeat()
 
     def release(self) -> None:
         """Stop the heartbeat and give the lease up, so a waiting writer continues at once."""
