@@ -1,0 +1,7 @@
+function add(a, b) {
+  return a + b;
+}
+exports.add = add;
+module.exports.twice = function (x) {
+  return add(x, x);
+};
