@@ -21,6 +21,9 @@ class Language:
 LANGUAGES: dict[str, Language] = {
     "javascript": Language("javascript", (".js", ".mjs", ".cjs", ".jsx")),
     "typescript": Language("typescript", (".ts", ".mts", ".cts", ".tsx")),
+    "go": Language("go", (".go",)),
+    "java": Language("java", (".java",)),
+    "rust": Language("rust", (".rs",)),
 }
 
 _BY_EXTENSION = {ext: lang.name for lang in LANGUAGES.values() for ext in lang.extensions}
@@ -42,7 +45,20 @@ def parser_for(path: str) -> tree_sitter.Parser:
         import tree_sitter_typescript
 
         return tree_sitter.Parser(tree_sitter.Language(tree_sitter_typescript.language_tsx()))
-    if language_of(path) == "typescript":
+    language = language_of(path)
+    if language == "go":
+        import tree_sitter_go
+
+        return tree_sitter.Parser(tree_sitter.Language(tree_sitter_go.language()))
+    if language == "java":
+        import tree_sitter_java
+
+        return tree_sitter.Parser(tree_sitter.Language(tree_sitter_java.language()))
+    if language == "rust":
+        import tree_sitter_rust
+
+        return tree_sitter.Parser(tree_sitter.Language(tree_sitter_rust.language()))
+    if language == "typescript":
         import tree_sitter_typescript
 
         grammar = tree_sitter_typescript.language_typescript()
