@@ -1,24 +1,39 @@
 """Analysis of the languages besides Python, on tree-sitter's official grammars (issue 21).
 
-Step 1, this package: JavaScript and TypeScript files parsed with ``tree-sitter-javascript`` /
-``tree-sitter-typescript`` into :class:`~graphlive.analysis.polyglot.facts.ScriptFacts`
-(definitions, imports, exports, call sites; :mod:`.javascript`), then resolved across the files
-of a tree into the same per-file outputs the Python analysis writes
-(:class:`~graphlive.analysis.build.FileOutput`; :mod:`.resolve_js`). :func:`analyze_scripts`
-runs both over a list of files. Not yet wired into :class:`~graphlive.analysis.engine.Analyzer`
-(discovery, incremental updates, the analysis cache, the watcher and the view come next); the
-Go, Java and Rust grammars follow the same shape.
+Per language, extraction into plain facts from tree-sitter's syntax tree, then resolution
+across the files of a tree into the same per-file outputs the Python analysis writes
+(:class:`~graphlive.analysis.build.FileOutput`), with the external nodes they point at:
+
+* JavaScript and TypeScript: :mod:`.javascript`, :mod:`.resolve_js` (:func:`analyze_scripts`);
+* Go: :mod:`.go`, :mod:`.resolve_go` (:func:`analyze_go`);
+* Java: :mod:`.java`, :mod:`.resolve_java` (:func:`analyze_java`);
+* Rust: :mod:`.rust`, :mod:`.resolve_rust` (:func:`analyze_rust`).
+
+:mod:`.screening` holds the checks every extractor shares (generated files, syntax errors).
+Not yet wired into :class:`~graphlive.analysis.engine.Analyzer` (discovery, incremental
+updates, the analysis cache, the watcher and the view come next).
 
 Node ids (stable across re-analysis, never clashing with Python's dotted ids since they hold a
 ``/`` or a ``:``): a module is its file path relative to the root (``web/app.ts``); a definition
 is ``<file>:<qualified name>`` (``web/app.ts:Cart.total``, ``web/app.ts:main.helper`` for a
-function nested in ``main``); an import of a package (not a relative path) is an external node
-``npm:<specifier>`` and a name taken from it ``npm:<specifier>:<name>``.
+function nested in ``main``; Java methods add their arity, ``Cart.java:Cart.add/1``); what
+comes from outside the tree is an external node named by language (``npm:react:useState``,
+``go:fmt:Println``, ``java:java.util.List.add``, ``rust:std::collections::HashMap::new``).
 """
 
 from __future__ import annotations
 
 from graphlive.analysis.polyglot.languages import LANGUAGES, language_of
+from graphlive.analysis.polyglot.resolve_go import analyze_go
+from graphlive.analysis.polyglot.resolve_java import analyze_java
 from graphlive.analysis.polyglot.resolve_js import analyze_scripts
+from graphlive.analysis.polyglot.resolve_rust import analyze_rust
 
-__all__ = ["LANGUAGES", "analyze_scripts", "language_of"]
+__all__ = [
+    "LANGUAGES",
+    "analyze_go",
+    "analyze_java",
+    "analyze_rust",
+    "analyze_scripts",
+    "language_of",
+]

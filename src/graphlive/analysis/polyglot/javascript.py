@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from tree_sitter import Node as TsNode
 
-from graphlive.analysis.facts import DiagFact, file_diag
 from graphlive.analysis.polyglot.facts import (
     ScriptCall,
     ScriptDef,
@@ -29,14 +28,10 @@ from graphlive.analysis.polyglot.facts import (
     ScriptImport,
 )
 from graphlive.analysis.polyglot.languages import language_of, parser_for
+from graphlive.analysis.polyglot.screening import line_count, screen, syntax_errors
 
 __all__ = ["extract_script"]
 
-#: At most this many syntax errors are reported per file.
-_MAX_SYNTAX_DIAGS = 5
-#: Lines this long on average (and files this large) are generated or minified code.
-_MINIFIED_LINE = 300
-_MINIFIED_MIN_BYTES = 5_000
 
 _FUNCTIONS = frozenset(
     {"function_declaration", "generator_function_declaration", "function_signature"}
@@ -51,40 +46,17 @@ _CLASS_VALUES = frozenset({"class"})
 def extract_script(rel: str, data: bytes, *, max_bytes: int = 1_000_000) -> ScriptFacts:
     """The facts of the file ``rel`` (relative path, ``/`` separators) holding ``data``."""
     facts = ScriptFacts(file=rel, language=language_of(rel) or "javascript")
-    facts.lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-    if len(data) > max_bytes:
-        facts.diagnostics.append(
-            file_diag(rel, "generated-file", f"{len(data):,} bytes, over {max_bytes:,}: not read")
-        )
-        return facts
-    if len(data) >= _MINIFIED_MIN_BYTES and len(data) / max(facts.lines, 1) > _MINIFIED_LINE:
-        facts.diagnostics.append(
-            file_diag(rel, "generated-file", "minified or generated code (very long lines)")
-        )
+    facts.lines = line_count(data)
+    skipped = screen(rel, data, facts.lines, max_bytes)
+    if skipped is not None:
+        facts.diagnostics.append(skipped)
         return facts
     tree = parser_for(rel).parse(data)
     root = tree.root_node
     if root.has_error:
-        _syntax_errors(rel, root, facts.diagnostics)
+        syntax_errors(rel, root, facts.diagnostics)
     _Walker(facts, data).block(root, "")
     return facts
-
-
-def _syntax_errors(rel: str, root: TsNode, out: list[DiagFact]) -> None:
-    found = 0
-    stack = [root]
-    while stack and found < _MAX_SYNTAX_DIAGS:
-        node = stack.pop()
-        if node.is_error or node.is_missing:
-            row, col = node.start_point
-            what = f"missing {node.type}" if node.is_missing else "cannot be parsed"
-            out.append(
-                DiagFact(rel, row + 1, col, "error", "syntax-error", f"{what}; kept the rest")
-            )
-            found += 1
-            continue
-        if node.has_error:
-            stack.extend(reversed(node.children))
 
 
 class _Walker:

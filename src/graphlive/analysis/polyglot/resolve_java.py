@@ -1,0 +1,505 @@
+"""Resolving Java facts across a tree into graph nodes and edges per file.
+
+What resolves (each case has a fixture in ``tests/analysis_fixtures/java``):
+
+* **Types**: a type's fully qualified name is its file's ``package`` plus its nested names
+  (``shop.Cart.Line``). A simple name written in a scope is looked up, in Java's order, among
+  the enclosing types and their member types (and classes local to the enclosing method), the
+  file's own types, its single-type imports, the types of the same package (any file of the
+  tree declaring that package), then the on-demand imports (``import p.*``) of packages of the
+  tree; ``java.lang``'s common types are implicit. A fully qualified name resolves as written.
+  A type of the tree is its definition node; a type from elsewhere (a single-type import of a
+  package not in the tree, ``java.lang``) is an external node ``java:<qualified name>``, and
+  its methods ``java:<qualified name>.<method>``. Generic type parameters, and names only an
+  on-demand import of a package outside the tree could supply, are unknown: never guessed.
+* **Methods by arity**: a method's id carries its parameter count (``Cart.add/1``), and a call
+  matches the methods of the same name and argument count (a varargs method any count from
+  its fixed parameters up). When several of one class match by arity (``add(int)`` and
+  ``add(String)``), the call gets an edge to **each**: types of arguments are not inferred.
+  A class with no match inherits the first match up its ``extends`` then ``implements``.
+* **Calls**: ``foo()`` → a method of the innermost enclosing class having one (through its
+  supertypes), then a ``static`` import; ``this.foo()``, ``super.foo()``; ``x.foo()`` through
+  the declared type of a local variable, parameter or field (the nearest declaration before the
+  call, then fields up the enclosing and super classes; ``var x = new C()`` is a ``C``), also
+  along field paths (``this.cart.items.add()``); ``Type.foo()`` and ``pkg.Type.foo()``
+  (static); ``Enum.CONSTANT.foo()``; ``new C().foo()``; ``new C(…)`` → the constructor of that
+  arity, else the class; ``this(…)``/``super(…)`` likewise. A call through an interface type
+  goes to the interface's method **and** to the methods of that name and arity of every class
+  of the tree implementing it (directly or through other types). Everything else — a call on
+  a call's result, on a variable of unknown type, on an external type's field, in an anonymous
+  class on its own ``this`` — is unresolved and listed on its caller
+  (``extra["unresolved_calls"]``), never guessed.
+* **Inheritance**: ``extends`` and (until the graph has a kind of its own for it, as for
+  TypeScript) ``implements`` → ``inherits`` edges; imports → ``imports`` edges to the type
+  imported (or to every file of a package of the tree imported on demand).
+* **Not yet**: argument types (overloads of one arity all get an edge), the result type of a
+  call (``a.b().c()``), method references (``Cart::add``), member types inherited from a
+  supertype, and the implicit supertypes (``Object``, ``Enum``) of classes with no ``extends``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from graphlive.analysis.build import FileOutput
+from graphlive.analysis.facts import file_diag
+from graphlive.analysis.polyglot.java import TYPE_KINDS, JavaCall, JavaDef, JavaFacts, extract_java
+from graphlive.analysis.polyglot.resolve_js import ScriptAnalysis
+from graphlive.graph import Edge, EdgeKind, Node, NodeKind
+
+__all__ = ["analyze_java", "resolve_java"]
+
+#: A type: ``(file, qualname)`` of the tree, or ``("", qualified name)`` from elsewhere.
+_Type = tuple[str, str]
+
+#: Types every Java file sees without an import (the commonly used part of java.lang).
+# fmt: off
+_JAVA_LANG = frozenset({
+    "Object", "String", "StringBuilder", "Math", "StrictMath", "System", "Integer", "Long",
+    "Short", "Byte", "Double", "Float", "Boolean", "Character", "Number", "Void", "Class", "Enum",
+    "Record", "Iterable", "Comparable", "CharSequence", "Runnable", "Thread", "ThreadLocal",
+    "Runtime", "AutoCloseable", "Cloneable", "Throwable", "Exception", "Error", "RuntimeException",
+    "IllegalArgumentException", "IllegalStateException", "NullPointerException",
+    "ArithmeticException", "UnsupportedOperationException", "IndexOutOfBoundsException",
+    "ClassCastException", "InterruptedException", "Override", "Deprecated", "FunctionalInterface",
+    "SuppressWarnings"
+})
+# fmt: on
+
+
+def analyze_java(root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000) -> ScriptAnalysis:
+    """Extract and resolve the Java files ``rels`` (paths relative to ``root``)."""
+    facts: dict[str, JavaFacts] = {}
+    for rel in rels:
+        try:
+            data = (root / rel).read_bytes()
+        except OSError as exc:
+            lost = JavaFacts(file=rel)
+            lost.diagnostics.append(file_diag(rel, "unreadable", f"cannot be read: {exc}"))
+            facts[rel] = lost
+            continue
+        facts[rel] = extract_java(rel, data, max_bytes=max_bytes)
+    return resolve_java(facts)
+
+
+def resolve_java(facts: Mapping[str, JavaFacts]) -> ScriptAnalysis:
+    """Resolve every file of ``facts`` against all of them. ``ScriptAnalysis.facts`` stays
+    empty: it is typed for script facts, and these are the caller's already."""
+    return _Resolver(facts).run()
+
+
+def def_id(rel: str, qualname: str) -> str:
+    return f"{rel}:{qualname}"
+
+
+def _matches(d: JavaDef, arity: int) -> bool:
+    return d.arity == arity or (d.varargs and arity >= d.arity - 1)
+
+
+class _Resolver:
+    def __init__(self, facts: Mapping[str, JavaFacts]) -> None:
+        self.facts = facts
+        self.defs = {rel: {d.qualname: d for d in f.defs} for rel, f in facts.items()}
+        #: (file, type qualname) → its methods and constructors.
+        self.members: dict[_Type, list[JavaDef]] = {}
+        #: Fully qualified name → a type of the tree (local classes have none).
+        self.fqn: dict[str, _Type] = {}
+        self.packages: dict[str, list[str]] = {}
+        for rel, f in facts.items():
+            self.packages.setdefault(f.package, []).append(rel)
+            for d in f.defs:
+                if d.kind not in TYPE_KINDS:
+                    self.members.setdefault((rel, d.parent), []).append(d)
+                elif self.is_member_type(rel, d):
+                    self.fqn[f"{f.package}.{d.qualname}" if f.package else d.qualname] = (
+                        rel,
+                        d.qualname,
+                    )
+        self.externals: dict[str, Node] = {}
+        self.ancestors_cache: dict[_Type, frozenset[_Type]] = {}
+
+    def run(self) -> ScriptAnalysis:
+        outputs = [self.file_output(f) for f in self.facts.values()]
+        return ScriptAnalysis(outputs=outputs, externals=self.externals)
+
+    def is_member_type(self, rel: str, d: JavaDef) -> bool:
+        """A top-level or member type (not local to a method): one with a qualified name."""
+        defs = self.defs[rel]
+        while d.parent:
+            parent = defs.get(d.parent)
+            if parent is None or parent.kind not in TYPE_KINDS:
+                return False
+            d = parent
+        return True
+
+    def external(self, ident: str) -> str:
+        if ident not in self.externals:
+            name = ident.rpartition(".")[2] or ident
+            self.externals[ident] = Node(
+                id=ident, kind=NodeKind.EXTERNAL, name=name, language="java"
+            )
+        return ident
+
+    # ------------------------------------------------------------------ types
+
+    def type_def(self, t: _Type) -> JavaDef | None:
+        return self.defs[t[0]].get(t[1]) if t[0] else None
+
+    def type_id(self, t: _Type) -> str:
+        return def_id(t[0], t[1]) if t[0] else self.external(f"java:{t[1]}")
+
+    def chain(self, rel: str, scope: str) -> Iterator[JavaDef]:
+        """The definitions enclosing ``scope`` (itself first), out to the file."""
+        defs = self.defs[rel]
+        current = scope
+        while current:
+            d = defs.get(current)
+            if d is None:
+                return
+            yield d
+            current = d.parent
+
+    def by_fqn(self, name: str) -> _Type:
+        return self.fqn.get(name) or ("", name)
+
+    def simple_type(self, rel: str, scope: str, name: str) -> _Type | None:
+        defs = self.defs[rel]
+        for d in self.chain(rel, scope):
+            if name in d.type_params:
+                return None  # a type variable: any type at all
+            if d.kind in TYPE_KINDS and d.name == name:
+                return (rel, d.qualname)
+            member = defs.get(f"{d.qualname}.{name}")
+            if member is not None and member.kind in TYPE_KINDS:
+                return (rel, member.qualname)
+        top = defs.get(name)
+        if top is not None and top.kind in TYPE_KINDS:
+            return (rel, name)
+        f = self.facts[rel]
+        for imp in f.imports:
+            if not imp.static and not imp.on_demand and imp.name.rpartition(".")[2] == name:
+                return self.by_fqn(imp.name)
+        found = self.fqn.get(f"{f.package}.{name}" if f.package else name)
+        if found is not None:
+            return found
+        for imp in f.imports:
+            if imp.on_demand and f"{imp.name}.{name}" in self.fqn:
+                return self.fqn[f"{imp.name}.{name}"]
+        return ("", f"java.lang.{name}") if name in _JAVA_LANG else None
+
+    def type_path(self, rel: str, scope: str, parts: Sequence[str]) -> _Type | None:
+        """The type a dotted name written in ``scope`` denotes: a simple name then member
+        types, or a fully qualified name (``java.util.List``, ``shop.Cart.Line``)."""
+        if not parts or not parts[0]:
+            return None
+        t = self.simple_type(rel, scope, parts[0])
+        rest = list(parts[1:])
+        if t is None:
+            for i in range(len(parts), 1, -1):
+                found = self.fqn.get(".".join(parts[:i]))
+                if found is not None:
+                    t, rest = found, list(parts[i:])
+                    break
+            else:
+                # A package-qualified name of no type of ours: lower-case packages, then the
+                # type (Java's naming convention is the only way to tell where they split).
+                upper = next((i for i, p in enumerate(parts) if p[:1].isupper()), None)
+                if upper is None or upper == 0:
+                    return None
+                t, rest = ("", ".".join(parts[: upper + 1])), list(parts[upper + 1 :])
+        for part in rest:
+            t = self.member_type(t, part)
+            if t is None:
+                return None
+        return t
+
+    def member_type(self, t: _Type, name: str) -> _Type | None:
+        if not t[0]:  # outside the tree, only the naming convention tells a nested type
+            return ("", f"{t[1]}.{name}") if name[:1].isupper() else None
+        d = self.defs[t[0]].get(f"{t[1]}.{name}")
+        return (t[0], d.qualname) if d is not None and d.kind in TYPE_KINDS else None
+
+    def supertypes(self, t: _Type) -> list[_Type]:
+        d = self.type_def(t)
+        if d is None:
+            return []
+        out = []
+        for written in (*d.bases, *d.implements):
+            found = self.type_path(t[0], d.parent, written.split("."))
+            if found is not None and found != t:
+                out.append(found)
+        return out
+
+    def ancestors(self, t: _Type) -> frozenset[_Type]:
+        """Every supertype of ``t``, transitively (cycles, which javac rejects, end here)."""
+        cached = self.ancestors_cache.get(t)
+        if cached is not None:
+            return cached
+        self.ancestors_cache[t] = frozenset()
+        seen: set[_Type] = set()
+        todo = self.supertypes(t)
+        while todo:
+            s = todo.pop()
+            if s not in seen and s != t:
+                seen.add(s)
+                todo.extend(self.supertypes(s))
+        self.ancestors_cache[t] = frozenset(seen)
+        return self.ancestors_cache[t]
+
+    # ------------------------------------------------------------------ members
+
+    def methods(
+        self, t: _Type, name: str, arity: int, seen: frozenset[_Type] = frozenset()
+    ) -> list[str]:
+        """Ids of the methods ``name`` of ``t`` taking ``arity`` arguments: its own, else the
+        first supertype's having any (an external supertype has them all)."""
+        if not t[0]:
+            return [self.external(f"java:{t[1]}.{name}")]
+        own = [
+            def_id(t[0], m.qualname)
+            for m in self.members.get(t, ())
+            if m.kind == "method" and m.name == name and _matches(m, arity)
+        ]
+        if own or t in seen:
+            return own
+        for s in self.supertypes(t):
+            found = self.methods(s, name, arity, seen | {t})
+            if found:
+                return found
+        return []
+
+    def dispatch(self, t: _Type, name: str, arity: int) -> list[str]:
+        """:meth:`methods`, plus for an interface the implementing methods of the tree's
+        classes: which one runs is decided by the object, unknown here."""
+        found = self.methods(t, name, arity)
+        d = self.type_def(t)
+        if d is None or d.kind != "interface":
+            return found
+        extra: list[str] = []
+        for rel, defs in self.defs.items():
+            for c in defs.values():
+                if c.kind in ("class", "enum", "record") and t in self.ancestors((rel, c.qualname)):
+                    extra.extend(
+                        def_id(rel, m.qualname)
+                        for m in self.members.get((rel, c.qualname), ())
+                        if m.kind == "method" and m.name == name and _matches(m, arity)
+                    )
+        return found + [e for e in extra if e not in found]
+
+    def constructor(self, t: _Type, arity: int) -> list[str]:
+        """The constructors of ``t`` taking ``arity`` arguments, else the type itself."""
+        found = [
+            def_id(t[0], m.qualname)
+            for m in self.members.get(t, ())
+            if m.kind == "constructor" and _matches(m, arity)
+        ]
+        return found or [self.type_id(t)]
+
+    def field_type(self, t: _Type, name: str, seen: frozenset[_Type] = frozenset()) -> _Type | None:
+        """The declared type of field ``name`` of ``t`` (or inherited), ``None``: unknown."""
+        if not t[0] or t in seen:
+            return None
+        for v in self.facts[t[0]].vars:
+            if v.field and v.scope == t[1] and v.name == name:
+                return self.type_path(t[0], t[1], v.type.split(".")) if v.type else None
+        for s in self.supertypes(t):
+            found = self.field_type(s, name, seen | {t})
+            if found is not None:
+                return found
+        return None
+
+    def has_field(self, t: _Type, name: str, seen: frozenset[_Type] = frozenset()) -> bool:
+        if not t[0] or t in seen:
+            return False
+        if any(v.field and v.scope == t[1] and v.name == name for v in self.facts[t[0]].vars):
+            return True
+        return any(self.has_field(s, name, seen | {t}) for s in self.supertypes(t))
+
+    def variable(self, rel: str, scope: str, name: str, line: int) -> tuple[bool, _Type | None]:
+        """(whether ``name`` is a variable seen from ``scope`` at ``line``, its type). Locals
+        and parameters first (the nearest declaration before the line), then the fields of
+        each enclosing type: Java's shadowing order."""
+        f = self.facts[rel]
+        for d in self.chain(rel, scope):
+            if d.kind in TYPE_KINDS:
+                t = (rel, d.qualname)
+                if self.has_field(t, name):
+                    return True, self.field_type(t, name)
+                continue
+            best = None
+            for v in f.vars:
+                if (
+                    not v.field
+                    and v.scope == d.qualname
+                    and v.name == name
+                    and v.line <= line
+                    and (best is None or v.line >= best.line)
+                ):
+                    best = v
+            if best is not None:
+                return True, self.type_path(rel, scope, best.type.split(".")) if best.type else None
+        return False, None
+
+    # ------------------------------------------------------------------ calls
+
+    def enclosing_type(self, rel: str, scope: str) -> _Type | None:
+        d = next((d for d in self.chain(rel, scope) if d.kind in TYPE_KINDS), None)
+        return (rel, d.qualname) if d is not None else None
+
+    def superclass(self, t: _Type) -> _Type | None:
+        d = self.type_def(t)
+        if d is None or not d.bases or d.kind == "interface":
+            return None
+        return self.type_path(t[0], d.parent, d.bases[0].split("."))
+
+    def receiver_type(self, rel: str, call: JavaCall) -> tuple[_Type | None, bool]:
+        """(the type a path receiver has, whether the receiver names the type itself: a
+        static call, with no dispatch to implementations)."""
+        parts = call.receiver
+        head, rest = parts[0], list(parts[1:])
+        t: _Type | None
+        if head == "this":
+            t = self.enclosing_type(rel, call.caller)
+        elif head == "super":
+            here = self.enclosing_type(rel, call.caller)
+            t = self.superclass(here) if here is not None else None
+        elif parts[-1] == "this":  # Outer.this
+            return self.type_path(rel, call.caller, parts[:-1]), False
+        else:
+            known, t = self.variable(rel, call.caller, head, call.line)
+            if not known:
+                for i in range(len(parts), 0, -1):
+                    t = self.type_path(rel, call.caller, parts[:i])
+                    if t is not None:
+                        rest = list(parts[i:])
+                        break
+                if not rest:
+                    return t, True
+        for part in rest:
+            if t is None:
+                return None, False
+            t = self.field_type(t, part)
+        return t, False
+
+    def call_targets(self, rel: str, call: JavaCall) -> list[str]:
+        caller, name, arity = call.caller, call.name, call.arity
+        if call.receiver_kind == "expr":
+            return []
+        if call.new:
+            t = self.type_path(rel, caller, call.receiver)
+            return self.constructor(t, arity) if t is not None else []
+        if name == "<init>":  # this(…) / super(…)
+            here = self.enclosing_type(rel, caller)
+            if here is None:
+                return []
+            t = here if call.receiver == ("this",) else self.superclass(here)
+            return self.constructor(t, arity) if t is not None else []
+        if call.receiver_kind == "new":
+            t = self.type_path(rel, caller, call.receiver)
+            return self.methods(t, name, arity) if t is not None else []
+        if call.receiver_kind == "path":
+            t, static = self.receiver_type(rel, call)
+            if t is None:
+                return []
+            if call.receiver == ("super",):
+                return self.methods(t, name, arity)
+            return self.methods(t, name, arity) if static else self.dispatch(t, name, arity)
+        for d in self.chain(rel, caller):
+            if d.kind in TYPE_KINDS:
+                found = self.dispatch((rel, d.qualname), name, arity)
+                if found:
+                    return found
+        return self.static_import(rel, name, arity)
+
+    def static_import(self, rel: str, name: str, arity: int) -> list[str]:
+        imports = self.facts[rel].imports
+        for imp in imports:
+            owner, _, member = imp.name.rpartition(".")
+            if imp.static and not imp.on_demand and member == name:
+                return self.methods(self.by_fqn(owner), name, arity)
+        for imp in imports:
+            t = self.fqn.get(imp.name) if imp.static and imp.on_demand else None
+            found = self.methods(t, name, arity) if t is not None else []
+            if found:
+                return found
+        return []
+
+    # ------------------------------------------------------------------ outputs
+
+    def file_output(self, f: JavaFacts) -> FileOutput:
+        rel = f.file
+        out = FileOutput(file=rel)
+        out.diagnostics.extend(f.diagnostics)
+        out.nodes[rel] = Node(
+            id=rel,
+            kind=NodeKind.MODULE,
+            name=posixpath.splitext(posixpath.basename(rel))[0],
+            file=rel,
+            line=1,
+            end_line=max(f.lines, 1),
+            language="java",
+            extra=(("package", f.package),) if f.package else (),
+        )
+
+        def add(kind: EdgeKind, source: str, target: str, line: int) -> None:
+            edge = Edge(kind, source, target, line, rel)
+            out.edges[edge.key] = edge
+
+        for d in f.defs:
+            ident = def_id(rel, d.qualname)
+            is_type = d.kind in TYPE_KINDS
+            extra: dict[str, object] = {}
+            if d.kind in ("interface", "annotation"):
+                extra["interface"] = True
+            elif d.kind in ("enum", "record"):
+                extra[d.kind] = True
+            if not is_type:
+                extra["arity"] = d.arity
+            if d.kind == "constructor":
+                extra["constructor"] = True
+            if d.varargs:
+                extra["varargs"] = True
+            out.nodes[ident] = Node(
+                id=ident,
+                kind=NodeKind.CLASS if is_type else NodeKind.METHOD,
+                name=d.name,
+                file=rel,
+                line=d.line,
+                end_line=d.end_line,
+                language="java",
+                extra=tuple(sorted(extra.items())),
+            )
+            add(EdgeKind.CONTAINS, def_id(rel, d.parent) if d.parent else rel, ident, 0)
+            for written in (*d.bases, *d.implements):
+                base = self.type_path(rel, d.parent, written.split("."))
+                if base is not None:
+                    add(EdgeKind.INHERITS, ident, self.type_id(base), d.line)
+        for imp in f.imports:
+            if imp.on_demand and not imp.static and imp.name in self.packages:
+                for other in self.packages[imp.name]:
+                    add(EdgeKind.IMPORTS, rel, other, imp.line)
+                continue
+            owner = imp.name.rpartition(".")[0] if imp.static and not imp.on_demand else imp.name
+            t = self.fqn.get(owner)
+            imported = self.type_id(t) if t is not None else self.external(f"java:{owner}")
+            add(EdgeKind.IMPORTS, rel, imported, imp.line)
+        unresolved: dict[str, list[tuple[int, str]]] = {}
+        for call in f.calls:
+            caller = def_id(rel, call.caller) if call.caller else rel
+            out.calls_total += 1
+            targets = self.call_targets(rel, call)
+            if not targets:
+                unresolved.setdefault(caller, []).append((call.line, call.text))
+                continue
+            out.calls_resolved += 1
+            for target in targets:
+                add(EdgeKind.CALLS, caller, target, call.line)
+        for caller, calls in unresolved.items():
+            node = out.nodes.get(caller)
+            if node is not None:
+                extra_items = (*node.extra, ("unresolved_calls", tuple(sorted(calls))))
+                out.nodes[caller] = replace(node, extra=tuple(sorted(extra_items)))
+        return out

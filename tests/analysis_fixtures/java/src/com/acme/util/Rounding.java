@@ -1,0 +1,10 @@
+package com.acme.util;
+
+public enum Rounding {
+    UP,
+    DOWN;
+
+    public int adjust(int cents) {
+        return this == UP ? cents + 1 : cents;
+    }
+}
