@@ -42,15 +42,14 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
 from graphlive.analysis.build import FileOutput
-from graphlive.analysis.facts import file_diag
 from graphlive.analysis.polyglot.go import GoBinding, GoDef, GoFacts, GoType, extract_go
+from graphlive.analysis.polyglot.outputs import add_edge, module_node, note_unresolved, read_all
 from graphlive.analysis.polyglot.resolve_js import ScriptAnalysis
-from graphlive.graph import Edge, EdgeKind, Node, NodeKind
+from graphlive.graph import EdgeKind, Node, NodeKind
 
 __all__ = ["analyze_go", "read_modules", "resolve_go"]
 
@@ -111,16 +110,12 @@ def analyze_go(root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000) -
     """Extract and resolve the Go files ``rels`` (paths relative to ``root``); module paths
     come from the ``go.mod`` files :func:`read_modules` finds. The result's ``facts`` stays
     empty (it holds script facts); :func:`extract_go` gives a file's."""
-    facts: dict[str, GoFacts] = {}
-    for rel in rels:
-        try:
-            data = (root / rel).read_bytes()
-        except OSError as exc:
-            lost = GoFacts(file=rel)
-            lost.diagnostics.append(file_diag(rel, "unreadable", f"cannot be read: {exc}"))
-            facts[rel] = lost
-            continue
-        facts[rel] = extract_go(rel, data, max_bytes=max_bytes)
+    facts = read_all(
+        root,
+        rels,
+        lambda rel, data: extract_go(rel, data, max_bytes=max_bytes),
+        lambda rel: GoFacts(file=rel),
+    )
     return resolve_go(facts, read_modules(root, rels))
 
 
@@ -510,21 +505,12 @@ class _Resolver:
         rel = f.file
         out = FileOutput(file=rel)
         out.diagnostics.extend(f.diagnostics)
-        out.nodes[rel] = Node(
-            id=rel,
-            kind=NodeKind.MODULE,
-            name=posixpath.splitext(posixpath.basename(rel))[0],
-            file=rel,
-            line=1,
-            end_line=max(f.lines, 1),
-            language="go",
-            extra=(("package", f.package),) if f.package else (),
+        out.nodes[rel] = module_node(
+            rel, f.lines, "go", (("package", f.package),) if f.package else ()
         )
-        edges = out.edges
 
         def add(kind: EdgeKind, source: str, target: str, line: int) -> None:
-            edge = Edge(kind, source, target, line, rel)
-            edges[edge.key] = edge
+            add_edge(out, kind, source, target, line)
 
         key = self.package_of[rel]
         for d in f.defs:
@@ -574,11 +560,7 @@ class _Resolver:
             out.calls_resolved += 1
             for callee in called:
                 add(EdgeKind.CALLS, caller, callee, call.line)
-        for caller, calls in unresolved.items():
-            node = out.nodes.get(caller)
-            if node is not None:
-                more = (*node.extra, ("unresolved_calls", tuple(sorted(calls))))
-                out.nodes[caller] = replace(node, extra=tuple(sorted(more)))
+        note_unresolved(out, unresolved)
         return out
 
     def implemented_by(self, type_id: str) -> list[str]:

@@ -39,16 +39,14 @@ What resolves (each case has a fixture in ``tests/analysis_fixtures/java``):
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from graphlive.analysis.build import FileOutput
-from graphlive.analysis.facts import file_diag
 from graphlive.analysis.polyglot.java import TYPE_KINDS, JavaCall, JavaDef, JavaFacts, extract_java
+from graphlive.analysis.polyglot.outputs import add_edge, module_node, note_unresolved, read_all
 from graphlive.analysis.polyglot.resolve_js import ScriptAnalysis
-from graphlive.graph import Edge, EdgeKind, Node, NodeKind
+from graphlive.graph import EdgeKind, Node, NodeKind
 
 __all__ = ["analyze_java", "resolve_java"]
 
@@ -72,16 +70,12 @@ _JAVA_LANG = frozenset({
 
 def analyze_java(root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000) -> ScriptAnalysis:
     """Extract and resolve the Java files ``rels`` (paths relative to ``root``)."""
-    facts: dict[str, JavaFacts] = {}
-    for rel in rels:
-        try:
-            data = (root / rel).read_bytes()
-        except OSError as exc:
-            lost = JavaFacts(file=rel)
-            lost.diagnostics.append(file_diag(rel, "unreadable", f"cannot be read: {exc}"))
-            facts[rel] = lost
-            continue
-        facts[rel] = extract_java(rel, data, max_bytes=max_bytes)
+    facts = read_all(
+        root,
+        rels,
+        lambda rel, data: extract_java(rel, data, max_bytes=max_bytes),
+        lambda rel: JavaFacts(file=rel),
+    )
     return resolve_java(facts)
 
 
@@ -433,20 +427,12 @@ class _Resolver:
         rel = f.file
         out = FileOutput(file=rel)
         out.diagnostics.extend(f.diagnostics)
-        out.nodes[rel] = Node(
-            id=rel,
-            kind=NodeKind.MODULE,
-            name=posixpath.splitext(posixpath.basename(rel))[0],
-            file=rel,
-            line=1,
-            end_line=max(f.lines, 1),
-            language="java",
-            extra=(("package", f.package),) if f.package else (),
+        out.nodes[rel] = module_node(
+            rel, f.lines, "java", (("package", f.package),) if f.package else ()
         )
 
         def add(kind: EdgeKind, source: str, target: str, line: int) -> None:
-            edge = Edge(kind, source, target, line, rel)
-            out.edges[edge.key] = edge
+            add_edge(out, kind, source, target, line)
 
         for d in f.defs:
             ident = def_id(rel, d.qualname)
@@ -497,9 +483,5 @@ class _Resolver:
             out.calls_resolved += 1
             for target in targets:
                 add(EdgeKind.CALLS, caller, target, call.line)
-        for caller, calls in unresolved.items():
-            node = out.nodes.get(caller)
-            if node is not None:
-                extra_items = (*node.extra, ("unresolved_calls", tuple(sorted(calls))))
-                out.nodes[caller] = replace(node, extra=tuple(sorted(extra_items)))
+        note_unresolved(out, unresolved)
         return out

@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from graphlive.analysis.build import FileOutput
-from graphlive.analysis.facts import file_diag
 from graphlive.analysis.polyglot.facts import ScriptDef, ScriptFacts
 from graphlive.analysis.polyglot.javascript import extract_script
 from graphlive.analysis.polyglot.languages import language_of
-from graphlive.graph import Edge, EdgeKind, Node, NodeKind
+from graphlive.analysis.polyglot.outputs import add_edge, module_node, note_unresolved, read_all
+from graphlive.graph import EdgeKind, Node, NodeKind
 
 __all__ = ["ScriptAnalysis", "analyze_scripts", "resolve_scripts"]
 
@@ -61,16 +61,12 @@ def analyze_scripts(
     root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000
 ) -> ScriptAnalysis:
     """Extract and resolve the script files ``rels`` (paths relative to ``root``)."""
-    facts: dict[str, ScriptFacts] = {}
-    for rel in rels:
-        try:
-            data = (root / rel).read_bytes()
-        except OSError as exc:
-            lost = ScriptFacts(file=rel, language=language_of(rel) or "javascript")
-            lost.diagnostics.append(file_diag(rel, "unreadable", f"cannot be read: {exc}"))
-            facts[rel] = lost
-            continue
-        facts[rel] = extract_script(rel, data, max_bytes=max_bytes)
+    facts = read_all(
+        root,
+        rels,
+        lambda rel, data: extract_script(rel, data, max_bytes=max_bytes),
+        lambda rel: ScriptFacts(file=rel, language=language_of(rel) or "javascript"),
+    )
     return resolve_scripts(facts)
 
 
@@ -312,21 +308,10 @@ class _Resolver:
         rel = f.file
         out = FileOutput(file=rel)
         out.diagnostics.extend(f.diagnostics)
-        stem = posixpath.splitext(posixpath.basename(rel))[0]
-        out.nodes[rel] = Node(
-            id=rel,
-            kind=NodeKind.MODULE,
-            name=stem,
-            file=rel,
-            line=1,
-            end_line=max(f.lines, 1),
-            language=f.language,
-        )
-        edges = out.edges
+        out.nodes[rel] = module_node(rel, f.lines, f.language)
 
         def add(kind: EdgeKind, source: str, target: str, line: int) -> None:
-            edge = Edge(kind, source, target, line, rel)
-            edges[edge.key] = edge
+            add_edge(out, kind, source, target, line)
 
         for d in f.defs:
             ident = def_id(rel, d.qualname)
@@ -364,11 +349,7 @@ class _Resolver:
                 continue
             out.calls_resolved += 1
             add(EdgeKind.CALLS, caller, called, call.line)
-        for caller, calls in unresolved.items():
-            node = out.nodes.get(caller)
-            if node is not None:
-                extra = (*node.extra, ("unresolved_calls", tuple(sorted(calls))))
-                out.nodes[caller] = replace(node, extra=tuple(sorted(extra)))
+        note_unresolved(out, unresolved)
         return out
 
     def call_target(

@@ -37,14 +37,14 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from graphlive.analysis.build import FileOutput
-from graphlive.analysis.facts import file_diag
+from graphlive.analysis.polyglot.outputs import add_edge, module_node, note_unresolved, read_all
 from graphlive.analysis.polyglot.resolve_js import ScriptAnalysis
 from graphlive.analysis.polyglot.rust import RustCall, RustDef, RustFacts, RustType, extract_rust
-from graphlive.graph import Edge, EdgeKind, Node, NodeKind
+from graphlive.graph import EdgeKind, Node, NodeKind
 
 __all__ = ["analyze_rust", "resolve_rust"]
 
@@ -102,16 +102,12 @@ Target = _Mod | str | RPath
 
 def analyze_rust(root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000) -> ScriptAnalysis:
     """Extract and resolve the Rust files ``rels`` (paths relative to ``root``)."""
-    facts: dict[str, RustFacts] = {}
-    for rel in rels:
-        try:
-            data = (root / rel).read_bytes()
-        except OSError as exc:
-            lost = RustFacts(file=rel)
-            lost.diagnostics.append(file_diag(rel, "unreadable", f"cannot be read: {exc}"))
-            facts[rel] = lost
-            continue
-        facts[rel] = extract_rust(rel, data, max_bytes=max_bytes)
+    facts = read_all(
+        root,
+        rels,
+        lambda rel, data: extract_rust(rel, data, max_bytes=max_bytes),
+        lambda rel: RustFacts(file=rel),
+    )
     return resolve_rust(facts)
 
 
@@ -416,21 +412,12 @@ class _Resolver:
         name = posixpath.splitext(posixpath.basename(rel))[0]
         if name == "mod":
             name = posixpath.basename(posixpath.dirname(rel)) or name
-        out.nodes[rel] = Node(
-            id=rel,
-            kind=NodeKind.MODULE,
-            name=name,
-            file=rel,
-            line=1,
-            end_line=max(f.lines, 1),
-            language="rust",
-            extra=(("rust_path", "::".join(("crate", *mod.path))),),
+        out.nodes[rel] = module_node(
+            rel, f.lines, "rust", (("rust_path", "::".join(("crate", *mod.path))),), name=name
         )
-        edges = out.edges
 
         def add(kind: EdgeKind, source: str, target: str, line: int) -> None:
-            edge = Edge(kind, source, target, line, rel)
-            edges[edge.key] = edge
+            add_edge(out, kind, source, target, line)
 
         for d in f.defs:
             ident = def_id(rel, d.qualname)
@@ -478,11 +465,7 @@ class _Resolver:
             out.calls_resolved += 1
             for target in targets:
                 add(EdgeKind.CALLS, caller, target, call.line)
-        for caller, calls in unresolved.items():
-            node = out.nodes.get(caller)
-            if node is not None:
-                extra = (*node.extra, ("unresolved_calls", tuple(sorted(calls))))
-                out.nodes[caller] = replace(node, extra=tuple(sorted(extra)))
+        note_unresolved(out, unresolved)
         return out
 
     def container(self, rel: str, d: RustDef) -> str:

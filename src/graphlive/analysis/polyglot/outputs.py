@@ -1,0 +1,83 @@
+"""The parts of a file's output every language's resolver builds the same way."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from graphlive.analysis.build import FileOutput
+from graphlive.analysis.facts import DiagFact, file_diag
+from graphlive.graph import Edge, EdgeKind, Node, NodeKind
+
+__all__ = ["add_edge", "module_node", "note_unresolved", "read_all"]
+
+
+class _Facts(Protocol):
+    @property
+    def diagnostics(self) -> list[DiagFact]: ...
+
+
+F = TypeVar("F", bound=_Facts)
+
+
+def read_all(
+    root: Path,
+    rels: Sequence[str],
+    extract: Callable[[str, bytes], F],
+    empty: Callable[[str], F],
+) -> dict[str, F]:
+    """``extract(rel, data)`` of every file of ``rels`` under ``root``; a file that cannot be
+    read (gone since it was listed, no permission) gets ``empty(rel)`` with an ``unreadable``
+    diagnostic, so the analysis of the others goes on."""
+    facts: dict[str, F] = {}
+    for rel in rels:
+        try:
+            data = (root / rel).read_bytes()
+        except OSError as exc:
+            lost = empty(rel)
+            lost.diagnostics.append(file_diag(rel, "unreadable", f"cannot be read: {exc}"))
+            facts[rel] = lost
+            continue
+        facts[rel] = extract(rel, data)
+    return facts
+
+
+def module_node(
+    rel: str,
+    lines: int,
+    language: str,
+    extra: tuple[tuple[str, Any], ...] = (),
+    *,
+    name: str | None = None,
+) -> Node:
+    """The node of the file ``rel`` itself (its id is its path; its name the file's stem
+    unless given)."""
+    return Node(
+        id=rel,
+        kind=NodeKind.MODULE,
+        name=name if name is not None else posixpath.splitext(posixpath.basename(rel))[0],
+        file=rel,
+        line=1,
+        end_line=max(lines, 1),
+        language=language,
+        extra=extra,
+    )
+
+
+def add_edge(out: FileOutput, kind: EdgeKind, source: str, target: str, line: int) -> None:
+    """An edge owned by ``out``'s file."""
+    edge = Edge(kind, source, target, line, out.file)
+    out.edges[edge.key] = edge
+
+
+def note_unresolved(out: FileOutput, unresolved: dict[str, list[tuple[int, str]]]) -> None:
+    """Give each caller the calls it makes that resolved to nothing, as
+    ``extra["unresolved_calls"]``: ``((line, callee as written), ...)`` in line order."""
+    for caller, calls in unresolved.items():
+        node = out.nodes.get(caller)
+        if node is not None:
+            extra = (*node.extra, ("unresolved_calls", tuple(sorted(calls))))
+            out.nodes[caller] = replace(node, extra=tuple(sorted(extra)))
