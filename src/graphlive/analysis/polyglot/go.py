@@ -33,8 +33,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node as TsNode
 
 from graphlive.analysis.facts import DiagFact, file_diag
-from graphlive.analysis.polyglot.languages import parser_for
-from graphlive.analysis.polyglot.screening import line_count, screen, syntax_errors
+from graphlive.analysis.polyglot.screening import node_text, parse_screened
 
 __all__ = ["GoBinding", "GoCall", "GoDef", "GoFacts", "GoImport", "GoType", "extract_go"]
 
@@ -122,20 +121,16 @@ class GoFacts:
 def extract_go(rel: str, data: bytes, *, max_bytes: int = 1_000_000) -> GoFacts:
     """The facts of the Go file ``rel`` (relative path, ``/`` separators) holding ``data``."""
     facts = GoFacts(file=rel)
-    facts.lines = line_count(data)
-    skipped = screen(rel, data, facts.lines, max_bytes)
-    if skipped is not None:
-        facts.diagnostics.append(skipped)
+
+    def marked(data: bytes) -> DiagFact | None:
+        package = _PACKAGE_LINE.search(data)
+        if _GENERATED.search(data, 0, package.start() if package else len(data)):
+            return file_diag(rel, "generated-file", "marked 'Code generated … DO NOT EDIT.'")
+        return None
+
+    facts.lines, root = parse_screened(rel, data, max_bytes, facts.diagnostics, marked)
+    if root is None:
         return facts
-    package = _PACKAGE_LINE.search(data)
-    if _GENERATED.search(data, 0, package.start() if package else len(data)):
-        facts.diagnostics.append(
-            file_diag(rel, "generated-file", "marked 'Code generated … DO NOT EDIT.'")
-        )
-        return facts
-    root = parser_for(rel).parse(data).root_node
-    if root.has_error:
-        syntax_errors(rel, root, facts.diagnostics)
     walker = _Walker(facts, data)
     for child in root.named_children:
         walker.top_level(child)
@@ -148,9 +143,7 @@ class _Walker:
         self.data = data
 
     def text(self, node: TsNode | None) -> str:
-        if node is None:
-            return ""
-        return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+        return node_text(self.data, node)
 
     # ------------------------------------------------------------------ declarations
 

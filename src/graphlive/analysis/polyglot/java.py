@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node as TsNode
 
 from graphlive.analysis.facts import DiagFact
-from graphlive.analysis.polyglot.languages import parser_for
-from graphlive.analysis.polyglot.screening import line_count, screen, syntax_errors
+from graphlive.analysis.polyglot.screening import node_text, parse_screened
 
 __all__ = ["JavaCall", "JavaDef", "JavaFacts", "JavaImport", "JavaVar", "extract_java"]
 
@@ -135,14 +134,9 @@ class JavaFacts:
 def extract_java(rel: str, data: bytes, *, max_bytes: int = 1_000_000) -> JavaFacts:
     """The facts of the Java file ``rel`` (relative path, ``/`` separators) holding ``data``."""
     facts = JavaFacts(file=rel)
-    facts.lines = line_count(data)
-    skipped = screen(rel, data, facts.lines, max_bytes)
-    if skipped is not None:
-        facts.diagnostics.append(skipped)
+    facts.lines, root = parse_screened(rel, data, max_bytes, facts.diagnostics)
+    if root is None:
         return facts
-    root = parser_for(rel).parse(data).root_node
-    if root.has_error:
-        syntax_errors(rel, root, facts.diagnostics)
     _Walker(facts, data).program(root)
     return facts
 
@@ -155,9 +149,7 @@ class _Walker:
         self.clashing: set[tuple[str, str, int]] = set()
 
     def text(self, node: TsNode | None) -> str:
-        if node is None:
-            return ""
-        return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+        return node_text(self.data, node)
 
     def program(self, root: TsNode) -> None:
         for child in root.named_children:

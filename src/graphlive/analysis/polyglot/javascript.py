@@ -27,8 +27,8 @@ from graphlive.analysis.polyglot.facts import (
     ScriptFacts,
     ScriptImport,
 )
-from graphlive.analysis.polyglot.languages import language_of, parser_for
-from graphlive.analysis.polyglot.screening import line_count, screen, syntax_errors
+from graphlive.analysis.polyglot.languages import language_of
+from graphlive.analysis.polyglot.screening import node_text, parse_screened
 
 __all__ = ["extract_script"]
 
@@ -46,15 +46,9 @@ _CLASS_VALUES = frozenset({"class"})
 def extract_script(rel: str, data: bytes, *, max_bytes: int = 1_000_000) -> ScriptFacts:
     """The facts of the file ``rel`` (relative path, ``/`` separators) holding ``data``."""
     facts = ScriptFacts(file=rel, language=language_of(rel) or "javascript")
-    facts.lines = line_count(data)
-    skipped = screen(rel, data, facts.lines, max_bytes)
-    if skipped is not None:
-        facts.diagnostics.append(skipped)
+    facts.lines, root = parse_screened(rel, data, max_bytes, facts.diagnostics)
+    if root is None:
         return facts
-    tree = parser_for(rel).parse(data)
-    root = tree.root_node
-    if root.has_error:
-        syntax_errors(rel, root, facts.diagnostics)
     _Walker(facts, data).block(root, "")
     return facts
 
@@ -65,9 +59,7 @@ class _Walker:
         self.data = data
 
     def text(self, node: TsNode | None) -> str:
-        if node is None:
-            return ""
-        return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+        return node_text(self.data, node)
 
     # ------------------------------------------------------------------ statements
 

@@ -12,7 +12,7 @@ from graphlive.analysis.build import FileOutput
 from graphlive.analysis.facts import DiagFact, file_diag
 from graphlive.graph import Edge, EdgeKind, Node, NodeKind
 
-__all__ = ["add_edge", "module_node", "note_unresolved", "read_all"]
+__all__ = ["add_call", "add_edge", "module_node", "note_unresolved", "read_all"]
 
 
 class _Facts(Protocol):
@@ -81,3 +81,22 @@ def note_unresolved(out: FileOutput, unresolved: dict[str, list[tuple[int, str]]
         if node is not None:
             extra = (*node.extra, ("unresolved_calls", tuple(sorted(calls))))
             out.nodes[caller] = replace(node, extra=tuple(sorted(extra)))
+
+
+def add_call(
+    out: FileOutput,
+    unresolved: dict[str, list[tuple[int, str]]],
+    caller: str,
+    targets: Sequence[str] | None,
+    line: int,
+    text: str,
+) -> None:
+    """Count one call site of ``out``'s file: a ``calls`` edge to each target, or, with none,
+    an entry for :func:`note_unresolved`."""
+    out.calls_total += 1
+    if not targets:
+        unresolved.setdefault(caller, []).append((line, text))
+        return
+    out.calls_resolved += 1
+    for target in targets:
+        add_edge(out, EdgeKind.CALLS, caller, target, line)

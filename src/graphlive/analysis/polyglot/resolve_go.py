@@ -47,7 +47,13 @@ from typing import NamedTuple
 
 from graphlive.analysis.build import FileOutput
 from graphlive.analysis.polyglot.go import GoBinding, GoDef, GoFacts, GoType, extract_go
-from graphlive.analysis.polyglot.outputs import add_edge, module_node, note_unresolved, read_all
+from graphlive.analysis.polyglot.outputs import (
+    add_call,
+    add_edge,
+    module_node,
+    note_unresolved,
+    read_all,
+)
 from graphlive.analysis.polyglot.resolve_js import ScriptAnalysis
 from graphlive.graph import EdgeKind, Node, NodeKind
 
@@ -553,13 +559,7 @@ class _Resolver:
             called = self.call_targets(rel, call.caller, call.callee, call.on, call.on_call)
             if called == []:
                 continue  # a conversion
-            out.calls_total += 1
-            if called is None:
-                unresolved.setdefault(caller, []).append((call.line, call.text))
-                continue
-            out.calls_resolved += 1
-            for callee in called:
-                add(EdgeKind.CALLS, caller, callee, call.line)
+            add_call(out, unresolved, caller, called, call.line, call.text)
         note_unresolved(out, unresolved)
         return out
 

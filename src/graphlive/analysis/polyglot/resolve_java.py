@@ -44,7 +44,13 @@ from pathlib import Path
 
 from graphlive.analysis.build import FileOutput
 from graphlive.analysis.polyglot.java import TYPE_KINDS, JavaCall, JavaDef, JavaFacts, extract_java
-from graphlive.analysis.polyglot.outputs import add_edge, module_node, note_unresolved, read_all
+from graphlive.analysis.polyglot.outputs import (
+    add_call,
+    add_edge,
+    module_node,
+    note_unresolved,
+    read_all,
+)
 from graphlive.analysis.polyglot.resolve_js import ScriptAnalysis
 from graphlive.graph import EdgeKind, Node, NodeKind
 
@@ -475,13 +481,6 @@ class _Resolver:
         unresolved: dict[str, list[tuple[int, str]]] = {}
         for call in f.calls:
             caller = def_id(rel, call.caller) if call.caller else rel
-            out.calls_total += 1
-            targets = self.call_targets(rel, call)
-            if not targets:
-                unresolved.setdefault(caller, []).append((call.line, call.text))
-                continue
-            out.calls_resolved += 1
-            for target in targets:
-                add(EdgeKind.CALLS, caller, target, call.line)
+            add_call(out, unresolved, caller, self.call_targets(rel, call), call.line, call.text)
         note_unresolved(out, unresolved)
         return out

@@ -31,7 +31,13 @@ from graphlive.analysis.build import FileOutput
 from graphlive.analysis.polyglot.facts import ScriptDef, ScriptFacts
 from graphlive.analysis.polyglot.javascript import extract_script
 from graphlive.analysis.polyglot.languages import language_of
-from graphlive.analysis.polyglot.outputs import add_edge, module_node, note_unresolved, read_all
+from graphlive.analysis.polyglot.outputs import (
+    add_call,
+    add_edge,
+    module_node,
+    note_unresolved,
+    read_all,
+)
 from graphlive.graph import EdgeKind, Node, NodeKind
 
 __all__ = ["ScriptAnalysis", "analyze_scripts", "resolve_scripts"]
@@ -342,13 +348,9 @@ class _Resolver:
         unresolved: dict[str, list[tuple[int, str]]] = {}
         for call in f.calls:
             caller = def_id(rel, call.caller) if call.caller else rel
-            out.calls_total += 1
             called = self.call_target(rel, call.caller, call.callee, call.new, call.on_new)
-            if called is None:
-                unresolved.setdefault(caller, []).append((call.line, call.text))
-                continue
-            out.calls_resolved += 1
-            add(EdgeKind.CALLS, caller, called, call.line)
+            targets = [called] if called is not None else None
+            add_call(out, unresolved, caller, targets, call.line, call.text)
         note_unresolved(out, unresolved)
         return out
 

@@ -41,7 +41,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graphlive.analysis.build import FileOutput
-from graphlive.analysis.polyglot.outputs import add_edge, module_node, note_unresolved, read_all
+from graphlive.analysis.polyglot.outputs import (
+    add_call,
+    add_edge,
+    module_node,
+    note_unresolved,
+    read_all,
+)
 from graphlive.analysis.polyglot.resolve_js import ScriptAnalysis
 from graphlive.analysis.polyglot.rust import RustCall, RustDef, RustFacts, RustType, extract_rust
 from graphlive.graph import EdgeKind, Node, NodeKind
@@ -457,14 +463,7 @@ class _Resolver:
         unresolved: dict[str, list[tuple[int, str]]] = {}
         for call in f.calls:
             caller = def_id(rel, call.caller) if call.caller else rel
-            out.calls_total += 1
-            targets = self.call_targets(rel, call)
-            if not targets:
-                unresolved.setdefault(caller, []).append((call.line, call.text))
-                continue
-            out.calls_resolved += 1
-            for target in targets:
-                add(EdgeKind.CALLS, caller, target, call.line)
+            add_call(out, unresolved, caller, self.call_targets(rel, call), call.line, call.text)
         note_unresolved(out, unresolved)
         return out
 

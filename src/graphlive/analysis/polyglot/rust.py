@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node as TsNode
 
 from graphlive.analysis.facts import DiagFact
-from graphlive.analysis.polyglot.languages import parser_for
-from graphlive.analysis.polyglot.screening import line_count, screen, syntax_errors
+from graphlive.analysis.polyglot.screening import node_text, parse_screened
 
 __all__ = ["RustCall", "RustDef", "RustFacts", "RustImpl", "RustMod", "RustType", "RustUse"]
 
@@ -139,14 +138,9 @@ class RustFacts:
 def extract_rust(rel: str, data: bytes, *, max_bytes: int = 1_000_000) -> RustFacts:
     """The facts of the Rust file ``rel`` (relative path, ``/`` separators) holding ``data``."""
     facts = RustFacts(file=rel)
-    facts.lines = line_count(data)
-    skipped = screen(rel, data, facts.lines, max_bytes)
-    if skipped is not None:
-        facts.diagnostics.append(skipped)
+    facts.lines, root = parse_screened(rel, data, max_bytes, facts.diagnostics)
+    if root is None:
         return facts
-    root = parser_for(rel).parse(data).root_node
-    if root.has_error:
-        syntax_errors(rel, root, facts.diagnostics)
     _Walker(facts, data).items(root, "", "")
     return facts
 
@@ -172,9 +166,7 @@ class _Walker:
         self.data = data
 
     def text(self, node: TsNode | None) -> str:
-        if node is None:
-            return ""
-        return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+        return node_text(self.data, node)
 
     # ------------------------------------------------------------------ items
 

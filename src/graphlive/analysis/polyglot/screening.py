@@ -9,11 +9,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tree_sitter import Node as TsNode
 
 from graphlive.analysis.facts import DiagFact, file_diag
+from graphlive.analysis.polyglot.languages import parser_for
 
-__all__ = ["line_count", "screen", "syntax_errors"]
+__all__ = ["line_count", "node_text", "parse_screened", "screen", "syntax_errors"]
 
 #: At most this many syntax errors are reported per file.
 MAX_SYNTAX_DIAGS = 5
@@ -53,3 +56,33 @@ def syntax_errors(rel: str, root: TsNode, out: list[DiagFact]) -> None:
             continue
         if node.has_error:
             stack.extend(reversed(node.children))
+
+
+def parse_screened(
+    rel: str,
+    data: bytes,
+    max_bytes: int,
+    diagnostics: list[DiagFact],
+    generated: Callable[[bytes], DiagFact | None] | None = None,
+) -> tuple[int, TsNode | None]:
+    """(lines, syntax tree) of ``data``; the tree is ``None`` for a file :func:`screen` (or the
+    language's own ``generated`` check) skips, with the reason in ``diagnostics``; syntax
+    errors are added there too."""
+    lines = line_count(data)
+    skipped = screen(rel, data, lines, max_bytes)
+    if skipped is None and generated is not None:
+        skipped = generated(data)
+    if skipped is not None:
+        diagnostics.append(skipped)
+        return lines, None
+    root = parser_for(rel).parse(data).root_node
+    if root.has_error:
+        syntax_errors(rel, root, diagnostics)
+    return lines, root
+
+
+def node_text(data: bytes, node: TsNode | None) -> str:
+    """The source text of ``node`` (``""`` for none), undecodable bytes replaced."""
+    if node is None:
+        return ""
+    return data[node.start_byte : node.end_byte].decode("utf-8", "replace")
