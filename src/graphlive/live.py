@@ -634,12 +634,10 @@ class LiveGraph:
             return
         if not self._bulk:
             self.flush()
-        elif len(self._buffer) >= self.flush_events or (
-            any(e.type in _LIFECYCLE for e in batch)
-            and (self._inflight is None or self._inflight.done())
-        ):
-            # A bulk run goes on while its events are sent (bus/inflight.py); a progress
-            # report does not wait behind a send still running, it goes with the next one.
+        elif len(self._buffer) >= self.flush_events or any(e.type in _LIFECYCLE for e in batch):
+            # A bulk run goes on while its events are sent (bus/inflight.py). The send before
+            # is settled first: when a progress report is made, everything before the report
+            # that carried the last one is in Redis (and a progress callback can rely on it).
             self._flush(wait=False)
 
     def flush(self) -> bool:
