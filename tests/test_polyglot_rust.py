@@ -245,3 +245,19 @@ def test_ids_are_stable_when_other_files_change(tmp_path: Path) -> None:
     util.write_text("// a comment moves every line\n" + util.read_text())
     after = {n.id for o in analyze_rust(root, _rels(root)).outputs for n in o.nodes.values()}
     assert before == after
+
+
+def test_use_cycles_through_globs_end_unresolved(tmp_path: Path) -> None:
+    """ripgrep's crates re-export each other with globs; lookups through such a cycle end."""
+    src = tmp_path / "src"
+    src.mkdir()
+    lib = "mod a;\nmod b;\n\npub fn run() {\n    a::f();\n    b::missing();\n}\n"
+    (src / "lib.rs").write_text(lib)
+    (src / "a.rs").write_text("pub use crate::b::*;\n\npub fn f() {}\n")
+    (src / "b.rs").write_text("pub use crate::a::*;\npub use self::c::*;\n")
+    analysis = analyze_rust(tmp_path, ["src/a.rs", "src/b.rs", "src/lib.rs"])
+    calls = {
+        (e.source, e.target) for o in analysis.outputs for e in o.edges.values()
+        if e.kind is EdgeKind.CALLS
+    }  # fmt: skip
+    assert calls == {("src/lib.rs:run", "src/a.rs:f")}

@@ -283,13 +283,16 @@ class _Resolver:
         for part in rest:
             if target is None:
                 return None
-            target = self.member(target, part)
+            target = self.member(target, part, seen)
         return target
 
-    def member(self, target: Target, name: str) -> Target | None:
-        """``name`` taken from what ``target`` is (``a::name``)."""
+    def member(
+        self, target: Target, name: str, seen: frozenset[tuple[str, str, str]] = frozenset()
+    ) -> Target | None:
+        """``name`` taken from what ``target`` is (``a::name``); ``seen``: the lookups under
+        way (``use`` cycles through globs and re-exports end there)."""
         if isinstance(target, _Mod):
-            return self.item(target, name, frozenset())
+            return self.item(target, name, seen)
         if isinstance(target, tuple):
             return (*target, name)
         d = self.defs.get(target)
