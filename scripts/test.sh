@@ -37,6 +37,10 @@ if ! command -v npm >/dev/null; then
   step "installing Node.js and npm"
   apt_install nodejs npm
 fi
+if ! command -v cc >/dev/null; then
+  step "installing a C compiler (the compiled analysis core is built and tested too)"
+  apt_install gcc libc6-dev
+fi
 
 if [ ! -x "$VENV/bin/python" ]; then
   step "creating virtualenv $VENV"
@@ -97,6 +101,9 @@ step "pytest --nbval: the notebooks, executed by real kernels, outputs checked"
 run_pytest --nbval notebooks/ --nbval-sanitize-with notebooks/sanitize.cfg || status=$?
 
 step "compiled analysis core: a GRAPHLIVE_MYPYC=1 wheel, and the analysis tests run on it"
+if [ ! -f "$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ]; then
+  apt_install python3-dev  # Debian's python3 ships its C headers separately
+fi
 # The tests above ran the pure-Python core (the editable install); these run the same analysis
 # tests on the mypyc build users get with GRAPHLIVE_MYPYC=1 (docs/analysis.md, "Compiled core").
 native=$(mktemp -d /tmp/graphlive-native-XXXX)
