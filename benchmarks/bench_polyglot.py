@@ -20,6 +20,12 @@ Default corpora are what this checkout already holds, named by what shipped them
 
 Go and Rust sources are not shipped by anything installed here: pass a checkout with
 ``--corpus name:go:/path`` (``name:rust:/path``); BENCHMARKS.md says which was used.
+
+``--code2flow DIR`` (repeatable) also runs code2flow 2.5.1 (JavaScript mode, ES modules, parse
+errors skipped; from the benchmarks' tools venv, with acorn 8 from npm installed once into
+``benchmarks/.cache/acorn``) on the JavaScript of ``DIR`` and prints its nodes, edges and time
+beside graphlive's call edges on the same files (the precision of both is checked by hand on a
+sample: BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -137,12 +143,72 @@ def bench(name: str, language: str, root: Path, rounds: int) -> dict[str, Any]:
     }
 
 
+def code2flow(directory: Path) -> dict[str, Any]:
+    """code2flow's graph of the JavaScript under ``directory`` (or the error it ended with)."""
+    import os
+    import subprocess
+    import tempfile
+
+    sys.path.insert(0, str(HERE))
+    import corpora
+
+    acorn = HERE / ".cache" / "acorn"
+    if not (acorn / "node_modules" / "acorn").is_dir():
+        acorn.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "acorn@8"],
+            cwd=acorn, check=True,
+        )  # fmt: skip
+    tool = corpora.tools_python().parent / "code2flow"
+    env = dict(
+        os.environ,
+        NODE_PATH=str(acorn / "node_modules"),
+        PATH=f"{acorn / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "graph.json"
+        args = [str(tool), str(directory), "--language", "js", "--source-type", "module"]
+        args += ["--skip-parse-errors", "-q", "-o", str(out)]
+        t0 = time.perf_counter()
+        proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=1800)
+        seconds = time.perf_counter() - t0
+        if proc.returncode != 0 or not out.is_file():
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            return {"error": last[:200], "seconds": seconds}
+        graph = json.loads(out.read_text(encoding="utf-8"))["graph"]
+    return {"nodes": len(graph["nodes"]), "edges": len(graph["edges"]), "seconds": seconds}
+
+
+def compare_code2flow(directory: Path) -> dict[str, Any]:
+    from graphlive.analysis.polyglot import analyze_scripts
+    from graphlive.graph import EdgeKind
+
+    rels = files_of(directory, "javascript")
+    t0 = time.perf_counter()
+    analysis = analyze_scripts(directory, rels)
+    seconds = time.perf_counter() - t0
+    calls = [e for o in analysis.outputs for e in o.edges.values() if e.kind is EdgeKind.CALLS]
+    return {
+        "directory": str(directory),
+        "files": len(rels),
+        "graphlive": {
+            "calls": len(calls),
+            "within": sum(1 for e in calls if not e.target.startswith("npm:")),
+            "seconds": seconds,
+        },
+        "code2flow": code2flow(directory),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--corpus", action="append", default=[], help="name:language:path (repeatable)")
     ap.add_argument("--only-given", action="store_true", help="skip the default corpora")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument(
+        "--code2flow", action="append", default=[], type=Path, help="a JavaScript package folder"
+    )
     args = ap.parse_args(argv)
     corpora = [] if args.only_given else default_corpora()
     for spec in args.corpus:
@@ -162,8 +228,22 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['analysis_s']:>12.2f}{r['ratio']:>7.2f}{r['calls']:>8,}"
             f"{r['resolved']:>10.1%}{r['skipped_generated']:>11}"
         )
+    compared = [compare_code2flow(d) for d in args.code2flow]
+    if compared:
+        print(f"\n{'folder':<44}{'files':>6}{'graphlive calls':>16}{'(within)':>9}{'s':>6}"
+              f"{'code2flow edges':>16}{'s':>6}")  # fmt: skip
+        for c in compared:
+            g, t = c["graphlive"], c["code2flow"]
+            theirs = f"{t['edges']:>16,}" if "edges" in t else f"{'failed':>16}"
+            print(
+                f"{c['directory'][-44:]:<44}{c['files']:>6}{g['calls']:>16,}{g['within']:>9,}"
+                f"{g['seconds']:>6.1f}{theirs}{t['seconds']:>6.1f}"
+            )
+            if "error" in t:
+                print(f"  code2flow: {t['error']}")
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        payload = {"corpora": rows, "code2flow": compared}
+        args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
