@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 from graphlive.analysis.polyglot.go import GoBinding, GoImport, extract_go
+from graphlive.analysis.polyglot.outputs import LanguageAnalysis
 from graphlive.analysis.polyglot.resolve_go import analyze_go, read_modules
-from graphlive.analysis.polyglot.resolve_js import ScriptAnalysis
 from graphlive.graph import EdgeKind, Node, NodeKind
 
 FIXTURE = Path(__file__).parent / "analysis_fixtures" / "go"
@@ -71,15 +71,15 @@ def _rels(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.go"))
 
 
-def _analysis(root: Path = FIXTURE) -> ScriptAnalysis:
+def _analysis(root: Path = FIXTURE) -> LanguageAnalysis:
     return analyze_go(root, _rels(root))
 
 
-def _nodes(analysis: ScriptAnalysis) -> dict[str, Node]:
+def _nodes(analysis: LanguageAnalysis) -> dict[str, Node]:
     return {n.id: n for out in analysis.outputs for n in out.nodes.values()}
 
 
-def _edges(analysis: ScriptAnalysis, kind: EdgeKind) -> set[tuple[str, str, int]]:
+def _edges(analysis: LanguageAnalysis, kind: EdgeKind) -> set[tuple[str, str, int]]:
     return {
         (e.source, e.target, e.line)
         for out in analysis.outputs

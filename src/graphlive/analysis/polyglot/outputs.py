@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -12,7 +12,61 @@ from graphlive.analysis.build import FileOutput
 from graphlive.analysis.facts import DiagFact, file_diag
 from graphlive.graph import Edge, EdgeKind, Node, NodeKind
 
-__all__ = ["add_call", "add_edge", "module_node", "note_unresolved", "read_all"]
+__all__ = [
+    "LanguageAnalysis",
+    "add_call",
+    "add_edge",
+    "add_external",
+    "def_id",
+    "def_node",
+    "module_node",
+    "note_unresolved",
+    "read_all",
+]
+
+
+@dataclass(slots=True)
+class LanguageAnalysis:
+    """What a language's resolver gives: per-file outputs (same order as the files given) and
+    the external nodes their edges point at."""
+
+    outputs: list[FileOutput]
+    externals: dict[str, Node] = field(default_factory=dict)
+
+
+def def_id(rel: str, qualname: str) -> str:
+    """The id of the definition ``qualname`` of the file ``rel`` (package docstring)."""
+    return f"{rel}:{qualname}"
+
+
+def def_node(
+    ident: str,
+    rel: str,
+    kind: NodeKind,
+    name: str,
+    lines: tuple[int, int],
+    language: str,
+    extra: tuple[tuple[str, Any], ...] = (),
+) -> Node:
+    """The node of the definition ``ident`` (:func:`def_id`) of ``rel`` spanning ``lines``
+    (first, last)."""
+    return Node(
+        id=ident,
+        kind=kind,
+        name=name,
+        file=rel,
+        line=lines[0],
+        end_line=lines[1],
+        language=language,
+        extra=extra,
+    )
+
+
+def add_external(externals: dict[str, Node], ident: str, name: str, language: str) -> str:
+    """``ident``, with its external node in ``externals`` (made at the first use)."""
+    if ident not in externals:
+        externals[ident] = Node(id=ident, kind=NodeKind.EXTERNAL, name=name, language=language)
+    return ident
 
 
 class _Facts(Protocol):

@@ -48,13 +48,16 @@ from typing import NamedTuple
 from graphlive.analysis.build import FileOutput
 from graphlive.analysis.polyglot.go import GoBinding, GoDef, GoFacts, GoType, extract_go
 from graphlive.analysis.polyglot.outputs import (
+    LanguageAnalysis,
     add_call,
     add_edge,
+    add_external,
+    def_id,
+    def_node,
     module_node,
     note_unresolved,
     read_all,
 )
-from graphlive.analysis.polyglot.resolve_js import ScriptAnalysis
 from graphlive.graph import EdgeKind, Node, NodeKind
 
 __all__ = ["analyze_go", "read_modules", "resolve_go"]
@@ -112,10 +115,9 @@ class _Pkg(NamedTuple):
 _Found = _Def | _Var | _Ext | _Pkg
 
 
-def analyze_go(root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000) -> ScriptAnalysis:
+def analyze_go(root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000) -> LanguageAnalysis:
     """Extract and resolve the Go files ``rels`` (paths relative to ``root``); module paths
-    come from the ``go.mod`` files :func:`read_modules` finds. The result's ``facts`` stays
-    empty (it holds script facts); :func:`extract_go` gives a file's."""
+    come from the ``go.mod`` files :func:`read_modules` finds."""
     facts = read_all(
         root,
         rels,
@@ -162,14 +164,10 @@ def _module_path(path: Path) -> str | None:
 
 def resolve_go(
     facts: Mapping[str, GoFacts], modules: Mapping[str, str] | None = None
-) -> ScriptAnalysis:
+) -> LanguageAnalysis:
     """Resolve every file of ``facts`` against all of them; ``modules`` maps module paths to
     directories of the tree (:func:`read_modules`)."""
     return _Resolver(facts, modules or {}).run()
-
-
-def def_id(rel: str, qualname: str) -> str:
-    return f"{rel}:{qualname}"
 
 
 def _package_name(path: str) -> str:
@@ -225,9 +223,9 @@ class _Resolver:
         #: The calls whose result type is being worked out (a guard against cycles).
         self.resolving: set[tuple[str, str, tuple[str, ...]]] = set()
 
-    def run(self) -> ScriptAnalysis:
+    def run(self) -> LanguageAnalysis:
         outputs = [self.file_output(f) for f in self.facts.values()]
-        return ScriptAnalysis(outputs=outputs, externals=self.externals, facts={})
+        return LanguageAnalysis(outputs=outputs, externals=self.externals)
 
     # ------------------------------------------------------------------ packages and names
 
@@ -263,9 +261,7 @@ class _Resolver:
         return _package_name(path)
 
     def external(self, ident: str, name: str) -> str:
-        if ident not in self.externals:
-            self.externals[ident] = Node(id=ident, kind=NodeKind.EXTERNAL, name=name, language="go")
-        return ident
+        return add_external(self.externals, ident, name, "go")
 
     def member(self, package: Target, name: str) -> _Found | None:
         """``name`` in a package (of the tree or external)."""
@@ -526,15 +522,8 @@ class _Resolver:
                 extra = (("interface", True),)
             elif d.kind == "method" and d.pointer:
                 extra = (("pointer_receiver", True),)
-            out.nodes[ident] = Node(
-                id=ident,
-                kind=_KINDS[d.kind],
-                name=d.name,
-                file=rel,
-                line=d.line,
-                end_line=d.end_line,
-                language="go",
-                extra=extra,
+            out.nodes[ident] = def_node(
+                ident, rel, _KINDS[d.kind], d.name, (d.line, d.end_line), "go", extra
             )
             parent = self.names[key].get(d.parent) if d.parent else None
             add(EdgeKind.CONTAINS, def_id(*_qual(parent)) if parent else rel, ident, 0)

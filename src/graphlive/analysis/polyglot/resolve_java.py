@@ -45,13 +45,16 @@ from pathlib import Path
 from graphlive.analysis.build import FileOutput
 from graphlive.analysis.polyglot.java import TYPE_KINDS, JavaCall, JavaDef, JavaFacts, extract_java
 from graphlive.analysis.polyglot.outputs import (
+    LanguageAnalysis,
     add_call,
     add_edge,
+    add_external,
+    def_id,
+    def_node,
     module_node,
     note_unresolved,
     read_all,
 )
-from graphlive.analysis.polyglot.resolve_js import ScriptAnalysis
 from graphlive.graph import EdgeKind, Node, NodeKind
 
 __all__ = ["analyze_java", "resolve_java"]
@@ -74,7 +77,9 @@ _JAVA_LANG = frozenset({
 # fmt: on
 
 
-def analyze_java(root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000) -> ScriptAnalysis:
+def analyze_java(
+    root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000
+) -> LanguageAnalysis:
     """Extract and resolve the Java files ``rels`` (paths relative to ``root``)."""
     facts = read_all(
         root,
@@ -85,14 +90,9 @@ def analyze_java(root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000)
     return resolve_java(facts)
 
 
-def resolve_java(facts: Mapping[str, JavaFacts]) -> ScriptAnalysis:
-    """Resolve every file of ``facts`` against all of them. ``ScriptAnalysis.facts`` stays
-    empty: it is typed for script facts, and these are the caller's already."""
+def resolve_java(facts: Mapping[str, JavaFacts]) -> LanguageAnalysis:
+    """Resolve every file of ``facts`` against all of them."""
     return _Resolver(facts).run()
-
-
-def def_id(rel: str, qualname: str) -> str:
-    return f"{rel}:{qualname}"
 
 
 def _matches(d: JavaDef, arity: int) -> bool:
@@ -122,9 +122,9 @@ class _Resolver:
         self.ancestors_cache: dict[_Type, frozenset[_Type]] = {}
         self.implementers_index: dict[_Type, list[_Type]] | None = None
 
-    def run(self) -> ScriptAnalysis:
+    def run(self) -> LanguageAnalysis:
         outputs = [self.file_output(f) for f in self.facts.values()]
-        return ScriptAnalysis(outputs=outputs, externals=self.externals)
+        return LanguageAnalysis(outputs=outputs, externals=self.externals)
 
     def is_member_type(self, rel: str, d: JavaDef) -> bool:
         """A top-level or member type (not local to a method): one with a qualified name."""
@@ -137,12 +137,7 @@ class _Resolver:
         return True
 
     def external(self, ident: str) -> str:
-        if ident not in self.externals:
-            name = ident.rpartition(".")[2] or ident
-            self.externals[ident] = Node(
-                id=ident, kind=NodeKind.EXTERNAL, name=name, language="java"
-            )
-        return ident
+        return add_external(self.externals, ident, ident.rpartition(".")[2] or ident, "java")
 
     # ------------------------------------------------------------------ types
 
@@ -468,15 +463,14 @@ class _Resolver:
                 extra["constructor"] = True
             if d.varargs:
                 extra["varargs"] = True
-            out.nodes[ident] = Node(
-                id=ident,
-                kind=NodeKind.CLASS if is_type else NodeKind.METHOD,
-                name=d.name,
-                file=rel,
-                line=d.line,
-                end_line=d.end_line,
-                language="java",
-                extra=tuple(sorted(extra.items())),
+            out.nodes[ident] = def_node(
+                ident,
+                rel,
+                NodeKind.CLASS if is_type else NodeKind.METHOD,
+                d.name,
+                (d.line, d.end_line),
+                "java",
+                tuple(sorted(extra.items())),
             )
             add(EdgeKind.CONTAINS, def_id(rel, d.parent) if d.parent else rel, ident, 0)
             for written in (*d.bases, *d.implements):

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from graphlive.analysis.build import FileOutput
@@ -32,15 +31,19 @@ from graphlive.analysis.polyglot.facts import ScriptDef, ScriptFacts
 from graphlive.analysis.polyglot.javascript import extract_script
 from graphlive.analysis.polyglot.languages import language_of
 from graphlive.analysis.polyglot.outputs import (
+    LanguageAnalysis,
     add_call,
     add_edge,
+    add_external,
+    def_id,
+    def_node,
     module_node,
     note_unresolved,
     read_all,
 )
 from graphlive.graph import EdgeKind, Node, NodeKind
 
-__all__ = ["ScriptAnalysis", "analyze_scripts", "resolve_scripts"]
+__all__ = ["analyze_scripts", "resolve_scripts"]
 
 _EXTENSIONS = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
 _KINDS = {
@@ -53,19 +56,9 @@ _KINDS = {
 Target = tuple[str, str]
 
 
-@dataclass(slots=True)
-class ScriptAnalysis:
-    """Per-file outputs (same order as the files given), the external nodes their edges point
-    at, and the facts they came from."""
-
-    outputs: list[FileOutput]
-    externals: dict[str, Node] = field(default_factory=dict)
-    facts: dict[str, ScriptFacts] = field(default_factory=dict)
-
-
 def analyze_scripts(
     root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000
-) -> ScriptAnalysis:
+) -> LanguageAnalysis:
     """Extract and resolve the script files ``rels`` (paths relative to ``root``)."""
     facts = read_all(
         root,
@@ -76,13 +69,9 @@ def analyze_scripts(
     return resolve_scripts(facts)
 
 
-def resolve_scripts(facts: Mapping[str, ScriptFacts]) -> ScriptAnalysis:
+def resolve_scripts(facts: Mapping[str, ScriptFacts]) -> LanguageAnalysis:
     """Resolve every file of ``facts`` against all of them."""
     return _Resolver(facts).run()
-
-
-def def_id(rel: str, qualname: str) -> str:
-    return f"{rel}:{qualname}"
 
 
 class _Resolver:
@@ -93,9 +82,9 @@ class _Resolver:
         }
         self.externals: dict[str, Node] = {}
 
-    def run(self) -> ScriptAnalysis:
+    def run(self) -> LanguageAnalysis:
         outputs = [self.file_output(f) for f in self.facts.values()]
-        return ScriptAnalysis(outputs=outputs, externals=self.externals, facts=dict(self.facts))
+        return LanguageAnalysis(outputs=outputs, externals=self.externals)
 
     # ------------------------------------------------------------------ modules and exports
 
@@ -193,12 +182,7 @@ class _Resolver:
         return None
 
     def external(self, ident: str, name: str, rel: str) -> str:
-        if ident not in self.externals:
-            language = self.facts[rel].language
-            self.externals[ident] = Node(
-                id=ident, kind=NodeKind.EXTERNAL, name=name, language=language
-            )
-        return ident
+        return add_external(self.externals, ident, name, self.facts[rel].language)
 
     # ------------------------------------------------------------------ names and classes
 
@@ -321,15 +305,14 @@ class _Resolver:
 
         for d in f.defs:
             ident = def_id(rel, d.qualname)
-            out.nodes[ident] = Node(
-                id=ident,
-                kind=_KINDS[d.kind],
-                name=d.name,
-                file=rel,
-                line=d.line,
-                end_line=d.end_line,
-                language=f.language,
-                extra=(("interface", True),) if d.kind == "interface" else (),
+            out.nodes[ident] = def_node(
+                ident,
+                rel,
+                _KINDS[d.kind],
+                d.name,
+                (d.line, d.end_line),
+                f.language,
+                (("interface", True),) if d.kind == "interface" else (),
             )
             add(EdgeKind.CONTAINS, def_id(rel, d.parent) if d.parent else rel, ident, 0)
             for base in (*d.bases, *d.implements):

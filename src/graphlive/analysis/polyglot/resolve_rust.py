@@ -42,13 +42,16 @@ from pathlib import Path
 
 from graphlive.analysis.build import FileOutput
 from graphlive.analysis.polyglot.outputs import (
+    LanguageAnalysis,
     add_call,
     add_edge,
+    add_external,
+    def_id,
+    def_node,
     module_node,
     note_unresolved,
     read_all,
 )
-from graphlive.analysis.polyglot.resolve_js import ScriptAnalysis
 from graphlive.analysis.polyglot.rust import RustCall, RustDef, RustFacts, RustType, extract_rust
 from graphlive.graph import EdgeKind, Node, NodeKind
 
@@ -106,7 +109,9 @@ class _Mod:
 Target = _Mod | str | RPath
 
 
-def analyze_rust(root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000) -> ScriptAnalysis:
+def analyze_rust(
+    root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000
+) -> LanguageAnalysis:
     """Extract and resolve the Rust files ``rels`` (paths relative to ``root``)."""
     facts = read_all(
         root,
@@ -117,14 +122,9 @@ def analyze_rust(root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000)
     return resolve_rust(facts)
 
 
-def resolve_rust(facts: Mapping[str, RustFacts]) -> ScriptAnalysis:
-    """Resolve every file of ``facts`` against all of them (``ScriptAnalysis.facts`` is left
-    empty: it holds JavaScript facts; the Rust ones are the caller's)."""
+def resolve_rust(facts: Mapping[str, RustFacts]) -> LanguageAnalysis:
+    """Resolve every file of ``facts`` against all of them."""
     return _Resolver(facts).run()
-
-
-def def_id(rel: str, qualname: str) -> str:
-    return f"{rel}:{qualname}"
 
 
 def _is_root(rel: str) -> bool:
@@ -154,9 +154,9 @@ class _Resolver:
         self.traits_of: dict[str, list[str]] = {}  # type → local traits it implements
         self.index()
 
-    def run(self) -> ScriptAnalysis:
+    def run(self) -> LanguageAnalysis:
         outputs = [self.file_output(f) for f in self.facts.values()]
-        return ScriptAnalysis(outputs=outputs, externals=self.externals)
+        return LanguageAnalysis(outputs=outputs, externals=self.externals)
 
     # ------------------------------------------------------------------ the module tree
 
@@ -405,11 +405,7 @@ class _Resolver:
 
     def external(self, path: RPath) -> str:
         ident = "rust:" + "::".join(path)
-        if ident not in self.externals:
-            self.externals[ident] = Node(
-                id=ident, kind=NodeKind.EXTERNAL, name=path[-1], language="rust"
-            )
-        return ident
+        return add_external(self.externals, ident, path[-1], "rust")
 
     # ------------------------------------------------------------------ outputs
 
@@ -430,15 +426,8 @@ class _Resolver:
 
         for d in f.defs:
             ident = def_id(rel, d.qualname)
-            out.nodes[ident] = Node(
-                id=ident,
-                kind=_KINDS[d.kind],
-                name=d.name,
-                file=rel,
-                line=d.line,
-                end_line=d.end_line,
-                language="rust",
-                extra=_extra(d),
+            out.nodes[ident] = def_node(
+                ident, rel, _KINDS[d.kind], d.name, (d.line, d.end_line), "rust", _extra(d)
             )
             add(EdgeKind.CONTAINS, self.container(rel, d), ident, 0)
             if d.kind == "trait":
