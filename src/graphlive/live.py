@@ -119,8 +119,6 @@ class LiveGraph:
         self._buffer: list[ChangeEvent] = []
         # The send still running while a bulk run goes on (at most one; see _flush).
         self._inflight: InFlightSend | None = None
-        # Where this session last wrote a snapshot.
-        self._snapshot_at: Position | None = None
         self._bulk = False
         # Every session starts a fresh epoch; after dropping events, one with the full graph.
         self._needs_reset = publish
@@ -612,10 +610,12 @@ class LiveGraph:
         try:
             summary = body()
         finally:
-            self._bulk = False
+            # Flushed while still in bulk, so this flush writes no periodic snapshot: the one
+            # due is written once, below (two at the same position cost 0.5 s on Django).
             self.flush()
+            self._bulk = False
         self.last_summary = summary
-        if snapshot:
+        if snapshot or self._since_snapshot >= self.snapshot_every:
             self.snapshot()
         return summary
 
@@ -760,15 +760,12 @@ class LiveGraph:
         """
         if not self.flush() or self.bus is None or not self.position.epoch:
             return False
-        if self._snapshot_at == self.position:
-            return True  # written at this very position (a flush just did; Django: 0.5 s)
         try:
             write_snapshot(self.bus.client, self.graph, self.position)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             self.publish_error = exc
             return False
         self._since_snapshot = 0
-        self._snapshot_at = self.position
         return True
 
     # ------------------------------------------------------------------ reading
