@@ -41,7 +41,8 @@ __all__ = ["GoBinding", "GoCall", "GoDef", "GoFacts", "GoImport", "GoType", "ext
 #: ``("store", "Store")`` for ``store.Store``; empty for anything unnamed (slices, maps, funcs).
 GoType = tuple[str, ...]
 
-#: Go's convention for generated files (https://go.dev/s/generatedcode), before the package.
+#: Go's convention for generated files: a "// Code generated … DO NOT EDIT." line before the
+#: package clause.
 _GENERATED = re.compile(rb"^// Code generated .* DO NOT EDIT\.$", re.MULTILINE)
 _PACKAGE_LINE = re.compile(rb"^package\s", re.MULTILINE)
 
