@@ -92,9 +92,10 @@ def analysis_digest(folder: Path) -> str:
     h = hashlib.blake2b(digest_size=12)
     h.update(f"{_FORMAT}|{sys.implementation.cache_tag}|{sys.version_info[:3]}".encode())
     compiled = tuple(EXTENSION_SUFFIXES)
-    for path in sorted(folder.iterdir()):
+    # Subpackages too: the other languages' analyses (polyglot/) write saved outputs.
+    for path in sorted(folder.rglob("*")):
         if path.suffix == ".py" or path.name.endswith(compiled):
-            h.update(path.name.encode())
+            h.update(path.relative_to(folder).as_posix().encode())
             h.update(path.read_bytes())
     return h.hexdigest()
 

@@ -3,8 +3,9 @@
 ``watchfiles`` (Rust ``notify``) reports changes; graphlive groups them with a short debounce
 (default 50 ms, so a ``git checkout`` of hundreds of files is one update, while a single save is
 analysed within ~50 ms), drops paths that ``.gitignore`` or the always-skipped folders exclude,
-and hands the set of changed ``.py`` paths (plus ``.gitignore`` files and the project files that
-decide import names: ``pyproject.toml``, ``setup.cfg``) to
+and hands the set of changed source paths (``.py`` and the other languages' files, such as
+``.ts``, ``.go``, ``.java``, ``.rs``, and ``go.mod``; plus ``.gitignore`` files and the project
+files that decide import names: ``pyproject.toml``, ``setup.cfg``) to
 :meth:`graphlive.live.LiveGraph.update`.
 
 Re-analysis is state-based: the update reads what is on disk *now*, so editors' save patterns
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import watchfiles
 
+from graphlive.analysis.polyglot.languages import read_by
 from graphlive.analysis.roots import PROJECT_FILES
 from graphlive.ignore import IgnoreRules
 
@@ -116,7 +118,7 @@ class Watcher:
         # Project files decide where import names start (graphlive.analysis.roots).
         if name in PROJECT_FILES and not self.rules.is_ignored(rel):
             return rel
-        if not name.endswith(".py") or self.rules.is_ignored(rel):
+        if not (name.endswith(".py") or read_by(name) is not None) or self.rules.is_ignored(rel):
             return None
         return rel
 

@@ -1,4 +1,4 @@
-"""Finding the Python files under a root and naming their modules.
+"""Finding the source files under a root and naming their Python modules.
 
 Contract:
 
@@ -7,6 +7,11 @@ Contract:
   walk goes on. It raises ``FileNotFoundError``/``NotADirectoryError`` only for a missing root.
 * The result is deterministic: files are ordered by module path, a package's ``__init__.py``
   before its children.
+* Files of the other languages graphlive reads (:mod:`graphlive.analysis.polyglot.languages`:
+  JavaScript, TypeScript, Go, Java, Rust, and Go's ``go.mod``) are listed in
+  :attr:`Discovery.others` under the same rules (skipped folders, ``.gitignore``, symlinks);
+  they take no part in naming Python modules, so adding or removing one never changes the
+  tree's structure.
 * Skipped directories: hidden ones (``.git``, ``.venv``, ...), ``__pycache__``, ``node_modules``,
   ``site-packages``/``dist-packages``, ``*.egg-info``, any virtualenv (a directory holding
   ``pyvenv.cfg``), and ``build``/``dist``/``venv``/``env`` unless they are Python packages
@@ -49,6 +54,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from graphlive.analysis.facts import DiagFact, file_diag
+from graphlive.analysis.polyglot.languages import read_by
 from graphlive.analysis.roots import LAYOUT_ROOT_NAMES, PROJECT_FILES, project_roots
 from graphlive.ignore import IgnoreRules
 
@@ -96,6 +102,8 @@ class Discovery:
     #: Ids more than one file claimed (the others got their paths as ids): removing the file
     #: that kept one hands it to another, which only a new walk decides.
     contested: set[str] = field(default_factory=set)
+    #: Files of the other languages: relative path → language (``go.mod`` files: ``"go"``).
+    others: dict[str, str] = field(default_factory=dict)
 
     def index(self) -> None:
         """Rebuild :attr:`by_rel`/:attr:`by_id` from :attr:`files`."""
@@ -139,6 +147,7 @@ def discover(root: Path, rules: IgnoreRules | None = None) -> Discovery:
     walker = _Walker(disc)
     walker.walk()
     disc.roots = walker.roots_applied
+    disc.others = dict(sorted(walker.others.items()))
     found = sorted(walker.found, key=_order_key)
     claims: dict[str, list[SourceFile]] = {}
     for sf in found:
@@ -208,6 +217,8 @@ class _Walker:
         self.roots_declared: dict[str, str] = {}
         #: Source roots the walk applied (relative path → prefix).
         self.roots_applied: dict[str, str] = {}
+        #: Files of the other languages (relative path → language).
+        self.others: dict[str, str] = {}
 
     def walk(self) -> None:
         disc = self.disc
@@ -255,6 +266,11 @@ class _Walker:
                     # (Parent folders were checked on the way down; their verdicts are cached.)
                     if rules is None or not rules.is_ignored(erel):
                         self._add_file(ename, epath, erel, size, drel, did, dpkg)
+                else:
+                    language = read_by(ename)
+                    rules = self.disc.rules
+                    if language is not None and (rules is None or not rules.is_ignored(erel)):
+                        self.others[erel] = language
             # Reversed so that popping yields directories in name order.
             stack.extend(reversed(subdirs))
 
@@ -352,7 +368,7 @@ class _Walker:
                     continue
                 st = entry.stat()
             except OSError as exc:
-                if name.endswith(".py"):
+                if _read(name):
                     disc.diagnostics.append(
                         file_diag(erel, "unreadable", f"cannot stat: {_reason(exc)}")
                     )
@@ -361,7 +377,7 @@ class _Walker:
                 out.append((name, entry.path, True, 0))
             elif stat.S_ISREG(st.st_mode):
                 out.append((name, entry.path, False, st.st_size))
-            elif name.endswith(".py"):
+            elif _read(name):
                 disc.diagnostics.append(
                     file_diag(
                         erel, "not-a-regular-file", "not a regular file (FIFO, socket, device)"
@@ -376,13 +392,13 @@ class _Walker:
         except OSError as exc:
             loop = getattr(exc, "errno", None) == errno.ELOOP
             code = "symlink-loop" if loop else "broken-symlink"
-            if loop or name.endswith(".py"):
+            if loop or _read(name):
                 self.disc.diagnostics.append(
                     file_diag(erel, code, f"cannot follow symlink: {_reason(exc)}")
                 )
             return False
         if not _inside(self.root_real, real):
-            if not (name.endswith(".py") or os.path.isdir(real)):
+            if not (_read(name) or os.path.isdir(real)):
                 return False  # not something we would have analysed anyway
             self.disc.diagnostics.append(
                 file_diag(
@@ -397,11 +413,19 @@ class _Walker:
         return True
 
 
+def _read(name: str) -> bool:
+    """Whether the analysis reads files named ``name`` (Python or another language)."""
+    return name.endswith(".py") or read_by(name) is not None
+
+
 def _discover_single(path: Path) -> Discovery:
     directory = path.parent
     prefix_parts = package_prefix(directory)
     disc = Discovery(root=directory, prefix=".".join(prefix_parts))
     if not path.name.endswith(".py"):
+        language = read_by(path.name)
+        if language is not None:
+            disc.others[path.name] = language
         return disc
     try:
         size = path.stat().st_size
@@ -427,8 +451,9 @@ def refresh(disc: Discovery, paths: Iterable[str]) -> set[str] | None:
     """Patch ``disc`` for changed ``paths`` (relative to the root, ``/``-separated) without
     walking the tree again.
 
-    Returns the relative paths of the files that changed, appeared or disappeared (paths that
-    discovery skips, e.g. in a virtualenv or a git-ignored folder, are dropped), or ``None``
+    Returns the relative paths of the files that changed, appeared or disappeared, Python's
+    and the other languages' (paths that discovery skips, e.g. in a virtualenv or a
+    git-ignored folder, are dropped), or ``None``
     when a path may change the tree's *structure* — a folder, a ``.gitignore``, an
     ``__init__.py``, a symlink, a folder not walked before, a module appearing or vanishing in
     a namespace directory or beside a same-named package — and the tree must be walked again
@@ -437,9 +462,20 @@ def refresh(disc: Discovery, paths: Iterable[str]) -> set[str] | None:
     if not disc.dirs:
         return None  # a single-file root
     pending: list[tuple[str, SourceFile | None, SourceFile | None]] = []
+    others: dict[str, str | None] = {}  # another language's file → its language, None: gone
     claimed: set[str] = set()
     for rel in paths:
         folder, _, name = rel.rpartition("/")
+        language = None if name.endswith(".py") else read_by(name)
+        if language is not None:
+            found = _other_file(disc, rel, folder)
+            if found is False:
+                return None
+            if found:
+                others[rel] = language
+            elif rel in disc.others:
+                others[rel] = None
+            continue
         if not name.endswith(".py") or name == "__init__.py" or name in PROJECT_FILES:
             return None  # (project files may declare or make source roots)
         known = disc.by_rel.get(rel)
@@ -487,7 +523,12 @@ def refresh(disc: Discovery, paths: Iterable[str]) -> set[str] | None:
             if known.id in disc.contested:
                 return None  # a file it shadowed takes the id over
             pending.append((rel, known, None))
-    changed: set[str] = set()
+    changed: set[str] = set(others)
+    for rel, language in others.items():
+        if language is None:
+            del disc.others[rel]
+        else:
+            disc.others[rel] = language
     for rel, before, after in pending:
         changed.add(rel)
         if before is not None:
@@ -500,6 +541,24 @@ def refresh(disc: Discovery, paths: Iterable[str]) -> set[str] | None:
             disc.by_rel[rel] = after
             disc.by_id[after.id] = after
     return changed
+
+
+def _other_file(disc: Discovery, rel: str, folder: str) -> bool | None:
+    """For :func:`refresh`: whether another language's file ``rel`` is now part of the
+    analysis (``None``: it is not, nor was it ever; ``False``: only a walk can tell)."""
+    if folder not in disc.dirs:
+        return None if rel not in disc.others and _skipped(disc, folder) else False
+    try:
+        st = os.lstat(os.path.join(disc.root, rel))
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False  # a symlink or something odd: the walk knows the rules
+    if disc.rules is not None and disc.rules.is_ignored(rel):
+        return None
+    return True
 
 
 def same_structure(old: Discovery, new: Discovery) -> bool:

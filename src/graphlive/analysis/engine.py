@@ -1,7 +1,9 @@
 """The analysis engine: discover → extract (in parallel) → resolve → write into a CodeGraph.
 
-:class:`Analyzer` runs a full analysis of a directory tree of Python files and makes the graph's
-Python content equal to the result, emitting only what changed (one transaction per file,
+:class:`Analyzer` runs a full analysis of a directory tree of Python files (and of the files in
+the other languages it reads: :mod:`graphlive.analysis.polyglot`, analysed after the Python
+files, phase ``languages``) and makes the graph's analysed content equal to the result,
+emitting only what changed (one transaction per file,
 written by :class:`~graphlive.analysis.writer.GraphWriter`) and the lifecycle events:
 ``analysis_started`` (root, files), ``analysis_progress`` (phase, done, total, file; at most
 ~:data:`PROGRESS_STEPS` per phase; for ``resolve``, the files the solver's first pass has
@@ -20,7 +22,9 @@ affects, not what the tree holds:
   only a change of the tree's structure (folders, ``__init__.py``, ``.gitignore``, ...) walks it
   again;
 * only the changed files are parsed (plus a package's ``__init__.py`` when a new submodule
-  changes the id of one of its definitions);
+  changes the id of one of its definitions); a changed file of another language has its
+  language's files analysed again (:mod:`graphlive.analysis.polyglot.analyses`), and only the
+  files whose output differs are written;
 * resolution keeps the solver between runs and re-solves the part of the program the change
   reaches (:class:`~graphlive.analysis.incremental.Program`);
 * outputs are rebuilt and written only for the changed files and the files whose links changed,
@@ -58,6 +62,8 @@ from graphlive.analysis.discover import Discovery, SourceFile, discover, refresh
 from graphlive.analysis.facts import FileFacts, FileTask
 from graphlive.analysis.incremental import FileChange, Program
 from graphlive.analysis.manifest import Stamp, changed_files, stat_files, structure_key
+from graphlive.analysis.polyglot.analyses import OtherLanguages, group_of
+from graphlive.analysis.polyglot.languages import language_of
 from graphlive.analysis.progress import PROGRESS_STEPS, Progress, ProgressCallback, Throttle
 from graphlive.analysis.python_extract import extract_chunk, extract_file, gc_paused
 from graphlive.analysis.resolve import ProgramIndex, resolve
@@ -86,8 +92,9 @@ _PARALLEL_MIN_BYTES_FORK = 400_000
 
 @dataclass(slots=True)
 class AnalysisSummary:
-    """What a run produced. ``nodes``/``edges`` count the Python nodes and edges of the result
-    (definitions, modules, namespaces, externals); ``calls_*`` count call expressions (decorator
+    """What a run produced. ``files`` counts the Python files and the other languages' source
+    files; ``nodes``/``edges`` count the nodes and edges of the result (definitions, modules,
+    namespaces, externals); ``calls_*`` count call expressions (decorator
     applications and protocol calls such as ``__iter__`` are edges but not counted);
     ``diagnostics`` counts diagnostic events; ``timings`` holds seconds per phase."""
 
@@ -230,6 +237,8 @@ class Analyzer:
         self.program: Program | None = None
         self.rules = IgnoreRules(self.root)
         self._files: dict[str, SourceFile] = {}
+        #: What the other languages' analyses keep between runs.
+        self.others = OtherLanguages()
         self._module_ids: set[str] = set()
         self._ns_owners: dict[str, list[str]] = {}
         #: Stamps of the files whose facts are kept (:mod:`graphlive.analysis.manifest`), and
@@ -268,6 +277,7 @@ class Analyzer:
             "module_ids": self._module_ids,
             "ns_owners": self._ns_owners,
             "writer": self.writer.export_state(),
+            "others": self.others,
         }
 
     @classmethod
@@ -302,6 +312,9 @@ class Analyzer:
         analyzer._files = state["files"]
         analyzer._module_ids = state["module_ids"]
         analyzer._ns_owners = state["ns_owners"]
+        # Without the writer's memory (not in sync) the other languages' files have no kept
+        # output, which makes the next run analyse them again (_other_outputs).
+        analyzer.others = state["others"]
         if in_sync:
             analyzer.program = state["program"] if analyzer.incremental else None
             analyzer.dependencies = state["dependencies"]
@@ -327,15 +340,17 @@ class Analyzer:
         walk the tree anyway), used instead of walking it again; it takes this analyzer's
         ignore rules."""
         old = self.discovery
-        if old is None or not self.facts:
+        if old is None or not (self.facts or self.writer.outputs):
             return self.run(progress)
         started = time.perf_counter()
         self.rules.forget()
         if walked is not None:
             walked.rules = self.rules
         disc = walked if walked is not None else self._discover()
-        changed = (disc.by_rel.keys() ^ old.by_rel.keys()) | changed_files(
-            self.stamps, disc, self.stamped_ns
+        changed = (
+            (disc.by_rel.keys() ^ old.by_rel.keys())
+            | (disc.others.keys() ^ old.others.keys())
+            | changed_files(self.stamps, disc, self.stamped_ns)
         )
         if self.program is not None and structure_key(disc) == structure_key(old):
             return self.update(sorted(changed), progress, _walked=disc)
@@ -369,7 +384,8 @@ class Analyzer:
     # ------------------------------------------------------------------ public API
 
     def run(self, progress: ProgressCallback | None = None) -> AnalysisSummary:
-        """Analyse every ``.py`` file under the root and update the graph (module docstring).
+        """Analyse every ``.py`` file under the root (and the other languages' files) and update
+        the graph (module docstring).
 
         Raises only for a missing root or an unexpected internal error (after emitting
         ``analysis_failed``); bad files become diagnostics.
@@ -428,7 +444,10 @@ class Analyzer:
         tasks = file_tasks(disc)
         facts = self._extract(tasks, disc, progress)
         timings["parse"] = time.perf_counter() - t
-        return self._finish(disc, facts, started, timings, progress, parsed=len(tasks))
+        other = self._other_outputs(disc, None, progress, timings)
+        return self._finish(
+            disc, facts, started, timings, progress, parsed=len(tasks) + len(other), other=other
+        )
 
     def _run_update(
         self,
@@ -462,9 +481,13 @@ class Analyzer:
                 return self._update_structure(new, rels, started, timings, progress, "structure")
             changed = {rel for rel in rels if rel in new.by_rel or rel in disc.by_rel}
             changed |= new.by_rel.keys() ^ disc.by_rel.keys()
+            changed |= {rel for rel in rels if group_of(rel) is not None}
+            changed |= new.others.keys() ^ disc.others.keys()
             disc = new
         timings["discover"] = time.perf_counter() - started
         self._start(disc, progress, diagnostics=walked)
+        other_changed = {rel for rel in changed if group_of(rel) is not None}
+        changed -= other_changed
         t = time.perf_counter()
         changed |= self._inits_to_reparse(disc, changed)
         tasks = [
@@ -483,6 +506,7 @@ class Analyzer:
             else:
                 self.facts[rel] = facts
         timings["parse"] = time.perf_counter() - t
+        other = self._other_outputs(disc, other_changed, progress, timings)
         t = time.perf_counter()
         stats = program.update(changes)
         if stats is None:
@@ -495,8 +519,9 @@ class Analyzer:
                 started,
                 timings,
                 progress,
-                parsed=len(tasks),
+                parsed=len(tasks) + len(other),
                 fallback=program.fallback,
+                other=other,
             )
         timings["resolve"] = time.perf_counter() - t
         if progress is not None:
@@ -542,6 +567,16 @@ class Analyzer:
                     self._files.pop(rel, None)
                 else:
                     self._files[rel] = sf
+        kept = self.writer.outputs
+        for rel, out in other.items():
+            old_out = kept.get(rel)
+            if (
+                rel in other_changed
+                or old_out is None
+                or old_out.nodes != out.nodes
+                or old_out.edges != out.edges
+            ):
+                outputs[rel] = out
         timings["build"] = time.perf_counter() - t
         t = time.perf_counter()
         diagnostics, written = self.writer.write_changes(
@@ -549,19 +584,19 @@ class Analyzer:
         )
         self._rewrite = set()
         if self.unsaved is not None:
-            self.unsaved |= changed
+            self.unsaved |= changed | other_changed
             self.unsaved.update(written)
         timings["write"] = time.perf_counter() - t
         if walked:
             diagnostics += len(disc.diagnostics)
         return self._completed(
-            files=len(disc.files),
+            files=_file_count(disc),
             diagnostics=diagnostics,
             started=started,
             timings=timings,
             files_failed=self.writer.counts().files_failed,
             incremental=True,
-            files_parsed=len(tasks),
+            files_parsed=len(tasks) + len(other),
             files_solved=len(stats.files_solved),
             files_written=len(written),
             saturated=stats.saturated,
@@ -632,8 +667,22 @@ class Analyzer:
         fresh = {f.file: f for f in self._extract(todo, disc, progress)}
         facts = [fresh[t.rel] if t.rel in fresh else kept[t.rel] for t in tasks]
         timings["parse"] = time.perf_counter() - t
+        walked = self.discovery
+        other_changed = {rel for rel in rels if group_of(rel) is not None}
+        if walked is not None:
+            other_changed |= disc.others.keys() ^ walked.others.keys()
+        other = self._other_outputs(
+            disc, other_changed if walked is not None else None, progress, timings
+        )
         return self._finish(
-            disc, facts, started, timings, progress, parsed=len(todo), fallback=reason
+            disc,
+            facts,
+            started,
+            timings,
+            progress,
+            parsed=len(todo) + len(other),
+            fallback=reason,
+            other=other,
         )
 
     def _inits_to_reparse(self, disc: Discovery, changed: set[str]) -> set[str]:
@@ -656,7 +705,7 @@ class Analyzer:
     def _start(
         self, disc: Discovery, progress: ProgressCallback | None, *, diagnostics: bool
     ) -> None:
-        total = len(disc.files)
+        total = _file_count(disc)
         self.graph.emit(
             EventType.ANALYSIS_STARTED,
             {"root": self.root_name, "files": total},
@@ -678,9 +727,12 @@ class Analyzer:
         *,
         parsed: int,
         fallback: str | None = None,
+        other: dict[str, FileOutput],
     ) -> AnalysisSummary:
         """Resolve the whole program, build every output and write the difference
-        (``fallback``: why an update came here)."""
+        (``fallback``: why an update came here). ``other``: the outputs of the other
+        languages' files analysed again (:meth:`_other_outputs`); their other files keep the
+        output last written."""
         t = time.perf_counter()
         files = disc.files
         index = ProgramIndex(
@@ -695,6 +747,11 @@ class Analyzer:
             self.dependencies = resolution.file_dependencies()
         parents = [sf.parent for sf in files]
         outputs, ns_nodes = build_outputs(facts, resolution.links, parents, disc.namespaces)
+        kept = self.writer.outputs
+        for rel in disc.others:
+            out = other.get(rel) or kept.get(rel)
+            if out is not None and language_of(rel) is not None:
+                outputs.append(out)
         self.writer.program_ids = index.kinds
         if self.incremental:
             self.program = Program(resolution)
@@ -705,7 +762,9 @@ class Analyzer:
         throttle.finish()
         t = time.perf_counter()
         self.facts = {f.file: f for f in facts}
-        self.stamps = {rel: st for rel, st in self.stamps.items() if rel in self.facts}
+        self.stamps = {
+            rel: st for rel, st in self.stamps.items() if rel in self.facts or rel in disc.others
+        }
         self._resync = False
         self._rewrite = set()  # every file is compared with the graph
         self.unsaved = None
@@ -717,11 +776,12 @@ class Analyzer:
         self._module_ids = {f.module for f in facts if not f.missing}
         self._ns_owners = namespace_owners(facts, parents, disc.namespaces)
         return self._completed(
-            files=len(files),
+            files=_file_count(disc),
             diagnostics=diagnostics,
             started=started,
             timings=timings,
-            files_failed=sum(1 for f in facts if f.error is not None or f.missing),
+            files_failed=sum(1 for f in facts if f.error is not None or f.missing)
+            + len(self.writer.failed_other),
             incremental=False,
             files_parsed=parsed,
             files_solved=len(files),
@@ -869,11 +929,68 @@ class Analyzer:
                 throttle(done, chunks[i][-1].rel)
         return [results[t.rel] for t in tasks]
 
+    # ------------------------------------------------------------------ other languages
+
+    def _other_outputs(
+        self,
+        disc: Discovery,
+        changed: set[str] | None,
+        progress: ProgressCallback | None,
+        timings: dict[str, float],
+    ) -> dict[str, FileOutput]:
+        """The outputs of the other languages' files whose analysis ran again: the groups with
+        a file in ``changed`` (every group when ``None``), and any group with a file the
+        writer holds no output of (new, or restored without the writer's memory). Stamps
+        them; the writer learns their external nodes."""
+        kept = self.writer.outputs
+        if changed is not None:
+            changed = set(changed)
+            changed.update(rel for rel in disc.others if rel not in kept and language_of(rel))
+            if not changed:
+                return {}
+        groups = self.others.groups_touched(changed) if changed is not None else None
+        total = sum(
+            1
+            for rel in disc.others
+            if language_of(rel) is not None and (groups is None or group_of(rel) in groups)
+        )
+        if total == 0 and not self.others.files:
+            return {}
+        t = time.perf_counter()
+        throttle = Throttle("languages", total, self.graph, self.source, progress)
+        done = 0
+
+        def read(rel: str) -> None:
+            nonlocal done
+            done += 1
+            throttle(min(done, total), rel)
+
+        taken = time.time_ns()
+        out = self.others.analyse(
+            self.root,
+            disc.others,
+            changed,
+            self.stamps,
+            max_bytes=self.max_file_bytes,
+            on_file=read,
+        )
+        throttle.finish()
+        self.stamped_ns = max(self.stamped_ns, taken)
+        self.writer.externals = self.others.external_nodes()
+        self.writer.failed_other = self.others.failed_files()
+        timings["languages"] = time.perf_counter() - t
+        return out
+
     # ------------------------------------------------------------------ writing
 
     def _namespace_owners(self, disc: Discovery) -> dict[str, list[str]]:
         facts = [self.facts.get(sf.rel) or _gone(sf.rel) for sf in disc.files]
         return namespace_owners(facts, [sf.parent for sf in disc.files], disc.namespaces)
+
+
+def _file_count(disc: Discovery) -> int:
+    """The files of ``disc`` analysed: Python's and the other languages' source files."""
+    return len(disc.files) + sum(1 for rel in disc.others if language_of(rel) is not None)
 
 
 def _gone(rel: str) -> FileFacts:

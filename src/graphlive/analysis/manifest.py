@@ -8,8 +8,10 @@ content), when its content has the same digest. As in git's index, a file modifi
 :data:`RACY_NS` of the moment the stamps were taken may change again within the same clock tick
 without its time moving, so its content is always compared.
 
-:func:`structure_key` condenses what discovery decides about names (files, ids, packages,
-namespaces, source roots): two walks with the same key name every file alike.
+:func:`structure_key` condenses what discovery decides about Python names (files, ids,
+packages, namespaces, source roots): two walks with the same key name every file alike. The
+other languages' files are not part of it (their ids are their paths); their stamps tell
+what changed.
 """
 
 from __future__ import annotations
@@ -51,24 +53,28 @@ def _digest_of(path: str) -> str | None:
 
 
 def changed_files(stamps: Mapping[str, Stamp], disc: Discovery, taken_ns: int) -> set[str]:
-    """Relative paths of the files of ``disc`` that differ from ``stamps`` (taken at
-    ``taken_ns``, a ``time.time_ns()``), plus the stamped files ``disc`` no longer has."""
-    changed = set(stamps.keys() - disc.by_rel.keys())
+    """Relative paths of the files of ``disc`` (Python's and the other languages') that differ
+    from ``stamps`` (taken at ``taken_ns``, a ``time.time_ns()``), plus the stamped files
+    ``disc`` no longer has."""
+    changed = set(stamps.keys() - disc.by_rel.keys() - disc.others.keys())
     racy_from = taken_ns - RACY_NS
-    for sf in disc.files:
-        old = stamps.get(sf.rel)
+    root = str(disc.root)
+    files = [(sf.rel, sf.path) for sf in disc.files]
+    files.extend((rel, os.path.join(root, rel)) for rel in disc.others)
+    for rel, path in files:
+        old = stamps.get(rel)
         if old is None:
-            changed.add(sf.rel)
+            changed.add(rel)
             continue
         try:
-            st = os.stat(sf.path)
+            st = os.stat(path)
         except OSError:
-            changed.add(sf.rel)
+            changed.add(rel)
             continue
         if (st.st_size, st.st_mtime_ns) == old[:2] and st.st_mtime_ns < racy_from:
             continue
-        if not old[2] or _digest_of(sf.path) != old[2]:
-            changed.add(sf.rel)
+        if not old[2] or _digest_of(path) != old[2]:
+            changed.add(rel)
     return changed
 
 

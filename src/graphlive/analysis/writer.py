@@ -1,7 +1,8 @@
 """Writing analysis results into a :class:`~graphlive.graph.CodeGraph`, one transaction per file.
 
-:class:`GraphWriter` makes the graph's Python content equal to the outputs it is given and
-emits only the difference:
+:class:`GraphWriter` makes the graph's analysed content (Python's and the other languages'
+files, :mod:`graphlive.analysis.polyglot`) equal to the outputs it is given and emits only the
+difference:
 
 * one ``graph.transaction()`` per file holding that file's node and edge changes (and its
   diagnostics); when an edge of the file points at a node no transaction has added yet (a
@@ -25,6 +26,7 @@ from typing import Any
 
 from graphlive.analysis.build import FileOutput, external_node, namespace_node
 from graphlive.analysis.facts import DiagFact, FileFacts
+from graphlive.analysis.polyglot.languages import LANGUAGES, language_of
 from graphlive.analysis.progress import ProgressCallback, Throttle
 from graphlive.events import EventType
 from graphlive.graph import CodeGraph, Edge, EdgeKey, Node, NodeKind
@@ -33,6 +35,8 @@ __all__ = ["Counts", "GraphWriter"]
 
 #: Updates writing more files than this skip the preferred-order checks (see write_order).
 _ORDERED_WRITES_MAX = 500
+#: Languages whose external nodes the writer removes once nothing points at them.
+_ANALYSED = frozenset({"python", *LANGUAGES})
 
 
 @dataclass(slots=True)
@@ -75,6 +79,11 @@ class GraphWriter:
         #: Output of the last run by relative path.
         self.outputs: dict[str, FileOutput] = {}
         self.program_ids: Mapping[str, object] = {}
+        #: The other languages' external nodes by id (set with their outputs): an edge
+        #: endpoint found here is added as this node rather than as a Python external.
+        self.externals: Mapping[str, Node] = {}
+        #: The other languages' files that could not be read (they count as failed).
+        self.failed_other: Set[str] = frozenset()
         #: Node id → file of every definition/module node written.
         self._node_file: dict[str, str] = {}
         self._tallies: dict[str, _Tally] = {}
@@ -86,6 +95,8 @@ class GraphWriter:
         return {
             "outputs": self.outputs,
             "program_ids": self.program_ids,
+            "externals": self.externals,
+            "failed_other": self.failed_other,
             "node_file": self._node_file,
             "tallies": self._tallies,
             "refs": self._refs,
@@ -96,6 +107,8 @@ class GraphWriter:
         """Continue from :meth:`export_state` of a writer whose graph held what this one's does."""
         self.outputs = state["outputs"]
         self.program_ids = state["program_ids"]
+        self.externals = state["externals"]
+        self.failed_other = state["failed_other"]
         self._node_file = state["node_file"]
         self._tallies = state["tallies"]
         self._refs = state["refs"]
@@ -197,8 +210,13 @@ class GraphWriter:
         return diagnostics, written
 
     def _stale_files(self, current: set[str]) -> set[str]:
-        """Python files the graph holds (from an earlier run) that this run did not produce."""
-        return {f for f in self.graph.files() if f not in current and f.endswith(".py")}
+        """Analysed files the graph holds (from an earlier run) that this run did not
+        produce."""
+        return {
+            f
+            for f in self.graph.files()
+            if f not in current and (f.endswith(".py") or language_of(f) is not None)
+        }
 
     # ------------------------------------------------------------------ updates
 
@@ -352,6 +370,9 @@ class GraphWriter:
         owner = self._node_file.get(node_id)
         if owner is not None:
             return outputs[owner].nodes[node_id]
+        other = self.externals.get(node_id)
+        if other is not None:
+            return other
         if node_id in namespaces:
             return namespace_node(node_id)
         return external_node(node_id, node_id.rpartition(".")[2])
@@ -401,13 +422,17 @@ class GraphWriter:
             return  # a file that is gone
         node_file = self._node_file
         ends = {end for edge in valid.values() for end in (edge.source, edge.target)}
+        if file_facts is None and language_of(out.file) is not None:
+            failed = out.file in self.failed_other
+        else:
+            failed = file_facts is None or file_facts.error is not None or file_facts.missing
         tally = _Tally(
             nodes=len(out.nodes),
             edges=len(valid),
             refs=tuple(end for end in ends if end not in node_file),
             calls_total=out.calls_total,
             calls_resolved=out.calls_resolved,
-            failed=file_facts is None or file_facts.error is not None or file_facts.missing,
+            failed=failed,
         )
         self._tallies[out.file] = tally
         totals.nodes += tally.nodes
@@ -425,7 +450,7 @@ class GraphWriter:
         if (
             node is not None
             and node.file is None
-            and node.language == "python"
+            and node.language in _ANALYSED
             and node.kind in (NodeKind.EXTERNAL, NodeKind.PACKAGE)
             and graph.degree(node_id) == 0
         ):

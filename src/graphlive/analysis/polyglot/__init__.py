@@ -10,8 +10,9 @@ across the files of a tree into the same per-file outputs the Python analysis wr
 * Rust: :mod:`.rust`, :mod:`.resolve_rust` (:func:`analyze_rust`).
 
 :mod:`.screening` holds the checks every extractor shares (generated files, syntax errors).
-Not yet wired into :class:`~graphlive.analysis.engine.Analyzer` (discovery, incremental
-updates, the analysis cache, the watcher and the view come next).
+:mod:`.analyses` runs them for :class:`~graphlive.analysis.engine.Analyzer`: discovery lists a
+tree's files of these languages beside its Python files, and an update re-runs the analysis of
+the languages whose files changed, writing only the files whose output differs.
 
 Node ids (stable across re-analysis, never clashing with Python's dotted ids since they hold a
 ``/`` or a ``:``): a module is its file path relative to the root (``web/app.ts``); a definition
@@ -23,11 +24,10 @@ comes from outside the tree is an external node named by language (``npm:react:u
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from graphlive.analysis.polyglot.languages import LANGUAGES, language_of
-from graphlive.analysis.polyglot.resolve_go import analyze_go
-from graphlive.analysis.polyglot.resolve_java import analyze_java
-from graphlive.analysis.polyglot.resolve_js import analyze_scripts
-from graphlive.analysis.polyglot.resolve_rust import analyze_rust
 
 __all__ = [
     "LANGUAGES",
@@ -37,3 +37,19 @@ __all__ = [
     "analyze_scripts",
     "language_of",
 ]
+
+# The analyses load tree-sitter and their grammars: imported when first used, so that what only
+# needs the language tables (discovery, the watcher) does not pay for them.
+_LAZY = {
+    "analyze_go": "resolve_go",
+    "analyze_java": "resolve_java",
+    "analyze_rust": "resolve_rust",
+    "analyze_scripts": "resolve_js",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import tree_sitter
+if TYPE_CHECKING:
+    import tree_sitter
 
-__all__ = ["LANGUAGES", "Language", "language_of", "parser_for"]
+__all__ = ["GO_MODULE_FILE", "LANGUAGES", "Language", "language_of", "parser_for", "read_by"]
+
+#: Go's module file: not source, but what Go's import paths are resolved against.
+GO_MODULE_FILE = "go.mod"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +43,21 @@ def language_of(path: str) -> str | None:
     return _BY_EXTENSION.get(path[dot:]) if dot >= 0 else None
 
 
+def read_by(path: str) -> str | None:
+    """The language whose analysis reads ``path``: a source file's (:func:`language_of`), or
+    Go's for a ``go.mod`` (it names the module the folder's import paths start with)."""
+    if path == GO_MODULE_FILE or path.endswith("/" + GO_MODULE_FILE):
+        return "go"
+    return language_of(path)
+
+
 @functools.cache
 def parser_for(path: str) -> tree_sitter.Parser:
     """A parser for ``path``'s grammar (TSX and JSX files get the grammars with JSX)."""
+    # Imported here: discovery and the watcher use this module's tables in every process,
+    # parsers only when there is something to parse.
+    import tree_sitter
+
     if path.endswith(".tsx"):
         import tree_sitter_typescript
 

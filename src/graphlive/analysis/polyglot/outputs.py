@@ -82,19 +82,25 @@ def read_all(
     rels: Sequence[str],
     extract: Callable[[str, bytes], F],
     empty: Callable[[str], F],
+    on_read: Callable[[str, bytes], None] | None = None,
 ) -> dict[str, F]:
     """``extract(rel, data)`` of every file of ``rels`` under ``root``; a file that cannot be
     read (gone since it was listed, no permission) gets ``empty(rel)`` with an ``unreadable``
-    diagnostic, so the analysis of the others goes on."""
+    diagnostic, so the analysis of the others goes on. ``on_read(rel, data)`` sees every file
+    read (the analysis stamps it)."""
     facts: dict[str, F] = {}
     for rel in rels:
         try:
             data = (root / rel).read_bytes()
         except OSError as exc:
             lost = empty(rel)
-            lost.diagnostics.append(file_diag(rel, "unreadable", f"cannot be read: {exc}"))
+            # The reason only: the exception's text holds the absolute path.
+            reason = exc.strerror or type(exc).__name__
+            lost.diagnostics.append(file_diag(rel, "unreadable", f"cannot be read: {reason}"))
             facts[rel] = lost
             continue
+        if on_read is not None:
+            on_read(rel, data)
         facts[rel] = extract(rel, data)
     return facts
 

@@ -1,0 +1,217 @@
+"""The analyses of a tree's files in the languages besides Python, as the Analyzer runs them.
+
+Files come in *groups* analysed together, because resolution crosses their files:
+JavaScript and TypeScript (they import each other) are one group, Go, Java and Rust one each.
+:meth:`OtherLanguages.analyse` is handed the tree's files of these languages (discovery's
+``others``: path → language) and which of them changed; it runs the analysis of every group
+holding a changed file again, over all of that group's files (an export renamed in one file
+changes its importers' edges), and returns each of those files' output, an empty one for a file
+that is gone. Groups without a change are not read. The Analyzer writes the outputs that differ
+from what it wrote before, so the events are the minimal diff whatever the group's size.
+
+What is kept between runs (and saved with the analysis) is small: each group's files, the
+external nodes its edges point at, and its files that could not be read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graphlive.analysis.build import FileOutput
+from graphlive.analysis.manifest import Stamp, stat_files
+from graphlive.analysis.polyglot.languages import language_of, read_by
+from graphlive.analysis.polyglot.outputs import LanguageAnalysis, read_all
+from graphlive.analysis.source import content_digest
+from graphlive.graph import Node
+
+__all__ = ["GROUPS", "OtherLanguages", "analyze_group", "group_of"]
+
+#: Language → the group it is analysed with.
+GROUPS: dict[str, str] = {
+    "javascript": "scripts",
+    "typescript": "scripts",
+    "go": "go",
+    "java": "java",
+    "rust": "rust",
+}
+
+
+def group_of(rel: str) -> str | None:
+    """The group whose analysis reads the file ``rel`` (``None``: none does)."""
+    language = read_by(rel)
+    return GROUPS.get(language) if language is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    #: (path, bytes, size limit) → the file's facts.
+    extract: Callable[[str, bytes, int], Any]
+    #: The facts of a file that could not be read.
+    empty: Callable[[str], Any]
+    #: (root, facts by path) → outputs and externals.
+    resolve: Callable[[Path, Mapping[str, Any]], LanguageAnalysis]
+
+
+@functools.cache
+def _groups() -> dict[str, _Group]:
+    # Imported on first use: they load tree-sitter and the grammars.
+    from graphlive.analysis.polyglot.facts import ScriptFacts
+    from graphlive.analysis.polyglot.go import GoFacts, extract_go
+    from graphlive.analysis.polyglot.java import JavaFacts, extract_java
+    from graphlive.analysis.polyglot.javascript import extract_script
+    from graphlive.analysis.polyglot.resolve_go import read_modules, resolve_go
+    from graphlive.analysis.polyglot.resolve_java import resolve_java
+    from graphlive.analysis.polyglot.resolve_js import resolve_scripts
+    from graphlive.analysis.polyglot.resolve_rust import resolve_rust
+    from graphlive.analysis.polyglot.rust import RustFacts, extract_rust
+
+    return {
+        "scripts": _Group(
+            lambda rel, data, limit: extract_script(rel, data, max_bytes=limit),
+            lambda rel: ScriptFacts(file=rel, language=language_of(rel) or "javascript"),
+            lambda root, facts: resolve_scripts(facts),
+        ),
+        "go": _Group(
+            lambda rel, data, limit: extract_go(rel, data, max_bytes=limit),
+            lambda rel: GoFacts(file=rel),
+            lambda root, facts: resolve_go(facts, read_modules(root, list(facts))),
+        ),
+        "java": _Group(
+            lambda rel, data, limit: extract_java(rel, data, max_bytes=limit),
+            lambda rel: JavaFacts(file=rel),
+            lambda root, facts: resolve_java(facts),
+        ),
+        "rust": _Group(
+            lambda rel, data, limit: extract_rust(rel, data, max_bytes=limit),
+            lambda rel: RustFacts(file=rel),
+            lambda root, facts: resolve_rust(facts),
+        ),
+    }
+
+
+def analyze_group(
+    group: str,
+    root: Path,
+    rels: Sequence[str],
+    *,
+    max_bytes: int = 1_000_000,
+    on_read: Callable[[str, bytes], None] | None = None,
+) -> LanguageAnalysis:
+    """Extract and resolve the files ``rels`` (paths relative to ``root``, all of ``group``);
+    files over ``max_bytes`` are not parsed (a diagnostic). ``on_read(rel, data)`` sees each
+    file read."""
+    spec = _groups()[group]
+    facts = read_all(
+        root, rels, lambda rel, data: spec.extract(rel, data, max_bytes), spec.empty, on_read
+    )
+    return spec.resolve(root, facts)
+
+
+@dataclass(slots=True)
+class OtherLanguages:
+    """The Analyzer's memory of the other languages' analyses (module docstring)."""
+
+    #: Group → the files its last analysis read (``go.mod`` files included).
+    files: dict[str, set[str]] = field(default_factory=dict)
+    #: Group → the external nodes its last analysis's edges point at.
+    externals: dict[str, dict[str, Node]] = field(default_factory=dict)
+    #: Group → its files that could not be read.
+    failed: dict[str, set[str]] = field(default_factory=dict)
+
+    def external_nodes(self) -> dict[str, Node]:
+        """Every group's external nodes (their ids never clash: each starts with its
+        language's prefix)."""
+        out: dict[str, Node] = {}
+        for nodes in self.externals.values():
+            out.update(nodes)
+        return out
+
+    def failed_files(self) -> set[str]:
+        return {rel for rels in self.failed.values() for rel in rels}
+
+    def groups_touched(self, changed: Iterable[str]) -> set[str]:
+        """The groups whose analysis reads one of the paths ``changed``."""
+        return {g for g in map(group_of, changed) if g is not None}
+
+    def analyse(
+        self,
+        root: Path,
+        others: Mapping[str, str],
+        changed: Set[str] | None,
+        stamps: dict[str, Stamp],
+        *,
+        max_bytes: int,
+        on_file: Callable[[str], None] | None = None,
+    ) -> dict[str, FileOutput]:
+        """Analyse again each group with a file in ``changed`` (every group with files now or
+        before when ``None``), given the tree's files ``others`` (path → language, as
+        discovery lists them). Returns the outputs of those groups' source files, an empty
+        one for each that is gone. ``stamps`` gets the stamps of the files read (stat'ed before
+        they are read) and loses those of files gone. ``on_file(rel)``: after each file read."""
+        by_group: dict[str, list[str]] = {}
+        for rel in sorted(others):
+            group = group_of(rel)
+            if group is not None:
+                by_group.setdefault(group, []).append(rel)
+        todo = set(by_group) | set(self.files) if changed is None else self.groups_touched(changed)
+        outputs: dict[str, FileOutput] = {}
+        for group in sorted(todo):
+            rels = by_group.get(group, [])
+            outputs.update(self._analyse_group(group, root, rels, stamps, max_bytes, on_file))
+        return outputs
+
+    def _analyse_group(
+        self,
+        group: str,
+        root: Path,
+        rels: list[str],
+        stamps: dict[str, Stamp],
+        max_bytes: int,
+        on_file: Callable[[str], None] | None,
+    ) -> dict[str, FileOutput]:
+        sources = [rel for rel in rels if language_of(rel) is not None]
+        stats = stat_files((rel, str(root / rel)) for rel in rels)
+        digests: dict[str, str] = {}
+
+        def read(rel: str, data: bytes) -> None:
+            digests[rel] = content_digest(data)
+            if on_file is not None:
+                on_file(rel)
+
+        analysis = analyze_group(group, root, sources, max_bytes=max_bytes, on_read=read)
+        for rel in rels:
+            if rel not in digests and language_of(rel) is None:  # go.mod: read by resolution
+                with contextlib.suppress(OSError):  # unreadable: no stamp, read again next time
+                    digests[rel] = content_digest((root / rel).read_bytes())
+            st, digest = stats.get(rel), digests.get(rel)
+            if st is None or digest is None:
+                stamps.pop(rel, None)
+            else:
+                stamps[rel] = (st[0], st[1], digest)
+        outputs = {out.file: out for out in analysis.outputs}
+        # Gone since discovery listed them (neither stat'ed nor read): gone for the graph too.
+        vanished = {rel for rel in sources if rel not in stats and rel not in digests}
+        for rel in vanished:
+            outputs[rel] = FileOutput(file=rel)
+        rels = [rel for rel in rels if rel not in vanished]
+        for rel in self.files.get(group, set()) - set(rels) - vanished:
+            stamps.pop(rel, None)
+            if language_of(rel) is not None:
+                outputs[rel] = FileOutput(file=rel)  # gone: its transaction removes its nodes
+        if rels:
+            self.files[group] = set(rels)
+            self.externals[group] = analysis.externals
+            self.failed[group] = {
+                out.file
+                for out in analysis.outputs
+                if out.file not in vanished and any(d.code == "unreadable" for d in out.diagnostics)
+            }
+        else:
+            for kept in (self.files, self.externals, self.failed):
+                kept.pop(group, None)
+        return outputs
