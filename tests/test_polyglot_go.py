@@ -60,7 +60,11 @@ EXPECTED_INHERITS = {
     (f"{_STORE}:Store", f"{_BASE}:Base"),  # struct embedding
     (f"{_WALLET}:Wallet", f"{_BASE}:Base"),  # embedding *store.Base
     (f"{_PAY}:Method", f"{_PAY}:Namer"),  # interface embedding
-    (f"{_PAY}:Card", f"{_PAY}:Method"),  # implements (by method names)
+}
+
+#: Implicit satisfaction (by method names, own and promoted): Go declares no implementation.
+EXPECTED_IMPLEMENTS = {
+    (f"{_PAY}:Card", f"{_PAY}:Method"),
     (f"{_PAY}:Card", f"{_PAY}:Namer"),
     (f"{_WALLET}:Wallet", f"{_PAY}:Method"),
     (f"{_WALLET}:Wallet", f"{_PAY}:Namer"),
@@ -125,7 +129,8 @@ def test_nodes_carry_language_kind_file_and_line() -> None:
     )  # fmt: skip
     assert dict(count.extra) == {"pointer_receiver": True}
     assert nodes["payment/payment.go:Card.Pay"].extra == ()  # a value receiver
-    assert dict(nodes["payment/payment.go:Method"].extra) == {"interface": True}
+    for interface in ("payment/payment.go:Method", "payment/payment.go:Namer"):
+        assert (nodes[interface].kind, nodes[interface].extra) == (NodeKind.INTERFACE, ())
     assert nodes["payment/payment.go:Method.Pay"].kind is NodeKind.METHOD
     assert nodes["main.go:checkout"].kind is NodeKind.FUNCTION
     assert {n.language for n in nodes.values()} == {"go"}
@@ -133,9 +138,10 @@ def test_nodes_carry_language_kind_file_and_line() -> None:
     assert analysis.externals["go:fmt"].language == "go"
 
 
-def test_embedding_and_implementing_give_inherits_edges() -> None:
-    found = {(s, t) for s, t, _ in _edges(_analysis(), EdgeKind.INHERITS)}
-    assert found == EXPECTED_INHERITS
+def test_embedding_gives_inherits_and_satisfying_an_interface_implements_edges() -> None:
+    analysis = _analysis()
+    assert {(s, t) for s, t, _ in _edges(analysis, EdgeKind.INHERITS)} == EXPECTED_INHERITS
+    assert {(s, t) for s, t, _ in _edges(analysis, EdgeKind.IMPLEMENTS)} == EXPECTED_IMPLEMENTS
 
 
 def test_contains_and_imports_edges() -> None:

@@ -23,6 +23,8 @@ SALE = "src/com/acme/pricing/SalePricing.java:SalePricing"
 MATH = "src/com/acme/util/MathUtil.java:MathUtil"
 ROUNDING = "src/com/acme/util/Rounding.java:Rounding"
 
+_TYPES = (NodeKind.CLASS, NodeKind.INTERFACE)
+
 #: Every call edge the fixture must give (caller, callee, line); nothing else may appear.
 EXPECTED_CALLS = {
     # App.java: another package's types through single-type and on-demand imports
@@ -134,7 +136,8 @@ def test_nodes_carry_kind_language_file_and_line() -> None:
     )  # fmt: skip
     assert dict(nodes[f"{CART}.<init>/1"].extra) == {"arity": 1, "constructor": True}
     assert nodes[f"{FLAT}.apply/1"].line == 5  # the name's line, not the @Override above
-    assert dict(nodes[PRICING].extra) == {"interface": True}
+    assert (nodes[PRICING].kind, nodes[PRICING].extra) == (NodeKind.INTERFACE, ())
+    assert nodes[f"{PRICING}.apply/1"].kind is NodeKind.METHOD
     assert dict(nodes[ITEM].extra) == {"record": True}
     assert dict(nodes[ROUNDING].extra) == {"enum": True}
     assert dict(nodes[f"{MATH}.sum/1"].extra) == {"arity": 1, "varargs": True}
@@ -148,9 +151,52 @@ def test_nodes_carry_kind_language_file_and_line() -> None:
     assert ("src/com/acme/shop/Cart.java", f"{CART}.Line") not in contains
 
 
-def test_extends_and_implements_give_inherits_edges() -> None:
-    inherits = _edges(analyze_java(FIXTURE, _rels(FIXTURE)).outputs, EdgeKind.INHERITS)
-    assert inherits == {(FLAT, PRICING, 3), (SALE, BASE, 5), (SALE, PRICING, 5)}
+def test_extends_gives_inherits_and_implements_implements_edges() -> None:
+    outputs = analyze_java(FIXTURE, _rels(FIXTURE)).outputs
+    assert _edges(outputs, EdgeKind.INHERITS) == {(SALE, BASE, 5)}
+    assert _edges(outputs, EdgeKind.IMPLEMENTS) == {(FLAT, PRICING, 3), (SALE, PRICING, 5)}
+
+
+def test_interfaces_and_annotation_types_are_interface_nodes() -> None:
+    data = b"""package p;
+interface I { void m(); }
+interface J extends I {}
+@interface Tag { String value(); }
+enum E implements J { A; public void m() {} }
+record R(int x) implements I { public void m() {} }
+class C implements J { public void m() {} }
+class D extends C implements Runnable { public void run() {} }
+class Use { void go(I i) { i.m(); } }
+"""
+    outputs = resolve_java({"p/T.java": extract_java("p/T.java", data)}).outputs
+    nodes = _nodes(outputs)
+    types = {n.name: (n.kind, dict(n.extra)) for n in nodes.values() if n.kind in _TYPES}
+    assert types == {
+        "I": (NodeKind.INTERFACE, {}),
+        "J": (NodeKind.INTERFACE, {}),
+        "Tag": (NodeKind.INTERFACE, {"annotation": True}),
+        "E": (NodeKind.CLASS, {"enum": True}),
+        "R": (NodeKind.CLASS, {"record": True}),
+        "C": (NodeKind.CLASS, {}),
+        "D": (NodeKind.CLASS, {}),
+        "Use": (NodeKind.CLASS, {}),
+    }  # fmt: skip
+    assert nodes["p/T.java:I.m/0"].kind is NodeKind.METHOD
+    t = "p/T.java:"
+    assert {(s, t_) for s, t_, _ in _edges(outputs, EdgeKind.INHERITS)} == {
+        (f"{t}J", f"{t}I"),  # an interface extending an interface
+        (f"{t}D", f"{t}C"),
+    }
+    assert {(s, t_) for s, t_, _ in _edges(outputs, EdgeKind.IMPLEMENTS)} == {
+        (f"{t}E", f"{t}J"),
+        (f"{t}R", f"{t}I"),
+        (f"{t}C", f"{t}J"),
+        (f"{t}D", "java:java.lang.Runnable"),
+    }
+    # A call through the interface still reaches every implementation, through J too.
+    assert {target for _, target, _ in _edges(outputs, EdgeKind.CALLS)} == {
+        f"{t}I.m/0", f"{t}E.m/0", f"{t}R.m/0", f"{t}C.m/0",
+    }  # fmt: skip
 
 
 def test_imports_point_at_the_type_or_every_file_of_the_package() -> None:

@@ -118,7 +118,9 @@ def test_nodes_carry_language_kind_file_and_line() -> None:
     assert (total.kind, total.file, total.line) == (NodeKind.METHOD, "src/shop/cart.rs", 19)
     assert nodes["src/lib.rs:run"].kind is NodeKind.FUNCTION
     assert nodes["src/util.rs:math"].kind is NodeKind.MODULE  # an inline module
-    assert dict(nodes["src/shapes.rs:Shape"].extra) == {"trait": True}
+    shape = nodes["src/shapes.rs:Shape"]
+    assert (shape.kind, dict(shape.extra)) == (NodeKind.INTERFACE, {"trait": True})
+    assert nodes["src/shapes.rs:Shape.area"].kind is NodeKind.METHOD
     assert dict(nodes["src/shapes.rs:Shape.describe"].extra) == {"default": True}
     assert "default" not in dict(nodes["src/shapes.rs:Shape.area"].extra)
     assert dict(nodes["src/shapes.rs:Square.area"].extra) == {"impl_of": "Shape"}
@@ -154,18 +156,53 @@ def test_containment_and_imports() -> None:
     }
 
 
-def test_trait_impls_are_inherits_edges_from_the_type_to_the_trait() -> None:
+def test_trait_impls_are_implements_edges_from_the_type_to_the_trait() -> None:
     analysis = analyze_rust(FIXTURE, _rels(FIXTURE))
-    inherits = {
-        (e.source, e.target, e.line, e.file)
+    hierarchy = {
+        (e.kind, e.source, e.target, e.line, e.file)
         for o in analysis.outputs
         for e in o.edges.values()
-        if e.kind is EdgeKind.INHERITS
+        if e.kind in (EdgeKind.INHERITS, EdgeKind.IMPLEMENTS)
     }
-    assert inherits == {
-        ("src/shapes.rs:Circle", "src/shapes.rs:Shape", 27, "src/shapes.rs"),
-        ("src/shapes.rs:Square", "src/shapes.rs:Shape", 33, "src/shapes.rs"),
-        ("src/shop/pricing.rs:Tax", "rust:std::default::Default", 15, "src/shop/pricing.rs"),
+    implements = EdgeKind.IMPLEMENTS
+    assert hierarchy == {
+        (implements, "src/shapes.rs:Circle", "src/shapes.rs:Shape", 27, "src/shapes.rs"),
+        (implements, "src/shapes.rs:Square", "src/shapes.rs:Shape", 33, "src/shapes.rs"),
+        (implements, "src/shop/pricing.rs:Tax", "rust:std::default::Default", 15,
+         "src/shop/pricing.rs"),
+    }  # fmt: skip
+
+
+def test_supertraits_inherit_and_impls_in_another_file_implement(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "lib.rs").write_text(
+        "mod imp;\n\npub trait Named { fn name(&self) -> u32; }\n"
+        "pub trait Shape: Named { fn area(&self) -> u32; }\n\n"
+        "pub fn show(s: &dyn Shape) -> u32 {\n    s.area()\n}\n"
+    )
+    (src / "imp.rs").write_text(
+        "use crate::{Named, Shape};\n\npub struct Dot;\n\n"
+        "impl Named for Dot { fn name(&self) -> u32 { 0 } }\n"
+        "impl Shape for Dot { fn area(&self) -> u32 { 1 } }\n"
+    )
+    analysis = analyze_rust(tmp_path, ["src/imp.rs", "src/lib.rs"])
+    nodes = {n.id: n for o in analysis.outputs for n in o.nodes.values()}
+    assert nodes["src/lib.rs:Named"].kind is NodeKind.INTERFACE
+    assert nodes["src/lib.rs:Shape"].kind is NodeKind.INTERFACE
+    assert nodes["src/imp.rs:Dot"].kind is NodeKind.CLASS
+    edges = {
+        (e.kind, e.source, e.target, e.file) for o in analysis.outputs for e in o.edges.values()
+    }
+    assert {e for e in edges if e[0] in (EdgeKind.INHERITS, EdgeKind.IMPLEMENTS)} == {
+        (EdgeKind.INHERITS, "src/lib.rs:Shape", "src/lib.rs:Named", "src/lib.rs"),
+        (EdgeKind.IMPLEMENTS, "src/imp.rs:Dot", "src/lib.rs:Named", "src/imp.rs"),
+        (EdgeKind.IMPLEMENTS, "src/imp.rs:Dot", "src/lib.rs:Shape", "src/imp.rs"),
+    }
+    # A call on a trait object still reaches the trait's method and its impl.
+    assert {(s, t) for k, s, t, _ in edges if k is EdgeKind.CALLS} == {
+        ("src/lib.rs:show", "src/lib.rs:Shape.area"),
+        ("src/lib.rs:show", "src/imp.rs:Dot.area"),
     }
 
 

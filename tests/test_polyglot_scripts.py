@@ -86,17 +86,50 @@ def test_nodes_carry_language_kind_file_and_line() -> None:
     assert (circle.kind, circle.language, circle.file, circle.line) == (
         NodeKind.CLASS, "typescript", "web/lib/geometry.ts", 7,
     )  # fmt: skip
-    assert dict(nodes["web/lib/base.ts:Shape"].extra) == {"interface": True}
+    shape = nodes["web/lib/base.ts:Shape"]
+    assert (shape.kind, shape.extra) == (NodeKind.INTERFACE, ())
+    assert nodes["web/lib/base.ts:Shape.area"].kind is NodeKind.METHOD
     assert nodes["web/cjs/util.js:add"].language == "javascript"
     assert nodes["web/view.jsx:Page"].kind is NodeKind.FUNCTION
     assert analysis.externals["npm:react:useState"].kind is NodeKind.EXTERNAL
     edges = {(e.kind, e.source, e.target) for out in analysis.outputs for e in out.edges.values()}
-    assert (EdgeKind.INHERITS, "web/lib/geometry.ts:Circle", "web/lib/base.ts:Base") in edges
-    assert (EdgeKind.INHERITS, "web/lib/geometry.ts:Circle", "web/lib/base.ts:Shape") in edges
+    hierarchy = {e for e in edges if e[0] in (EdgeKind.INHERITS, EdgeKind.IMPLEMENTS)}
+    assert hierarchy == {
+        (EdgeKind.INHERITS, "web/lib/geometry.ts:Circle", "web/lib/base.ts:Base"),  # extends
+        (EdgeKind.IMPLEMENTS, "web/lib/geometry.ts:Circle", "web/lib/base.ts:Shape"),
+    }
     assert (EdgeKind.IMPORTS, "web/app.ts", "web/lib/index.ts") in edges  # ./lib → index
     assert (EdgeKind.IMPORTS, "web/lib/index.ts", "web/lib/geometry.ts") in edges  # .js → .ts
     circle_area = "web/lib/geometry.ts:Circle.area"
     assert (EdgeKind.CONTAINS, "web/lib/geometry.ts:Circle", circle_area) in edges
+
+
+def test_interfaces_extend_by_inherits_and_classes_implement_by_implements(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "t.ts").write_text(
+        "interface A { a(): void }\n"
+        "interface B extends A { b(): void }\n"
+        "class C implements B { a() {} b() {} }\n"
+        "class D extends C implements A {}\n"
+    )
+    analysis = analyze_scripts(tmp_path, ["t.ts"])
+    kinds = {n.name: n.kind for out in analysis.outputs for n in out.nodes.values()}
+    assert (kinds["A"], kinds["B"], kinds["C"], kinds["D"]) == (
+        NodeKind.INTERFACE, NodeKind.INTERFACE, NodeKind.CLASS, NodeKind.CLASS,
+    )  # fmt: skip
+    edges = {
+        (e.kind, e.source, e.target)
+        for out in analysis.outputs
+        for e in out.edges.values()
+        if e.kind in (EdgeKind.INHERITS, EdgeKind.IMPLEMENTS)
+    }
+    assert edges == {
+        (EdgeKind.INHERITS, "t.ts:B", "t.ts:A"),
+        (EdgeKind.IMPLEMENTS, "t.ts:C", "t.ts:B"),
+        (EdgeKind.INHERITS, "t.ts:D", "t.ts:C"),
+        (EdgeKind.IMPLEMENTS, "t.ts:D", "t.ts:A"),
+    }
 
 
 def test_ids_are_stable_when_other_files_change(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from graphlive.graph import CodeGraph, Edge, EdgeKind, Node, NodeKind
 from graphlive.live import LiveGraph, analyze
-from graphlive.queries import import_cycles, module_of
+from graphlive.queries import import_cycles, module_of, module_stats, references
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,19 @@ def test_references_of_a_class_include_instantiations(tmp_path: Path) -> None:
         ("inherits", "m.B", 5),
         ("calls", "m.make", 9),
     }
+
+
+def test_interfaces_are_types_and_their_implementations_references() -> None:
+    g = CodeGraph("typed")
+    g.add_node(Node.make("a.ts", NodeKind.MODULE, name="a", file="a.ts"))
+    g.add_node(Node.make("a.ts:Shape", NodeKind.INTERFACE, name="Shape", file="a.ts", line=1))
+    g.add_node(Node.make("a.ts:Circle", NodeKind.CLASS, name="Circle", file="a.ts", line=3))
+    g.add_edge(Edge(EdgeKind.CONTAINS, "a.ts", "a.ts:Shape", 0, "a.ts"))
+    g.add_edge(Edge(EdgeKind.CONTAINS, "a.ts", "a.ts:Circle", 0, "a.ts"))
+    g.add_edge(Edge(EdgeKind.IMPLEMENTS, "a.ts:Circle", "a.ts:Shape", 3, "a.ts"))
+    refs = references(g, "Shape")
+    assert list(zip(refs["kind"], refs["source"], strict=True)) == [("implements", "a.ts:Circle")]
+    assert int(module_stats(g).set_index("module").loc["a.ts", "classes"]) == 2
 
 
 def test_shortest_path(app: LiveGraph) -> None:

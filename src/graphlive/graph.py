@@ -46,6 +46,9 @@ class NodeKind(str, Enum):
     LAMBDA = "lambda"
     EXTERNAL = "external"
     CELL = "cell"
+    #: A type that declares methods for others to implement: a TypeScript or Java interface
+    #: (Java annotation types too), a Go interface type, a Rust trait.
+    INTERFACE = "interface"
 
     def __str__(self) -> str:
         return self.value
@@ -57,6 +60,10 @@ class EdgeKind(str, Enum):
     CALLS = "calls"
     INHERITS = "inherits"
     DECORATES = "decorates"
+    #: A type declaring (TypeScript/Java ``implements``, Rust ``impl Trait for Type``) or, in
+    #: Go, satisfying an interface: source the type, target the interface. An interface
+    #: extending another, and a class extending a class, stay ``inherits``.
+    IMPLEMENTS = "implements"
 
     def __str__(self) -> str:
         return self.value

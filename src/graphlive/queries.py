@@ -32,6 +32,9 @@ __all__ = [
 
 _NODE_COLUMNS = ["id", "kind", "name", "file", "line"]
 _CONTAINERS = (NodeKind.MODULE, NodeKind.PACKAGE, NodeKind.CELL)
+#: Node kinds :func:`module_stats` counts as ``classes``: a module's types, interfaces included.
+_TYPES = (NodeKind.CLASS, NodeKind.INTERFACE)
+_DEFINITIONS = (*_TYPES, NodeKind.FUNCTION, NodeKind.METHOD)
 
 
 def _frame(rows: list[dict[str, object]], columns: list[str]) -> pandas.DataFrame:
@@ -121,8 +124,9 @@ def definitions(graph: CodeGraph, name: str) -> pandas.DataFrame:
 
 def references(graph: CodeGraph, name: str) -> pandas.DataFrame:
     """Every place that refers to the node(s) :func:`definitions` finds for ``name`` (or to the
-    external node with that id): incoming calls, imports, inherits and decorates edges. For a
-    class, instantiations count too (they are calls of its ``__init__``).
+    external node with that id): incoming calls, imports, inherits, decorates and implements
+    edges (so an interface's references include the types implementing it). For a class,
+    instantiations count too (they are calls of its ``__init__``).
     Columns: target, kind (edge kind), source, file, line."""
     targets = list(definitions(graph, name)["id"])
     if not targets and name in graph:
@@ -297,8 +301,9 @@ def hotspots(graph: CodeGraph, top: int = 20) -> pandas.DataFrame:
 def module_stats(graph: CodeGraph) -> pandas.DataFrame:
     """One row per module/package with a file: definitions, size, complexity and coupling.
 
-    Columns: module, file, classes, functions (incl. methods), loc, complexity (sum over
-    functions), max_complexity, imports (modules it imports), imported_by (modules importing it).
+    Columns: module, file, classes (interfaces included: both are types), functions (incl.
+    methods), loc, complexity (sum over functions), max_complexity, imports (modules it
+    imports), imported_by (modules importing it).
     """
     modules = {
         n.id: n for n in graph.nodes() if n.kind in (NodeKind.MODULE, NodeKind.PACKAGE) and n.file
@@ -308,13 +313,13 @@ def module_stats(graph: CodeGraph) -> pandas.DataFrame:
         for m, n in modules.items()
     }
     for node in graph.nodes():
-        if node.kind not in (NodeKind.CLASS, NodeKind.FUNCTION, NodeKind.METHOD):
+        if node.kind not in _DEFINITIONS:
             continue
         owner = module_of(graph, node.id)
         if owner not in counts:
             continue
         c = counts[owner]
-        if node.kind is NodeKind.CLASS:
+        if node.kind in _TYPES:
             c["classes"] += 1
             continue
         c["functions"] += 1

@@ -69,6 +69,7 @@ NODE_LABELS: Mapping[str, str] = {
     NodeKind.LAMBDA.value: "Lambda",
     NodeKind.EXTERNAL.value: "External",
     NodeKind.CELL.value: "Cell",
+    NodeKind.INTERFACE.value: "Interface",
 }
 #: Edge kind → relationship type.
 EDGE_TYPES: Mapping[str, str] = {
@@ -77,6 +78,7 @@ EDGE_TYPES: Mapping[str, str] = {
     EdgeKind.CALLS.value: "CALLS",
     EdgeKind.INHERITS.value: "INHERITS",
     EdgeKind.DECORATES.value: "DECORATES",
+    EdgeKind.IMPLEMENTS.value: "IMPLEMENTS",
 }
 
 _NODE_FIELDS = ("kind", "name", "file", "line", "end_line", "col", "end_col", "doc")

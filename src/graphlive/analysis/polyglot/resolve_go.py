@@ -28,9 +28,11 @@ What resolves (each case has a fixture in ``tests/analysis_fixtures/go``):
   every method name of the interface (own and embedded). Signatures are not compared; an
   empty interface, or one embedding an interface from outside the tree (whose methods are
   unknown), has no implementations.
+* **Types**: an interface type is an ``interface`` node; structs and other named types are
+  ``class`` nodes.
 * **Inheritance**: struct and interface embedding → ``inherits`` edges to the embedded type;
-  and, until the graph has a kind of its own for it (as for TypeScript's ``implements``), a
-  type implementing an interface → an ``inherits`` edge to the interface.
+  a type implementing an interface (as above: Go declares no implementation) → an
+  ``implements`` edge to the interface.
 * **Containment**: module → its functions and types; interface → its methods; a type → its
   methods, the edge owned by the method's file (the type may be in another file of the
   package; when it is in none, the module contains the method).
@@ -64,7 +66,7 @@ __all__ = ["analyze_go", "read_modules", "resolve_go"]
 
 _KINDS = {
     "struct": NodeKind.CLASS,
-    "interface": NodeKind.CLASS,
+    "interface": NodeKind.INTERFACE,
     "type": NodeKind.CLASS,
     "function": NodeKind.FUNCTION,
     "method": NodeKind.METHOD,
@@ -518,9 +520,7 @@ class _Resolver:
         for d in f.defs:
             ident = def_id(rel, d.qualname)
             extra: tuple[tuple[str, object], ...] = ()
-            if d.kind == "interface":
-                extra = (("interface", True),)
-            elif d.kind == "method" and d.pointer:
+            if d.kind == "method" and d.pointer:
                 extra = (("pointer_receiver", True),)
             out.nodes[ident] = def_node(
                 ident, rel, _KINDS[d.kind], d.name, (d.line, d.end_line), "go", extra
@@ -535,7 +535,7 @@ class _Resolver:
                     add(EdgeKind.INHERITS, ident, base[1], d.line)
             if d.kind != "interface":
                 for interface in self.implemented_by(ident):
-                    add(EdgeKind.INHERITS, ident, interface, d.line)
+                    add(EdgeKind.IMPLEMENTS, ident, interface, d.line)
         for imp in f.imports:
             target = self.import_target(rel, imp.path)
             if target is None:

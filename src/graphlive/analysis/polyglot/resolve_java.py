@@ -29,9 +29,13 @@ What resolves (each case has a fixture in ``tests/analysis_fixtures/java``):
   a call's result, on a variable of unknown type, on an external type's field, in an anonymous
   class on its own ``this`` — is unresolved and listed on its caller
   (``extra["unresolved_calls"]``), never guessed.
-* **Inheritance**: ``extends`` and (until the graph has a kind of its own for it, as for
-  TypeScript) ``implements`` → ``inherits`` edges; imports → ``imports`` edges to the type
-  imported (or to every file of a package of the tree imported on demand).
+* **Types**: interfaces and annotation types (``@interface``, ``extra["annotation"]``) are
+  ``interface`` nodes; classes, enums (``extra["enum"]``) and records (``extra["record"]``)
+  ``class`` nodes.
+* **Inheritance**: ``extends`` (a class's, or an interface's of other interfaces) →
+  ``inherits`` edges, ``implements`` (a class's, enum's or record's) → ``implements`` edges;
+  imports → ``imports`` edges to the type imported (or to every file of a package of the tree
+  imported on demand).
 * **Not yet**: argument types (overloads of one arity all get an edge), the result type of a
   call (``a.b().c()``), method references (``Cart::add``), member types inherited from a
   supertype, and the implicit supertypes (``Object``, ``Enum``) of classes with no ``extends``.
@@ -61,6 +65,9 @@ __all__ = ["analyze_java", "resolve_java"]
 
 #: A type: ``(file, qualname)`` of the tree, or ``("", qualified name)`` from elsewhere.
 _Type = tuple[str, str]
+
+#: Kinds of type that are ``interface`` nodes (an annotation type is an interface in Java).
+_INTERFACES = frozenset({"interface", "annotation"})
 
 #: Types every Java file sees without an import (the commonly used part of java.lang).
 # fmt: off
@@ -451,13 +458,13 @@ class _Resolver:
 
         for d in f.defs:
             ident = def_id(rel, d.qualname)
-            is_type = d.kind in TYPE_KINDS
+            kind = NodeKind.METHOD
+            if d.kind in TYPE_KINDS:
+                kind = NodeKind.INTERFACE if d.kind in _INTERFACES else NodeKind.CLASS
             extra: dict[str, object] = {}
-            if d.kind in ("interface", "annotation"):
-                extra["interface"] = True
-            elif d.kind in ("enum", "record"):
+            if d.kind in ("annotation", "enum", "record"):
                 extra[d.kind] = True
-            if not is_type:
+            if kind is NodeKind.METHOD:
                 extra["arity"] = d.arity
             if d.kind == "constructor":
                 extra["constructor"] = True
@@ -466,17 +473,20 @@ class _Resolver:
             out.nodes[ident] = def_node(
                 ident,
                 rel,
-                NodeKind.CLASS if is_type else NodeKind.METHOD,
+                kind,
                 d.name,
                 (d.line, d.end_line),
                 "java",
                 tuple(sorted(extra.items())),
             )
             add(EdgeKind.CONTAINS, def_id(rel, d.parent) if d.parent else rel, ident, 0)
-            for written in (*d.bases, *d.implements):
+            for edge, written in (
+                *((EdgeKind.INHERITS, base) for base in d.bases),
+                *((EdgeKind.IMPLEMENTS, base) for base in d.implements),
+            ):
                 base = self.type_path(rel, d.parent, written.split("."))
                 if base is not None:
-                    add(EdgeKind.INHERITS, ident, self.type_id(base), d.line)
+                    add(edge, ident, self.type_id(base), d.line)
         for imp in f.imports:
             if imp.on_demand and not imp.static and imp.name in self.packages:
                 for other in self.packages[imp.name]:

@@ -16,8 +16,9 @@ What resolves (each case has a fixture in ``tests/analysis_fixtures/scripts``):
   namespace import or a ``require``d module; ``C.m()`` for a static method; names imported
   from a package → ``npm:<specifier>:<name>``. Anything else is unresolved and listed on its
   caller (``extra["unresolved_calls"]``), never guessed.
-* **Inheritance**: ``extends`` (and, until the graph has a kind of its own for it,
-  ``implements``) → ``inherits`` edges to the class or interface named.
+* **Types**: a TypeScript ``interface`` is an ``interface`` node, a class a ``class`` node.
+* **Inheritance**: ``extends`` (a class's or an interface's) → ``inherits`` edges, a class's
+  ``implements`` → ``implements`` edges, to the class or interface named.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ __all__ = ["analyze_scripts", "resolve_scripts"]
 _EXTENSIONS = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
 _KINDS = {
     "class": NodeKind.CLASS,
-    "interface": NodeKind.CLASS,
+    "interface": NodeKind.INTERFACE,
     "function": NodeKind.FUNCTION,
     "method": NodeKind.METHOD,
 }
@@ -312,13 +313,15 @@ class _Resolver:
                 d.name,
                 (d.line, d.end_line),
                 f.language,
-                (("interface", True),) if d.kind == "interface" else (),
             )
             add(EdgeKind.CONTAINS, def_id(rel, d.parent) if d.parent else rel, ident, 0)
-            for base in (*d.bases, *d.implements):
-                target = self.path(rel, d.parent, tuple(base.split(".")))
+            for kind, written in (
+                *((EdgeKind.INHERITS, base) for base in d.bases),
+                *((EdgeKind.IMPLEMENTS, base) for base in d.implements),
+            ):
+                target = self.path(rel, d.parent, tuple(written.split(".")))
                 if target is not None and target[0] in ("def", "external"):
-                    add(EdgeKind.INHERITS, ident, target[1], d.line)
+                    add(kind, ident, target[1], d.line)
         for imp in f.imports:
             target = self.module(rel, imp.source)
             if target is not None:

@@ -25,9 +25,11 @@ tuple struct / enum variant constructors):
   type's impl. A method on a value of an external type → ``rust:<type path>::<method>``.
   Anything else (a call's result, a field, a closure) is unresolved and listed on its caller
   (``extra["unresolved_calls"]``), never guessed.
-* **Inheritance** (interim, as JavaScript's ``implements``): ``impl Trait for Type`` gives an
-  ``inherits`` edge from the type to the trait (owned by the file of the impl), and
-  ``trait A: B`` one from ``A`` to ``B``, until the graph has an edge kind of its own.
+* **Types**: a trait is an ``interface`` node (``extra["trait"]``); structs, enums and unions
+  are ``class`` nodes.
+* **Implementation and inheritance**: ``impl Trait for Type`` gives an ``implements`` edge
+  from the type to the trait (owned by the file of the impl); a supertrait, ``trait A: B``, an
+  ``inherits`` edge from ``A`` to ``B``.
 * **Containment**: module → items, inline module → its items, trait → its methods, type → the
   methods of its impls (the edge owned by the file of the impl block), module → the files of
   its ``mod x;`` declarations.
@@ -65,7 +67,7 @@ _KINDS = {
     "struct": NodeKind.CLASS,
     "enum": NodeKind.CLASS,
     "union": NodeKind.CLASS,
-    "trait": NodeKind.CLASS,
+    "trait": NodeKind.INTERFACE,
 }
 _TYPES = frozenset({"struct", "enum", "union"})
 #: Names every module sees without a ``use`` (the parts of the std prelude code calls).
@@ -441,7 +443,7 @@ class _Resolver:
             ty = self.resolve(scope, [], impl.type_path)
             trait = self.resolve(scope, [], impl.trait) if impl.trait else None
             if isinstance(ty, str) and isinstance(trait, (str, tuple)):
-                add(EdgeKind.INHERITS, ty, self.ident(trait), impl.line)
+                add(EdgeKind.IMPLEMENTS, ty, self.ident(trait), impl.line)
         for child in self.mods.values():
             parent = child.parent
             if parent is not None and parent.file == rel and child.file != rel:
