@@ -62,7 +62,7 @@ from graphlive.analysis.discover import Discovery, SourceFile, discover, refresh
 from graphlive.analysis.facts import FileFacts, FileTask
 from graphlive.analysis.incremental import FileChange, Program
 from graphlive.analysis.manifest import Stamp, changed_files, stat_files, structure_key
-from graphlive.analysis.polyglot.analyses import OtherLanguages, group_of
+from graphlive.analysis.polyglot.analyses import OtherLanguages, group_of, to_write
 from graphlive.analysis.polyglot.languages import language_of
 from graphlive.analysis.progress import PROGRESS_STEPS, Progress, ProgressCallback, Throttle
 from graphlive.analysis.python_extract import extract_chunk, extract_file, gc_paused
@@ -567,16 +567,7 @@ class Analyzer:
                     self._files.pop(rel, None)
                 else:
                     self._files[rel] = sf
-        kept = self.writer.outputs
-        for rel, out in other.items():
-            old_out = kept.get(rel)
-            if (
-                rel in other_changed
-                or old_out is None
-                or old_out.nodes != out.nodes
-                or old_out.edges != out.edges
-            ):
-                outputs[rel] = out
+        outputs.update(to_write(other, other_changed, self.writer.outputs))
         timings["build"] = time.perf_counter() - t
         t = time.perf_counter()
         diagnostics, written = self.writer.write_changes(
@@ -942,19 +933,8 @@ class Analyzer:
         a file in ``changed`` (every group when ``None``), and any group with a file the
         writer holds no output of (new, or restored without the writer's memory). Stamps
         them; the writer learns their external nodes."""
-        kept = self.writer.outputs
-        if changed is not None:
-            changed = set(changed)
-            changed.update(rel for rel in disc.others if rel not in kept and language_of(rel))
-            if not changed:
-                return {}
-        groups = self.others.groups_touched(changed) if changed is not None else None
-        total = sum(
-            1
-            for rel in disc.others
-            if language_of(rel) is not None and (groups is None or group_of(rel) in groups)
-        )
-        if total == 0 and not self.others.files:
+        changed, total = self.others.plan(disc.others, changed, self.writer.outputs)
+        if changed == set() or (total == 0 and not self.others.files):
             return {}
         t = time.perf_counter()
         throttle = Throttle("languages", total, self.graph, self.source, progress)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from graphlive.analysis.polyglot.outputs import LanguageAnalysis, read_all
 from graphlive.analysis.source import content_digest
 from graphlive.graph import Node
 
-__all__ = ["GROUPS", "OtherLanguages", "analyze_group", "group_of"]
+__all__ = ["GROUPS", "OtherLanguages", "analyze_group", "group_of", "to_write"]
 
 #: Language → the group it is analysed with.
 GROUPS: dict[str, str] = {
@@ -112,6 +112,20 @@ def analyze_group(
     return spec.resolve(root, facts)
 
 
+def to_write(
+    fresh: Mapping[str, FileOutput], changed: Set[str], kept: Mapping[str, FileOutput]
+) -> dict[str, FileOutput]:
+    """Of an update's ``fresh`` outputs, those to write: the changed files', and those whose
+    nodes or edges differ from what was written (``kept``). The group's other files are left
+    alone, so their diagnostics are not published again."""
+    out: dict[str, FileOutput] = {}
+    for rel, new in fresh.items():
+        old = kept.get(rel)
+        if rel in changed or old is None or old.nodes != new.nodes or old.edges != new.edges:
+            out[rel] = new
+    return out
+
+
 @dataclass(slots=True)
 class OtherLanguages:
     """The Analyzer's memory of the other languages' analyses (module docstring)."""
@@ -137,6 +151,25 @@ class OtherLanguages:
     def groups_touched(self, changed: Iterable[str]) -> set[str]:
         """The groups whose analysis reads one of the paths ``changed``."""
         return {g for g in map(group_of, changed) if g is not None}
+
+    def plan(
+        self, others: Mapping[str, str], changed: Set[str] | None, kept: Container[str]
+    ) -> tuple[set[str] | None, int]:
+        """What to hand :meth:`analyse` as ``changed``, and how many files it will read: the
+        groups with a file in ``changed`` (every group when ``None``) and any group with a
+        source file ``kept`` (the outputs written) lacks: new, or restored without the
+        writer's memory."""
+        todo = None
+        if changed is not None:
+            todo = set(changed)
+            todo.update(rel for rel in others if rel not in kept and language_of(rel))
+        groups = self.groups_touched(todo) if todo is not None else None
+        total = sum(
+            1
+            for rel in others
+            if language_of(rel) is not None and (groups is None or group_of(rel) in groups)
+        )
+        return todo, total
 
     def analyse(
         self,

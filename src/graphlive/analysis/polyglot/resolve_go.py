@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from graphlive.analysis.build import FileOutput
-from graphlive.analysis.polyglot.go import GoBinding, GoDef, GoFacts, GoType, extract_go
+from graphlive.analysis.polyglot.go import GoBinding, GoDef, GoFacts, GoType
 from graphlive.analysis.polyglot.outputs import (
     LanguageAnalysis,
     add_call,
@@ -58,7 +58,6 @@ from graphlive.analysis.polyglot.outputs import (
     def_node,
     module_node,
     note_unresolved,
-    read_all,
 )
 from graphlive.graph import EdgeKind, Node, NodeKind
 
@@ -120,13 +119,9 @@ _Found = _Def | _Var | _Ext | _Pkg
 def analyze_go(root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000) -> LanguageAnalysis:
     """Extract and resolve the Go files ``rels`` (paths relative to ``root``); module paths
     come from the ``go.mod`` files :func:`read_modules` finds."""
-    facts = read_all(
-        root,
-        rels,
-        lambda rel, data: extract_go(rel, data, max_bytes=max_bytes),
-        lambda rel: GoFacts(file=rel),
-    )
-    return resolve_go(facts, read_modules(root, rels))
+    from graphlive.analysis.polyglot.analyses import analyze_group
+
+    return analyze_group("go", root, rels, max_bytes=max_bytes)
 
 
 def read_modules(root: Path, rels: Sequence[str]) -> dict[str, str]:

@@ -47,7 +47,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from graphlive.analysis.build import FileOutput
-from graphlive.analysis.polyglot.java import TYPE_KINDS, JavaCall, JavaDef, JavaFacts, extract_java
+from graphlive.analysis.polyglot.java import TYPE_KINDS, JavaCall, JavaDef, JavaFacts
 from graphlive.analysis.polyglot.outputs import (
     LanguageAnalysis,
     add_call,
@@ -57,7 +57,6 @@ from graphlive.analysis.polyglot.outputs import (
     def_node,
     module_node,
     note_unresolved,
-    read_all,
 )
 from graphlive.graph import EdgeKind, Node, NodeKind
 
@@ -88,13 +87,9 @@ def analyze_java(
     root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000
 ) -> LanguageAnalysis:
     """Extract and resolve the Java files ``rels`` (paths relative to ``root``)."""
-    facts = read_all(
-        root,
-        rels,
-        lambda rel, data: extract_java(rel, data, max_bytes=max_bytes),
-        lambda rel: JavaFacts(file=rel),
-    )
-    return resolve_java(facts)
+    from graphlive.analysis.polyglot.analyses import analyze_group
+
+    return analyze_group("java", root, rels, max_bytes=max_bytes)
 
 
 def resolve_java(facts: Mapping[str, JavaFacts]) -> LanguageAnalysis:

@@ -29,8 +29,6 @@ from pathlib import Path
 
 from graphlive.analysis.build import FileOutput
 from graphlive.analysis.polyglot.facts import ScriptDef, ScriptFacts
-from graphlive.analysis.polyglot.javascript import extract_script
-from graphlive.analysis.polyglot.languages import language_of
 from graphlive.analysis.polyglot.outputs import (
     LanguageAnalysis,
     add_call,
@@ -40,7 +38,6 @@ from graphlive.analysis.polyglot.outputs import (
     def_node,
     module_node,
     note_unresolved,
-    read_all,
 )
 from graphlive.graph import EdgeKind, Node, NodeKind
 
@@ -61,13 +58,9 @@ def analyze_scripts(
     root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000
 ) -> LanguageAnalysis:
     """Extract and resolve the script files ``rels`` (paths relative to ``root``)."""
-    facts = read_all(
-        root,
-        rels,
-        lambda rel, data: extract_script(rel, data, max_bytes=max_bytes),
-        lambda rel: ScriptFacts(file=rel, language=language_of(rel) or "javascript"),
-    )
-    return resolve_scripts(facts)
+    from graphlive.analysis.polyglot.analyses import analyze_group
+
+    return analyze_group("scripts", root, rels, max_bytes=max_bytes)
 
 
 def resolve_scripts(facts: Mapping[str, ScriptFacts]) -> LanguageAnalysis:

@@ -52,9 +52,8 @@ from graphlive.analysis.polyglot.outputs import (
     def_node,
     module_node,
     note_unresolved,
-    read_all,
 )
-from graphlive.analysis.polyglot.rust import RustCall, RustDef, RustFacts, RustType, extract_rust
+from graphlive.analysis.polyglot.rust import RustCall, RustDef, RustFacts, RustType
 from graphlive.graph import EdgeKind, Node, NodeKind
 
 __all__ = ["analyze_rust", "resolve_rust"]
@@ -115,13 +114,9 @@ def analyze_rust(
     root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000
 ) -> LanguageAnalysis:
     """Extract and resolve the Rust files ``rels`` (paths relative to ``root``)."""
-    facts = read_all(
-        root,
-        rels,
-        lambda rel, data: extract_rust(rel, data, max_bytes=max_bytes),
-        lambda rel: RustFacts(file=rel),
-    )
-    return resolve_rust(facts)
+    from graphlive.analysis.polyglot.analyses import analyze_group
+
+    return analyze_group("rust", root, rels, max_bytes=max_bytes)
 
 
 def resolve_rust(facts: Mapping[str, RustFacts]) -> LanguageAnalysis:
