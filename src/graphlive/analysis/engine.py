@@ -237,8 +237,10 @@ class Analyzer:
         self.program: Program | None = None
         self.rules = IgnoreRules(self.root)
         self._files: dict[str, SourceFile] = {}
-        #: What the other languages' analyses keep between runs.
+        #: What the other languages' analyses keep between runs, and how many of their files
+        #: the last run read.
         self.others = OtherLanguages()
+        self.other_read = 0
         self._module_ids: set[str] = set()
         self._ns_owners: dict[str, list[str]] = {}
         #: Stamps of the files whose facts are kept (:mod:`graphlive.analysis.manifest`), and
@@ -445,9 +447,8 @@ class Analyzer:
         facts = self._extract(tasks, disc, progress)
         timings["parse"] = time.perf_counter() - t
         other = self._other_outputs(disc, None, progress, timings)
-        return self._finish(
-            disc, facts, started, timings, progress, parsed=len(tasks) + len(other), other=other
-        )
+        parsed = len(tasks) + self.other_read
+        return self._finish(disc, facts, started, timings, progress, parsed=parsed, other=other)
 
     def _run_update(
         self,
@@ -519,7 +520,7 @@ class Analyzer:
                 started,
                 timings,
                 progress,
-                parsed=len(tasks) + len(other),
+                parsed=len(tasks) + self.other_read,
                 fallback=program.fallback,
                 other=other,
             )
@@ -587,7 +588,7 @@ class Analyzer:
             timings=timings,
             files_failed=self.writer.counts().files_failed,
             incremental=True,
-            files_parsed=len(tasks) + len(other),
+            files_parsed=len(tasks) + self.other_read,
             files_solved=len(stats.files_solved),
             files_written=len(written),
             saturated=stats.saturated,
@@ -671,7 +672,7 @@ class Analyzer:
             started,
             timings,
             progress,
-            parsed=len(todo) + len(other),
+            parsed=len(todo) + self.other_read,
             fallback=reason,
             other=other,
         )
@@ -933,6 +934,7 @@ class Analyzer:
         a file in ``changed`` (every group when ``None``), and any group with a file the
         writer holds no output of (new, or restored without the writer's memory). Stamps
         them; the writer learns their external nodes."""
+        self.other_read = 0
         changed, total = self.others.plan(disc.others, changed, self.writer.outputs)
         if changed == set() or (total == 0 and not self.others.files):
             return {}
@@ -955,6 +957,7 @@ class Analyzer:
             on_file=read,
         )
         throttle.finish()
+        self.other_read = done
         self.stamped_ns = max(self.stamped_ns, taken)
         self.writer.externals = self.others.external_nodes()
         self.writer.failed_other = self.others.failed_files()

@@ -132,6 +132,9 @@ class OtherLanguages:
 
     #: Group → the files its last analysis read (``go.mod`` files included).
     files: dict[str, set[str]] = field(default_factory=dict)
+    #: Group → the facts of each of its source files: an update extracts only the files that
+    #: changed, then resolves the group from these.
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Group → the external nodes its last analysis's edges point at.
     externals: dict[str, dict[str, Node]] = field(default_factory=dict)
     #: Group → its files that could not be read.
@@ -158,17 +161,19 @@ class OtherLanguages:
         """What to hand :meth:`analyse` as ``changed``, and how many files it will read: the
         groups with a file in ``changed`` (every group when ``None``) and any group with a
         source file ``kept`` (the outputs written) lacks: new, or restored without the
-        writer's memory."""
+        writer's memory (such a file counts as changed)."""
         todo = None
         if changed is not None:
             todo = set(changed)
             todo.update(rel for rel in others if rel not in kept and language_of(rel))
         groups = self.groups_touched(todo) if todo is not None else None
-        total = sum(
-            1
-            for rel in others
-            if language_of(rel) is not None and (groups is None or group_of(rel) in groups)
-        )
+        total = 0
+        for rel in others:
+            group = group_of(rel)
+            if language_of(rel) is None or group is None:
+                continue
+            if groups is None or (group in groups and _stale(rel, todo, self.facts.get(group, {}))):
+                total += 1
         return todo, total
 
     def analyse(
@@ -183,9 +188,11 @@ class OtherLanguages:
     ) -> dict[str, FileOutput]:
         """Analyse again each group with a file in ``changed`` (every group with files now or
         before when ``None``), given the tree's files ``others`` (path → language, as
-        discovery lists them). Returns the outputs of those groups' source files, an empty
-        one for each that is gone. ``stamps`` gets the stamps of the files read (stat'ed before
-        they are read) and loses those of files gone. ``on_file(rel)``: after each file read."""
+        discovery lists them): the files in ``changed`` (every file when ``None``) and those
+        without kept facts are read and extracted again, then the whole group is resolved.
+        Returns the outputs of those groups' source files, an empty one for each that is gone.
+        ``stamps`` gets the stamps of the files read (stat'ed before they are read) and loses
+        those of files gone. ``on_file(rel)``: after each file read."""
         by_group: dict[str, list[str]] = {}
         for rel in sorted(others):
             group = group_of(rel)
@@ -195,7 +202,9 @@ class OtherLanguages:
         outputs: dict[str, FileOutput] = {}
         for group in sorted(todo):
             rels = by_group.get(group, [])
-            outputs.update(self._analyse_group(group, root, rels, stamps, max_bytes, on_file))
+            outputs.update(
+                self._analyse_group(group, root, rels, changed, stamps, max_bytes, on_file)
+            )
         return outputs
 
     def _analyse_group(
@@ -203,12 +212,18 @@ class OtherLanguages:
         group: str,
         root: Path,
         rels: list[str],
+        changed: Set[str] | None,
         stamps: dict[str, Stamp],
         max_bytes: int,
         on_file: Callable[[str], None] | None,
     ) -> dict[str, FileOutput]:
+        spec = _groups()[group]
+        kept = self.facts.get(group, {})
         sources = [rel for rel in rels if language_of(rel) is not None]
-        stats = stat_files((rel, str(root / rel)) for rel in rels)
+        # Read again: what changed and what has no kept facts; go.mod files (read by the
+        # resolution itself) are stamped again when they changed.
+        reread = [rel for rel in rels if _stale(rel, changed, kept)]
+        stats = stat_files((rel, str(root / rel)) for rel in reread)
         digests: dict[str, str] = {}
 
         def read(rel: str, data: bytes) -> None:
@@ -216,9 +231,15 @@ class OtherLanguages:
             if on_file is not None:
                 on_file(rel)
 
-        analysis = analyze_group(group, root, sources, max_bytes=max_bytes, on_read=read)
-        for rel in rels:
-            if rel not in digests and language_of(rel) is None:  # go.mod: read by resolution
+        fresh = read_all(
+            root,
+            [rel for rel in reread if language_of(rel) is not None],
+            lambda rel, data: spec.extract(rel, data, max_bytes),
+            spec.empty,
+            read,
+        )
+        for rel in reread:
+            if rel not in digests and language_of(rel) is None:
                 with contextlib.suppress(OSError):  # unreadable: no stamp, read again next time
                     digests[rel] = content_digest((root / rel).read_bytes())
             st, digest = stats.get(rel), digests.get(rel)
@@ -226,9 +247,11 @@ class OtherLanguages:
                 stamps.pop(rel, None)
             else:
                 stamps[rel] = (st[0], st[1], digest)
-        outputs = {out.file: out for out in analysis.outputs}
         # Gone since discovery listed them (neither stat'ed nor read): gone for the graph too.
-        vanished = {rel for rel in sources if rel not in stats and rel not in digests}
+        vanished = {rel for rel in fresh if rel not in stats and rel not in digests}
+        facts = {rel: fresh.get(rel) or kept[rel] for rel in sources if rel not in vanished}
+        analysis = spec.resolve(root, facts)
+        outputs = {out.file: out for out in analysis.outputs}
         for rel in vanished:
             outputs[rel] = FileOutput(file=rel)
         rels = [rel for rel in rels if rel not in vanished]
@@ -238,13 +261,22 @@ class OtherLanguages:
                 outputs[rel] = FileOutput(file=rel)  # gone: its transaction removes its nodes
         if rels:
             self.files[group] = set(rels)
+            self.facts[group] = facts
             self.externals[group] = analysis.externals
             self.failed[group] = {
                 out.file
                 for out in analysis.outputs
-                if out.file not in vanished and any(d.code == "unreadable" for d in out.diagnostics)
+                if any(d.code == "unreadable" for d in out.diagnostics)
             }
         else:
-            for kept in (self.files, self.externals, self.failed):
-                kept.pop(group, None)
+            for memory in (self.files, self.facts, self.externals, self.failed):
+                memory.pop(group, None)
         return outputs
+
+
+def _stale(rel: str, changed: Set[str] | None, kept: Mapping[str, Any]) -> bool:
+    """Whether a group's file is read again: it changed, or (a source file) has no kept
+    facts."""
+    if changed is None or rel in changed:
+        return True
+    return language_of(rel) is not None and rel not in kept
