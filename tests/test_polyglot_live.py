@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,7 @@ def test_a_mixed_tree_is_one_published_graph_with_every_language_resolved(
         summary = lg.last_summary
         assert summary is not None
         assert summary.files == len(LANGUAGE_OF_FILE)
+        assert summary.languages == dict(sorted(Counter(LANGUAGE_OF_FILE.values()).items()))
         assert summary.files_failed == 0 and summary.calls_unresolved == 0
         stored, _ = load_graph(redis_client, graph)  # what every viewer gets from Redis
         assert _calls(stored) >= ACCEPTANCE_CALLS

@@ -777,6 +777,7 @@ class LiveGraph:
             "graph": self.name,
             "root": str(self.root) if self.root else None,
             "files": s.files if s else len(self.graph.files()),
+            "languages": dict(s.languages) if s else {},
             "nodes": self.graph.node_count if self._graph is not None or not s else s.nodes,
             "edges": self.graph.edge_count if self._graph is not None or not s else s.edges,
             "seconds": round(s.seconds, 3) if s else None,

@@ -110,6 +110,8 @@ class AnalysisSummary:
     seconds: float
     files_failed: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    #: Files per language (``python``, ``typescript``, ...), summing to :attr:`files`.
+    languages: dict[str, int] = field(default_factory=dict)
     #: Whether this was an incremental update (only the affected part re-solved).
     incremental: bool = False
     #: Files parsed, files whose constraints were (re-)evaluated, transactions written.
@@ -583,6 +585,7 @@ class Analyzer:
             diagnostics += len(disc.diagnostics)
         return self._completed(
             files=_file_count(disc),
+            languages=_languages(disc),
             diagnostics=diagnostics,
             started=started,
             timings=timings,
@@ -769,6 +772,7 @@ class Analyzer:
         self._ns_owners = namespace_owners(facts, parents, disc.namespaces)
         return self._completed(
             files=_file_count(disc),
+            languages=_languages(disc),
             diagnostics=diagnostics,
             started=started,
             timings=timings,
@@ -974,6 +978,15 @@ class Analyzer:
 def _file_count(disc: Discovery) -> int:
     """The files of ``disc`` analysed: Python's and the other languages' source files."""
     return len(disc.files) + sum(1 for rel in disc.others if language_of(rel) is not None)
+
+
+def _languages(disc: Discovery) -> dict[str, int]:
+    """:attr:`AnalysisSummary.languages` of ``disc``."""
+    counts = {"python": len(disc.files)} if disc.files else {}
+    for rel, language in disc.others.items():
+        if language_of(rel) is not None:
+            counts[language] = counts.get(language, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def _gone(rel: str) -> FileFacts:

@@ -120,8 +120,12 @@ def run_analyze(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
+        languages = summary["languages"]
+        mix = ""
+        if len(languages) > 1:  # "(python 94, typescript 51)" when there is more than one
+            mix = " (" + ", ".join(f"{k} {v}" for k, v in languages.items()) + ")"
         print(
-            f"{summary['graph']}: {summary['files']} files, {summary['nodes']} nodes, "
+            f"{summary['graph']}: {summary['files']} files{mix}, {summary['nodes']} nodes, "
             f"{summary['edges']} edges in {summary['seconds']} s "
             f"({summary['calls_unresolved']} unresolved calls, "
             f"{summary['diagnostics']} diagnostics); last seq {summary['last_seq']}"
