@@ -426,9 +426,9 @@ def test_filters_by_node_kind_edge_kind_and_path(open_page: Callable[..., Any]) 
     wait_value(page, "gl-visible-node-count", n)
     assert value(page, "gl-visible-edge-count") == str(m)
     assert page.evaluate("window.model.state.node_kinds") == [
-        "package", "module", "class", "function", "method", "lambda", "cell",
+        "package", "module", "class", "interface", "function", "method", "lambda", "cell",
     ]  # fmt: skip
-    for kind in ("contains", "imports", "inherits", "decorates"):
+    for kind in ("contains", "imports", "inherits", "implements", "decorates"):
         page.locator(f"[data-testid=gl-filter-edge][data-kind={kind}]").uncheck()
     n, m = shown(lambda x: x["kind"] != "external", lambda e: e["kind"] == "calls")
     assert (n, m) == (13, 5)
@@ -483,6 +483,92 @@ def test_encodings_and_legend(open_page: Callable[..., Any]) -> None:
         "k => window.view().view.graph.getNodeAttribute(k, 'size')", "<builtin>.len"
     )
     assert size > small  # parse has 4 edges, len 1
+
+
+# ---------------------------------------------------------------------- languages
+
+G = "srv/server.go"
+POLY_NODES = [
+    _n("app", "package", "app/__init__.py", 1),
+    _n("app.main", "module", "app/main.py", 1),
+    _n("app.main.run", "function", "app/main.py", 3),
+    _n("app.main.Job", "class", "app/main.py", 9),
+    _n("srv", "module", G, 1, language="go"),
+    _n("srv.Handler", "interface", G, 5, language="go"),
+    _n("srv.Server", "class", G, 12, language="go"),
+    _n("srv.Server.Serve", "method", G, 14, language="go"),
+]
+POLY_EDGES = [
+    _e("contains", "app", "app.main"),
+    _e("contains", "app.main", "app.main.run"),
+    _e("contains", "app.main", "app.main.Job"),
+    _e("contains", "srv", "srv.Handler"),
+    _e("contains", "srv", "srv.Server"),
+    _e("contains", "srv.Server", "srv.Server.Serve"),
+    _e("implements", "srv.Server", "srv.Handler", 12),
+    _e("calls", "app.main.run", "srv.Server.Serve", 4),
+]
+PY_IDS = {n["id"] for n in POLY_NODES if "language" not in n}
+GO_IDS = {n["id"] for n in POLY_NODES if n.get("language") == "go"}
+
+
+def test_language_filter_and_colour_by_language(open_page: Callable[..., Any]) -> None:
+    page = open_page(graph={"nodes": POLY_NODES, "edges": POLY_EDGES})
+    drawn = "window.view().view.graph"
+    colour = f"k => {drawn}.getNodeAttribute(k, 'color')"
+    by_kind = {k: page.evaluate(colour, k) for k in PY_IDS | GO_IDS}
+    # One checkbox per language present; nodes without `language` are Python.
+    page.get_by_test_id("gl-filters-toggle").click()
+    boxes = page.get_by_test_id("gl-filter-language")
+    assert [b.get_attribute("data-language") for b in boxes.all()] == ["python", "go"]
+    page.wait_for_function(
+        "document.querySelector('[data-testid=gl-legend-languages]')?.textContent === 'languages: python, go'"
+    )
+    # The new kinds are drawn in their own colours.
+    assert by_kind["srv.Handler"] != by_kind["srv.Server"]
+
+    # Uncheck Go: its nodes (and every edge touching them) go.
+    page.locator("[data-testid=gl-filter-language][data-language=go]").uncheck()
+    wait_value(page, "gl-visible-node-count", len(PY_IDS))
+    assert set(page.evaluate(f"{drawn}.nodes()")) == PY_IDS
+    py_edges = [e for e in POLY_EDGES if e["source"] in PY_IDS and e["target"] in PY_IDS]
+    assert len(py_edges) == 3  # the contains edges inside app/; the call into Go is gone
+    wait_value(page, "gl-visible-edge-count", len(py_edges))
+    assert page.evaluate("window.model.state.languages") == ["python"]
+    # A language appearing later gets its checkbox, unchecked while the filter shows Python only.
+    page.evaluate(
+        """() => window.sock().push({ op: 'events', graph: 'demo', epoch: 'e1', from: 1, through: 1, events: [
+          { seq: 1, epoch: 'e1', v: 1, id: 'r1', graph: 'demo', type: 'node_added', time: Date.now() / 1000,
+            source: 't', data: { node: { id: 'lib.parse', kind: 'function', name: 'parse', file: 'lib/parse.rs', line: 1, language: 'rust' } } }] })"""
+    )
+    wait_value(page, "gl-node-count", len(POLY_NODES) + 1)
+    rust = page.locator("[data-testid=gl-filter-language][data-language=rust]")
+    rust.wait_for()
+    assert not rust.is_checked()
+    assert not page.evaluate(f"{drawn}.hasNode('lib.parse')")
+    # Python clears the filter: every language shows again.
+    page.evaluate("window.model.set('languages', [])")
+    wait_value(page, "gl-visible-node-count", len(POLY_NODES) + 1)
+    assert rust.is_checked()
+
+    # Colour by language: one colour per language whatever the kind, the legend says which.
+    page.get_by_test_id("gl-color-by").select_option("language")
+    page.wait_for_function(
+        "document.querySelector('[data-testid=gl-legend]').dataset.mode === 'language'"
+    )
+    assert page.evaluate("window.model.state.color_by") == "language"
+    items = page.get_by_test_id("gl-legend-item")
+    assert [i.inner_text() for i in items.all()] == ["go", "python", "rust"]
+    py_colours = {page.evaluate(colour, k) for k in PY_IDS}
+    go_colours = {page.evaluate(colour, k) for k in GO_IDS}
+    assert len(py_colours) == 1 and len(go_colours) == 1 and py_colours != go_colours
+    assert page.get_by_test_id("gl-legend-languages").count() == 0
+    # Back to kind: the kind colours return.
+    page.get_by_test_id("gl-color-by").select_option("kind")
+    page.wait_for_function(
+        "document.querySelector('[data-testid=gl-legend]').dataset.mode === 'kind'"
+    )
+    assert {k: page.evaluate(colour, k) for k in PY_IDS | GO_IDS} == by_kind
 
 
 # ---------------------------------------------------------------------- collapse and expand

@@ -35,6 +35,8 @@ export interface GraphViewModel {
   node_kinds: string[];
   edge_kinds: string[];
   path_prefixes: string[];
+  /** Languages shown; empty = all. Absent until set: a kernel GraphView without this trait leaves it to the front end. */
+  languages?: string[];
   focus: Record<string, unknown> | null;
   selection: string[];
   color_by: string;
@@ -63,7 +65,7 @@ const REBUILD_ON = [
   "max_visible",
 ] as const;
 
-const EXPLORE_TRAITS = ["node_kinds", "edge_kinds", "path_prefixes", "focus", "selection", "color_by", "size_by", "expanded"] as const;
+const EXPLORE_TRAITS = ["node_kinds", "edge_kinds", "path_prefixes", "languages", "focus", "selection", "color_by", "size_by", "expanded"] as const;
 
 const TRANSPORTS: readonly string[] = ["auto", "websocket", "comm", "static"];
 
@@ -90,7 +92,12 @@ function exploreOf(model: Model): ExploreState {
   const size = model.get("size_by");
   const expanded = model.get("expanded");
   return {
-    filter: { nodeKinds: strings(model.get("node_kinds")), edgeKinds: strings(model.get("edge_kinds")), paths: strings(model.get("path_prefixes")) },
+    filter: {
+      nodeKinds: strings(model.get("node_kinds")),
+      edgeKinds: strings(model.get("edge_kinds")),
+      paths: strings(model.get("path_prefixes")),
+      languages: strings(model.get("languages")),
+    },
     focus: parseFocus(model.get("focus")),
     selection: strings(model.get("selection")),
     colorBy: isColorMode(color) ? color : "kind",
@@ -125,6 +132,8 @@ function writeExplore(model: Model, change: Partial<ExploreState>): void {
     model.set("node_kinds", [...change.filter.nodeKinds]);
     model.set("edge_kinds", [...change.filter.edgeKinds]);
     model.set("path_prefixes", [...change.filter.paths]);
+    // A kernel whose GraphView has no `languages` trait ignores the key (ipywidgets sets known traits only).
+    model.set("languages", [...(change.filter.languages ?? [])]);
   }
   if (change.focus !== undefined) model.set("focus", change.focus === null ? null : { ...change.focus });
   if (change.selection !== undefined) model.set("selection", [...change.selection]);

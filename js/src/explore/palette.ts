@@ -1,6 +1,6 @@
 /**
- * Colour and size of display nodes under the view's encodings: colour by kind, module or
- * complexity; size by kind, degree or lines of code. Clusters (collapsed packages/modules) get
+ * Colour and size of display nodes under the view's encodings: colour by kind, language, module
+ * or complexity; size by kind, degree or lines of code. Clusters (collapsed packages/modules) get
  * the same encodings from their members' aggregates, so switching encodings reads the same at
  * every level of collapse.
  */
@@ -8,8 +8,9 @@
 import type { NodeJSON } from "../client/protocol.js";
 import { nodeColor, nodeSize } from "../state/appearance.js";
 import { hashString } from "../state/placement.js";
+import { languageColor, nodeLanguage } from "./language.js";
 
-export const COLOR_MODES = ["kind", "module", "complexity"] as const;
+export const COLOR_MODES = ["kind", "language", "module", "complexity"] as const;
 export const SIZE_MODES = ["kind", "degree", "lines"] as const;
 export type ColorMode = (typeof COLOR_MODES)[number];
 export type SizeMode = (typeof SIZE_MODES)[number];
@@ -80,10 +81,14 @@ export interface ClusterStats {
   loc: number;
   complexitySum: number;
   complexityCount: number;
+  /** The language most members are in; null for an empty group. */
+  language: string | null;
 }
 
 export function realNodeColor(mode: ColorMode, node: NodeJSON, module: string): string {
   switch (mode) {
+    case "language":
+      return languageColor(nodeLanguage(node));
     case "module":
       return moduleColor(module);
     case "complexity":
@@ -108,6 +113,8 @@ export function realNodeSize(mode: SizeMode, node: NodeJSON, degree: number): nu
 
 export function clusterColor(mode: ColorMode, stats: ClusterStats): string {
   switch (mode) {
+    case "language":
+      return stats.language === null ? NO_VALUE : languageColor(stats.language);
     case "module":
       return moduleColor(stats.group);
     case "complexity":
@@ -128,8 +135,9 @@ export interface LegendEntry {
   color: string;
 }
 
-/** Legend of `mode` for what is on screen (kinds present, or the modules drawn). */
-export function legendFor(mode: ColorMode, kinds: Iterable<string>, modules: Iterable<string>): LegendEntry[] {
+/** Legend of `mode` for what is on screen (kinds or languages present, or the modules drawn). */
+export function legendFor(mode: ColorMode, kinds: Iterable<string>, modules: Iterable<string>, languages: Iterable<string> = []): LegendEntry[] {
+  if (mode === "language") return [...new Set(languages)].sort().map((l) => ({ key: l, label: l, color: languageColor(l) }));
   if (mode === "complexity") {
     const entries = COMPLEXITY_STOPS.map(([v, c], i) => ({
       key: String(v),

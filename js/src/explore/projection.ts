@@ -33,7 +33,9 @@ import { edgeColor } from "../state/appearance.js";
 import { animationFrameScheduler, type FrameScheduler } from "../state/frame-batcher.js";
 import type { BatchResult, CodeGraphModel, ModelChange, PlacedNodeAttributes } from "../state/graph-state.js";
 import { hashUnit2, placeNewNodes } from "../state/placement.js";
+import { type Aggregate, dominantLanguage, emptyAggregate, tally } from "./group-aggregate.js";
 import { clusterKey, groupChain, groupKind, groupLabel, isClusterKey } from "./grouping.js";
+import { DEFAULT_LANGUAGE, nodeLanguage } from "./language.js";
 import { BundleCounter, COLLAPSE_ABOVE, chooseLevel, EDGES_PER_NODE, MAX_VISIBLE } from "./level.js";
 import {
   type ClusterStats,
@@ -52,6 +54,8 @@ export interface DisplayNodeAttributes extends PlacedNodeAttributes {
   group: string | null;
   /** Elements it stands for (1 for a code element). */
   count: number;
+  /** The element's language, or the one most of a cluster's members are in. */
+  language: string;
 }
 
 export interface DisplayEdgeAttributes {
@@ -100,17 +104,12 @@ const DETACH_POSITIONS = 500;
 /** Above this many added display elements a re-index after the change beats partial updates. */
 const DETACH_ADDITIONS = 2_000;
 
-interface Group {
+interface Group extends Aggregate {
   key: string;
   parent: Group | null;
   children: Set<Group>;
   /** In-scope elements whose innermost group this is. */
   members: Set<string>;
-  /** In-scope elements in this group and its descendants. */
-  total: number;
-  loc: number;
-  complexitySum: number;
-  complexityCount: number;
 }
 
 interface Member {
@@ -504,7 +503,7 @@ export class Projection {
     for (const key of keys) {
       let g = this.groups.get(key);
       if (g === undefined) {
-        g = { key, parent, children: new Set(), members: new Set(), total: 0, loc: 0, complexitySum: 0, complexityCount: 0 };
+        g = { key, parent, children: new Set(), members: new Set(), ...emptyAggregate() };
         this.groups.set(key, g);
         parent?.children.add(g);
       }
@@ -517,16 +516,7 @@ export class Projection {
   /** Register an in-scope element; with `display`, draw it (or its cluster). */
   private addMember(node: NodeJSON, display: boolean): Member {
     const chain = this.ensureGroups(node);
-    const loc = typeof node.loc === "number" ? node.loc : 0;
-    const cx = typeof node.complexity === "number" ? node.complexity : null;
-    for (const g of chain) {
-      g.total += 1;
-      g.loc += loc;
-      if (cx !== null) {
-        g.complexitySum += cx;
-        g.complexityCount += 1;
-      }
-    }
+    for (const g of chain) tally(g, node, 1);
     (chain[chain.length - 1] as Group).members.add(node.id);
     const member: Member = { data: node, chain, rep: this.repOf(node.id, chain) };
     this.members.set(node.id, member);
@@ -542,17 +532,8 @@ export class Projection {
     // group (node~) still has its edges counted under its old cluster.
     if (display && this.model.hasNode(id)) this.uncountIncident(id);
     this.members.delete(id);
-    const loc = typeof m.data.loc === "number" ? m.data.loc : 0;
-    const cx = typeof m.data.complexity === "number" ? m.data.complexity : null;
     (m.chain[m.chain.length - 1] as Group).members.delete(id);
-    for (const g of m.chain) {
-      g.total -= 1;
-      g.loc -= loc;
-      if (cx !== null) {
-        g.complexitySum -= cx;
-        g.complexityCount -= 1;
-      }
-    }
+    for (const g of m.chain) tally(g, m.data, -1);
     if (display) {
       if (m.rep === id) this.dropDisplayNode(id);
       else this.dirtyGroups.add(this.groups.get(m.rep.slice(1)) as Group);
@@ -574,19 +555,9 @@ export class Projection {
     const regroup = m === undefined || !inScope || groupChain(before).join("\n") !== groupChain(node).join("\n");
     if (!regroup && m !== undefined) {
       // Same place in the hierarchy: refresh data and aggregates.
-      const dl = (typeof node.loc === "number" ? node.loc : 0) - (typeof m.data.loc === "number" ? m.data.loc : 0);
-      const oldCx = typeof m.data.complexity === "number" ? m.data.complexity : null;
-      const newCx = typeof node.complexity === "number" ? node.complexity : null;
       for (const g of m.chain) {
-        g.loc += dl;
-        if (oldCx !== null) {
-          g.complexitySum -= oldCx;
-          g.complexityCount -= 1;
-        }
-        if (newCx !== null) {
-          g.complexitySum += newCx;
-          g.complexityCount += 1;
-        }
+        tally(g, m.data, -1);
+        tally(g, node, 1);
         this.dirtyGroups.add(g);
       }
       m.data = node;
@@ -696,6 +667,7 @@ export class Projection {
       loc: g.loc,
       complexitySum: g.complexitySum,
       complexityCount: g.complexityCount,
+      language: dominantLanguage(g.languages),
     };
   }
 
@@ -712,6 +684,7 @@ export class Projection {
         kind: stats.kind,
         group: g.key,
         count: g.total,
+        language: stats.language ?? DEFAULT_LANGUAGE,
       };
     }
     const m = this.members.get(key) as Member;
@@ -728,6 +701,7 @@ export class Projection {
       kind: m.data.kind,
       group: null,
       count: typeof members === "number" ? members : 1,
+      language: nodeLanguage(m.data),
     };
   }
 

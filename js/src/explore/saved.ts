@@ -15,6 +15,7 @@
 import type { EdgeJSON, NodeJSON, Position } from "../client/protocol.js";
 import type { CodeGraphModel } from "../state/graph-state.js";
 import { groupKind, groupLabel, groupOfCluster, isClusterKey } from "./grouping.js";
+import { DEFAULT_LANGUAGE } from "./language.js";
 import type { DrawnGraph } from "./view-graph.js";
 
 export const SAVED_VERSION = 1;
@@ -104,6 +105,8 @@ export function buildSaved(graph: string, position: Position | null, model: Code
       const kind = groupKind(a.group);
       const node: NodeJSON = { id, kind, name: groupLabel(a.group), extra: { members: a.count ?? 1 } };
       if (kind !== "external") node.file = a.group;
+      // So a reopened copy filters and colours the cluster by the language of its members.
+      if (a.language !== undefined && a.language !== DEFAULT_LANGUAGE) node.language = a.language;
       nodes.push(node);
     } else if (model.hasNode(key)) {
       nodes.push(trimNode(model.getNodeAttribute(key, "data")));

@@ -1,6 +1,6 @@
 /**
- * What part of the model a view shows: filters (node kinds, edge kinds, path prefixes) and an
- * optional focus (the ego network of a node, or the path between two nodes).
+ * What part of the model a view shows: filters (node kinds, edge kinds, languages, path
+ * prefixes) and an optional focus (the ego network of a node, or the path between two nodes).
  *
  * Focus sets are computed on the model graph with the filters applied, so an ego view of a
  * function with "calls" selected follows calls only.
@@ -9,6 +9,7 @@
 import type { EdgeJSON, NodeJSON } from "../client/protocol.js";
 import type { CodeGraphModel } from "../state/graph-state.js";
 import { underPrefixes } from "./grouping.js";
+import { nodeLanguage } from "./language.js";
 
 export interface ViewFilter {
   /** Node kinds shown; empty = all. */
@@ -17,6 +18,11 @@ export interface ViewFilter {
   edgeKinds: readonly string[];
   /** Path prefixes (relative to the analysed root); empty = all. Nodes without a file fail. */
   paths: readonly string[];
+  /**
+   * Languages shown (a node without `language` is Python); empty or absent = all. Optional so
+   * that filters written before languages existed (hosts, saved states) keep their meaning.
+   */
+  languages?: readonly string[];
 }
 
 export const NO_FILTER: ViewFilter = { nodeKinds: [], edgeKinds: [], paths: [] };
@@ -32,7 +38,7 @@ export const EGO_LIMIT = 5_000;
 export function sameFilter(a: ViewFilter, b: ViewFilter): boolean {
   const eq = (x: readonly string[], y: readonly string[]): boolean =>
     x.length === y.length && x.every((v, i) => v === y[i]);
-  return eq(a.nodeKinds, b.nodeKinds) && eq(a.edgeKinds, b.edgeKinds) && eq(a.paths, b.paths);
+  return eq(a.nodeKinds, b.nodeKinds) && eq(a.edgeKinds, b.edgeKinds) && eq(a.paths, b.paths) && eq(a.languages ?? [], b.languages ?? []);
 }
 
 export function sameFocus(a: Focus, b: Focus): boolean {
@@ -41,6 +47,8 @@ export function sameFocus(a: Focus, b: Focus): boolean {
 
 export function nodePasses(filter: ViewFilter, node: NodeJSON): boolean {
   if (filter.nodeKinds.length > 0 && !filter.nodeKinds.includes(node.kind)) return false;
+  const languages = filter.languages ?? [];
+  if (languages.length > 0 && !languages.includes(nodeLanguage(node))) return false;
   if (filter.paths.length > 0 && !underPrefixes(node.file, filter.paths)) return false;
   return true;
 }

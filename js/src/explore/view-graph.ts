@@ -6,8 +6,8 @@
  * per-event work beyond placing new nodes, and the renderer detaches around the store's
  * batches as it did before exploration existed (docs/architecture.md, "Drawing on a machine without a GPU"). A projection is built only when
  * exploration is in effect — filters, an ego or path focus, collapsed packages (automatic for
- * scopes above `collapseAbove`, or the user's), colour/size by module, complexity, degree or
- * lines — and is dropped again when the view returns to the plain picture.
+ * scopes above `collapseAbove`, or the user's), colour/size by language, module, complexity,
+ * degree or lines — and is dropped again when the view returns to the plain picture.
  *
  * Switching costs one rebuild and one re-index of the renderer: the change is announced to the
  * observers as a replacement (`beforeChange(true)` … `afterChange({ replaced: true })`), so the
@@ -25,6 +25,7 @@ import type Graph from "graphology";
 
 import type { BatchResult, CodeGraphModel, PlacedNodeAttributes } from "../state/graph-state.js";
 import { placeNewNodes } from "../state/placement.js";
+import { dominantLanguage, emptyAggregate, tally } from "./group-aggregate.js";
 import { groupChain, groupKind } from "./grouping.js";
 import type { ClusterStats, ColorMode, SizeMode } from "./palette.js";
 import { COLLAPSE_ABOVE } from "./level.js";
@@ -37,6 +38,8 @@ export interface DrawnNodeAttributes extends PlacedNodeAttributes {
   group?: string | null;
   /** Elements it stands for (projections only; 1 when absent). */
   count?: number;
+  /** Language of the element, or most of a cluster's members (projections only). */
+  language?: string;
 }
 
 export interface DrawnEdgeAttributes {
@@ -143,23 +146,21 @@ export class ViewGraph {
   groupStats(group: string): GroupStats | null {
     if (this.projection !== null) return this.projection.groupStats(group);
     // Drawing the model there are no clusters to click: a rare question, answered by a scan.
-    const stats: GroupStats = { group, kind: groupKind(group), count: 0, loc: 0, complexitySum: 0, complexityCount: 0, children: 0, parent: null };
+    const agg = emptyAggregate();
     const children = new Set<string>();
+    let parent: string | null = null;
     this.model.forEachNode((_k, a) => {
       const chain = groupChain(a.data);
       const i = chain.indexOf(group);
       if (i < 0) return;
-      stats.parent = chain[i - 1] ?? null;
+      parent = chain[i - 1] ?? null;
       if (i + 1 < chain.length) children.add(chain[i + 1] as string);
-      stats.count += 1;
-      if (typeof a.data.loc === "number") stats.loc += a.data.loc;
-      if (typeof a.data.complexity === "number") {
-        stats.complexitySum += a.data.complexity;
-        stats.complexityCount += 1;
-      }
+      tally(agg, a.data, 1);
     });
-    stats.children = children.size;
-    return stats.count > 0 ? stats : null;
+    if (agg.total === 0) return null;
+    const { total, loc, complexitySum, complexityCount } = agg;
+    const language = dominantLanguage(agg.languages);
+    return { group, kind: groupKind(group), count: total, loc, complexitySum, complexityCount, language, children: children.size, parent };
   }
 
   enclosingExpandedGroup(key: string): string | null {

@@ -9,6 +9,9 @@ const NODE_COLORS: Record<string, string> = {
   package: "#7b3294",
   module: "#2166ac",
   class: "#d6604d",
+  // A lighter shade of the class colour: interfaces (and Rust traits) read as class-like, yet
+  // stay distinguishable from the classes that implement them.
+  interface: "#f4a582",
   function: "#1a9850",
   method: "#66bd63",
   lambda: "#a6d96a",
@@ -20,6 +23,7 @@ const NODE_SIZES: Record<string, number> = {
   package: 9,
   module: 7,
   class: 5,
+  interface: 4.5,
   function: 3.5,
   method: 3,
   lambda: 2,
@@ -32,6 +36,8 @@ const EDGE_COLORS: Record<string, string> = {
   imports: "#6baed6",
   calls: "#969696",
   inherits: "#e6550d",
+  // The lighter orange of the same hue as inherits: both say "is a", implements of an interface.
+  implements: "#fdae6b",
   decorates: "#9e9ac8",
 };
 
@@ -59,7 +65,7 @@ export function edgeColor(kind: string): string {
 }
 
 export function edgeSize(edge: EdgeJSON): number {
-  return edge.kind === "inherits" ? 1.5 : 1;
+  return edge.kind === "inherits" || edge.kind === "implements" ? 1.5 : 1;
 }
 
 /** Legend entries for the view (kind, colour). */

@@ -8,7 +8,9 @@
  * gl-details-doc, gl-details-complexity, gl-details-loc, gl-callers, gl-callees,
  * gl-details-unresolved (the calls the analysis left without an edge: gl-unresolved-call items),
  * gl-details-group, gl-details-members and the buttons gl-details-ego, gl-details-expand,
- * gl-details-collapse; gl-legend (data-mode) with gl-legend-item (data-key).
+ * gl-details-collapse; gl-legend (data-mode) with gl-legend-item (data-key) and, when the graph
+ * is not all Python and the colour is not by language, gl-legend-languages (text; data-languages
+ * = JSON list).
  * Node names, docstrings and paths are untrusted: text only, never markup.
  */
 
@@ -64,7 +66,7 @@ export class DetailsPanel {
     const clear = el(doc, "button", { type: "button", class: "gl-button gl-small", "data-testid": "gl-clear-selection", title: "Clear the selection" }, "×");
     clear.addEventListener("click", () => this.handlers.clearSelection());
     this.selection.append(this.selectionText, clear);
-    this.legend = el(doc, "div", { class: "gl-legend", "data-testid": "gl-legend", "data-mode": "kind" });
+    this.legend = el(doc, "div", { class: "gl-legend", "data-testid": "gl-legend", "data-mode": "kind", role: "group", "aria-label": "Legend: node colour by kind" });
     this.showNothing();
   }
 
@@ -151,8 +153,13 @@ export class DetailsPanel {
     this.details.replaceChildren(title, dl, actions);
   }
 
-  setLegend(mode: string, entries: readonly LegendEntry[]): void {
+  /**
+   * What each colour means under `mode`; `languages` (if any) are listed below as text, so the
+   * languages of the graph are known whatever the colours say.
+   */
+  setLegend(mode: string, entries: readonly LegendEntry[], languages: readonly string[] = []): void {
     this.legend.setAttribute("data-mode", mode);
+    this.legend.setAttribute("aria-label", `Legend: node colour by ${mode}`);
     const items = entries.map((e) => {
       const item = el(this.doc, "div", { class: "gl-legend-item", "data-testid": "gl-legend-item", "data-key": e.key });
       const swatch = el(this.doc, "span", { class: "gl-swatch" });
@@ -160,6 +167,10 @@ export class DetailsPanel {
       item.append(swatch, this.doc.createTextNode(e.label));
       return item;
     });
+    if (languages.length > 0) {
+      const attrs = { class: "gl-legend-languages", "data-testid": "gl-legend-languages", "data-languages": JSON.stringify(languages) };
+      items.push(el(this.doc, "div", attrs, `languages: ${languages.join(", ")}`));
+    }
     this.legend.replaceChildren(...items);
   }
 

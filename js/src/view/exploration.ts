@@ -11,6 +11,7 @@
  */
 
 import { groupLabel, groupOfCluster, isClusterKey } from "../explore/grouping.js";
+import { DEFAULT_LANGUAGE, LanguageList } from "../explore/language.js";
 import { legendFor } from "../explore/palette.js";
 import { type FocusSet, resolveFocus, sameFilter, sameFocus } from "../explore/scope.js";
 import { searchNodes } from "../explore/search.js";
@@ -48,6 +49,8 @@ export class Exploration {
   /** Changes of the drawn graph so far, and the one the legend was computed for. */
   private drawnVersion = 0;
   private legendKey = "";
+  /** Languages of the graph so far: the explore bar's language checkboxes and the legend. */
+  private readonly languages = new LanguageList();
 
   constructor(
     doc: Document,
@@ -205,6 +208,8 @@ export class Exploration {
 
   /** A new pipeline exists: a store shared with another view may hold the graph already. */
   attached(): void {
+    const pipeline = this.hooks.pipeline();
+    if (pipeline !== null && this.languages.noteModel(pipeline.store.state.graph)) this.bar.setLanguages(this.languages.languages);
     this.rescope();
     this.highlight();
     this.showDetails();
@@ -214,6 +219,7 @@ export class Exploration {
   modelChanged(result: BatchResult): void {
     const pipeline = this.hooks.pipeline();
     if (pipeline === null) return;
+    if (this.languages.noteBatch(result, pipeline.store.state.graph)) this.bar.setLanguages(this.languages.languages);
     const structural = result.replaced || result.changes.some((c) => c.op !== "node~");
     if (this.state.focus !== null && structural) {
       // The focus (ego network, path) may have changed with the graph: recompute it; the
@@ -364,13 +370,17 @@ export class Exploration {
     if (p === undefined) return;
     const colorBy = this.state.colorBy;
     // Once per change of the picture, not once per frame (it reads every drawn node).
-    const key = `${this.drawnVersion}:${colorBy}`;
+    const present = this.languages.languages;
+    const key = `${this.drawnVersion}:${colorBy}:${present.length}`;
     if (key === this.legendKey) return;
     this.legendKey = key;
     const kinds = new Set<string>();
+    const drawnLanguages = new Set<string>();
     const modules = new Map<string, number>();
     p.graph.forEachNode((_k, a) => {
       kinds.add(a.kind);
+      // Colouring by language always draws a projection, whose nodes know their language.
+      if (colorBy === "language" && a.language !== undefined) drawnLanguages.add(a.language);
       if (colorBy === "module" && a.group != null) modules.set(a.group, a.count ?? 1);
     });
     if (colorBy === "module" && modules.size === 0) {
@@ -381,6 +391,9 @@ export class Exploration {
       });
     }
     const ranked = [...modules].sort((a, b) => b[1] - a[1]).map(([m]) => m);
-    this.details.setLegend(colorBy, legendFor(colorBy, kinds, ranked));
+    // Under other colours the languages are still named, unless the graph is all Python (the
+    // usual case, where the line would say nothing).
+    const named = colorBy !== "language" && present.some((l) => l !== DEFAULT_LANGUAGE) ? present : [];
+    this.details.setLegend(colorBy, legendFor(colorBy, kinds, ranked, drawnLanguages), named);
   }
 }

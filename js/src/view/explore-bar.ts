@@ -4,7 +4,8 @@
  *
  * Stable `data-testid`s (the contract for tests and users' scripts): gl-search,
  * gl-search-results / gl-search-result (data-id), gl-filters, gl-filter-kind / gl-filter-edge
- * (data-kind checkboxes), gl-filter-path, gl-color-by, gl-size-by, gl-ego-depth, gl-ego,
+ * (data-kind checkboxes), gl-filter-language (data-language checkboxes, one per language the
+ * graph has shown so far, in order of appearance), gl-filter-path, gl-color-by, gl-size-by, gl-ego-depth, gl-ego,
  * gl-path, gl-overview, gl-auto-level, gl-fit, gl-export-png, gl-visible-node-count,
  * gl-visible-edge-count, gl-mode (data-mode overview/ego/path; text = what the focus found);
  * gl-auto-level (data-collapsed, data-mode auto/user, data-noop: already at the automatic level)
@@ -13,11 +14,11 @@
 
 import type { SearchHit } from "../explore/search.js";
 import { COLOR_MODES, type ColorMode, isColorMode, isSizeMode, SIZE_MODES, type SizeMode } from "../explore/palette.js";
-import type { ViewFilter } from "../explore/scope.js";
+import { NO_FILTER, type ViewFilter } from "../explore/scope.js";
 import { el, setNumber } from "./dom.js";
 
-export const NODE_KINDS = ["package", "module", "class", "function", "method", "lambda", "external", "cell"];
-export const EDGE_KINDS = ["contains", "imports", "calls", "inherits", "decorates"];
+export const NODE_KINDS = ["package", "module", "class", "interface", "function", "method", "lambda", "external", "cell"];
+export const EDGE_KINDS = ["contains", "imports", "calls", "inherits", "implements", "decorates"];
 
 export interface ExploreHandlers {
   search(query: string): SearchHit[];
@@ -49,6 +50,10 @@ export class ExploreBar {
   private readonly results: HTMLElement;
   private readonly kindBoxes = new Map<string, HTMLInputElement>();
   private readonly edgeBoxes = new Map<string, HTMLInputElement>();
+  private readonly languageBoxes = new Map<string, HTMLInputElement>();
+  private readonly languageSet: HTMLFieldSetElement;
+  /** The filter last shown: a language that appears later is checked as this filter says. */
+  private filter: ViewFilter = NO_FILTER;
   private readonly pathBox: HTMLInputElement;
   private readonly colorBy: HTMLSelectElement;
   private readonly sizeBy: HTMLSelectElement;
@@ -107,6 +112,10 @@ export class ExploreBar {
     const edges = el(doc, "fieldset");
     edges.append(el(doc, "legend", {}, "Edge kinds"));
     for (const kind of EDGE_KINDS) edges.append(this.checkbox(kind, "gl-filter-edge", this.edgeBoxes));
+    // Filled by setLanguages as the graph shows languages; hidden until it has one.
+    this.languageSet = el(doc, "fieldset", { "data-testid": "gl-filter-languages" });
+    this.languageSet.append(el(doc, "legend", {}, "Languages"));
+    this.languageSet.hidden = true;
     this.pathBox = el(doc, "input", {
       type: "text",
       class: "gl-filter-path",
@@ -117,7 +126,7 @@ export class ExploreBar {
     this.pathBox.addEventListener("change", () => this.emitFilter());
     const pathLabel = el(doc, "label", { class: "gl-filter-path-label" }, "Path ");
     pathLabel.append(this.pathBox);
-    panel.append(kinds, edges, pathLabel);
+    panel.append(kinds, edges, this.languageSet, pathLabel);
     filters.append(panel);
 
     // Encodings.
@@ -157,10 +166,22 @@ export class ExploreBar {
   // ------------------------------------------------------------------ state → DOM
 
   setFilter(filter: ViewFilter): void {
+    this.filter = filter;
     for (const [kind, box] of this.kindBoxes) box.checked = filter.nodeKinds.length === 0 || filter.nodeKinds.includes(kind);
     for (const [kind, box] of this.edgeBoxes) box.checked = filter.edgeKinds.length === 0 || filter.edgeKinds.includes(kind);
+    for (const [language, box] of this.languageBoxes) box.checked = languageShown(filter, language);
     const text = filter.paths.join(" ");
     if (this.pathBox.value !== text && this.doc.activeElement !== this.pathBox) this.pathBox.value = text;
+  }
+
+  /** The languages the graph has shown so far: one checkbox each, new ones appended. */
+  setLanguages(languages: readonly string[]): void {
+    for (const language of languages) {
+      if (this.languageBoxes.has(language)) continue;
+      this.languageSet.append(this.checkbox(language, "gl-filter-language", this.languageBoxes, "data-language"));
+      (this.languageBoxes.get(language) as HTMLInputElement).checked = languageShown(this.filter, language);
+    }
+    this.languageSet.hidden = this.languageBoxes.size === 0;
   }
 
   setEncoding(color: ColorMode, size: SizeMode): void {
@@ -229,12 +250,17 @@ export class ExploreBar {
       // All checked means "no restriction", so kinds this list does not know still show.
       return on.length === boxes.size ? [] : on.length === 0 ? ["∅"] : on;
     };
-    this.handlers.filter({ nodeKinds: pick(this.kindBoxes), edgeKinds: pick(this.edgeBoxes), paths: parsePaths(this.pathBox.value) });
+    this.handlers.filter({
+      nodeKinds: pick(this.kindBoxes),
+      edgeKinds: pick(this.edgeBoxes),
+      paths: parsePaths(this.pathBox.value),
+      languages: pick(this.languageBoxes),
+    });
   }
 
-  private checkbox(kind: string, testid: string, into: Map<string, HTMLInputElement>): HTMLElement {
+  private checkbox(kind: string, testid: string, into: Map<string, HTMLInputElement>, attribute = "data-kind"): HTMLElement {
     const label = el(this.doc, "label", { class: "gl-check" });
-    const box = el(this.doc, "input", { type: "checkbox", "data-testid": testid, "data-kind": kind });
+    const box = el(this.doc, "input", { type: "checkbox", "data-testid": testid, [attribute]: kind });
     box.checked = true;
     box.addEventListener("change", () => this.emitFilter());
     into.set(kind, box);
@@ -314,4 +340,9 @@ export class ExploreBar {
     this.hits = [];
     this.search.setAttribute("aria-expanded", "false");
   }
+}
+
+function languageShown(filter: ViewFilter, language: string): boolean {
+  const languages = filter.languages ?? [];
+  return languages.length === 0 || languages.includes(language);
 }
