@@ -426,3 +426,35 @@ def test_an_analyzer_restored_without_the_writers_memory_rewrites_other_language
     restored = Analyzer.restore(mixed, graph, state, in_sync=False, workers=1)
     restored.rescan()
     assert graph == _fresh(mixed)
+
+
+# --------------------------------------------------------------------------- choosing languages
+
+
+def test_an_analysis_limited_to_some_languages_reads_only_those(mixed: Path) -> None:
+    lg = graphlive.analyze(mixed, publish=False, workers=1, languages=["python", "go"])
+    assert {n.language for n in lg.graph.nodes()} == {"python", "go"}
+    summary = lg.last_summary
+    assert summary is not None and summary.languages == {"go": 2, "python": 2}
+    _edit(mixed / "web" / "shop.ts", "return 1;", "return 2;")  # left out: no update
+    assert lg.update([mixed / "web" / "shop.ts"]).files_parsed == 0
+    only_ts = graphlive.analyze(mixed, publish=False, workers=1, languages=["typescript"])
+    assert {n.language for n in only_ts.graph.nodes()} == {"typescript"}
+    with pytest.raises(ValueError, match="unknown language 'cobol': choose among python"):
+        graphlive.analyze(mixed, publish=False, languages=["python", "cobol"])
+
+
+def test_a_new_process_with_more_languages_adds_them_in_the_same_epoch(
+    mixed: Path, graph: str, redis_url: str, redis_client: redis.Redis
+) -> None:
+    first = graphlive.analyze(mixed, graph=graph, redis_url=redis_url, languages=["python"])
+    epoch, seq = first.position.epoch, first.position.seq
+    first.close()
+    second = graphlive.analyze(mixed, graph=graph, redis_url=redis_url)
+    try:
+        assert second.position.epoch == epoch and second.resumed != "new-epoch"
+        added = _files_of(_mutations(redis_client, graph, seq))
+        assert added == set(LANGUAGE_OF_FILE) - {"pkg/__init__.py", "pkg/mod.py"}
+        assert load_graph(redis_client, graph)[0] == _fresh(mixed)
+    finally:
+        second.close()

@@ -113,6 +113,7 @@ def test_exploration_traits_and_their_defaults() -> None:
     state = GraphView(graph="demo").get_state()
     assert state["transport"] == "auto"
     assert state["node_kinds"] == [] and state["edge_kinds"] == [] and state["path_prefixes"] == []
+    assert state["languages"] == []
     assert state["focus"] is None and state["selection"] == []
     assert (state["color_by"], state["size_by"]) == ("kind", "kind")
     assert state["expanded"] is None
@@ -137,6 +138,9 @@ def test_methods_set_the_traits_the_front_end_follows() -> None:
     assert view.focus is None
     view.filter(node_kinds=["class"], paths=["pkg/"])
     assert (view.node_kinds, view.edge_kinds, view.path_prefixes) == (["class"], [], ["pkg/"])
+    view.filter(languages=["python", "typescript"])
+    assert view.languages == ["python", "typescript"] and view.node_kinds == ["class"]
+    view.color_by = "language"  # the view's "colour by language" written back from the front end
     view.reveal("pkg.mod.f")
     view.expand("pkg/sub/")
     view.collapse("pkg/")
@@ -164,6 +168,7 @@ def test_methods_set_the_traits_the_front_end_follows() -> None:
         ("transport", "carrier-pigeon"),
         ("collapse_above", 0),
         ("selection", [1, 2]),
+        ("languages", [3]),
         ("expanded", ["x" * 2000]),
     ],
 )

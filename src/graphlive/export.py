@@ -232,6 +232,7 @@ _STATE_KEYS = (
     "filters",
     "node_kinds",
     "edge_kinds",
+    "languages",
     "path_prefixes",
     "focus",
     "selection",
@@ -289,6 +290,7 @@ _LITERAL_TRAITS: dict[str, type] = {
     "filters": list,
     "node_kinds": list,
     "edge_kinds": list,
+    "languages": list,
     "path_prefixes": list,
 }
 

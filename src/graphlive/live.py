@@ -102,10 +102,14 @@ class LiveGraph:
         flush_events: int = 5000,
         snapshot_every: int = 50_000,
         max_buffer: int = 2_000_000,
+        languages: Iterable[str] | None = None,
     ) -> None:
+        from graphlive.analysis.polyglot.languages import selection
         from graphlive.bus.keys import validate_graph_name
 
         self.name = validate_graph_name(name)
+        #: The languages analysed (``None``: every language graphlive reads).
+        self.languages = selection(languages)
         self.root = Path(root).resolve() if root is not None else None
         self._graph: CodeGraph | None = None
         self.publishing = publish
@@ -433,7 +437,7 @@ class LiveGraph:
                 from graphlive.analysis.discover import discover
                 from graphlive.ignore import IgnoreRules
 
-                walked = discover(root, IgnoreRules(root))
+                walked = discover(root, IgnoreRules(root), self.languages)
                 if tree_unchanged(walked, header):
                     return self._unchanged(entry, header, record)
                 self._walked = walked  # the rescan that follows need not walk again
@@ -523,7 +527,7 @@ class LiveGraph:
         return Analyzer(self.root, self.graph, **self._analyzer_options(workers))
 
     def _analyzer_options(self, workers: int | None) -> dict[str, Any]:
-        options: dict[str, Any] = {"fork_guard": self._fork_guard}
+        options: dict[str, Any] = {"fork_guard": self._fork_guard, "languages": self.languages}
         if workers is not None:
             options["workers"] = workers
         return options
@@ -926,17 +930,26 @@ def analyze(
     progress: Callable[[Progress], None] | None = None,
     reset: bool = False,
     wait: float | None = None,
+    languages: Iterable[str] | None = None,
 ) -> LiveGraph:
     """Analyse the code under ``path`` into a :class:`LiveGraph` and publish what changed.
 
     ``graph`` names the graph (default: derived from the folder name). A graph Redis already
     holds for this folder is continued (same epoch, only the difference published; see
     :meth:`LiveGraph.analyze`); ``reset=True`` starts a new epoch. ``wait``: seconds to wait for
-    another writer of the graph (``None``: as long as it holds on). With ``publish=False`` no
-    Redis is used. Raises ``FileNotFoundError`` for a missing path and ``ValueError`` for an
-    invalid graph name; problems inside files become ``diagnostic`` events.
+    another writer of the graph (``None``: as long as it holds on). ``languages`` limits the
+    analysis to some of ``python``, ``javascript``, ``typescript``, ``go``, ``java``, ``rust``
+    (default: all). With ``publish=False`` no Redis is used. Raises ``FileNotFoundError`` for a
+    missing path and ``ValueError`` for an invalid graph name or language; problems inside
+    files become ``diagnostic`` events.
     """
     root = Path(path).resolve()
-    lg = LiveGraph(graph or graph_name_for(root), root=root, publish=publish, redis_url=redis_url)
+    lg = LiveGraph(
+        graph or graph_name_for(root),
+        root=root,
+        publish=publish,
+        redis_url=redis_url,
+        languages=languages,
+    )
     lg.analyze(root, workers=workers, progress=progress, reset=reset, wait=wait)
     return lg

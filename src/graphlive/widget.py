@@ -15,7 +15,7 @@ Contract of the synced traits:
   ``transport``, ``collapse_above``, ``max_visible``: what the view subscribes to and how;
   changing any of them rebuilds the view.
 * ``filters``, ``height``: applied in place.
-* Exploration state — ``node_kinds``, ``edge_kinds``, ``path_prefixes``, ``focus``,
+* Exploration state — ``node_kinds``, ``edge_kinds``, ``languages``, ``path_prefixes``, ``focus``,
   ``selection``, ``color_by``, ``size_by``, ``expanded`` — is two-way: set it (or call
   :meth:`GraphView.select`, :meth:`~GraphView.ego`, :meth:`~GraphView.filter`, …) to drive every
   displayed view; the views write the user's clicks back, so ``view.selection`` reads the ids
@@ -65,7 +65,7 @@ _STATIC = Path(__file__).parent / "static"
 _MAX_LIST = 1000
 _MAX_ITEM = 1000
 TRANSPORTS = ("auto", "websocket", "comm", "static")
-COLOR_MODES = ("kind", "module", "complexity")
+COLOR_MODES = ("kind", "module", "complexity", "language")
 SIZE_MODES = ("kind", "degree", "lines")
 
 
@@ -181,6 +181,11 @@ class GraphView(anywidget.AnyWidget):
     ).tag(sync=True)
     edge_kinds = traitlets.List(
         traitlets.Unicode(), help="Edge kinds shown (e.g. ['calls']); empty = all."
+    ).tag(sync=True)
+    languages = traitlets.List(
+        traitlets.Unicode(),
+        help="Languages shown (e.g. ['python', 'typescript']; nodes without one are python); "
+        "empty = all.",
     ).tag(sync=True)
     path_prefixes = traitlets.List(
         traitlets.Unicode(),
@@ -317,14 +322,17 @@ class GraphView(anywidget.AnyWidget):
         node_kinds: Iterable[str] | None = None,
         edge_kinds: Iterable[str] | None = None,
         paths: Iterable[str] | None = None,
+        languages: Iterable[str] | None = None,
     ) -> None:
-        """Show only these node kinds, edge kinds and path prefixes (None leaves one as it is,
-        an empty list shows all)."""
+        """Show only these node kinds, edge kinds, path prefixes and languages (None leaves one
+        as it is, an empty list shows all)."""
         with self.hold_sync():
             if node_kinds is not None:
                 self.node_kinds = list(node_kinds)
             if edge_kinds is not None:
                 self.edge_kinds = list(edge_kinds)
+            if languages is not None:
+                self.languages = list(languages)
             if paths is not None:
                 self.path_prefixes = list(paths)
 
@@ -485,7 +493,7 @@ class GraphView(anywidget.AnyWidget):
         value: str = proposal["value"]
         return value
 
-    @traitlets.validate("node_kinds", "edge_kinds", "path_prefixes", "selection")
+    @traitlets.validate("node_kinds", "edge_kinds", "languages", "path_prefixes", "selection")
     def _valid_lists(self, proposal: dict[str, Any]) -> list[str]:
         return _strings(proposal["value"], proposal["trait"].name)
 

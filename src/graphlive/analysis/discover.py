@@ -12,6 +12,8 @@ Contract:
   :attr:`Discovery.others` under the same rules (skipped folders, ``.gitignore``, symlinks);
   they take no part in naming Python modules, so adding or removing one never changes the
   tree's structure.
+* ``languages`` limits the files listed to those languages (``None``: all; without
+  ``"python"`` no Python file is listed): what an analysis limited to them reads.
 * Skipped directories: hidden ones (``.git``, ``.venv``, ...), ``__pycache__``, ``node_modules``,
   ``site-packages``/``dist-packages``, ``*.egg-info``, any virtualenv (a directory holding
   ``pyvenv.cfg``), and ``build``/``dist``/``venv``/``env`` unless they are Python packages
@@ -104,6 +106,12 @@ class Discovery:
     contested: set[str] = field(default_factory=set)
     #: Files of the other languages: relative path → language (``go.mod`` files: ``"go"``).
     others: dict[str, str] = field(default_factory=dict)
+    #: The languages listed (``None``: all); :func:`refresh` keeps to them.
+    languages: frozenset[str] | None = None
+
+    def wants(self, language: str) -> bool:
+        """Whether files of ``language`` belong to this discovery."""
+        return self.languages is None or language in self.languages
 
     def index(self) -> None:
         """Rebuild :attr:`by_rel`/:attr:`by_id` from :attr:`files`."""
@@ -132,18 +140,21 @@ def _inside(root_real: str, real: str) -> bool:
     return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
 
 
-def discover(root: Path, rules: IgnoreRules | None = None) -> Discovery:
-    """Walk ``root`` (a directory, or a single ``.py`` file) and name every module; ``rules``
-    adds ``.gitignore`` exclusions (see the module docstring)."""
+def discover(
+    root: Path, rules: IgnoreRules | None = None, languages: frozenset[str] | None = None
+) -> Discovery:
+    """Walk ``root`` (a directory, or a single source file) and name every module; ``rules``
+    adds ``.gitignore`` exclusions, ``languages`` limits the languages listed (see the module
+    docstring)."""
     root = Path(os.path.abspath(root))
     if root.is_file():
-        return _discover_single(root)
+        return _discover_single(root, languages)
     if not root.exists():
         raise FileNotFoundError(f"analysis root {str(root)!r} does not exist")
     if not root.is_dir():
         raise NotADirectoryError(f"analysis root {str(root)!r} is not a directory")
     prefix_parts = package_prefix(root)
-    disc = Discovery(root=root, prefix=".".join(prefix_parts), rules=rules)
+    disc = Discovery(root=root, prefix=".".join(prefix_parts), rules=rules, languages=languages)
     walker = _Walker(disc)
     walker.walk()
     disc.roots = walker.roots_applied
@@ -233,6 +244,7 @@ class _Walker:
         stack: list[tuple[str, str, str, str, bool, bool]] = [
             (str(disc.root), "", "", "", root_is_pkg, not root_is_pkg)
         ]
+        python = disc.wants("python")
         while stack:
             dpath, drel, name, parent, dpkg, may_root = stack.pop()
             entries = self._scan(dpath, drel)
@@ -264,12 +276,16 @@ class _Walker:
                 elif ename.endswith(".py"):
                     rules = self.disc.rules
                     # (Parent folders were checked on the way down; their verdicts are cached.)
-                    if rules is None or not rules.is_ignored(erel):
+                    if python and (rules is None or not rules.is_ignored(erel)):
                         self._add_file(ename, epath, erel, size, drel, did, dpkg)
                 else:
                     language = read_by(ename)
                     rules = self.disc.rules
-                    if language is not None and (rules is None or not rules.is_ignored(erel)):
+                    if (
+                        language is not None
+                        and self.disc.wants(language)
+                        and (rules is None or not rules.is_ignored(erel))
+                    ):
                         self.others[erel] = language
             # Reversed so that popping yields directories in name order.
             stack.extend(reversed(subdirs))
@@ -418,13 +434,13 @@ def _read(name: str) -> bool:
     return name.endswith(".py") or read_by(name) is not None
 
 
-def _discover_single(path: Path) -> Discovery:
+def _discover_single(path: Path, languages: frozenset[str] | None) -> Discovery:
     directory = path.parent
     prefix_parts = package_prefix(directory)
-    disc = Discovery(root=directory, prefix=".".join(prefix_parts))
-    if not path.name.endswith(".py"):
+    disc = Discovery(root=directory, prefix=".".join(prefix_parts), languages=languages)
+    if not path.name.endswith(".py") or not disc.wants("python"):
         language = read_by(path.name)
-        if language is not None:
+        if language is not None and disc.wants(language):
             disc.others[path.name] = language
         return disc
     try:
@@ -466,7 +482,11 @@ def refresh(disc: Discovery, paths: Iterable[str]) -> set[str] | None:
     claimed: set[str] = set()
     for rel in paths:
         folder, _, name = rel.rpartition("/")
-        language = None if name.endswith(".py") else read_by(name)
+        language = "python" if name.endswith(".py") else read_by(name)
+        if language is not None and not disc.wants(language):
+            continue  # a language this analysis leaves out
+        if language == "python":
+            language = None
         if language is not None:
             found = _other_file(disc, rel, folder)
             if found is False:

@@ -213,8 +213,12 @@ class Analyzer:
         track_dependencies: bool = False,
         incremental: bool = True,
         fork_guard: Callable[[], AbstractContextManager[object]] = nullcontext,
+        languages: frozenset[str] | None = None,
     ) -> None:
         self.root = Path(root)
+        #: The languages analysed (``None``: all; :func:`~graphlive.analysis.polyglot.
+        #: languages.selection`).
+        self.languages = languages
         #: Entered while the parsing workers are forked: its owner stops its own threads for
         #: that moment (the writer lease's heartbeat), so that fork, the fastest way to start
         #: workers, is safe (see :func:`_pool_context`).
@@ -435,7 +439,7 @@ class Analyzer:
             raise
 
     def _discover(self) -> Discovery:
-        return discover(self.root, self.rules)
+        return discover(self.root, self.rules, self.languages)
 
     def _run_full(self, progress: ProgressCallback | None) -> AnalysisSummary:
         started = time.perf_counter()

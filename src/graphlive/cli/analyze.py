@@ -45,14 +45,16 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "analyze",
         help="analyse a code base and publish its graph",
-        description="Analyse the Python code under PATH into a graph and publish every change "
-        "as events on Redis (the embedded server unless GRAPHLIVE_REDIS_URL is set).",
+        description="Analyse the code under PATH (Python, JavaScript, TypeScript, Go, Java, "
+        "Rust) into a graph and publish every change as events on Redis (the embedded server "
+        "unless GRAPHLIVE_REDIS_URL is set).",
     )
     p.add_argument("path", type=Path, metavar="PATH")
     p.add_argument("--graph", type=validate_graph_name, default=None, help="graph name")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("--workers", type=int, default=None, help="parser processes (default: CPUs)")
     p.add_argument("--no-publish", action="store_true", help="analyse in memory only")
+    _languages_option(p)
     p.add_argument("--redis-url", default=None, help="overrides GRAPHLIVE_REDIS_URL")
     p.add_argument(
         "--reset",
@@ -81,7 +83,28 @@ def add_commands(sub: Any) -> None:
     w.add_argument("--workers", type=int, default=None, help="parser processes (default: CPUs)")
     w.add_argument("--redis-url", default=None, help="overrides GRAPHLIVE_REDIS_URL")
     w.add_argument("--json", action="store_true", help="one JSON line per update on stdout")
+    _languages_option(w)
     w.set_defaults(func=run_watch)
+
+
+def _languages(text: str) -> frozenset[str] | None:
+    from graphlive.analysis.polyglot.languages import selection
+
+    try:
+        return selection(text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _languages_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--languages",
+        type=_languages,
+        default=None,
+        metavar="LIST",
+        help="analyse only these, comma-separated: python, javascript, typescript, go, java, "
+        "rust (default: all)",
+    )
 
 
 def run_analyze(args: argparse.Namespace) -> int:
@@ -99,6 +122,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         root=root,
         publish=not args.no_publish,
         redis_url=args.redis_url,
+        languages=args.languages,
     )
     lg.wait_note = lambda text: print(f"graphlive analyze: {text}", file=sys.stderr, flush=True)
     try:
@@ -145,7 +169,12 @@ def run_watch(args: argparse.Namespace) -> int:
     if not root.is_dir():
         print(f"graphlive watch: {args.path}: not a folder", file=sys.stderr)
         return 2
-    live = LiveGraph(args.graph or graph_name_for(root), root=root, redis_url=args.redis_url)
+    live = LiveGraph(
+        args.graph or graph_name_for(root),
+        root=root,
+        redis_url=args.redis_url,
+        languages=args.languages,
+    )
     bar = ProgressBar(sys.stderr)
     try:
         live.analyze(workers=args.workers, progress=bar)

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import tree_sitter
 
-__all__ = ["GO_MODULE_FILE", "LANGUAGES", "Language", "language_of", "parser_for", "read_by"]
+__all__ = [
+    "ALL_LANGUAGES",
+    "GO_MODULE_FILE",
+    "LANGUAGES",
+    "Language",
+    "language_of",
+    "parser_for",
+    "read_by",
+    "selection",
+]
 
 #: Go's module file: not source, but what Go's import paths are resolved against.
 GO_MODULE_FILE = "go.mod"
@@ -32,6 +42,21 @@ LANGUAGES: dict[str, Language] = {
 }
 
 _BY_EXTENSION = {ext: lang.name for lang in LANGUAGES.values() for ext in lang.extensions}
+#: Every language an analysis reads, Python first.
+ALL_LANGUAGES = ("python", *LANGUAGES)
+
+
+def selection(names: Iterable[str] | None) -> frozenset[str] | None:
+    """The languages an analysis is limited to (``None``: all of :data:`ALL_LANGUAGES`).
+    Raises ``ValueError`` naming the known languages for an unknown or empty selection."""
+    if names is None:
+        return None
+    chosen = frozenset(n.strip().lower() for n in names if n.strip())
+    unknown = sorted(chosen - set(ALL_LANGUAGES))
+    if unknown or not chosen:
+        what = f"unknown language {', '.join(map(repr, unknown))}" if unknown else "no language"
+        raise ValueError(f"{what}: choose among {', '.join(ALL_LANGUAGES)}")
+    return None if chosen == set(ALL_LANGUAGES) else chosen
 
 
 def language_of(path: str) -> str | None:
