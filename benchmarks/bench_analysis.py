@@ -28,6 +28,10 @@ then times only the work:
   (neither copes with files that do not parse; pyan3 reads every file as UTF-8). A run past
   ``--timeout`` is killed and reported as such; a crash is reported with its last lines.
 
+graphlive runs with ``languages=["python"]``: the baselines parse Python only (Django ships
+JavaScript as well, which a default analysis reads too; ``bench_polyglot_live.py`` measures
+the other languages).
+
 Baseline and graphlive alternate for ``--repeat`` rounds (the median is reported) so both see
 the same background load; the tools run ``--tool-repeat`` times. Peak memory is the child's
 ``ru_maxrss``; for graphlive the main process (which holds the graph) and the largest parsing
@@ -64,6 +68,8 @@ REPO = HERE.parent
 DEFAULT_CORPORA = ("stdlib", "django", "rich", "requests")
 QUICK_CORPORA = ("requests", "rich")
 ALL_TOOLS = ("pyan3", "code2flow")
+#: What graphlive analyses here: the baselines parse Python only.
+PYTHON = ["python"]
 
 
 # --------------------------------------------------------------------------- child side
@@ -161,10 +167,12 @@ def _child_graphlive(root: str, workers: int | None, profile: str | None) -> dic
         import cProfile
 
         prof = cProfile.Profile()
-        lg = prof.runcall(analyze, root, graph="bench", publish=False, workers=workers)
+        lg = prof.runcall(
+            analyze, root, graph="bench", publish=False, workers=workers, languages=PYTHON
+        )
         prof.dump_stats(profile)
     else:
-        lg = analyze(root, graph="bench", publish=False, workers=workers)
+        lg = analyze(root, graph="bench", publish=False, workers=workers, languages=PYTHON)
     seconds = time.perf_counter() - t0
     summary = lg.last_summary
     assert summary is not None
@@ -207,7 +215,9 @@ def _child_e2e(root: str, files: list[str], workers: int | None, redis_url: str)
     try:
         t0 = time.perf_counter()
         graph = f"bench-e2e-{os.getpid()}"  # a graph of its own: ``events`` counts this run
-        lg = analyze(root, graph=graph, redis_url=redis_url, reset=True, workers=workers)
+        lg = analyze(
+            root, graph=graph, redis_url=redis_url, reset=True, workers=workers, languages=PYTHON
+        )
         seconds = time.perf_counter() - t0
         # The analysis state is saved by a forked child that outlives analyze() (for the next
         # process; graphlive/forked.py): how long it went on, not counted above, and waited for
