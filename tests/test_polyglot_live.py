@@ -458,3 +458,13 @@ def test_a_new_process_with_more_languages_adds_them_in_the_same_epoch(
         assert load_graph(redis_client, graph)[0] == _fresh(mixed)
     finally:
         second.close()
+
+
+def test_unresolved_calls_of_other_languages_are_listed_where_they_are(mixed: Path) -> None:
+    _edit(mixed / "web" / "main.ts", "return new Cart().total();", "return mystery.total();")
+    lg = graphlive.analyze(mixed, publish=False, workers=1)
+    rows = lg.unresolved_calls().to_dict("records")
+    assert {"caller": "web/main.ts:checkout", "file": "web/main.ts", "line": 4,
+            "callee": "mystery.total"} in rows  # fmt: skip
+    summary = lg.last_summary
+    assert summary is not None and summary.calls_unresolved == 1
