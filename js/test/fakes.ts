@@ -7,6 +7,8 @@
 import type { Clock, TimerHandle } from "../src/client/clock.js";
 import type { SocketLike } from "../src/client/connection.js";
 import type { ChangeEvent, EdgeJSON, NodeJSON, ServerFrame } from "../src/client/protocol.js";
+import { ExploreBar, type ExploreHandlers } from "../src/view/explore-bar.js";
+import { vi } from "vitest";
 
 interface Timer {
   id: number;
@@ -170,4 +172,24 @@ export function seededRandom(seed: number): () => number {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 4294967296;
   };
+}
+
+/** An explore bar mounted in the test document, with every handler a spy. */
+export function mountExploreBar(): { b: ExploreBar; handlers: ExploreHandlers } {
+  const handlers: ExploreHandlers = {
+    search: () => [],
+    choose: vi.fn(),
+    filter: vi.fn(),
+    encoding: vi.fn(),
+    ego: vi.fn(),
+    egoDepth: vi.fn(),
+    path: vi.fn(),
+    overview: vi.fn(),
+    autoLevel: vi.fn(),
+    fit: vi.fn(),
+    exportPng: vi.fn(),
+  };
+  const b = new ExploreBar(document, handlers);
+  document.body.replaceChildren(b.root);
+  return { b, handlers };
 }

@@ -13,9 +13,8 @@ import { Projection } from "../src/explore/projection.js";
 import { NO_FILTER } from "../src/explore/scope.js";
 import { ViewGraph } from "../src/explore/view-graph.js";
 import { GraphState, type SnapshotData } from "../src/state/graph-state.js";
-import { ExploreBar, type ExploreHandlers } from "../src/view/explore-bar.js";
 import { type LabelBox, type LabelCandidate, type LabelFont, labelBox, overlaps, placeLabels } from "../src/view/labels.js";
-import { edge, seededRandom } from "./fakes.js";
+import { edge, mountExploreBar, seededRandom } from "./fakes.js";
 
 const never = (): (() => void) => () => undefined;
 
@@ -167,21 +166,7 @@ describe("chooseLevel: the project's structure first", () => {
 
 describe("Auto level is available at every size", () => {
   function bar() {
-    const handlers: ExploreHandlers = {
-      search: () => [],
-      choose: vi.fn(),
-      filter: vi.fn(),
-      encoding: vi.fn(),
-      ego: vi.fn(),
-      egoDepth: vi.fn(),
-      path: vi.fn(),
-      overview: vi.fn(),
-      autoLevel: vi.fn(),
-      fit: vi.fn(),
-      exportPng: vi.fn(),
-    };
-    const b = new ExploreBar(document, handlers);
-    document.body.replaceChildren(b.root);
+    const { b, handlers } = mountExploreBar();
     const button = b.root.querySelector("[data-testid=gl-auto-level]") as HTMLButtonElement;
     const note = b.root.querySelector("[data-testid=gl-level-note]") as HTMLElement;
     return { b, handlers, button, note };

@@ -17,8 +17,8 @@ import { ViewGraph } from "../src/explore/view-graph.js";
 import { edgeColor, edgeSize, nodeColor, nodeSize } from "../src/state/appearance.js";
 import { GraphState } from "../src/state/graph-state.js";
 import { DetailsPanel } from "../src/view/details.js";
-import { EDGE_KINDS, ExploreBar, type ExploreHandlers, NODE_KINDS } from "../src/view/explore-bar.js";
-import { edge, event } from "./fakes.js";
+import { EDGE_KINDS, NODE_KINDS } from "../src/view/explore-bar.js";
+import { edge, event, mountExploreBar } from "./fakes.js";
 
 const never = (): (() => void) => () => undefined;
 
@@ -133,21 +133,7 @@ describe("the list of languages grows as languages appear", () => {
 });
 
 function bar() {
-  const handlers: ExploreHandlers = {
-    search: () => [],
-    choose: vi.fn(),
-    filter: vi.fn(),
-    encoding: vi.fn(),
-    ego: vi.fn(),
-    egoDepth: vi.fn(),
-    path: vi.fn(),
-    overview: vi.fn(),
-    autoLevel: vi.fn(),
-    fit: vi.fn(),
-    exportPng: vi.fn(),
-  };
-  const b = new ExploreBar(document, handlers);
-  document.body.replaceChildren(b.root);
+  const { b, handlers } = mountExploreBar();
   const boxes = (): HTMLInputElement[] => [...b.root.querySelectorAll<HTMLInputElement>("[data-testid=gl-filter-language]")];
   const box = (language: string): HTMLInputElement => b.root.querySelector(`[data-testid=gl-filter-language][data-language=${language}]`) as HTMLInputElement;
   const lastFilter = (): ViewFilter => vi.mocked(handlers.filter).mock.lastCall?.[0] as ViewFilter;
