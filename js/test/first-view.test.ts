@@ -4,7 +4,7 @@
  * view opens at, the automatic level's order (packages, modules, external buckets), the Auto
  * level button at every size, and the label placement (most connected first, no overlaps).
  */
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import type { EdgeJSON, NodeJSON } from "../src/client/protocol.js";
 import { EXTERNAL_GROUP } from "../src/explore/grouping.js";
