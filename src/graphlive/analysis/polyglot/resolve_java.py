@@ -47,7 +47,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from graphlive.analysis.build import FileOutput
-from graphlive.analysis.polyglot.java import TYPE_KINDS, JavaCall, JavaDef, JavaFacts
+from graphlive.analysis.polyglot.java import (
+    TYPE_KINDS,
+    JavaCall,
+    JavaDef,
+    JavaFacts,
+    JavaVar,
+)
 from graphlive.analysis.polyglot.outputs import (
     LanguageAnalysis,
     add_call,
@@ -123,6 +129,8 @@ class _Resolver:
         self.externals: dict[str, Node] = {}
         self.ancestors_cache: dict[_Type, frozenset[_Type]] = {}
         self.implementers_index: dict[_Type, list[_Type]] | None = None
+        #: Per file: (scope, name) → its variables of that name there (:meth:`vars_named`).
+        self.var_index: dict[str, dict[tuple[str, str], list[JavaVar]]] = {}
 
     def run(self) -> LanguageAnalysis:
         outputs = [self.file_output(f) for f in self.facts.values()]
@@ -309,12 +317,23 @@ class _Resolver:
         ]
         return found or [self.type_id(t)]
 
+    def vars_named(self, rel: str, scope: str, name: str) -> list[JavaVar]:
+        """The variables ``name`` declared in ``scope`` of ``rel`` (fields of a type, or a
+        member's parameters and locals), in file order: an index built per file at first use
+        (a scan of the file's variables per lookup made java.util's analysis crawl)."""
+        index = self.var_index.get(rel)
+        if index is None:
+            index = self.var_index[rel] = {}
+            for v in self.facts[rel].vars:
+                index.setdefault((v.scope, v.name), []).append(v)
+        return index.get((scope, name), [])
+
     def field_type(self, t: _Type, name: str, seen: frozenset[_Type] = frozenset()) -> _Type | None:
         """The declared type of field ``name`` of ``t`` (or inherited), ``None``: unknown."""
         if not t[0] or t in seen:
             return None
-        for v in self.facts[t[0]].vars:
-            if v.field and v.scope == t[1] and v.name == name:
+        for v in self.vars_named(t[0], t[1], name):
+            if v.field:
                 return self.type_path(t[0], t[1], v.type.split(".")) if v.type else None
         for s in self.supertypes(t):
             found = self.field_type(s, name, seen | {t})
@@ -325,7 +344,7 @@ class _Resolver:
     def has_field(self, t: _Type, name: str, seen: frozenset[_Type] = frozenset()) -> bool:
         if not t[0] or t in seen:
             return False
-        if any(v.field and v.scope == t[1] and v.name == name for v in self.facts[t[0]].vars):
+        if any(v.field for v in self.vars_named(t[0], t[1], name)):
             return True
         return any(self.has_field(s, name, seen | {t}) for s in self.supertypes(t))
 
@@ -333,7 +352,6 @@ class _Resolver:
         """(whether ``name`` is a variable seen from ``scope`` at ``line``, its type). Locals
         and parameters first (the nearest declaration before the line), then the fields of
         each enclosing type: Java's shadowing order."""
-        f = self.facts[rel]
         for d in self.chain(rel, scope):
             if d.kind in TYPE_KINDS:
                 t = (rel, d.qualname)
@@ -341,14 +359,8 @@ class _Resolver:
                     return True, self.field_type(t, name)
                 continue
             best = None
-            for v in f.vars:
-                if (
-                    not v.field
-                    and v.scope == d.qualname
-                    and v.name == name
-                    and v.line <= line
-                    and (best is None or v.line >= best.line)
-                ):
+            for v in self.vars_named(rel, d.qualname, name):
+                if not v.field and v.line <= line and (best is None or v.line >= best.line):
                     best = v
             if best is not None:
                 return True, self.type_path(rel, scope, best.type.split(".")) if best.type else None
