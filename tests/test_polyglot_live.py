@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -468,3 +469,49 @@ def test_unresolved_calls_of_other_languages_are_listed_where_they_are(mixed: Pa
             "callee": "mystery.total"} in rows  # fmt: skip
     summary = lg.last_summary
     assert summary is not None and summary.calls_unresolved == 1
+
+
+def test_files_written_after_the_saved_state_are_rebuilt_from_disk(mixed: Path) -> None:
+    """A saved state plus the files written since (its header's list) stands for the graph: a
+    new process rebuilds those files from what is on disk now, even when their content went
+    back to what the state saw (so no stamp tells them apart)."""
+    graph = CodeGraph("g")
+    first = Analyzer(mixed, graph, workers=1)
+    first.run()
+    state = pickle.loads(pickle.dumps(first.export_state()))
+    first.unsaved = set()
+    math = mixed / "web" / "esm" / "math.mjs"
+    original = math.read_text()
+    _edit(math, "function double", "function twice")
+    first.update([math])
+    assert first.unsaved == {"web/esm/math.mjs", "web/esm/main.js"}
+    math.write_text(original)  # back as the state saw it; nobody reported it
+    restored = Analyzer.restore(mixed, graph, state, in_sync=True, rewrite=first.unsaved)
+    restored.rescan()
+    assert graph == _fresh(mixed)
+
+
+@pytest.mark.parametrize("changed", ["pkg/mod.py", "web/esm/math.mjs"])
+def test_files_written_after_the_saved_state_are_rebuilt_by_a_structure_change_too(
+    mixed: Path, changed: str
+) -> None:
+    """As above, when the new process's first update is a full resolution (a new package
+    changes the tree's structure): every file written after the state is compared with the
+    graph, Python's and the other languages'."""
+    graph = CodeGraph("g")
+    first = Analyzer(mixed, graph, workers=1)
+    first.run()
+    state = pickle.loads(pickle.dumps(first.export_state()))
+    first.unsaved = set()
+    path = mixed / changed
+    original = path.read_text()
+    path.write_text(original.replace("g()", "h()").replace("function double", "function twice"))
+    first.update([path])
+    assert changed in first.unsaved
+    path.write_text(original)
+    (mixed / "newpkg").mkdir()
+    (mixed / "newpkg" / "__init__.py").write_text("")
+    restored = Analyzer.restore(mixed, graph, state, in_sync=True, rewrite=first.unsaved)
+    summary = restored.rescan()
+    assert summary.fallback == "structure"
+    assert graph == _fresh(mixed)

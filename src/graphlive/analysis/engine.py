@@ -534,7 +534,8 @@ class Analyzer:
         if progress is not None:
             progress(Progress("resolve", len(stats.files_solved), len(stats.files_solved), None))
         t = time.perf_counter()
-        rebuild = set(changed) | stats.relinked | self._rewrite
+        rebuild = set(changed) | stats.relinked
+        rebuild.update(rel for rel in self._rewrite if group_of(rel) is None)
         for rel in changed:
             old = self._files.get(rel)
             if old is not None:
@@ -574,7 +575,7 @@ class Analyzer:
                     self._files.pop(rel, None)
                 else:
                     self._files[rel] = sf
-        outputs.update(to_write(other, other_changed, self.writer.outputs))
+        outputs.update(to_write(other, other_changed | self._rewrite, self.writer.outputs))
         timings["build"] = time.perf_counter() - t
         t = time.perf_counter()
         diagnostics, written = self.writer.write_changes(
@@ -765,7 +766,11 @@ class Analyzer:
             rel: st for rel, st in self.stamps.items() if rel in self.facts or rel in disc.others
         }
         self._resync = False
-        self._rewrite = set()  # every file is compared with the graph
+        # Files the graph may hold otherwise than the writer remembers: forgotten, so that
+        # they are compared with the graph even when their output did not change.
+        for rel in self._rewrite:
+            self.writer.outputs.pop(rel, None)
+        self._rewrite = set()
         self.unsaved = None
         diagnostics, written = self.writer.write_all(outputs, ns_nodes, self.facts, progress)
         timings["write"] = time.perf_counter() - t
@@ -943,6 +948,10 @@ class Analyzer:
         writer holds no output of (new, or restored without the writer's memory). Stamps
         them; the writer learns their external nodes."""
         self.other_read = 0
+        if changed is not None:
+            # Files written after the saved state this analyzer continues: read again (the
+            # graph may hold them otherwise than the state says) and compared with the graph.
+            changed = set(changed) | {rel for rel in self._rewrite if group_of(rel) is not None}
         changed, total = self.others.plan(disc.others, changed, self.writer.outputs)
         if changed == set() or (total == 0 and not self.others.files):
             return {}
