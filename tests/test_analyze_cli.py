@@ -105,3 +105,18 @@ def test_cli_progress_bar_on_a_terminal(tmp_path: Path) -> None:
             assert len(counts) > 2, (phase, counts)  # intermediate steps, not just the end
     cut = [f for f in frames if "..." in f]
     assert cut and all(f.split("...")[1].split()[0].endswith(".py") for f in cut)
+
+
+def test_a_mixed_tree_in_memory_prints_its_languages_and_no_stored_graph(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("def f():\n    return 1\n")
+    (tmp_path / "web.ts").write_text("export function g(): number {\n  return 2;\n}\n")
+    run = [sys.executable, "-m", "graphlive.cli", "analyze", str(tmp_path), "--no-publish"]
+    done = subprocess.run(run, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "2 files (python 1, typescript 1)" in done.stdout
+    assert "stored graph" not in done.stderr  # nothing is stored in memory
+    only = subprocess.run([*run, "--languages", "typescript"], capture_output=True, text=True)
+    assert only.returncode == 0 and ": 1 file," in only.stdout
+    bad = subprocess.run([*run, "--languages", "python,cobol"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "unknown language 'cobol': choose among python, javascript" in bad.stderr

@@ -136,7 +136,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     summary = lg.summary()
     if lg.epoch_note is not None:
         print(f"graphlive analyze: new epoch: {lg.epoch_note}", file=sys.stderr)
-    elif lg.resumed is not None:
+    elif lg.resumed is not None and lg.publishing:  # (in memory there is no stored graph)
         print(f"graphlive analyze: continued the stored graph ({lg.resumed})", file=sys.stderr)
     lg.close()
     if lg.publish_error is not None:
@@ -149,7 +149,8 @@ def run_analyze(args: argparse.Namespace) -> int:
         if len(languages) > 1:  # "(python 94, typescript 51)" when there is more than one
             mix = " (" + ", ".join(f"{k} {v}" for k, v in languages.items()) + ")"
         print(
-            f"{summary['graph']}: {summary['files']} files{mix}, {summary['nodes']} nodes, "
+            f"{summary['graph']}: {summary['files']} file{'' if summary['files'] == 1 else 's'}"
+            f"{mix}, {summary['nodes']} nodes, "
             f"{summary['edges']} edges in {summary['seconds']} s "
             f"({summary['calls_unresolved']} unresolved calls, "
             f"{summary['diagnostics']} diagnostics); last seq {summary['last_seq']}"
