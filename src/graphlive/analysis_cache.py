@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import logging
 import os
 import pickle
@@ -78,11 +79,51 @@ _DEFAULT_LIMIT_MB = 2048
 DIRTY_MAX = 256
 
 
+#: The parsers of the other languages: facts saved from one version of a grammar are not
+#: those another version extracts.
+_GRAMMARS = (
+    "tree_sitter",
+    "tree_sitter_go",
+    "tree_sitter_java",
+    "tree_sitter_javascript",
+    "tree_sitter_rust",
+    "tree_sitter_typescript",
+)
+
+
 @cache
 def version_key() -> str:
-    """Identifies the analysis code and the Python that parses: a digest of graphlive's
-    analysis sources and compiled modules, the Python version and implementation."""
+    """Identifies the analysis code and what parses: a digest of graphlive's analysis sources
+    and compiled modules, the Python version and implementation, and the installed versions
+    of the tree-sitter grammars."""
     return analysis_digest(Path(__file__).resolve().parent / "analysis")
+
+
+def grammar_versions() -> list[str]:
+    """The installed tree-sitter distributions as their ``.dist-info`` names (name and
+    version), found beside each package without importing it (a few milliseconds, where
+    ``importlib.metadata`` takes tens)."""
+    listed: dict[str, list[str]] = {}
+    found: list[str] = []
+    for name in _GRAMMARS:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or spec.origin is None:
+            found.append(f"{name}: missing")
+            continue
+        parent = os.path.dirname(os.path.dirname(spec.origin))
+        if parent not in listed:
+            try:
+                listed[parent] = os.listdir(parent)
+            except OSError:
+                listed[parent] = []
+        found.extend(
+            sorted(e for e in listed[parent] if e.startswith(f"{name}-") and e.endswith("-info"))
+            or [f"{name}: {spec.origin}"]
+        )
+    return found
 
 
 def analysis_digest(folder: Path) -> str:
@@ -91,6 +132,7 @@ def analysis_digest(folder: Path) -> str:
     editable checkout a stale one runs instead of the source beside it."""
     h = hashlib.blake2b(digest_size=12)
     h.update(f"{_FORMAT}|{sys.implementation.cache_tag}|{sys.version_info[:3]}".encode())
+    h.update(repr(grammar_versions()).encode())
     compiled = tuple(EXTENSION_SUFFIXES)
     # Subpackages too: the other languages' analyses (polyglot/) write saved outputs.
     for path in sorted(folder.rglob("*")):

@@ -61,7 +61,13 @@ from graphlive.analysis.build import (
 from graphlive.analysis.discover import Discovery, SourceFile, discover, refresh, same_structure
 from graphlive.analysis.facts import FileFacts, FileTask
 from graphlive.analysis.incremental import FileChange, Program
-from graphlive.analysis.manifest import Stamp, changed_files, stat_files, structure_key
+from graphlive.analysis.manifest import (
+    Stamp,
+    changed_files,
+    differing,
+    stat_files,
+    structure_key,
+)
 from graphlive.analysis.polyglot.analyses import OtherLanguages, group_of, to_write
 from graphlive.analysis.polyglot.languages import language_of
 from graphlive.analysis.progress import PROGRESS_STEPS, Progress, ProgressCallback, Throttle
@@ -479,7 +485,10 @@ class Analyzer:
             if self._resync:
                 reason = "resync"
             return self._update_structure(new, rels, started, timings, progress, reason)
-        changed = refresh(disc, rels) if prewalked is None else None
+        # A kept discovery listing another choice of languages (a restored analysis) cannot be
+        # patched: walked again.
+        same_languages = disc.languages == self.languages
+        changed = refresh(disc, rels) if prewalked is None and same_languages else None
         walked = changed is None
         if changed is None:
             new = prewalked if prewalked is not None else self._discover()
@@ -495,6 +504,11 @@ class Analyzer:
         self._start(disc, progress, diagnostics=walked)
         other_changed = {rel for rel in changed if group_of(rel) is not None}
         changed -= other_changed
+        # Files written after the saved state this analyzer continues: parsed again when they
+        # differ from what the state's facts were taken from (else those facts hold).
+        rewrite = [(rel, disc.by_rel[rel].path) for rel in self._rewrite if rel in disc.by_rel]
+        changed |= differing(self.stamps, rewrite, self.stamped_ns)
+        changed.update(rel for rel in self._rewrite if rel in self.facts and rel not in disc.by_rel)
         t = time.perf_counter()
         changed |= self._inits_to_reparse(disc, changed)
         tasks = [
@@ -953,7 +967,7 @@ class Analyzer:
             # graph may hold them otherwise than the state says) and compared with the graph.
             changed = set(changed) | {rel for rel in self._rewrite if group_of(rel) is not None}
         changed, total = self.others.plan(disc.others, changed, self.writer.outputs)
-        if changed == set() or (total == 0 and not self.others.files):
+        if changed == set() or (not disc.others and not self.others.files):
             return {}
         t = time.perf_counter()
         throttle = Throttle("languages", total, self.graph, self.source, progress)
@@ -966,7 +980,7 @@ class Analyzer:
 
         taken = time.time_ns()
         out = self.others.analyse(
-            self.root,
+            disc.root,  # (the folder, also when the analysed root is a single file)
             disc.others,
             changed,
             self.stamps,
@@ -974,6 +988,8 @@ class Analyzer:
             on_file=read,
         )
         throttle.finish()
+        for rel in self.others.vanished:
+            disc.others.pop(rel, None)  # gone since the walk: not counted, not stamped
         self.other_read = done
         self.stamped_ns = max(self.stamped_ns, taken)
         self.writer.externals = self.others.external_nodes()

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from graphlive.analysis.discover import Discovery
 from graphlive.analysis.source import content_digest
 
-__all__ = ["RACY_NS", "Stamp", "changed_files", "stat_files", "structure_key"]
+__all__ = ["RACY_NS", "Stamp", "changed_files", "differing", "stat_files", "structure_key"]
 
 #: ``(size, mtime_ns, digest)`` of a file as analysed.
 Stamp = tuple[int, int, str]
@@ -57,10 +57,19 @@ def changed_files(stamps: Mapping[str, Stamp], disc: Discovery, taken_ns: int) -
     from ``stamps`` (taken at ``taken_ns``, a ``time.time_ns()``), plus the stamped files
     ``disc`` no longer has."""
     changed = set(stamps.keys() - disc.by_rel.keys() - disc.others.keys())
-    racy_from = taken_ns - RACY_NS
     root = str(disc.root)
     files = [(sf.rel, sf.path) for sf in disc.files]
     files.extend((rel, os.path.join(root, rel)) for rel in disc.others)
+    return changed | differing(stamps, files, taken_ns)
+
+
+def differing(
+    stamps: Mapping[str, Stamp], files: Iterable[tuple[str, str]], taken_ns: int
+) -> set[str]:
+    """Of ``files`` (relative path, path), those that differ from ``stamps`` (taken at
+    ``taken_ns``) or have none."""
+    changed: set[str] = set()
+    racy_from = taken_ns - RACY_NS
     for rel, path in files:
         old = stamps.get(rel)
         if old is None:

@@ -206,6 +206,7 @@ class GraphWriter:
             for kind in (NodeKind.EXTERNAL, NodeKind.PACKAGE):
                 for node_id in sorted(graph.nodes_of_kind(kind)):
                     self._collect(node_id)
+            self._refresh_externals()
         self.outputs = by_file
         return diagnostics, written
 
@@ -268,6 +269,7 @@ class GraphWriter:
             for node_id in sorted(dropped):
                 if node_id not in self._node_file:
                     self._collect(node_id)
+            self._refresh_externals()
         return diagnostics, order
 
     @staticmethod
@@ -442,6 +444,16 @@ class GraphWriter:
         totals.failures += tally.failed
         for ref in tally.refs:
             refs[ref] = refs.get(ref, 0) + 1
+
+    def _refresh_externals(self) -> None:
+        """Give the other languages' external nodes in the graph what their analyses say now
+        (an npm package imported from JavaScript and TypeScript files takes the language of
+        the first file referring to it: which one may change with an edit elsewhere)."""
+        graph = self.graph
+        for node_id, node in self.externals.items():
+            held = graph.get(node_id)
+            if held is not None and held != node:
+                graph.add_node(node)
 
     def _collect(self, node_id: str) -> None:
         """Remove an external or namespace node nothing refers to any more."""

@@ -53,8 +53,9 @@ class _Group:
     extract: Callable[[str, bytes, int], Any]
     #: The facts of a file that could not be read.
     empty: Callable[[str], Any]
-    #: (root, facts by path) → outputs and externals.
-    resolve: Callable[[Path, Mapping[str, Any]], LanguageAnalysis]
+    #: (root, facts by path, the group's other files discovery listed — ``go.mod`` —, or
+    #: ``None`` when there was no discovery) → outputs and externals.
+    resolve: Callable[[Path, Mapping[str, Any], Sequence[str] | None], LanguageAnalysis]
 
 
 @functools.cache
@@ -64,7 +65,7 @@ def _groups() -> dict[str, _Group]:
     from graphlive.analysis.polyglot.go import GoFacts, extract_go
     from graphlive.analysis.polyglot.java import JavaFacts, extract_java
     from graphlive.analysis.polyglot.javascript import extract_script
-    from graphlive.analysis.polyglot.resolve_go import read_modules, resolve_go
+    from graphlive.analysis.polyglot.resolve_go import listed_modules, read_modules, resolve_go
     from graphlive.analysis.polyglot.resolve_java import resolve_java
     from graphlive.analysis.polyglot.resolve_js import resolve_scripts
     from graphlive.analysis.polyglot.resolve_rust import resolve_rust
@@ -74,22 +75,27 @@ def _groups() -> dict[str, _Group]:
         "scripts": _Group(
             lambda rel, data, limit: extract_script(rel, data, max_bytes=limit),
             lambda rel: ScriptFacts(file=rel, language=language_of(rel) or "javascript"),
-            lambda root, facts: resolve_scripts(facts),
+            lambda root, facts, configs: resolve_scripts(facts),
         ),
         "go": _Group(
             lambda rel, data, limit: extract_go(rel, data, max_bytes=limit),
             lambda rel: GoFacts(file=rel),
-            lambda root, facts: resolve_go(facts, read_modules(root, list(facts))),
+            lambda root, facts, configs: resolve_go(
+                facts,
+                read_modules(root, list(facts))
+                if configs is None
+                else listed_modules(root, configs),
+            ),
         ),
         "java": _Group(
             lambda rel, data, limit: extract_java(rel, data, max_bytes=limit),
             lambda rel: JavaFacts(file=rel),
-            lambda root, facts: resolve_java(facts),
+            lambda root, facts, configs: resolve_java(facts),
         ),
         "rust": _Group(
             lambda rel, data, limit: extract_rust(rel, data, max_bytes=limit),
             lambda rel: RustFacts(file=rel),
-            lambda root, facts: resolve_rust(facts),
+            lambda root, facts, configs: resolve_rust(facts),
         ),
     }
 
@@ -109,7 +115,7 @@ def analyze_group(
     facts = read_all(
         root, rels, lambda rel, data: spec.extract(rel, data, max_bytes), spec.empty, on_read
     )
-    return spec.resolve(root, facts)
+    return spec.resolve(root, facts, None)
 
 
 def to_write(
@@ -139,6 +145,8 @@ class OtherLanguages:
     externals: dict[str, dict[str, Node]] = field(default_factory=dict)
     #: Group → its files that could not be read.
     failed: dict[str, set[str]] = field(default_factory=dict)
+    #: Files the last :meth:`analyse` found gone since discovery listed them.
+    vanished: set[str] = field(default_factory=set)
 
     def external_nodes(self) -> dict[str, Node]:
         """Every group's external nodes (their ids never clash: each starts with its
@@ -200,6 +208,7 @@ class OtherLanguages:
                 by_group.setdefault(group, []).append(rel)
         todo = set(by_group) | set(self.files) if changed is None else self.groups_touched(changed)
         outputs: dict[str, FileOutput] = {}
+        self.vanished = set()
         for group in sorted(todo):
             rels = by_group.get(group, [])
             outputs.update(
@@ -247,15 +256,21 @@ class OtherLanguages:
                 stamps.pop(rel, None)
             else:
                 stamps[rel] = (st[0], st[1], digest)
-        # Gone since discovery listed them (neither stat'ed nor read): gone for the graph too.
-        vanished = {rel for rel in fresh if rel not in stats and rel not in digests}
+        # Gone since discovery listed them (not read, and not there now): gone for the graph
+        # too, whether the stat or the read failed.
+        vanished = {rel for rel in fresh if rel not in digests and not (root / rel).exists()}
+        self.vanished |= vanished
         facts = {rel: fresh.get(rel) or kept[rel] for rel in sources if rel not in vanished}
-        analysis = spec.resolve(root, facts)
+        configs = [rel for rel in rels if language_of(rel) is None and rel not in vanished]
+        analysis = spec.resolve(root, facts, configs)
         outputs = {out.file: out for out in analysis.outputs}
         for rel in vanished:
             outputs[rel] = FileOutput(file=rel)
         rels = [rel for rel in rels if rel not in vanished]
-        for rel in self.files.get(group, set()) - set(rels) - vanished:
+        known = self.files.get(group, set())
+        if changed is not None:  # named as changed, gone, maybe never seen by this memory
+            known = known | {rel for rel in changed if group_of(rel) == group}
+        for rel in known - set(rels) - vanished:
             stamps.pop(rel, None)
             if language_of(rel) is not None:
                 outputs[rel] = FileOutput(file=rel)  # gone: its transaction removes its nodes

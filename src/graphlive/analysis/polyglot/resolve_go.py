@@ -142,6 +142,17 @@ def read_modules(root: Path, rels: Sequence[str]) -> dict[str, str]:
     return modules
 
 
+def listed_modules(root: Path, go_mods: Sequence[str]) -> dict[str, str]:
+    """:func:`read_modules` from the ``go.mod`` files discovery listed (``rels`` relative to
+    ``root``): what ``.gitignore`` hides, or a link leading out of the tree, is not read."""
+    modules: dict[str, str] = {}
+    for rel in sorted(go_mods):
+        module = _module_path(root / rel)
+        if module is not None:
+            modules[module] = posixpath.dirname(rel)
+    return modules
+
+
 def _ancestors(folder: str) -> list[str]:
     out = []
     while folder:
