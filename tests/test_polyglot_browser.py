@@ -31,7 +31,7 @@ from traitlets.config import Config
 
 import graphlive
 from tests.browser import ROOT, launch_chromium, require_chromium
-from tests.test_polyglot_live import ACCEPTANCE_CALLS, LANGUAGE_OF_FILE, MIXED
+from tests.polyglot_trees import ACCEPTANCE_CALLS, LANGUAGE_OF_FILE, MIXED
 
 pytestmark = require_chromium()
 

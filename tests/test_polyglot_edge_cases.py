@@ -8,7 +8,6 @@ the tree on disk gives.
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -21,36 +20,22 @@ from graphlive.analysis.engine import Analyzer
 from graphlive.analysis.manifest import changed_files
 from graphlive.graph import CodeGraph
 from graphlive.ignore import IgnoreRules
-from tests.test_polyglot_live import MIXED
+from tests.polyglot_trees import analysed, write_tree
 
 
 @pytest.fixture
 def mixed(tmp_path: Path) -> Path:
-    root = tmp_path / "mix"
-    for rel, text in MIXED.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
+    return write_tree(tmp_path / "mix")
 
 
 def _fresh(root: Path, **options: Any) -> CodeGraph:
     return graphlive.analyze(root, publish=False, workers=1, **options).graph
 
 
-def _saved(analyzer: Analyzer) -> dict[str, Any]:
-    """The analyzer's state as a new process would load it."""
-    state: dict[str, Any] = pickle.loads(pickle.dumps(analyzer.export_state()))
-    analyzer.unsaved = set()
-    return state
-
-
 def test_a_restored_analysis_keeps_to_the_languages_chosen_now(mixed: Path) -> None:
-    graph = CodeGraph("g")
-    first = Analyzer(mixed, graph, workers=1)
-    first.run()
+    graph, _, state = analysed(mixed)
     chosen = frozenset({"python", "typescript"})
-    restored = Analyzer.restore(mixed, graph, _saved(first), in_sync=True, languages=chosen)
+    restored = Analyzer.restore(mixed, graph, state, in_sync=True, languages=chosen)
     (mixed / "extra.go").write_text("package main\n\nfunc Extra() {}\n")
     summary = restored.update([mixed / "extra.go"])
     assert "extra.go" not in graph and summary.languages == {"python": 2, "typescript": 2}
@@ -59,10 +44,7 @@ def test_a_restored_analysis_keeps_to_the_languages_chosen_now(mixed: Path) -> N
 
 
 def test_a_file_added_after_the_saved_state_then_deleted_is_removed(mixed: Path) -> None:
-    graph = CodeGraph("g")
-    first = Analyzer(mixed, graph, workers=1)
-    first.run()
-    state = _saved(first)
+    graph, first, state = analysed(mixed)
     new = mixed / "web" / "new.ts"
     new.write_text("export function n() {}\n")
     first.update([new])
@@ -142,10 +124,7 @@ def test_python_files_written_after_the_saved_state_are_parsed_again_by_an_updat
     """A restored analysis whose first update names another file (the watcher after an
     "unchanged" resume) must not rebuild the files written since the state from the state's
     facts."""
-    graph = CodeGraph("g")
-    first = Analyzer(mixed, graph, workers=1)
-    first.run()
-    state = _saved(first)
+    graph, first, state = analysed(mixed)
     mod = mixed / "pkg" / "mod.py"
     mod.write_text("def f():\n    return 2\n\n\ndef g():\n    return 1\n")
     first.update([mod])

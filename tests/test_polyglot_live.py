@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import shutil
 import subprocess
 import sys
@@ -34,63 +33,12 @@ from graphlive.graph import CodeGraph, EdgeKind, NodeKind
 from graphlive.ignore import IgnoreRules
 from graphlive.live import LiveGraph
 from graphlive.watch import Update
-
-MIXED = {
-    "pkg/__init__.py": "",
-    "pkg/mod.py": "def f():\n    return g()\n\n\ndef g():\n    return 1\n",
-    "web/esm/math.mjs": "export function double(x) {\n  return x * 2;\n}\n",
-    "web/esm/main.js": (
-        'import { double } from "./math.mjs";\n\nexport function run() {\n  return double(2);\n}\n'
-    ),
-    "web/shop.ts": "export class Cart {\n  total(): number {\n    return 1;\n  }\n}\n",
-    "web/main.ts": (
-        'import { Cart } from "./shop";\n\n'
-        "export function checkout(): number {\n  return new Cart().total();\n}\n"
-    ),
-    "go.mod": "module example.com/mix\n\ngo 1.22\n",
-    "svc/svc.go": 'package svc\n\nfunc Hello() string {\n\treturn "hi"\n}\n',
-    "main.go": 'package main\n\nimport "example.com/mix/svc"\n\nfunc main() {\n\tsvc.Hello()\n}\n',
-    "java/Cart.java": (
-        "class Cart {\n    int add(int x) {\n        return twice(x);\n    }\n\n"
-        "    int twice(int x) {\n        return x * 2;\n    }\n}\n"
-    ),
-    "src/lib.rs": "mod util;\n\npub fn run() {\n    util::helper();\n}\n",
-    "src/util.rs": "pub fn helper() {}\n",
-}
-
-#: The calls the issue names, one per language (caller, callee, line), and Python's.
-ACCEPTANCE_CALLS = {
-    ("web/esm/main.js:run", "web/esm/math.mjs:double", 4),  # JavaScript across ES modules
-    ("web/main.ts:checkout", "web/shop.ts:Cart.total", 4),  # TypeScript through `new`
-    ("main.go:main", "svc/svc.go:Hello", 6),  # Go, across packages of the module
-    ("java/Cart.java:Cart.add/1", "java/Cart.java:Cart.twice/1", 3),  # Java, within a class
-    ("src/lib.rs:run", "src/util.rs:helper", 4),  # Rust, through a `mod` path
-    ("pkg.mod.f", "pkg.mod.g", 2),
-}
-
-LANGUAGE_OF_FILE = {
-    "pkg/__init__.py": "python",
-    "pkg/mod.py": "python",
-    "web/esm/math.mjs": "javascript",
-    "web/esm/main.js": "javascript",
-    "web/shop.ts": "typescript",
-    "web/main.ts": "typescript",
-    "svc/svc.go": "go",
-    "main.go": "go",
-    "java/Cart.java": "java",
-    "src/lib.rs": "rust",
-    "src/util.rs": "rust",
-}
+from tests.polyglot_trees import ACCEPTANCE_CALLS, LANGUAGE_OF_FILE, analysed, write_tree
 
 
 @pytest.fixture
 def mixed(tmp_path: Path) -> Path:
-    root = tmp_path / "mix"
-    for rel, text in MIXED.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
+    return write_tree(tmp_path / "mix")
 
 
 @pytest.fixture
@@ -419,10 +367,7 @@ def test_an_analyzer_restored_without_the_writers_memory_rewrites_other_language
 ) -> None:
     """A saved analysis continued against a graph another writer changed (not in sync): the
     other languages' files are analysed again and compared with the graph."""
-    graph = CodeGraph("g")
-    first = Analyzer(mixed, graph, workers=1)
-    first.run()
-    state = first.export_state()
+    graph, _, state = analysed(mixed)
     graph.remove_node("web/shop.ts:Cart.total")  # someone else's change
     restored = Analyzer.restore(mixed, graph, state, in_sync=False, workers=1)
     restored.rescan()
@@ -475,11 +420,7 @@ def test_files_written_after_the_saved_state_are_rebuilt_from_disk(mixed: Path) 
     """A saved state plus the files written since (its header's list) stands for the graph: a
     new process rebuilds those files from what is on disk now, even when their content went
     back to what the state saw (so no stamp tells them apart)."""
-    graph = CodeGraph("g")
-    first = Analyzer(mixed, graph, workers=1)
-    first.run()
-    state = pickle.loads(pickle.dumps(first.export_state()))
-    first.unsaved = set()
+    graph, first, state = analysed(mixed)
     math = mixed / "web" / "esm" / "math.mjs"
     original = math.read_text()
     _edit(math, "function double", "function twice")
@@ -498,11 +439,7 @@ def test_files_written_after_the_saved_state_are_rebuilt_by_a_structure_change_t
     """As above, when the new process's first update is a full resolution (a new package
     changes the tree's structure): every file written after the state is compared with the
     graph, Python's and the other languages'."""
-    graph = CodeGraph("g")
-    first = Analyzer(mixed, graph, workers=1)
-    first.run()
-    state = pickle.loads(pickle.dumps(first.export_state()))
-    first.unsaved = set()
+    graph, first, state = analysed(mixed)
     path = mixed / changed
     original = path.read_text()
     path.write_text(original.replace("g()", "h()").replace("function double", "function twice"))
