@@ -31,6 +31,7 @@ sample: BENCHMARKS.md).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -85,15 +86,9 @@ def files_of(root: Path, language: str) -> list[str]:
 
 
 def analyzer(language: str) -> Callable[[Path, Sequence[str]], Any]:
-    from graphlive.analysis import polyglot
+    from graphlive.analysis.polyglot.analyses import GROUPS, analyze_group
 
-    return {
-        "javascript": polyglot.analyze_scripts,
-        "typescript": polyglot.analyze_scripts,
-        "go": polyglot.analyze_go,
-        "java": polyglot.analyze_java,
-        "rust": polyglot.analyze_rust,
-    }[language]
+    return functools.partial(analyze_group, GROUPS[language])
 
 
 def floor(root: Path, rels: Sequence[str]) -> float:
@@ -180,12 +175,12 @@ def code2flow(directory: Path) -> dict[str, Any]:
 
 
 def compare_code2flow(directory: Path) -> dict[str, Any]:
-    from graphlive.analysis.polyglot import analyze_scripts
+    from graphlive.analysis.polyglot.analyses import analyze_group
     from graphlive.graph import EdgeKind
 
     rels = files_of(directory, "javascript")
     t0 = time.perf_counter()
-    analysis = analyze_scripts(directory, rels)
+    analysis = analyze_group("scripts", directory, rels)
     seconds = time.perf_counter() - t0
     calls = [e for o in analysis.outputs for e in o.edges.values() if e.kind is EdgeKind.CALLS]
     return {

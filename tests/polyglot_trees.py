@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from graphlive.analysis.engine import Analyzer
+from graphlive.analysis.polyglot.outputs import LanguageAnalysis
 from graphlive.graph import CodeGraph
 
 MIXED = {
@@ -76,3 +77,8 @@ def analysed(root: Path) -> tuple[CodeGraph, Analyzer, dict[str, Any]]:
     state: dict[str, Any] = pickle.loads(pickle.dumps(analyzer.export_state()))
     analyzer.unsaved = set()
     return graph, analyzer, state
+
+
+def node_ids(analysis: LanguageAnalysis) -> set[str]:
+    """The ids of every node an analysis gives its files."""
+    return {node_id for out in analysis.outputs for node_id in out.nodes}

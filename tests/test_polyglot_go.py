@@ -6,9 +6,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from graphlive.analysis.polyglot.analyses import analyze_group
 from graphlive.analysis.polyglot.go import GoBinding, GoImport, extract_go
 from graphlive.analysis.polyglot.outputs import LanguageAnalysis
-from graphlive.analysis.polyglot.resolve_go import analyze_go, read_modules
+from graphlive.analysis.polyglot.resolve_go import read_modules
 from graphlive.graph import EdgeKind, Node, NodeKind
 
 FIXTURE = Path(__file__).parent / "analysis_fixtures" / "go"
@@ -76,7 +77,7 @@ def _rels(root: Path) -> list[str]:
 
 
 def _analysis(root: Path = FIXTURE) -> LanguageAnalysis:
-    return analyze_go(root, _rels(root))
+    return analyze_group("go", root, _rels(root))
 
 
 def _nodes(analysis: LanguageAnalysis) -> dict[str, Node]:
@@ -247,7 +248,7 @@ def test_undecodable_bytes_and_vanished_files_do_not_stop_the_analysis(tmp_path:
     (tmp_path / "odd.go").write_bytes(
         b'package p\n\nfunc f() { g("\xff\xfe") }\nfunc g(string) {}\n'
     )
-    analysis = analyze_go(tmp_path, ["odd.go", "gone.go"])
+    analysis = analyze_group("go", tmp_path, ["odd.go", "gone.go"])
     by_file = {o.file: o for o in analysis.outputs}
     assert ("odd.go:f", "odd.go:g", 3) in _edges(analysis, EdgeKind.CALLS)
     assert [d.code for d in by_file["gone.go"].diagnostics] == ["unreadable"]

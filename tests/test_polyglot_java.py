@@ -7,8 +7,9 @@ from pathlib import Path
 
 from graphlive.analysis.build import FileOutput
 from graphlive.analysis.polyglot import language_of
+from graphlive.analysis.polyglot.analyses import analyze_group
 from graphlive.analysis.polyglot.java import extract_java
-from graphlive.analysis.polyglot.resolve_java import analyze_java, resolve_java
+from graphlive.analysis.polyglot.resolve_java import resolve_java
 from graphlive.graph import EdgeKind, Node, NodeKind
 
 FIXTURE = Path(__file__).parent / "analysis_fixtures" / "java"
@@ -103,14 +104,14 @@ def _edges(outputs: list[FileOutput], kind: EdgeKind) -> set[tuple[str, str, int
 
 
 def test_calls_across_packages_resolve_exactly_as_expected() -> None:
-    found = _edges(analyze_java(FIXTURE, _rels(FIXTURE)).outputs, EdgeKind.CALLS)
+    found = _edges(analyze_group("java", FIXTURE, _rels(FIXTURE)).outputs, EdgeKind.CALLS)
     missed = EXPECTED_CALLS - found
     invented = found - EXPECTED_CALLS
     assert not missed and not invented, (sorted(missed), sorted(invented))
 
 
 def test_what_does_not_resolve_is_listed_on_its_caller_not_guessed() -> None:
-    analysis = analyze_java(FIXTURE, _rels(FIXTURE))
+    analysis = analyze_group("java", FIXTURE, _rels(FIXTURE))
     nodes = _nodes(analysis.outputs)
     unresolved = dict(nodes[f"{APP}.run/1"].extra)["unresolved_calls"]
     # System.out is a field of a type outside the tree: its type is unknown, so is println.
@@ -120,7 +121,7 @@ def test_what_does_not_resolve_is_listed_on_its_caller_not_guessed() -> None:
 
 
 def test_nodes_carry_kind_language_file_and_line() -> None:
-    analysis = analyze_java(FIXTURE, _rels(FIXTURE))
+    analysis = analyze_group("java", FIXTURE, _rels(FIXTURE))
     nodes = _nodes(analysis.outputs)
     module = nodes["src/com/acme/shop/Cart.java"]
     assert (module.kind, module.language, dict(module.extra)) == (
@@ -152,7 +153,7 @@ def test_nodes_carry_kind_language_file_and_line() -> None:
 
 
 def test_extends_gives_inherits_and_implements_implements_edges() -> None:
-    outputs = analyze_java(FIXTURE, _rels(FIXTURE)).outputs
+    outputs = analyze_group("java", FIXTURE, _rels(FIXTURE)).outputs
     assert _edges(outputs, EdgeKind.INHERITS) == {(SALE, BASE, 5)}
     assert _edges(outputs, EdgeKind.IMPLEMENTS) == {(FLAT, PRICING, 3), (SALE, PRICING, 5)}
 
@@ -200,7 +201,7 @@ class Use { void go(I i) { i.m(); } }
 
 
 def test_imports_point_at_the_type_or_every_file_of_the_package() -> None:
-    imports = _edges(analyze_java(FIXTURE, _rels(FIXTURE)).outputs, EdgeKind.IMPORTS)
+    imports = _edges(analyze_group("java", FIXTURE, _rels(FIXTURE)).outputs, EdgeKind.IMPORTS)
     app = "src/com/acme/App.java"
     assert (app, "src/com/acme/shop/Cart.java:Cart", 4) in imports
     assert (app, "java:java.util.Map", 7) in imports
@@ -301,14 +302,14 @@ def test_huge_and_generated_files_are_skipped_with_a_diagnostic() -> None:
     one_line = b"class G { " + b"int f() { return 1; } " * 400 + b"}"
     generated = extract_java("G.java", one_line)
     assert [d.code for d in generated.diagnostics] == ["generated-file"] and not generated.defs
-    analysis = analyze_java(FIXTURE, ["src/com/acme/App.java"], max_bytes=100)
+    analysis = analyze_group("java", FIXTURE, ["src/com/acme/App.java"], max_bytes=100)
     assert list(analysis.outputs[0].nodes) == ["src/com/acme/App.java"]  # the module stays
 
 
 def test_unreadable_and_vanished_files_do_not_stop_the_analysis(tmp_path: Path) -> None:
     (tmp_path / "Odd.java").write_bytes(b"class Odd { void f\xff() { g(); } void g() {} }\n")
     (tmp_path / "Dir.java").mkdir()  # a folder: read_bytes raises
-    analysis = analyze_java(tmp_path, ["Odd.java", "Gone.java", "Dir.java"])
+    analysis = analyze_group("java", tmp_path, ["Odd.java", "Gone.java", "Dir.java"])
     by_file = {o.file: o for o in analysis.outputs}
     assert "Odd.java:Odd.g/0" in by_file["Odd.java"].nodes
     for rel in ("Gone.java", "Dir.java"):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graphlive.analysis.polyglot.resolve_rust import analyze_rust
+from graphlive.analysis.polyglot.analyses import analyze_group
 from graphlive.analysis.polyglot.rust import RustType, RustUse, extract_rust
 from graphlive.graph import EdgeKind, NodeKind
+from tests.polyglot_trees import node_ids
 
 FIXTURE = Path(__file__).parent / "analysis_fixtures" / "rust"
 
@@ -68,7 +69,7 @@ def _rels(root: Path) -> list[str]:
 
 
 def test_calls_across_the_crate_resolve_exactly_as_expected() -> None:
-    analysis = analyze_rust(FIXTURE, _rels(FIXTURE))
+    analysis = analyze_group("rust", FIXTURE, _rels(FIXTURE))
     found = {
         (e.source, e.target, e.line)
         for out in analysis.outputs
@@ -81,7 +82,7 @@ def test_calls_across_the_crate_resolve_exactly_as_expected() -> None:
 
 
 def test_what_does_not_resolve_is_listed_on_its_caller_not_guessed() -> None:
-    analysis = analyze_rust(FIXTURE, _rels(FIXTURE))
+    analysis = analyze_group("rust", FIXTURE, _rels(FIXTURE))
     nodes = {n.id: n for out in analysis.outputs for n in out.nodes.values()}
     assert dict(nodes["src/lib.rs:run"].extra)["unresolved_calls"] == ((22, "unknown_helper"),)
     unresolved = dict(nodes["src/shop/cart.rs:Cart.add"].extra)["unresolved_calls"]
@@ -91,7 +92,7 @@ def test_what_does_not_resolve_is_listed_on_its_caller_not_guessed() -> None:
 
 
 def test_module_paths_follow_mod_declarations() -> None:
-    analysis = analyze_rust(FIXTURE, _rels(FIXTURE))
+    analysis = analyze_group("rust", FIXTURE, _rels(FIXTURE))
     paths = {o.file: dict(o.nodes[o.file].extra)["rust_path"] for o in analysis.outputs}
     assert paths == {
         "src/lib.rs": "crate",
@@ -105,7 +106,7 @@ def test_module_paths_follow_mod_declarations() -> None:
 
 
 def test_nodes_carry_language_kind_file_and_line() -> None:
-    analysis = analyze_rust(FIXTURE, _rels(FIXTURE))
+    analysis = analyze_group("rust", FIXTURE, _rels(FIXTURE))
     nodes = {n.id: n for out in analysis.outputs for n in out.nodes.values()}
     assert {n.language for n in nodes.values()} == {"rust"}
     assert nodes["src/shop/mod.rs"].kind is NodeKind.MODULE
@@ -130,7 +131,7 @@ def test_nodes_carry_language_kind_file_and_line() -> None:
 
 
 def test_containment_and_imports() -> None:
-    analysis = analyze_rust(FIXTURE, _rels(FIXTURE))
+    analysis = analyze_group("rust", FIXTURE, _rels(FIXTURE))
     edges = {
         (e.kind, e.source, e.target, e.file) for o in analysis.outputs for e in o.edges.values()
     }
@@ -157,7 +158,7 @@ def test_containment_and_imports() -> None:
 
 
 def test_trait_impls_are_implements_edges_from_the_type_to_the_trait() -> None:
-    analysis = analyze_rust(FIXTURE, _rels(FIXTURE))
+    analysis = analyze_group("rust", FIXTURE, _rels(FIXTURE))
     hierarchy = {
         (e.kind, e.source, e.target, e.line, e.file)
         for o in analysis.outputs
@@ -186,7 +187,7 @@ def test_supertraits_inherit_and_impls_in_another_file_implement(tmp_path: Path)
         "impl Named for Dot { fn name(&self) -> u32 { 0 } }\n"
         "impl Shape for Dot { fn area(&self) -> u32 { 1 } }\n"
     )
-    analysis = analyze_rust(tmp_path, ["src/imp.rs", "src/lib.rs"])
+    analysis = analyze_group("rust", tmp_path, ["src/imp.rs", "src/lib.rs"])
     nodes = {n.id: n for o in analysis.outputs for n in o.nodes.values()}
     assert nodes["src/lib.rs:Named"].kind is NodeKind.INTERFACE
     assert nodes["src/lib.rs:Shape"].kind is NodeKind.INTERFACE
@@ -263,7 +264,7 @@ def test_huge_and_generated_files_are_skipped_with_a_diagnostic() -> None:
 
 def test_unreadable_files_and_odd_bytes_do_not_stop_the_analysis(tmp_path: Path) -> None:
     (tmp_path / "odd.rs").write_bytes(b"fn f\xff\xfe() { g(); }\nfn g() {}\nfn h() { g(); }\n")
-    analysis = analyze_rust(tmp_path, ["odd.rs", "gone.rs"])
+    analysis = analyze_group("rust", tmp_path, ["odd.rs", "gone.rs"])
     by_file = {o.file: o for o in analysis.outputs}
     assert "odd.rs:g" in by_file["odd.rs"].nodes
     calls = {(e.source, e.target) for e in by_file["odd.rs"].edges.values()}
@@ -277,10 +278,10 @@ def test_ids_are_stable_when_other_files_change(tmp_path: Path) -> None:
 
     root = tmp_path / "crate"
     shutil.copytree(FIXTURE, root)
-    before = {n.id for o in analyze_rust(root, _rels(root)).outputs for n in o.nodes.values()}
+    before = node_ids(analyze_group("rust", root, _rels(root)))
     util = root / "src" / "util.rs"
     util.write_text("// a comment moves every line\n" + util.read_text())
-    after = {n.id for o in analyze_rust(root, _rels(root)).outputs for n in o.nodes.values()}
+    after = node_ids(analyze_group("rust", root, _rels(root)))
     assert before == after
 
 
@@ -292,7 +293,7 @@ def test_use_cycles_through_globs_end_unresolved(tmp_path: Path) -> None:
     (src / "lib.rs").write_text(lib)
     (src / "a.rs").write_text("pub use crate::b::*;\n\npub fn f() {}\n")
     (src / "b.rs").write_text("pub use crate::a::*;\npub use self::c::*;\n")
-    analysis = analyze_rust(tmp_path, ["src/a.rs", "src/b.rs", "src/lib.rs"])
+    analysis = analyze_group("rust", tmp_path, ["src/a.rs", "src/b.rs", "src/lib.rs"])
     calls = {
         (e.source, e.target) for o in analysis.outputs for e in o.edges.values()
         if e.kind is EdgeKind.CALLS

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from graphlive.analysis.polyglot import analyze_scripts, language_of
+from graphlive.analysis.polyglot import language_of
+from graphlive.analysis.polyglot.analyses import analyze_group
 from graphlive.analysis.polyglot.javascript import extract_script
 from graphlive.graph import EdgeKind, NodeKind
+from tests.polyglot_trees import node_ids
 
 FIXTURE = Path(__file__).parent / "analysis_fixtures" / "scripts"
 
@@ -54,7 +56,7 @@ def _rels(root: Path) -> list[str]:
 
 
 def _calls(root: Path) -> set[tuple[str, str, int]]:
-    analysis = analyze_scripts(root, _rels(root))
+    analysis = analyze_group("scripts", root, _rels(root))
     return {
         (e.source, e.target, e.line)
         for out in analysis.outputs
@@ -71,7 +73,7 @@ def test_calls_across_modules_resolve_exactly_as_expected() -> None:
 
 
 def test_what_does_not_resolve_is_listed_on_its_caller_not_guessed() -> None:
-    analysis = analyze_scripts(FIXTURE, _rels(FIXTURE))
+    analysis = analyze_group("scripts", FIXTURE, _rels(FIXTURE))
     nodes = {n.id: n for out in analysis.outputs for n in out.nodes.values()}
     assert dict(nodes["web/app.ts:main"].extra)["unresolved_calls"] == ((15, "unknownThing"),)
     app = next(o for o in analysis.outputs if o.file == "web/app.ts")
@@ -79,7 +81,7 @@ def test_what_does_not_resolve_is_listed_on_its_caller_not_guessed() -> None:
 
 
 def test_nodes_carry_language_kind_file_and_line() -> None:
-    analysis = analyze_scripts(FIXTURE, _rels(FIXTURE))
+    analysis = analyze_group("scripts", FIXTURE, _rels(FIXTURE))
     nodes = {n.id: n for out in analysis.outputs for n in out.nodes.values()}
     assert nodes["web/lib/geometry.ts"].kind is NodeKind.MODULE
     circle = nodes["web/lib/geometry.ts:Circle"]
@@ -113,7 +115,7 @@ def test_interfaces_extend_by_inherits_and_classes_implement_by_implements(
         "class C implements B { a() {} b() {} }\n"
         "class D extends C implements A {}\n"
     )
-    analysis = analyze_scripts(tmp_path, ["t.ts"])
+    analysis = analyze_group("scripts", tmp_path, ["t.ts"])
     kinds = {n.name: n.kind for out in analysis.outputs for n in out.nodes.values()}
     assert (kinds["A"], kinds["B"], kinds["C"], kinds["D"]) == (
         NodeKind.INTERFACE, NodeKind.INTERFACE, NodeKind.CLASS, NodeKind.CLASS,
@@ -137,10 +139,10 @@ def test_ids_are_stable_when_other_files_change(tmp_path: Path) -> None:
 
     shutil.copytree(FIXTURE, tmp_path / "t")
     root = tmp_path / "t"
-    before = {n.id for o in analyze_scripts(root, _rels(root)).outputs for n in o.nodes.values()}
+    before = node_ids(analyze_group("scripts", root, _rels(root)))
     util = root / "web" / "cjs" / "util.js"
     util.write_text("// a comment moves every line\n" + util.read_text())
-    after = {n.id for o in analyze_scripts(root, _rels(root)).outputs for n in o.nodes.values()}
+    after = node_ids(analyze_group("scripts", root, _rels(root)))
     assert before == after
 
 
@@ -162,7 +164,7 @@ def test_minified_bundles_and_huge_files_are_skipped_with_a_diagnostic() -> None
 
 def test_undecodable_bytes_and_vanished_files_do_not_stop_the_analysis(tmp_path: Path) -> None:
     (tmp_path / "odd.js").write_bytes(b"function f\xff\xfe() { g(); }\nfunction g() {}\n")
-    analysis = analyze_scripts(tmp_path, ["odd.js", "gone.ts"])
+    analysis = analyze_group("scripts", tmp_path, ["odd.js", "gone.ts"])
     by_file = {o.file: o for o in analysis.outputs}
     assert "odd.js:g" in by_file["odd.js"].nodes
     assert [d.code for d in by_file["gone.ts"].diagnostics] == ["unreadable"]

@@ -4,15 +4,17 @@ Per language, extraction into plain facts from tree-sitter's syntax tree, then r
 across the files of a tree into the same per-file outputs the Python analysis writes
 (:class:`~graphlive.analysis.build.FileOutput`), with the external nodes they point at:
 
-* JavaScript and TypeScript: :mod:`.javascript`, :mod:`.resolve_js` (:func:`analyze_scripts`);
-* Go: :mod:`.go`, :mod:`.resolve_go` (:func:`analyze_go`);
-* Java: :mod:`.java`, :mod:`.resolve_java` (:func:`analyze_java`);
-* Rust: :mod:`.rust`, :mod:`.resolve_rust` (:func:`analyze_rust`).
+* JavaScript and TypeScript: :mod:`.javascript`, :mod:`.resolve_js`;
+* Go: :mod:`.go`, :mod:`.resolve_go`;
+* Java: :mod:`.java`, :mod:`.resolve_java`;
+* Rust: :mod:`.rust`, :mod:`.resolve_rust`.
 
 :mod:`.screening` holds the checks every extractor shares (generated files, syntax errors).
-:mod:`.analyses` runs them for :class:`~graphlive.analysis.engine.Analyzer`: discovery lists a
-tree's files of these languages beside its Python files, and an update re-runs the analysis of
-the languages whose files changed, writing only the files whose output differs.
+:mod:`.analyses` runs them: :func:`~.analyses.analyze_group` for one group of files,
+:class:`~.analyses.OtherLanguages` inside :class:`~graphlive.analysis.engine.Analyzer`
+(discovery lists a tree's files of these languages beside its Python files, and an update
+re-runs the analysis of the languages whose files changed, writing only the files whose
+output differs).
 
 Node ids (stable across re-analysis, never clashing with Python's dotted ids since they hold a
 ``/`` or a ``:``): a module is its file path relative to the root (``web/app.ts``); a definition
@@ -24,32 +26,8 @@ comes from outside the tree is an external node named by language (``npm:react:u
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+# Only the language tables here: discovery and the watcher import this package, and the
+# analyses load tree-sitter and its grammars.
 from graphlive.analysis.polyglot.languages import LANGUAGES, language_of
 
-__all__ = [
-    "LANGUAGES",
-    "analyze_go",
-    "analyze_java",
-    "analyze_rust",
-    "analyze_scripts",
-    "language_of",
-]
-
-# The analyses load tree-sitter and their grammars: imported when first used, so that what only
-# needs the language tables (discovery, the watcher) does not pay for them.
-_LAZY = {
-    "analyze_go": "resolve_go",
-    "analyze_java": "resolve_java",
-    "analyze_rust": "resolve_rust",
-    "analyze_scripts": "resolve_js",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__all__ = ["LANGUAGES", "language_of"]

@@ -61,7 +61,7 @@ from graphlive.analysis.polyglot.outputs import (
 )
 from graphlive.graph import EdgeKind, Node, NodeKind
 
-__all__ = ["analyze_go", "read_modules", "resolve_go"]
+__all__ = ["listed_modules", "read_modules", "resolve_go"]
 
 _KINDS = {
     "struct": NodeKind.CLASS,
@@ -114,14 +114,6 @@ class _Pkg(NamedTuple):
 
 
 _Found = _Def | _Var | _Ext | _Pkg
-
-
-def analyze_go(root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000) -> LanguageAnalysis:
-    """Extract and resolve the Go files ``rels`` (paths relative to ``root``); module paths
-    come from the ``go.mod`` files :func:`read_modules` finds."""
-    from graphlive.analysis.polyglot.analyses import analyze_group
-
-    return analyze_group("go", root, rels, max_bytes=max_bytes)
 
 
 def read_modules(root: Path, rels: Sequence[str]) -> dict[str, str]:

@@ -44,7 +44,6 @@ What resolves (each case has a fixture in ``tests/analysis_fixtures/java``):
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 
 from graphlive.analysis.build import FileOutput
 from graphlive.analysis.polyglot.java import (
@@ -66,7 +65,7 @@ from graphlive.analysis.polyglot.outputs import (
 )
 from graphlive.graph import EdgeKind, Node, NodeKind
 
-__all__ = ["analyze_java", "resolve_java"]
+__all__ = ["resolve_java"]
 
 #: A type: ``(file, qualname)`` of the tree, or ``("", qualified name)`` from elsewhere.
 _Type = tuple[str, str]
@@ -87,15 +86,6 @@ _JAVA_LANG = frozenset({
     "SuppressWarnings"
 })
 # fmt: on
-
-
-def analyze_java(
-    root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000
-) -> LanguageAnalysis:
-    """Extract and resolve the Java files ``rels`` (paths relative to ``root``)."""
-    from graphlive.analysis.polyglot.analyses import analyze_group
-
-    return analyze_group("java", root, rels, max_bytes=max_bytes)
 
 
 def resolve_java(facts: Mapping[str, JavaFacts]) -> LanguageAnalysis:

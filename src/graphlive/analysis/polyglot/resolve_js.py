@@ -24,8 +24,7 @@ What resolves (each case has a fixture in ``tests/analysis_fixtures/scripts``):
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 
 from graphlive.analysis.build import FileOutput
 from graphlive.analysis.polyglot.facts import ScriptDef, ScriptFacts
@@ -41,7 +40,7 @@ from graphlive.analysis.polyglot.outputs import (
 )
 from graphlive.graph import EdgeKind, Node, NodeKind
 
-__all__ = ["analyze_scripts", "resolve_scripts"]
+__all__ = ["resolve_scripts"]
 
 _EXTENSIONS = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
 _KINDS = {
@@ -52,15 +51,6 @@ _KINDS = {
 }
 #: A resolved name: ("def", id), ("module", file), ("external", id).
 Target = tuple[str, str]
-
-
-def analyze_scripts(
-    root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000
-) -> LanguageAnalysis:
-    """Extract and resolve the script files ``rels`` (paths relative to ``root``)."""
-    from graphlive.analysis.polyglot.analyses import analyze_group
-
-    return analyze_group("scripts", root, rels, max_bytes=max_bytes)
 
 
 def resolve_scripts(facts: Mapping[str, ScriptFacts]) -> LanguageAnalysis:

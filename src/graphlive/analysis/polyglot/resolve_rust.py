@@ -38,9 +38,8 @@ tuple struct / enum variant constructors):
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from graphlive.analysis.build import FileOutput
 from graphlive.analysis.polyglot.outputs import (
@@ -56,7 +55,7 @@ from graphlive.analysis.polyglot.outputs import (
 from graphlive.analysis.polyglot.rust import RustCall, RustDef, RustFacts, RustType
 from graphlive.graph import EdgeKind, Node, NodeKind
 
-__all__ = ["analyze_rust", "resolve_rust"]
+__all__ = ["resolve_rust"]
 
 RPath = tuple[str, ...]
 _KINDS = {
@@ -108,15 +107,6 @@ class _Mod:
 
 #: A resolved path: a module, a definition's id, or an external path.
 Target = _Mod | str | RPath
-
-
-def analyze_rust(
-    root: Path, rels: Sequence[str], *, max_bytes: int = 1_000_000
-) -> LanguageAnalysis:
-    """Extract and resolve the Rust files ``rels`` (paths relative to ``root``)."""
-    from graphlive.analysis.polyglot.analyses import analyze_group
-
-    return analyze_group("rust", root, rels, max_bytes=max_bytes)
 
 
 def resolve_rust(facts: Mapping[str, RustFacts]) -> LanguageAnalysis:
