@@ -1,4 +1,5 @@
-"""What extraction learns about one JavaScript/TypeScript file (plain data, no tree)."""
+"""What extraction learns about a file (plain data, no tree): :class:`SourceFacts`, the part
+every language's facts share, and the facts of JavaScript/TypeScript files."""
 
 from __future__ import annotations
 
@@ -6,7 +7,25 @@ from dataclasses import dataclass, field
 
 from graphlive.analysis.facts import DiagFact
 
-__all__ = ["ScriptCall", "ScriptDef", "ScriptExport", "ScriptFacts", "ScriptImport"]
+__all__ = [
+    "ScriptCall",
+    "ScriptDef",
+    "ScriptExport",
+    "ScriptFacts",
+    "ScriptImport",
+    "SourceFacts",
+]
+
+
+@dataclass(slots=True)
+class SourceFacts:
+    """What every extractor records of a file: its path relative to the root, its language,
+    its line count and its diagnostics. Each language's facts add what it extracts."""
+
+    file: str
+    language: str
+    lines: int = 0
+    diagnostics: list[DiagFact] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -67,16 +86,12 @@ class ScriptCall:
 
 
 @dataclass(slots=True)
-class ScriptFacts:
+class ScriptFacts(SourceFacts):
     """Everything extraction learnt about one file. ``constructed`` maps ``(scope qualname,
     variable)`` to the class path a ``new`` assigned to it (``const c = new Cart()``)."""
 
-    file: str
-    language: str
-    lines: int = 0
     defs: list[ScriptDef] = field(default_factory=list)
     imports: list[ScriptImport] = field(default_factory=list)
     exports: list[ScriptExport] = field(default_factory=list)
     calls: list[ScriptCall] = field(default_factory=list)
     constructed: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
-    diagnostics: list[DiagFact] = field(default_factory=list)

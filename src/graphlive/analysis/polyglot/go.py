@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node as TsNode
 
 from graphlive.analysis.facts import DiagFact, file_diag
+from graphlive.analysis.polyglot.facts import SourceFacts
 from graphlive.analysis.polyglot.screening import node_text, parse_screened
 
 __all__ = ["GoBinding", "GoCall", "GoDef", "GoFacts", "GoImport", "GoType", "extract_go"]
@@ -102,21 +103,18 @@ class GoBinding:
 
 
 @dataclass(slots=True)
-class GoFacts:
+class GoFacts(SourceFacts):
     """Everything extraction learnt about one Go file. ``typed`` maps ``(scope, variable)`` to
     what its type is (scope ``""``: a package-level variable); ``locals`` holds every variable
     declared in a function, known type or not."""
 
-    file: str
     language: str = "go"
-    lines: int = 0
     package: str = ""
     imports: list[GoImport] = field(default_factory=list)
     defs: list[GoDef] = field(default_factory=list)
     calls: list[GoCall] = field(default_factory=list)
     typed: dict[tuple[str, str], GoBinding] = field(default_factory=dict)
     locals: set[tuple[str, str]] = field(default_factory=set)
-    diagnostics: list[DiagFact] = field(default_factory=list)
 
 
 def extract_go(rel: str, data: bytes, *, max_bytes: int = 1_000_000) -> GoFacts:
@@ -129,7 +127,7 @@ def extract_go(rel: str, data: bytes, *, max_bytes: int = 1_000_000) -> GoFacts:
             return file_diag(rel, "generated-file", "marked 'Code generated … DO NOT EDIT.'")
         return None
 
-    facts.lines, root = parse_screened(rel, data, max_bytes, facts.diagnostics, marked)
+    root = parse_screened(facts, data, max_bytes, marked)
     if root is None:
         return facts
     walker = _Walker(facts, data)

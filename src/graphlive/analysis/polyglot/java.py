@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node as TsNode
 
-from graphlive.analysis.facts import DiagFact
+from graphlive.analysis.polyglot.facts import SourceFacts
 from graphlive.analysis.polyglot.screening import node_text, parse_screened
 
 __all__ = ["JavaCall", "JavaDef", "JavaFacts", "JavaImport", "JavaVar", "extract_java"]
@@ -117,24 +117,21 @@ class JavaCall:
 
 
 @dataclass(slots=True)
-class JavaFacts:
+class JavaFacts(SourceFacts):
     """Everything extraction learnt about one Java file."""
 
-    file: str
     language: str = "java"
-    lines: int = 0
     package: str = ""
     imports: list[JavaImport] = field(default_factory=list)
     defs: list[JavaDef] = field(default_factory=list)
     vars: list[JavaVar] = field(default_factory=list)
     calls: list[JavaCall] = field(default_factory=list)
-    diagnostics: list[DiagFact] = field(default_factory=list)
 
 
 def extract_java(rel: str, data: bytes, *, max_bytes: int = 1_000_000) -> JavaFacts:
     """The facts of the Java file ``rel`` (relative path, ``/`` separators) holding ``data``."""
     facts = JavaFacts(file=rel)
-    facts.lines, root = parse_screened(rel, data, max_bytes, facts.diagnostics)
+    root = parse_screened(facts, data, max_bytes)
     if root is None:
         return facts
     _Walker(facts, data).program(root)

@@ -46,7 +46,7 @@ _CLASS_VALUES = frozenset({"class"})
 def extract_script(rel: str, data: bytes, *, max_bytes: int = 1_000_000) -> ScriptFacts:
     """The facts of the file ``rel`` (relative path, ``/`` separators) holding ``data``."""
     facts = ScriptFacts(file=rel, language=language_of(rel) or "javascript")
-    facts.lines, root = parse_screened(rel, data, max_bytes, facts.diagnostics)
+    root = parse_screened(facts, data, max_bytes)
     if root is None:
         return facts
     _Walker(facts, data).block(root, "")

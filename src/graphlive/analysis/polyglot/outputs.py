@@ -6,10 +6,11 @@ import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from graphlive.analysis.build import FileOutput
-from graphlive.analysis.facts import DiagFact, file_diag
+from graphlive.analysis.facts import file_diag
+from graphlive.analysis.polyglot.facts import SourceFacts
 from graphlive.graph import Edge, EdgeKind, Node, NodeKind
 
 __all__ = [
@@ -19,7 +20,7 @@ __all__ = [
     "add_external",
     "def_id",
     "def_node",
-    "module_node",
+    "module_output",
     "note_unresolved",
     "read_all",
 ]
@@ -69,12 +70,7 @@ def add_external(externals: dict[str, Node], ident: str, name: str, language: st
     return ident
 
 
-class _Facts(Protocol):
-    @property
-    def diagnostics(self) -> list[DiagFact]: ...
-
-
-F = TypeVar("F", bound=_Facts)
+F = TypeVar("F", bound=SourceFacts)
 
 
 def read_all(
@@ -105,26 +101,24 @@ def read_all(
     return facts
 
 
-def module_node(
-    rel: str,
-    lines: int,
-    language: str,
-    extra: tuple[tuple[str, Any], ...] = (),
-    *,
-    name: str | None = None,
-) -> Node:
-    """The node of the file ``rel`` itself (its id is its path; its name the file's stem
-    unless given)."""
-    return Node(
+def module_output(
+    facts: SourceFacts, extra: tuple[tuple[str, Any], ...] = (), *, name: str | None = None
+) -> FileOutput:
+    """The output of the file ``facts`` describe, opened with its diagnostics and the node of
+    the file itself (its id is its path; its name the file's stem unless given)."""
+    rel = facts.file
+    out = FileOutput(file=rel, diagnostics=list(facts.diagnostics))
+    out.nodes[rel] = Node(
         id=rel,
         kind=NodeKind.MODULE,
         name=name if name is not None else posixpath.splitext(posixpath.basename(rel))[0],
         file=rel,
         line=1,
-        end_line=max(lines, 1),
-        language=language,
+        end_line=max(facts.lines, 1),
+        language=facts.language,
         extra=extra,
     )
+    return out
 
 
 def add_edge(out: FileOutput, kind: EdgeKind, source: str, target: str, line: int) -> None:

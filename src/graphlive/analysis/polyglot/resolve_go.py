@@ -41,6 +41,7 @@ What resolves (each case has a fixture in ``tests/analysis_fixtures/go``):
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
@@ -56,7 +57,7 @@ from graphlive.analysis.polyglot.outputs import (
     add_external,
     def_id,
     def_node,
-    module_node,
+    module_output,
     note_unresolved,
 )
 from graphlive.graph import EdgeKind, Node, NodeKind
@@ -505,14 +506,9 @@ class _Resolver:
 
     def file_output(self, f: GoFacts) -> FileOutput:
         rel = f.file
-        out = FileOutput(file=rel)
-        out.diagnostics.extend(f.diagnostics)
-        out.nodes[rel] = module_node(
-            rel, f.lines, "go", (("package", f.package),) if f.package else ()
-        )
+        out = module_output(f, (("package", f.package),) if f.package else ())
 
-        def add(kind: EdgeKind, source: str, target: str, line: int) -> None:
-            add_edge(out, kind, source, target, line)
+        add = functools.partial(add_edge, out)
 
         key = self.package_of[rel]
         for d in f.defs:

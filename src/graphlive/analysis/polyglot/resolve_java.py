@@ -43,6 +43,7 @@ What resolves (each case has a fixture in ``tests/analysis_fixtures/java``):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 
 from graphlive.analysis.build import FileOutput
@@ -60,7 +61,7 @@ from graphlive.analysis.polyglot.outputs import (
     add_external,
     def_id,
     def_node,
-    module_node,
+    module_output,
     note_unresolved,
 )
 from graphlive.graph import EdgeKind, Node, NodeKind
@@ -444,14 +445,9 @@ class _Resolver:
 
     def file_output(self, f: JavaFacts) -> FileOutput:
         rel = f.file
-        out = FileOutput(file=rel)
-        out.diagnostics.extend(f.diagnostics)
-        out.nodes[rel] = module_node(
-            rel, f.lines, "java", (("package", f.package),) if f.package else ()
-        )
+        out = module_output(f, (("package", f.package),) if f.package else ())
 
-        def add(kind: EdgeKind, source: str, target: str, line: int) -> None:
-            add_edge(out, kind, source, target, line)
+        add = functools.partial(add_edge, out)
 
         for d in f.defs:
             ident = def_id(rel, d.qualname)

@@ -23,6 +23,7 @@ What resolves (each case has a fixture in ``tests/analysis_fixtures/scripts``):
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Mapping
 
@@ -35,7 +36,7 @@ from graphlive.analysis.polyglot.outputs import (
     add_external,
     def_id,
     def_node,
-    module_node,
+    module_output,
     note_unresolved,
 )
 from graphlive.graph import EdgeKind, Node, NodeKind
@@ -280,12 +281,9 @@ class _Resolver:
 
     def file_output(self, f: ScriptFacts) -> FileOutput:
         rel = f.file
-        out = FileOutput(file=rel)
-        out.diagnostics.extend(f.diagnostics)
-        out.nodes[rel] = module_node(rel, f.lines, f.language)
+        out = module_output(f)
 
-        def add(kind: EdgeKind, source: str, target: str, line: int) -> None:
-            add_edge(out, kind, source, target, line)
+        add = functools.partial(add_edge, out)
 
         for d in f.defs:
             ident = def_id(rel, d.qualname)

@@ -37,6 +37,7 @@ tuple struct / enum variant constructors):
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ from graphlive.analysis.polyglot.outputs import (
     add_external,
     def_id,
     def_node,
-    module_node,
+    module_output,
     note_unresolved,
 )
 from graphlive.analysis.polyglot.rust import RustCall, RustDef, RustFacts, RustType
@@ -398,18 +399,13 @@ class _Resolver:
 
     def file_output(self, f: RustFacts) -> FileOutput:
         rel = f.file
-        out = FileOutput(file=rel)
-        out.diagnostics.extend(f.diagnostics)
         mod = self.mods[(rel, "")]
         name = posixpath.splitext(posixpath.basename(rel))[0]
         if name == "mod":
             name = posixpath.basename(posixpath.dirname(rel)) or name
-        out.nodes[rel] = module_node(
-            rel, f.lines, "rust", (("rust_path", "::".join(("crate", *mod.path))),), name=name
-        )
+        out = module_output(f, (("rust_path", "::".join(("crate", *mod.path))),), name=name)
 
-        def add(kind: EdgeKind, source: str, target: str, line: int) -> None:
-            add_edge(out, kind, source, target, line)
+        add = functools.partial(add_edge, out)
 
         for d in f.defs:
             ident = def_id(rel, d.qualname)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node as TsNode
 
-from graphlive.analysis.facts import DiagFact
+from graphlive.analysis.polyglot.facts import SourceFacts
 from graphlive.analysis.polyglot.screening import node_text, parse_screened
 
 __all__ = ["RustCall", "RustDef", "RustFacts", "RustImpl", "RustMod", "RustType", "RustUse"]
@@ -121,24 +121,21 @@ class RustCall:
 
 
 @dataclass(slots=True)
-class RustFacts:
+class RustFacts(SourceFacts):
     """Everything extraction learnt about one Rust file."""
 
-    file: str
     language: str = "rust"
-    lines: int = 0
     defs: list[RustDef] = field(default_factory=list)
     mods: list[RustMod] = field(default_factory=list)
     uses: list[RustUse] = field(default_factory=list)
     impls: list[RustImpl] = field(default_factory=list)
     calls: list[RustCall] = field(default_factory=list)
-    diagnostics: list[DiagFact] = field(default_factory=list)
 
 
 def extract_rust(rel: str, data: bytes, *, max_bytes: int = 1_000_000) -> RustFacts:
     """The facts of the Rust file ``rel`` (relative path, ``/`` separators) holding ``data``."""
     facts = RustFacts(file=rel)
-    facts.lines, root = parse_screened(rel, data, max_bytes, facts.diagnostics)
+    root = parse_screened(facts, data, max_bytes)
     if root is None:
         return facts
     _Walker(facts, data).items(root, "", "")

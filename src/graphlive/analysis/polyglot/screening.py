@@ -14,6 +14,7 @@ from collections.abc import Callable
 from tree_sitter import Node as TsNode
 
 from graphlive.analysis.facts import DiagFact, file_diag
+from graphlive.analysis.polyglot.facts import SourceFacts
 from graphlive.analysis.polyglot.languages import parser_for
 
 __all__ = ["line_count", "node_text", "parse_screened", "screen", "syntax_errors"]
@@ -59,26 +60,26 @@ def syntax_errors(rel: str, root: TsNode, out: list[DiagFact]) -> None:
 
 
 def parse_screened(
-    rel: str,
+    facts: SourceFacts,
     data: bytes,
     max_bytes: int,
-    diagnostics: list[DiagFact],
     generated: Callable[[bytes], DiagFact | None] | None = None,
-) -> tuple[int, TsNode | None]:
-    """(lines, syntax tree) of ``data``; the tree is ``None`` for a file :func:`screen` (or the
-    language's own ``generated`` check) skips, with the reason in ``diagnostics``; syntax
-    errors are added there too."""
-    lines = line_count(data)
+) -> TsNode | None:
+    """The syntax tree of ``data``, the content of ``facts.file`` (whose line count it sets);
+    ``None`` for a file :func:`screen` (or the language's own ``generated`` check) skips, with
+    the reason in ``facts.diagnostics``; syntax errors are added there too."""
+    rel, diagnostics = facts.file, facts.diagnostics
+    facts.lines = lines = line_count(data)
     skipped = screen(rel, data, lines, max_bytes)
     if skipped is None and generated is not None:
         skipped = generated(data)
     if skipped is not None:
         diagnostics.append(skipped)
-        return lines, None
+        return None
     root = parser_for(rel).parse(data).root_node
     if root.has_error:
         syntax_errors(rel, root, diagnostics)
-    return lines, root
+    return root
 
 
 def node_text(data: bytes, node: TsNode | None) -> str:
