@@ -118,7 +118,7 @@ class Watcher:
         # Project files decide where import names start (graphlive.analysis.roots).
         if name in PROJECT_FILES and not self.rules.is_ignored(rel):
             return rel
-        if not (name.endswith(".py") or read_by(name) is not None) or self.rules.is_ignored(rel):
+        if read_by(name) is None or self.rules.is_ignored(rel):
             return None
         return rel
 

@@ -384,7 +384,7 @@ class _Walker:
                     continue
                 st = entry.stat()
             except OSError as exc:
-                if _read(name):
+                if read_by(name):
                     disc.diagnostics.append(
                         file_diag(erel, "unreadable", f"cannot stat: {_reason(exc)}")
                     )
@@ -393,7 +393,7 @@ class _Walker:
                 out.append((name, entry.path, True, 0))
             elif stat.S_ISREG(st.st_mode):
                 out.append((name, entry.path, False, st.st_size))
-            elif _read(name):
+            elif read_by(name):
                 disc.diagnostics.append(
                     file_diag(
                         erel, "not-a-regular-file", "not a regular file (FIFO, socket, device)"
@@ -408,13 +408,13 @@ class _Walker:
         except OSError as exc:
             loop = getattr(exc, "errno", None) == errno.ELOOP
             code = "symlink-loop" if loop else "broken-symlink"
-            if loop or _read(name):
+            if loop or read_by(name):
                 self.disc.diagnostics.append(
                     file_diag(erel, code, f"cannot follow symlink: {_reason(exc)}")
                 )
             return False
         if not _inside(self.root_real, real):
-            if not (_read(name) or os.path.isdir(real)):
+            if not (read_by(name) or os.path.isdir(real)):
                 return False  # not something we would have analysed anyway
             self.disc.diagnostics.append(
                 file_diag(
@@ -427,11 +427,6 @@ class _Walker:
             )
             return False
         return True
-
-
-def _read(name: str) -> bool:
-    """Whether the analysis reads files named ``name`` (Python or another language)."""
-    return name.endswith(".py") or read_by(name) is not None
 
 
 def _discover_single(path: Path, languages: frozenset[str] | None) -> Discovery:
@@ -482,7 +477,7 @@ def refresh(disc: Discovery, paths: Iterable[str]) -> set[str] | None:
     claimed: set[str] = set()
     for rel in paths:
         folder, _, name = rel.rpartition("/")
-        language = "python" if name.endswith(".py") else read_by(name)
+        language = read_by(name)
         if language is not None and not disc.wants(language):
             continue  # a language this analysis leaves out
         if language == "python":

@@ -69,8 +69,11 @@ def language_of(path: str) -> str | None:
 
 
 def read_by(path: str) -> str | None:
-    """The language whose analysis reads ``path``: a source file's (:func:`language_of`), or
-    Go's for a ``go.mod`` (it names the module the folder's import paths start with)."""
+    """The language whose analysis reads ``path`` (``None``: none does): ``"python"`` for a
+    ``.py`` file, another source file's (:func:`language_of`), or Go's for a ``go.mod`` (it
+    names the module the folder's import paths start with)."""
+    if path.endswith(".py"):
+        return "python"
     if path == GO_MODULE_FILE or path.endswith("/" + GO_MODULE_FILE):
         return "go"
     return language_of(path)
