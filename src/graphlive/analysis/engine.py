@@ -603,7 +603,6 @@ class Analyzer:
         if walked:
             diagnostics += len(disc.diagnostics)
         return self._completed(
-            files=_file_count(disc),
             languages=_languages(disc),
             diagnostics=diagnostics,
             started=started,
@@ -619,18 +618,20 @@ class Analyzer:
     def _completed(
         self,
         *,
-        files: int,
+        languages: dict[str, int],
         diagnostics: int,
         started: float,
         timings: dict[str, float],
         files_failed: int,
         **rest: Any,
     ) -> AnalysisSummary:
-        """The run's summary (counts from the writer), also emitted as ``analysis_completed``."""
+        """The run's summary (counts from the writer; ``languages``: files per language), also
+        emitted as ``analysis_completed``."""
         counts = self.writer.counts()
         summary = AnalysisSummary(
             root=self.root_name,
-            files=files,
+            files=sum(languages.values()),
+            languages=languages,
             nodes=counts.nodes,
             edges=counts.edges,
             calls_total=counts.calls_total,
@@ -719,7 +720,7 @@ class Analyzer:
     def _start(
         self, disc: Discovery, progress: ProgressCallback | None, *, diagnostics: bool
     ) -> None:
-        total = _file_count(disc)
+        total = sum(_languages(disc).values())
         self.graph.emit(
             EventType.ANALYSIS_STARTED,
             {"root": self.root_name, "files": total},
@@ -794,7 +795,6 @@ class Analyzer:
         self._module_ids = {f.module for f in facts if not f.missing}
         self._ns_owners = namespace_owners(facts, parents, disc.namespaces)
         return self._completed(
-            files=_file_count(disc),
             languages=_languages(disc),
             diagnostics=diagnostics,
             started=started,
@@ -992,7 +992,7 @@ class Analyzer:
             disc.others.pop(rel, None)  # gone since the walk: not counted, not stamped
         self.other_read = done
         self.stamped_ns = max(self.stamped_ns, taken)
-        self.writer.externals = self.others.external_nodes()
+        self.writer.use_externals(self.others.external_nodes())
         self.writer.failed_other = self.others.failed_files()
         timings["languages"] = time.perf_counter() - t
         return out
@@ -1004,13 +1004,9 @@ class Analyzer:
         return namespace_owners(facts, [sf.parent for sf in disc.files], disc.namespaces)
 
 
-def _file_count(disc: Discovery) -> int:
-    """The files of ``disc`` analysed: Python's and the other languages' source files."""
-    return len(disc.files) + sum(1 for rel in disc.others if language_of(rel) is not None)
-
-
 def _languages(disc: Discovery) -> dict[str, int]:
-    """:attr:`AnalysisSummary.languages` of ``disc``."""
+    """The files of ``disc`` analysed (Python's and the other languages' source files), per
+    language: :attr:`AnalysisSummary.languages`."""
     counts = {"python": len(disc.files)} if disc.files else {}
     for rel, language in disc.others.items():
         if language_of(rel) is not None:

@@ -79,9 +79,12 @@ class GraphWriter:
         #: Output of the last run by relative path.
         self.outputs: dict[str, FileOutput] = {}
         self.program_ids: Mapping[str, object] = {}
-        #: The other languages' external nodes by id (set with their outputs): an edge
-        #: endpoint found here is added as this node rather than as a Python external.
+        #: The other languages' external nodes by id (set with their outputs by
+        #: :meth:`use_externals`): an edge endpoint found here is added as this node rather
+        #: than as a Python external.
         self.externals: Mapping[str, Node] = {}
+        # Ids whose external node changed since the graph was last given them.
+        self._externals_changed: set[str] = set()
         #: The other languages' files that could not be read (they count as failed).
         self.failed_other: Set[str] = frozenset()
         #: Node id → file of every definition/module node written.
@@ -445,15 +448,26 @@ class GraphWriter:
         for ref in tally.refs:
             refs[ref] = refs.get(ref, 0) + 1
 
+    def use_externals(self, nodes: Mapping[str, Node]) -> None:
+        """Set :attr:`externals` (after the other languages' analyses ran); the next write
+        gives the graph's nodes of the ids whose node changed their new value."""
+        old = self.externals
+        self._externals_changed.update(i for i, node in nodes.items() if old.get(i) != node)
+        self.externals = nodes
+
     def _refresh_externals(self) -> None:
         """Give the other languages' external nodes in the graph what their analyses say now
         (an npm package imported from JavaScript and TypeScript files takes the language of
-        the first file referring to it: which one may change with an edit elsewhere)."""
+        the first file referring to it: which one may change with an edit elsewhere). Only
+        the ids :meth:`use_externals` found changed are looked at: an update of Python alone
+        costs nothing here."""
         graph = self.graph
-        for node_id, node in self.externals.items():
+        for node_id in sorted(self._externals_changed):
+            node = self.externals.get(node_id)
             held = graph.get(node_id)
-            if held is not None and held != node:
+            if node is not None and held is not None and held != node:
                 graph.add_node(node)
+        self._externals_changed.clear()
 
     def _collect(self, node_id: str) -> None:
         """Remove an external or namespace node nothing refers to any more."""
