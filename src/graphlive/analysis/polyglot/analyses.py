@@ -24,6 +24,7 @@ from typing import Any
 
 from graphlive.analysis.build import FileOutput
 from graphlive.analysis.manifest import Stamp, stat_files
+from graphlive.analysis.polyglot.facts import SourceFacts
 from graphlive.analysis.polyglot.languages import language_of, read_by
 from graphlive.analysis.polyglot.outputs import LanguageAnalysis, read_all
 from graphlive.analysis.source import content_digest
@@ -50,9 +51,9 @@ def group_of(rel: str) -> str | None:
 @dataclass(frozen=True, slots=True)
 class _Group:
     #: (path, bytes, size limit) → the file's facts.
-    extract: Callable[[str, bytes, int], Any]
+    extract: Callable[[str, bytes, int], SourceFacts]
     #: The facts of a file that could not be read.
-    empty: Callable[[str], Any]
+    empty: Callable[[str], SourceFacts]
     #: (root, facts by path, the group's other files discovery listed — ``go.mod`` —, or
     #: ``None`` when there was no discovery) → outputs and externals.
     resolve: Callable[[Path, Mapping[str, Any], Sequence[str] | None], LanguageAnalysis]
@@ -140,11 +141,9 @@ class OtherLanguages:
     files: dict[str, set[str]] = field(default_factory=dict)
     #: Group → the facts of each of its source files: an update extracts only the files that
     #: changed, then resolves the group from these.
-    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    facts: dict[str, dict[str, SourceFacts]] = field(default_factory=dict)
     #: Group → the external nodes its last analysis's edges point at.
     externals: dict[str, dict[str, Node]] = field(default_factory=dict)
-    #: Group → its files that could not be read.
-    failed: dict[str, set[str]] = field(default_factory=dict)
     #: Files the last :meth:`analyse` found gone since discovery listed them.
     vanished: set[str] = field(default_factory=set)
 
@@ -157,7 +156,13 @@ class OtherLanguages:
         return out
 
     def failed_files(self) -> set[str]:
-        return {rel for rels in self.failed.values() for rel in rels}
+        """The files that could not be read (their facts say so)."""
+        return {
+            rel
+            for facts in self.facts.values()
+            for rel, f in facts.items()
+            if any(d.code == "unreadable" for d in f.diagnostics)
+        }
 
     def groups_touched(self, changed: Iterable[str]) -> set[str]:
         """The groups whose analysis reads one of the paths ``changed``."""
@@ -278,18 +283,13 @@ class OtherLanguages:
             self.files[group] = set(rels)
             self.facts[group] = facts
             self.externals[group] = analysis.externals
-            self.failed[group] = {
-                out.file
-                for out in analysis.outputs
-                if any(d.code == "unreadable" for d in out.diagnostics)
-            }
         else:
-            for memory in (self.files, self.facts, self.externals, self.failed):
+            for memory in (self.files, self.facts, self.externals):
                 memory.pop(group, None)
         return outputs
 
 
-def _stale(rel: str, changed: Set[str] | None, kept: Mapping[str, Any]) -> bool:
+def _stale(rel: str, changed: Set[str] | None, kept: Mapping[str, SourceFacts]) -> bool:
     """Whether a group's file is read again: it changed, or (a source file) has no kept
     facts."""
     if changed is None or rel in changed:
