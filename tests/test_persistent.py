@@ -45,6 +45,7 @@ _CHILD = textwrap.dedent(
     print(json.dumps({
         "resumed": lg.resumed, "note": lg.epoch_note, "epoch": lg.position.epoch,
         "seq": lg.position.seq, "parsed": s.files_parsed, "nodes": s.nodes,
+        "graph_read": lg._graph is not None,
     }), flush=True)
     lg.close()
     """
@@ -404,3 +405,87 @@ def test_incremental_runs_save_a_header_and_later_processes_build_on_it(
     assert header is not None and {"shop/cart.py", "shop/api.py"} <= set(header.dirty)
     unchanged = _run(project, graph, redis_url, data)
     assert unchanged["resumed"] == "unchanged" and unchanged["parsed"] == 0
+
+
+def _content(event: ChangeEvent) -> tuple[str, str]:
+    return event.type.value, json.dumps(event.data, sort_keys=True)
+
+
+def test_a_new_process_updates_a_working_copy_with_the_events_of_the_whole_graph(
+    project: Path, graph: str, redis_url: str, redis_client: redis.Redis, data: Path
+) -> None:
+    """A process continuing a stored graph does not read it from Redis: each update seeds a
+    working copy with what it touches, from the saved analysis. Its events must be those an
+    update of the whole graph in memory makes, whatever the edit: new edges into other files,
+    a definition removed while other files call it (the removal takes their edges along), a
+    class renamed under an import, several files at once, and edits on top of edits (later
+    processes continue a header naming the files written). A file deleted or added changes
+    the tree's structure: that run resolves everything against the whole graph, read from
+    Redis, and publishes the same difference."""
+    first = _run(project, graph, redis_url, data)
+    reference = graphlive.analyze(project, publish=False, workers=1)
+    seen: list[ChangeEvent] = []
+    reference.graph.listen(seen.extend)
+    pkg = project / "shop"
+    originals = {p.name: p.read_text() for p in pkg.iterdir()}
+    edits: list[dict[str, str | None]] = [
+        {"cart.py": originals["cart.py"].replace("return 2", "return Item().price()")},
+        {"cart.py": originals["cart.py"].replace("def checkout", "def pay")},
+        {"models.py": originals["models.py"].replace("class Order", "class Basket")},
+        {"api.py": None},
+        {"extra.py": "from shop import cart\n\ndef run():\n    return cart.helper()\n"},
+        {name: originals[name] for name in ("cart.py", "models.py", "api.py")},
+        {
+            "models.py": originals["models.py"] + "\n\ndef make():\n    return Order()\n",
+            "cart.py": originals["cart.py"]
+            .replace("return 2", "return make().total([])")
+            .replace("import Item, Order", "import Item, Order, make"),
+        },
+        {"models.py": originals["models.py"], "cart.py": originals["cart.py"]},
+    ]
+    seq = first["seq"]
+    for edit in edits:
+        before = {p.name for p in pkg.iterdir()}
+        for name, text in edit.items():
+            if text is None:
+                (pkg / name).unlink(missing_ok=True)
+            else:
+                (pkg / name).write_text(text)
+        seen.clear()
+        reference.update([pkg / name for name in edit])
+        expected = sorted(_content(e) for e in seen if e.type.is_mutation)
+        result = _run(project, graph, redis_url, data)
+        structure = before != {p.name for p in pkg.iterdir()}
+        assert result["epoch"] == first["epoch"], edit
+        assert result["resumed"] == ("full" if structure else "continued"), edit
+        assert result["graph_read"] is structure, edit
+        published = sorted(_content(e) for e in _mutations(redis_client, graph, seq))
+        assert published == expected, edit
+        assert expected, f"the edit {edit} must change the graph"
+        stored, _ = load_graph(redis_client, graph)
+        assert stored == _fresh(project).graph == reference.graph
+        seq = result["seq"]
+
+
+def test_a_working_copy_republishes_the_whole_graph_when_redis_lost_it(
+    project: Path, graph: str, redis_url: str, redis_client: redis.Redis, data: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Redis restarted empty while a session continued a stored graph without reading it: the
+    session's next publish finds the history gone and sends the whole graph again, rebuilt
+    from what its writer remembers (Redis no longer has it to read)."""
+    monkeypatch.setenv("GRAPHLIVE_DATA_DIR", str(data))
+    _run(project, graph, redis_url, data)
+    lg = graphlive.LiveGraph(graph, root=project, redis_url=redis_url)
+    cart = project / "shop" / "cart.py"
+    cart.write_text(cart.read_text().replace("return 2", "return Item().price()"))
+    lg.analyze(project, workers=1)
+    assert lg.resumed == "continued" and lg._graph is None
+    keys = GraphKeys(graph)
+    redis_client.delete(keys.events, keys.meta, keys.snapshot)
+    cart.write_text(cart.read_text() + "\n\ndef more():\n    return helper()\n")
+    lg.update([cart])
+    lg.close()
+    stored, _ = load_graph(redis_client, graph)
+    assert stored.node_count > 0
+    assert stored == _fresh(project).graph

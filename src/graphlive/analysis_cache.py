@@ -73,7 +73,8 @@ if sys.platform != "win32":
 #: child that hangs must not stall every later analysis of the folder).
 LOCK_WAIT_S = 120.0
 
-_FORMAT = 4  # 2: Header.dirty; 3: the solver split into graphlive.analysis.solver*; 4: raise facts
+_FORMAT = 5  # 2: Header.dirty; 3: the solver split into graphlive.analysis.solver*; 4: raise facts;
+# 5: Header.written
 _DEFAULT_LIMIT_MB = 2048
 #: At most this many files in :attr:`Header.dirty`; beyond, the whole state is saved again.
 DIRTY_MAX = 256
@@ -184,6 +185,11 @@ class Header:
     #: process continuing from the state re-analyses what changed since and compares these
     #: with the graph (:meth:`~graphlive.analysis.engine.Analyzer.restore`'s ``rewrite``).
     dirty: tuple[str, ...] = ()
+    #: What those updates wrote for each :attr:`dirty` file (a
+    #: :class:`~graphlive.analysis.build.FileOutput`; empty for a file gone): with it a
+    #: process continuing from the state knows what the graph holds for them without reading
+    #: the graph.
+    written: dict[str, Any] = field(default_factory=dict)
 
 
 class CacheEntry:

@@ -593,6 +593,29 @@ class CodeGraph:
         finally:
             self._replaying = False
 
+    def seed(self, nodes: Iterable[Node], edges: Iterable[Edge]) -> None:
+        """Insert nodes and edges known to be in the graph elsewhere, without emitting events:
+        what a writer keeping only part of a graph in memory (a *working copy*) loads before
+        changing it, so that its changes emit the events they would on the whole graph. Ids and
+        keys already held are kept as they are; an edge's endpoints must be held
+        (``KeyError``)."""
+        held_nodes, held_edges = self._nodes, self._edges
+        for node in nodes:
+            if node.id not in held_nodes:
+                self._insert_node(node)
+        for edge in edges:
+            if edge.key in held_edges:
+                continue
+            for end in (edge.source, edge.target):
+                if end not in held_nodes:
+                    raise KeyError(f"edge {edge.id} refers to unknown node {end!r}")
+            self._insert_edge(edge)
+
+    def drop_content(self) -> None:
+        """Forget every node and edge without emitting events (a working copy about to be
+        seeded again; listeners stay)."""
+        self._reset_state()
+
     # ------------------------------------------------------------------ internals
 
     def _reset_state(self) -> None:

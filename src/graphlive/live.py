@@ -158,10 +158,16 @@ class LiveGraph:
 
     @property
     def graph(self) -> CodeGraph:
-        """The graph in memory. After a session found nothing to re-analyse it is read from
-        Redis when first used."""
+        """The graph in memory. After a session continued a stored graph (it found nothing to
+        re-analyse, or analysed a change into a working copy) it is read from Redis when
+        first used."""
         if self._graph is None:
-            self._graph = self._load_graph() if self._attached else self._new_graph()
+            with self.lock:
+                if self._graph is None:
+                    graph = self._load_graph() if self._attached else self._new_graph()
+                    if self.analyzer is not None and self.analyzer.writer.partial:
+                        self.analyzer.writer.use_graph(graph)  # updates go on in the whole
+                    self._graph = graph
         return self._graph
 
     def _new_graph(self) -> CodeGraph:
@@ -442,6 +448,16 @@ class LiveGraph:
                     return self._unchanged(entry, header, record)
                 self._walked = walked  # the rescan that follows need not walk again
             self._needs_reset = False
+            state = entry.state(header) if synced and header is not None else None
+            if state is not None and header is not None:
+                # The graph is what the saved analysis remembers: not read from Redis (the
+                # update writes into a working copy; ``graph`` reads it when used).
+                self.epoch_note = None
+                self.position = Position(record.epoch, record.seq)
+                self._since_snapshot = record.seq - record.snapshot_seq
+                self._graph = None
+                self.analyzer = self._restore(state, header, in_sync=True, workers=workers)
+                return None
             try:
                 self._graph = self._load_graph()
             except ResyncRequired:
@@ -511,14 +527,22 @@ class LiveGraph:
 
         assert self.root is not None
         self._state_token = header.state_token if in_sync else None
-        return Analyzer.restore(
+        # In sync and not read yet, the graph is not read at all: a working copy holds what
+        # each update touches (GraphWriter.partial).
+        working = self._new_graph() if in_sync and self._graph is None else None
+        analyzer = Analyzer.restore(
             self.root,
-            self.graph,
+            working if working is not None else self.graph,
             state,
             in_sync=in_sync,
             rewrite=header.dirty,
+            written=header.written,
             **self._analyzer_options(workers),
         )
+        if working is not None:
+            analyzer.writer.use_graph(working, partial=True)
+            analyzer.writer.require_full = lambda: self.graph
+        return analyzer
 
     def _fresh_analyzer(self, workers: int | None) -> Analyzer:
         from graphlive.analysis.engine import Analyzer
@@ -551,7 +575,8 @@ class LiveGraph:
             if state is not None:
                 record = read_record(self.bus.client, self.name)
                 synced = in_sync(self.bus.client, self.name, header, record)
-                self._graph = self._load_graph()
+                if not synced:
+                    self._graph = self._load_graph()
                 self.analyzer = self._restore(state, header, in_sync=synced, workers=workers)
         return self.analyzer
 
@@ -566,6 +591,7 @@ class LiveGraph:
         is written (it names those files: :attr:`~graphlive.analysis_cache.Header.dirty`);
         otherwise the whole state, or with ``full=False`` nothing (the entry keeps an older
         position, and the next process continuing it compares every file with the graph)."""
+        from graphlive.analysis.build import FileOutput
         from graphlive.analysis_cache import DIRTY_MAX, CacheEntry, Header, root_id, version_key
 
         analyzer = self.analyzer
@@ -600,6 +626,8 @@ class LiveGraph:
         ):
             header.state_token = self._state_token
             header.dirty = tuple(sorted(unsaved))
+            kept = analyzer.writer.outputs
+            header.written = {rel: kept.get(rel) or FileOutput(file=rel) for rel in header.dirty}
             entry.save(header, None)
         elif full:
             self._state_token = None
@@ -716,7 +744,7 @@ class LiveGraph:
             if self._needs_full_graph:
                 # Consumers now hold an empty graph and the buffer was dropped: send the whole
                 # current graph instead.
-                self._buffer = _full_graph_events(self.graph)
+                self._buffer = _full_graph_events(self._whole_graph())
                 self._needs_full_graph = False
             self._needs_reset = False
         if not self._buffer:
@@ -731,6 +759,19 @@ class LiveGraph:
         result = publisher.publish_encoded(bodies)
         self._buffer = []
         self._published(result, known_epoch)
+
+    def _whole_graph(self) -> CodeGraph:
+        """The whole graph as this session knows it, to publish again: read from Redis, or,
+        when the analyzer writes a working copy, rebuilt from what its writer remembers (Redis
+        has lost it when this is needed)."""
+        analyzer = self.analyzer
+        if self._graph is None and analyzer is not None and analyzer.writer.partial:
+            graph = self._new_graph()
+            namespaces = analyzer.discovery.namespaces if analyzer.discovery is not None else {}
+            analyzer.writer.whole_graph_from_memory(graph, namespaces)
+            analyzer.writer.use_graph(graph)
+            self._graph = graph
+        return self.graph
 
     def _published(self, result: PublishResult, known_epoch: str) -> None:
         if known_epoch and any(epoch != known_epoch for _, _, epoch in result.ranges):

@@ -45,7 +45,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import asdict, dataclass, field, replace
@@ -231,7 +231,6 @@ class Analyzer:
         self.fork_guard = fork_guard
         #: Processes that parsed in the last run that parsed anything (1: this process alone).
         self.parse_processes = 1
-        self.graph = graph
         self.workers = workers if workers is not None else _default_workers()
         self.max_file_bytes = max_file_bytes
         self.source = source
@@ -269,6 +268,16 @@ class Analyzer:
         # Files the graph may hold otherwise than the restored writer remembers: the next
         # update rebuilds them and compares them with the graph.
         self._rewrite: set[str] = set()
+        # Whether the writer remembers what the graph holds for the ``_rewrite`` files (their
+        # outputs came with the saved state: ``restore``'s ``written``); else they are written
+        # even where their output did not change, comparing with the graph.
+        self._rewrite_known = False
+
+    @property
+    def graph(self) -> CodeGraph:
+        """The graph written into (the writer's: it may switch from a working copy to the
+        whole graph during a run, see :attr:`GraphWriter.partial`)."""
+        return self.writer.graph
 
     # ------------------------------------------------------------------ saved state
 
@@ -303,6 +312,7 @@ class Analyzer:
         *,
         in_sync: bool,
         rewrite: Iterable[str] = (),
+        written: Mapping[str, FileOutput] | None = None,
         **options: Any,
     ) -> Analyzer:
         """An analyzer continuing from :meth:`export_state` of an analysis of the same root.
@@ -313,7 +323,9 @@ class Analyzer:
         ``rewrite`` files as well and writes only the difference from the graph. Otherwise the
         graph may differ anywhere (another writer published meanwhile): the kept facts are
         reused, but the next :meth:`update` resolves the whole program and compares every file
-        with the graph.
+        with the graph. ``written``: the outputs the later updates wrote for the ``rewrite``
+        files (what the graph holds for them); the writer adopts them, so that only what
+        differs from them is written.
         """
         analyzer = cls(root, graph, **options)
         analyzer.facts = state["facts"]
@@ -335,6 +347,13 @@ class Analyzer:
             analyzer.writer.restore_state(state["writer"])
             analyzer._rewrite = set(rewrite)
             analyzer.unsaved = set(rewrite)
+            if written is not None and disc is not None and analyzer._rewrite <= written.keys():
+                analyzer.writer.adopt(
+                    {rel: written[rel] for rel in sorted(analyzer._rewrite)},
+                    disc.namespaces,
+                    analyzer.facts,
+                )
+                analyzer._rewrite_known = True
         else:
             analyzer._resync = True
         return analyzer
@@ -593,7 +612,11 @@ class Analyzer:
         timings["build"] = time.perf_counter() - t
         t = time.perf_counter()
         diagnostics, written = self.writer.write_changes(
-            outputs, disc.namespaces, self.facts, progress, force=self._rewrite
+            outputs,
+            disc.namespaces,
+            self.facts,
+            progress,
+            force=frozenset() if self._rewrite_known else self._rewrite,
         )
         self._rewrite = set()
         if self.unsaved is not None:

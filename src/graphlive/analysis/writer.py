@@ -20,7 +20,7 @@ files it writes.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +92,29 @@ class GraphWriter:
         self._tallies: dict[str, _Tally] = {}
         self._refs: dict[str, int] = {}
         self._totals = _Tally()
+        #: Whether :attr:`graph` is a *working copy*: it holds only what the last update
+        #: touched, the whole graph being elsewhere (in Redis, unchanged by anyone else since
+        #: this writer's memory was saved). Each update first seeds the copy from this memory
+        #: with what its transactions touch (:meth:`_seed_working_copy`), so that they emit
+        #: the events they would on the whole graph.
+        self.partial = False
+        #: Gives the whole graph when a write needs it (a full run, files whose graph content
+        #: this writer does not know, other languages' externals that changed); set with
+        #: :attr:`partial`.
+        self.require_full: Callable[[], CodeGraph] | None = None
+
+    def use_graph(self, graph: CodeGraph, *, partial: bool = False) -> None:
+        """Write into ``graph`` from now on (``partial``: a working copy, see :attr:`partial`)."""
+        self.graph = graph
+        self.partial = partial
+
+    def _whole_graph(self) -> None:
+        """Switch from the working copy to the whole graph (before anything is written)."""
+        if not self.partial:
+            return
+        if self.require_full is None:
+            raise RuntimeError("this writer holds a working copy and cannot get the whole graph")
+        self.use_graph(self.require_full())
 
     def export_state(self) -> dict[str, Any]:
         """What the writer remembers (outputs, node owners, tallies), as plain picklable data."""
@@ -153,6 +176,7 @@ class GraphWriter:
         """Apply a full run's outputs (every file in order, unchanged ones skipped), remove
         what files no longer produced held, and make them :attr:`outputs`. Returns
         (diagnostics emitted, transactions written); the tallies start afresh."""
+        self._whole_graph()
         graph = self.graph
         node_file: dict[str, str] = {}
         by_file: dict[str, FileOutput] = {}
@@ -238,6 +262,11 @@ class GraphWriter:
         refers to. ``force``: files whose graph content may differ from what this writer
         remembers; they are written (compared with the graph) even if their output did not
         change. Returns (diagnostics emitted, files written in order)."""
+        if self.partial:
+            if force or self._externals_changed:
+                self._whole_graph()
+            else:
+                self._seed_working_copy(outputs, namespaces)
         graph = self.graph
         previous = {rel: self.outputs.get(rel) for rel in outputs}
         for rel in outputs:
@@ -274,6 +303,99 @@ class GraphWriter:
                     self._collect(node_id)
             self._refresh_externals()
         return diagnostics, order
+
+    def _seed_working_copy(
+        self, outputs: Mapping[str, FileOutput], namespaces: Mapping[str, object]
+    ) -> None:
+        """Load the working copy with what writing ``outputs`` touches, from this writer's
+        memory (which the whole graph equals): the files' nodes and edges, the nodes at both
+        ends of their old and new edges, and the edges of other files into nodes they remove
+        (removing a node takes those along)."""
+        graph = self.graph
+        graph.drop_content()
+        nodes: dict[str, Node] = {}
+        edges: list[Edge] = []
+        ends: set[str] = set()
+        removed: set[str] = set()
+        for rel, out in outputs.items():
+            old = self.outputs.get(rel)
+            ends.update(end for key in out.edges for end in (key[1], key[2]))
+            if old is None:
+                continue
+            nodes.update(old.nodes)
+            held = self._valid_edges(old, namespaces)
+            edges.extend(held.values())
+            ends.update(end for key in held for end in (key[1], key[2]))
+            removed.update(old.nodes.keys() - out.nodes.keys())
+        if removed:
+            for rel, old in self.outputs.items():
+                if rel in outputs:
+                    continue
+                into = {
+                    key: e
+                    for key, e in old.edges.items()
+                    if e.source in removed or e.target in removed
+                }
+                if into:
+                    held = self._valid_edges(FileOutput(file=rel, edges=into), namespaces)
+                    edges.extend(held.values())
+                    ends.update(end for key in held for end in (key[1], key[2]))
+        for end in ends - nodes.keys():
+            node = self._held_node(end, namespaces)
+            if node is not None:
+                nodes[end] = node
+        graph.seed(nodes.values(), edges)
+
+    def _held_node(self, node_id: str, namespaces: Mapping[str, object]) -> Node | None:
+        """The node the whole graph holds for ``node_id`` as this writer remembers it (before
+        the write under way changes its memory), ``None`` if it holds none."""
+        owner = self._node_file.get(node_id)
+        if owner is not None:
+            return self.outputs[owner].nodes.get(node_id)
+        if node_id in self._refs:
+            return self._node(node_id, namespaces, self.outputs)
+        return None
+
+    def whole_graph_from_memory(self, graph: CodeGraph, namespaces: Mapping[str, object]) -> None:
+        """Seed ``graph`` with everything this writer remembers writing: the whole graph, for
+        a writer holding a working copy that must republish it (Redis lost its history)."""
+        nodes: dict[str, Node] = {}
+        edges: list[Edge] = []
+        for out in self.outputs.values():
+            nodes.update(out.nodes)
+        for out in self.outputs.values():
+            held = self._valid_edges(out, namespaces)
+            edges.extend(held.values())
+            for key in held:
+                for end in (key[1], key[2]):
+                    if end not in nodes:
+                        node = self._held_node(end, namespaces)
+                        if node is not None:
+                            nodes[end] = node
+        graph.seed(nodes.values(), edges)
+
+    def adopt(
+        self,
+        outputs: Mapping[str, FileOutput],
+        namespaces: Mapping[str, object],
+        facts: Mapping[str, FileFacts],
+    ) -> None:
+        """Remember ``outputs`` as written (the graph holds them already: an update of another
+        process wrote them after this writer's memory was saved), without writing anything."""
+        for rel, out in outputs.items():
+            old = self.outputs.get(rel)
+            if old is not None:
+                for node_id in old.nodes:
+                    if self._node_file.get(node_id) == rel:
+                        del self._node_file[node_id]
+            for node_id in out.nodes:
+                self._node_file[node_id] = rel
+            if out.nodes or out.edges or out.diagnostics or rel in facts:
+                self.outputs[rel] = out
+            else:
+                self.outputs.pop(rel, None)
+        for out in outputs.values():
+            self._tally(out, self._valid_edges(out, namespaces), facts)
 
     @staticmethod
     def write_order(
@@ -479,6 +601,8 @@ class GraphWriter:
             and node.language in _ANALYSED
             and node.kind in (NodeKind.EXTERNAL, NodeKind.PACKAGE)
             and graph.degree(node_id) == 0
+            # A working copy holds only some of the edges: the tallies know them all.
+            and not (self.partial and node_id in self._refs)
         ):
             graph.remove_node(node_id)
 

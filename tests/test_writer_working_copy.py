@@ -1,0 +1,106 @@
+"""A writer holding a working copy of the graph (``GraphWriter.partial``) emits the events a
+writer holding the whole graph does, for any change of outputs.
+
+The saved analysis a new process continues does not read the graph back from Redis: each
+update seeds a working copy with what its transactions touch. Here the same change goes to a
+writer on the whole graph and to a restored copy of it on an empty working copy, including
+changes no analysis update makes today (a node removed while an unchanged file still points
+at it), so that the seeding is checked beyond what the engine happens to ask.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+
+import graphlive
+from graphlive.analysis.build import FileOutput
+from graphlive.analysis.writer import GraphWriter
+from graphlive.events import ChangeEvent
+from graphlive.graph import CodeGraph
+
+
+@pytest.fixture
+def analysed(tmp_path: Path) -> graphlive.LiveGraph:
+    root = tmp_path / "proj"
+    pkg = root / "pkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text(
+        "import json\n\ndef f():\n    return json.dumps(1)\n\ndef g():\n    return f()\n"
+    )
+    (pkg / "b.py").write_text(
+        "import json\nfrom pkg.a import f\n\ndef h():\n    json.loads(json.dumps(2))\n"
+        "    return f()\n"
+    )
+    return graphlive.analyze(root, publish=False, workers=1)
+
+
+def _events_of(
+    writer: GraphWriter, outputs: dict[str, FileOutput], lg: graphlive.LiveGraph
+) -> list[ChangeEvent]:
+    events: list[ChangeEvent] = []
+    writer.graph.listen(events.extend)
+    assert lg.analyzer is not None and lg.analyzer.discovery is not None
+    writer.write_changes(outputs, lg.analyzer.discovery.namespaces, lg.analyzer.facts, None)
+    return [e for e in events if e.type.is_mutation]
+
+
+def _contents(events: list[ChangeEvent]) -> list[tuple[str, str]]:
+    return sorted((e.type.value, json.dumps(e.data, sort_keys=True)) for e in events)
+
+
+def _working_copy_of(writer: GraphWriter) -> tuple[GraphWriter, CodeGraph]:
+    copy = GraphWriter(CodeGraph(writer.graph.name), writer.source)
+    copy.restore_state(pickle.loads(pickle.dumps(writer.export_state())))
+    copy.partial = True
+    whole = CodeGraph(writer.graph.name)
+    whole.load_dict(writer.graph.to_dict())
+
+    def require_full() -> CodeGraph:
+        raise AssertionError("the working copy should have been enough")
+
+    copy.require_full = require_full
+    return copy, whole
+
+
+def _without(out: FileOutput, node_id: str) -> FileOutput:
+    """``out`` without the node ``node_id`` and the edges touching it."""
+    return FileOutput(
+        file=out.file,
+        nodes={k: n for k, n in out.nodes.items() if k != node_id},
+        edges={k: e for k, e in out.edges.items() if node_id not in (e.source, e.target)},
+        calls_total=out.calls_total,
+        calls_resolved=out.calls_resolved,
+    )
+
+
+@pytest.mark.parametrize(
+    ("rel", "node_id"),
+    [
+        # Another file (b.py, unchanged) calls and imports pkg.a.f: removing the node takes
+        # b's edges along in the same transaction; json.dumps stays (b calls it too).
+        ("pkg/a.py", "pkg.a.f"),
+        # The only user of json.loads goes: the external goes with it, json.dumps stays.
+        ("pkg/b.py", "pkg.b.h"),
+    ],
+)
+def test_a_working_copy_emits_the_events_of_the_whole_graph(
+    analysed: graphlive.LiveGraph, rel: str, node_id: str
+) -> None:
+    assert analysed.analyzer is not None
+    whole_writer = analysed.analyzer.writer
+    working_writer, whole_before = _working_copy_of(whole_writer)
+    changed = {rel: _without(whole_writer.outputs[rel], node_id)}
+    expected = _events_of(whole_writer, changed, analysed)
+    assert expected, "the change must touch the graph"
+    working = _events_of(working_writer, changed, analysed)
+    assert _contents(working) == _contents(expected)
+    # The working copy holds only what the change touched, not the whole graph.
+    assert working_writer.graph.node_count < whole_before.node_count
+    # Its events, applied to the graph as it was, give the graph as it is now.
+    whole_before.apply_all(working)
+    assert whole_before == whole_writer.graph
