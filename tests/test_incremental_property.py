@@ -19,6 +19,7 @@ imports no classes and is never renamed.
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -367,13 +368,25 @@ def diff(got: CodeGraph, want: CodeGraph) -> str:
     return "\n".join(sorted(lines))
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(st.data())
-def test_incremental_equals_full_analysis_after_any_edits(data: st.DataObject) -> None:
+def _restored(analyzer: Analyzer, root: Path, graph: CodeGraph) -> Analyzer:
+    """``analyzer`` saved and restored as a new process continues it: its program and files
+    come back in parts, loaded as the next update reaches them (graphlive.analysis.shards), and
+    it writes into a working copy seeded from its saved memory, whose events are applied to
+    ``graph`` (the stored graph)."""
+    state = pickle.loads(pickle.dumps(analyzer.export_state()))
+    working = CodeGraph(graph.name)
+    working.listen(lambda batch: graph.apply_all([e for e in batch if e.type.is_mutation]))
+    restored = Analyzer.restore(root, working, state, in_sync=True, workers=1)
+    restored.writer.use_graph(working, partial=True)
+
+    def whole() -> CodeGraph:
+        return graph
+
+    restored.writer.require_full = whole
+    return restored
+
+
+def _edit_and_compare(data: st.DataObject, *, restore: bool) -> None:
     choose = Chooser(data)
     with tempfile.TemporaryDirectory(prefix="glprop-") as tmp:
         root = Path(tmp)
@@ -392,6 +405,8 @@ def test_incremental_equals_full_analysis_after_any_edits(data: st.DataObject) -
             touched: list[str] = []
             for _ in range(choose.count(1, 3) if choose.coin(0.25) else 1):
                 touched += world.edit()
+            if restore:
+                analyzer = _restored(analyzer, root, graph)
             summary = analyzer.update(touched)
             want, counts = fresh(root)
             sources = "\n".join(f"--- {r}\n{m.render()}" for r, m in sorted(world.modules.items()))
@@ -399,3 +414,25 @@ def test_incremental_equals_full_analysis_after_any_edits(data: st.DataObject) -
             got = (summary.files, summary.nodes, summary.edges, summary.calls_total,
                    summary.calls_resolved)  # fmt: skip
             assert got == counts, f"step {step}, {touched}: summary {got} != {counts}"
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.data())
+def test_incremental_equals_full_analysis_after_any_edits(data: st.DataObject) -> None:
+    _edit_and_compare(data, restore=False)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.data())
+def test_a_restored_analysis_continues_exactly_after_any_edits(data: st.DataObject) -> None:
+    """Each update runs on an analyzer restored from the previous one's saved state (a new
+    process each time), with its parts loaded on demand and a working copy of the graph."""
+    _edit_and_compare(data, restore=True)

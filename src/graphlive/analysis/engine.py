@@ -61,6 +61,7 @@ from graphlive.analysis.build import (
 from graphlive.analysis.discover import Discovery, SourceFile, discover, refresh, same_structure
 from graphlive.analysis.facts import FileFacts, FileTask
 from graphlive.analysis.incremental import FileChange, Program
+from graphlive.analysis.lazy_maps import LazyMap
 from graphlive.analysis.manifest import (
     Stamp,
     changed_files,
@@ -144,6 +145,54 @@ class AnalysisSummary:
         data = asdict(self)
         data["resolved_ratio"] = round(self.resolved_ratio, 4)
         return data
+
+
+class _FactsOf:
+    """An analyzer's facts as saved beside its program: by file name only for the files whose
+    facts are the program index's (they come with the program's parts), whole for the others
+    (files that vanished keep facts of their own there)."""
+
+    __slots__ = ("facts", "own", "program", "shared")
+
+    def __init__(self, facts: dict[str, FileFacts], program: Program | None) -> None:
+        self.facts = facts
+        self.program = program
+        self.shared: dict[str, int] = {}
+        self.own: dict[str, FileFacts] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        program = self.program
+        if program is None:
+            return {"shared": {}, "own": dict(self.facts)}
+        program.load_all()
+        index = program.index
+        shared: dict[str, int] = {}
+        own: dict[str, FileFacts] = {}
+        for rel, facts in self.facts.items():
+            number = index.file_numbers.get(rel)
+            # (Facts of a vanished file stay whole: namespace ownership reads them unloaded.)
+            if number is not None and index.files[number] is facts and not facts.missing:
+                shared[rel] = number
+            else:
+                own[rel] = facts
+        return {"shared": shared, "own": own}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.facts = {}
+        self.program = None
+        self.shared = state["shared"]
+        self.own = state["own"]
+
+    def restored(self, program: Program | None) -> dict[str, FileFacts]:
+        if program is None or not self.shared:
+            return dict(self.own)
+        index = program.index
+        facts: LazyMap[str, FileFacts] = LazyMap(
+            dict(self.shared), lambda _rel, number: index.facts_of(number)
+        )
+        for rel, own in self.own.items():
+            facts[rel] = own
+        return facts
 
 
 def file_tasks(disc: Discovery) -> list[FileTask]:
@@ -290,7 +339,8 @@ class Analyzer:
         disc = replace(self.discovery, rules=None) if self.discovery is not None else None
         self.unsaved = set()
         return {
-            "facts": self.facts,
+            # The facts the program's index holds are saved with its parts (shards.py).
+            "facts": _FactsOf(self.facts, self.program),
             "stamps": self.stamps,
             "stamped_ns": self.stamped_ns,
             "discovery": disc,
@@ -328,7 +378,8 @@ class Analyzer:
         differs from them is written.
         """
         analyzer = cls(root, graph, **options)
-        analyzer.facts = state["facts"]
+        facts = state["facts"]
+        analyzer.facts = facts.restored(state["program"]) if isinstance(facts, _FactsOf) else facts
         analyzer.stamps = state["stamps"]
         analyzer.stamped_ns = state["stamped_ns"]
         disc: Discovery | None = state["discovery"]
@@ -1023,7 +1074,15 @@ class Analyzer:
     # ------------------------------------------------------------------ writing
 
     def _namespace_owners(self, disc: Discovery) -> dict[str, list[str]]:
-        facts = [self.facts.get(sf.rel) or _gone(sf.rel) for sf in disc.files]
+        kept = self.facts
+        # Restored facts not loaded yet are of files present (_FactsOf): not loaded for this.
+        lazy = kept if isinstance(kept, LazyMap) else None
+        facts = [
+            _present(sf.rel)
+            if lazy is not None and lazy.is_pending(sf.rel)
+            else kept.get(sf.rel) or _gone(sf.rel)
+            for sf in disc.files
+        ]
         return namespace_owners(facts, [sf.parent for sf in disc.files], disc.namespaces)
 
 
@@ -1039,3 +1098,8 @@ def _languages(disc: Discovery) -> dict[str, int]:
 
 def _gone(rel: str) -> FileFacts:
     return FileFacts(file=rel, module=rel, is_package=False, missing=True)
+
+
+def _present(rel: str) -> FileFacts:
+    """A stand-in for the facts of a file that is there (where only that matters)."""
+    return FileFacts(file=rel, module=rel, is_package=False)

@@ -232,6 +232,24 @@ class Program:
                     self._importers.setdefault(key, set()).add(number)
         return self._importers
 
+    # ------------------------------------------------------------------ saved in parts
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled in parts, one per file (:mod:`graphlive.analysis.shards`): a process
+        continuing the analysis unpickles only the parts its updates reach."""
+        from graphlive.analysis.shards import cut
+
+        return cut(self)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from graphlive.analysis.shards import attach
+
+        attach(self, state)
+
+    def load_all(self) -> None:
+        """Load every part of a restored program still pending."""
+        self.solver.load_all()
+
     def links_of(self, name: str) -> FileLinks:
         number = self.index.file_numbers.get(name)
         return self.links[number] if number is not None else FileLinks()
@@ -248,6 +266,12 @@ class Program:
         if index.conflicts:
             self.fallback = "id-clash"
             return None
+        if solver.shards is not None:
+            # A restored program: the changed files' parts are compared and patched below.
+            for name in changes:
+                number = index.file_numbers.get(name)
+                if number is not None:
+                    solver.load_shard(number)
         plans: list[tuple[str, int | None, FileFacts | None, FileChange]] = []
         for name, change in sorted(changes.items()):
             number = index.file_numbers.get(name)
@@ -333,7 +357,7 @@ class Program:
             previous = solver.file_cons.get(number, []) if number is not None else []
             by_tuple: dict[Constraint, list[int]] = {}
             for c in previous:
-                by_tuple.setdefault(solver.cons[c], []).append(c)  # type: ignore[arg-type]
+                by_tuple.setdefault(solver.cons[c], []).append(c)
             keep: list[int] = []
             unmatched: list[Constraint] = []
             if new is not None:
@@ -353,7 +377,7 @@ class Program:
             kept[name] = keep
             added[name] = fresh
         for module in modules_changed:
-            if any(index.files[n].star_imports for n in self.importers.get(module, ())):
+            if any(index.facts_of(n).star_imports for n in self.importers.get(module, ())):
                 # A star import now leads elsewhere: the names it brings change.
                 self.fallback = "star-import"
                 return None
@@ -452,7 +476,7 @@ class Program:
         by_shape: dict[Constraint, list[int]] = {}
         for bucket in by_tuple.values():
             for c in bucket:
-                by_shape.setdefault(_without_lines(cons[c]), []).append(c)  # type: ignore[arg-type]
+                by_shape.setdefault(_without_lines(cons[c]), []).append(c)
         if not by_shape:
             return unmatched
         fresh: list[Constraint] = []
@@ -462,7 +486,7 @@ class Program:
                 fresh.append(con)
                 continue
             c = moved.pop(0)
-            by_tuple[cons[c]].remove(c)  # type: ignore[index]
+            by_tuple[cons[c]].remove(c)
             cons[c] = con
             keep.append(c)
         return fresh
@@ -493,8 +517,8 @@ class Program:
             for src in solver.star_sources.get(module, ()):
                 brought |= self.index.module_names.get(src, set())
                 number = self.index.modules.get(src)
-                if number is not None and self.index.files[number].all_names:
-                    brought.update(self.index.files[number].all_names or ())
+                if number is not None and self.index.facts_of(number).all_names:
+                    brought.update(self.index.facts_of(number).all_names or ())
             if changed & brought:
                 return False
         return True

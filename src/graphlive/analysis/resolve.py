@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from graphlive.analysis.facts import (
     C_ASSIGN,
@@ -65,7 +66,15 @@ from graphlive.analysis.facts import (
 )
 from graphlive.analysis.native import mypyc_attr
 
-__all__ = ["BUILTIN_PREFIX", "MAX_VALUES", "FileLinks", "ProgramIndex", "Resolution", "resolve"]
+__all__ = [
+    "BUILTIN_PREFIX",
+    "MAX_VALUES",
+    "PENDING_FACTS",
+    "FileLinks",
+    "ProgramIndex",
+    "Resolution",
+    "resolve",
+]
 
 from graphlive.analysis.solver import _Solver
 from graphlive.analysis.solver_values import (
@@ -78,6 +87,9 @@ from graphlive.analysis.solver_values import (
     V_EXT,
     ValueId,
 )
+
+#: The :attr:`ProgramIndex.files` entry of a file whose saved part is not loaded yet.
+PENDING_FACTS = FileFacts(file="", module="", is_package=False, missing=True)
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
@@ -132,6 +144,12 @@ class ProgramIndex:
             self._append(facts, script_dir)
             self._index(len(self.files) - 1, facts, check=False)
         self._module_map: dict[tuple[str, str | None], tuple[str, str]] = {}
+        #: For an index restored in parts (:mod:`graphlive.analysis.shards`): loads the part of
+        #: a file number, whose :attr:`files` entry is :data:`PENDING_FACTS` until then (and
+        #: whose definitions, parameters and scopes are missing from the tables). ``None`` once
+        #: every part is loaded. Read those through :meth:`def_of`, :meth:`params_of`,
+        #: :meth:`scope_of` and :meth:`facts_of`.
+        self.pending: Any = None
         self.refresh_roots()
 
     # ------------------------------------------------------------------ patching
@@ -150,7 +168,7 @@ class ProgramIndex:
         owners = self.def_file
         if check:
             clash = facts.module in owners or any(d.id in owners for d in facts.defs)
-            if clash or any(sid in self.scopes for sid in facts.scopes):
+            if clash or any(self.scope_of(sid) is not None for sid in facts.scopes):
                 raise IndexConflict(facts.file)
         elif facts.module in owners or any(d.id in owners for d in facts.defs):
             self.conflicts = True
@@ -225,6 +243,63 @@ class ProgramIndex:
         self._unindex(old)
         self.files[number] = FileFacts(file=name, module=old.module, is_package=False, missing=True)
         return number
+
+    # ------------------------------------------------------------------ restored in parts
+
+    def fill_file(self, number: int, facts: FileFacts) -> None:
+        """A restored file's part came in: its facts, and its definitions, parameters and
+        scopes in the tables (those it owns: :attr:`def_file` decided them when all files
+        were indexed)."""
+        self.files[number] = facts
+        if facts.missing:
+            return
+        owners = self.def_file
+        for d in facts.defs:
+            if owners.get(d.id) == number:
+                self.defs[d.id] = d
+                if d.params is not None:
+                    self.params[d.id] = d.params
+        for sid, scope in facts.scopes.items():
+            self.scopes.setdefault(sid, scope)
+
+    def _load_owner(self, ident: str) -> bool:
+        """Load the part of the file defining ``ident`` or, for a scope that is no definition
+        (a comprehension), the nearest enclosing one; whether a part was loaded."""
+        owners = self.def_file
+        while ident:
+            number = owners.get(ident)
+            if number is not None:
+                if self.files[number] is PENDING_FACTS:
+                    self.pending(number)
+                    return True
+                return False
+            ident = ident.rpartition(".")[0]
+        return False
+
+    def def_of(self, ident: str) -> DefFact | None:
+        d = self.defs.get(ident)
+        if d is None and self.pending is not None and self._load_owner(ident):
+            d = self.defs.get(ident)
+        return d
+
+    def params_of(self, ident: str) -> Params | None:
+        params = self.params.get(ident)
+        if params is None and self.pending is not None and self._load_owner(ident):
+            params = self.params.get(ident)
+        return params
+
+    def scope_of(self, sid: str) -> ScopeFact | None:
+        scope = self.scopes.get(sid)
+        if scope is None and self.pending is not None and self._load_owner(sid):
+            scope = self.scopes.get(sid)
+        return scope
+
+    def facts_of(self, number: int) -> FileFacts:
+        facts = self.files[number]
+        if facts is PENDING_FACTS and self.pending is not None:
+            self.pending(number)
+            facts = self.files[number]
+        return facts
 
     def refresh_roots(self) -> None:
         """Recompute :attr:`roots` and forget cached import mappings (after modules changed)."""

@@ -39,6 +39,7 @@ from graphlive.analysis.solver_values import (
     _MANY,
     _MAPPERS,
     _NO_MARK,
+    _PENDING,
     BUILTIN_PREFIX,
     C_DECO,
     MAX_VALUES,
@@ -142,6 +143,9 @@ class _Solver(_Classes):
                 if c >= mark:
                     mark = self.mark = self._reached(c)
                 con = cons[c]
+                if con is _PENDING:  # a restored solver's file not loaded yet
+                    self.load_shard(cfile[c])
+                    con = cons[c]
                 if con is None:
                     continue  # retracted and removed since it was queued
                 self.cur = c
@@ -194,13 +198,18 @@ class _Solver(_Classes):
             if c < 0 or c in suspect:
                 continue
             suspect.add(c)
+            if self.shards is not None:
+                self._load_constraint(c)
             written = cwrites[c]
             if written is not None:
                 for key in written[1:] if written[0] is _MANY else (written,):
                     if key in cleared:
                         var = cleared[key]
                     else:
-                        var = cleared[key] = vars_get(key)
+                        var = vars_get(key)
+                        if var is None and self.shards is not None:
+                            var = self._fault(key)
+                        cleared[key] = var
                         if var is None:
                             continue
                         readers = var[1]
@@ -233,10 +242,14 @@ class _Solver(_Classes):
             writers = var[2]
             if type(writers) is int:
                 requeue.add(writers)
+                if self.shards is not None and writers >= 0:
+                    self._load_constraint(writers)
                 bound.pop(writers, None)
             elif writers:
                 requeue |= writers
                 for w in writers:
+                    if self.shards is not None and w >= 0:
+                        self._load_constraint(w)
                     bound.pop(w, None)
             if len(key) == 3 and key[1] == "<base>" and head in self.mro_cache:
                 self.mro_dirty.add(head)
@@ -321,7 +334,7 @@ class _Solver(_Classes):
     ) -> ValueSet:
         """What calling ``func`` yields; parameters it returns unchanged give back this call's
         own argument (``binder``'s, or ``first`` for the receiver) when known."""
-        d = self.index.defs.get(func)
+        d = self.index.def_of(func)
         if d is None:
             return self.read((func, "<return>"))
         if d.flags & F_GENERATOR:
@@ -350,7 +363,7 @@ class _Solver(_Classes):
         merged = set(out)
         for param in d.returns_params:
             # _argument(func, param, None, first)
-            params = self.index.params.get(func)
+            params = self.index.params_of(func)
             if params is not None and params.positional and params.positional[0] == param:
                 merged |= frozenset((first,))
             else:
@@ -366,7 +379,7 @@ class _Solver(_Classes):
         self, func: str, param: str, binder: _Binder | None, first: ValueId | None
     ) -> ValueSet:
         """The values one call passes for ``param`` (every caller's, when not determinable)."""
-        params = self.index.params.get(func)
+        params = self.index.params_of(func)
         if params is None:
             return self.read((func, param))
         positional = params.positional
@@ -391,7 +404,7 @@ class _Solver(_Classes):
         first: ValueId | None,
         argv: _Args,
     ) -> None:
-        params = self.index.params.get(func)
+        params = self.index.params_of(func)
         if params is None:
             return
         positional = params.positional
@@ -835,6 +848,7 @@ class _Solver(_Classes):
         return None
 
     def file_dependencies(self) -> dict[str, set[str]]:
+        self.load_all()
         names = self.index.file_names
         out: dict[str, set[str]] = {name: set() for name in names}
         for key, (_values, readers, _writers) in self.vars.items():

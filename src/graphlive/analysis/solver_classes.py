@@ -186,11 +186,25 @@ class _Classes(_Evaluation):
                 continue
             if self._plan(cls, name, entry.after) != entry.plan:
                 seeds.extend(_members(users.get(key)))
+        for key, who in users.items():
+            # A lookup made without a plan kept (a restored solver saves none, see
+            # graphlive.analysis.shards; a plan dropped by an earlier change): its old answer is
+            # unknown, so its users are taken as changed.
+            if key in plans:
+                continue
+            if type(key) is str:
+                name = key
+            elif len(key) == 2 and not key[0].startswith("<"):
+                name = key[0]
+            else:
+                continue  # "<owner>", "<canon>" and "<via>" lookups, handled below
+            if names is None or name in names:
+                seeds.extend(_members(who))
         for name, owner in owners.items():
             if (names is None or name in names) and self.attr_owner(cls, name) != owner:
                 seeds.extend(_members(users.get(("<owner>", name))))
         for method, receiver in canonical.items():
-            d = self.index.defs.get(method)
+            d = self.index.def_of(method)
             attrs = d.self_attrs if d is not None else None
             if names is not None and attrs is not None and not attrs & names:
                 continue
@@ -324,6 +338,8 @@ class _Classes(_Evaluation):
         for owner in (*chain, definer) if definer is not None else chain:
             key = (owner, name)
             var = vars_.get(key)
+            if var is None and self.shards is not None:
+                var = self._fault(key)
             if var is None:
                 var = vars_[key] = [_EMPTY, None, None]
             records.append(var)
@@ -429,7 +445,7 @@ class _Classes(_Evaluation):
             val = self.vals[v]
             if val[0] != V_DEF:
                 continue
-            d = self.index.defs.get(val[1])
+            d = self.index.def_of(val[1])
             if d is None or not self._is_method(d):
                 continue
             if out is None:

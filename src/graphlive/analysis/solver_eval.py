@@ -85,6 +85,8 @@ class _Evaluation(_SolverState):
                 # read(), inlined: this is the hottest path of the solver.
                 var = self.vars.get(e[1])
                 cur = self.cur
+                if var is None and self.shards is not None:
+                    var = self._fault(e[1])
                 if var is None:
                     self.vars[e[1]] = [_EMPTY, cur, None]
                     return _EMPTY
@@ -222,7 +224,7 @@ class _Evaluation(_SolverState):
         current: str | None = scope
         result: NameRef | None = None
         while current is not None:
-            sf = self.index.scopes.get(current)
+            sf = self.index.scope_of(current)
             if sf is None:
                 break
             if sf.kind == K_MODULE:

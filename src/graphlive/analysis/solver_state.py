@@ -14,14 +14,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from graphlive.analysis.facts import (
-    Constraint,
-)
 from graphlive.analysis.native import mypyc_attr
 from graphlive.analysis.solver_values import (
     _EMPTY,
     _MANY,
     _NO_MARK,
+    _PENDING,
     _SLOTS,
     MAX_VALUES,
     V_DEF,
@@ -64,13 +62,17 @@ class _SolverState:
         #: Interned values by number, and the number of each (see :meth:`intern`).
         self.vals: list[Value] = []
         self.vid: dict[Value, int] = {}
-        #: Constraints by number; ``None`` for a constraint of an older version of a file.
-        self.cons: list[Constraint | None] = []
+        #: Constraints by number; ``None`` for a constraint of an older version of a file,
+        #: :data:`_PENDING` for one whose file's saved part is not loaded (:attr:`shards`).
+        #: Typed ``Any``: the compiled build checks the type of what is read from a typed list,
+        #: and the sentinel is no constraint.
+        self.cons: list[Any] = []
         self.cfile: list[int] = []
         #: Per constraint: the variables it wrote (each once): ``None`` before its first write,
         #: the key itself after one (most constraints write one variable), ``(_MANY, key, ...)``
-        #: after more (tuples of strings are not tracked by the garbage collector, lists are).
-        self.cwrites: list[VarKey | None] = []
+        #: after more (tuples of strings are not tracked by the garbage collector, lists are);
+        #: :data:`_PENDING` as in :attr:`cons` (hence ``Any``).
+        self.cwrites: list[Any] = []
         #: Per file number: its constraints (the file's own, then its decorator checks).
         self.file_cons: dict[int, list[int]] = {}
         #: Per file number: constraints synthesised for its ``from m import *`` statements.
@@ -134,6 +136,66 @@ class _SolverState:
         self.bound: dict[int, tuple[tuple[int, ...], tuple[tuple[str, int | None], ...]]] = {}
         self.star_sources: dict[str, list[str]] = {}
         self.ext_star: dict[str, list[str]] = {}
+        #: A restored solver's parts not loaded yet (:class:`~graphlive.analysis.shards.
+        #: Shards`; ``None`` once every part is in). While there are some, a variable, a
+        #: container or a constraint not found in the tables may be in one: the part that
+        #: owns it is loaded first (:meth:`load_shard`).
+        self.shards: Any = None
+
+    # ------------------------------------------------------------------ saved parts
+
+    def load_shard(self, number: int) -> None:
+        """Merge the saved part of file ``number`` into the tables (nothing if it is loaded).
+
+        Nothing in a pending part can be in the tables already: every miss loads the part
+        that owns the key before anything is created under it."""
+        shards = self.shards
+        if shards is None:
+            return
+        part = shards.take(number)
+        if part is None:
+            return
+        self.vars.update(part["vars"])
+        self.slots.update(part["slots"])
+        cons = self.cons
+        cwrites = self.cwrites
+        targets = self.targets
+        bound = self.bound
+        for c, con, written, hit, last in part["cons"]:
+            cons[c] = con
+            cwrites[c] = written
+            if hit is not None:
+                targets[c] = hit
+            if last is not None:
+                bound[c] = last
+        self.index.fill_file(number, part["facts"])
+        if not shards.blobs:
+            self.shards = None
+            self.index.pending = None
+
+    def load_all(self) -> None:
+        """Load every part still pending (before a pass over a whole table)."""
+        shards = self.shards
+        while shards is not None and shards.blobs:
+            self.load_shard(next(iter(shards.blobs)))
+        self.shards = None
+        self.index.pending = None
+
+    def _fault(self, key: VarKey) -> Variable | None:
+        """The record of variable ``key`` after loading the part that owns it, if pending."""
+        shards = self.shards
+        if shards is None:
+            return None
+        number = shards.owner(key)
+        if number is None or number not in shards.blobs:
+            return None
+        self.load_shard(number)
+        return self.vars.get(key)
+
+    def _load_constraint(self, c: int) -> None:
+        """Load the part holding constraint ``c`` if it is pending."""
+        if self.cons[c] is _PENDING:
+            self.load_shard(self.cfile[c])
 
     # ------------------------------------------------------------------ values
 
@@ -172,6 +234,8 @@ class _SolverState:
         """Values of a variable; the running constraint is re-run when it grows."""
         var = self.vars.get(key)
         cur = self.cur
+        if var is None and self.shards is not None:
+            var = self._fault(key)
         if var is None:
             self.vars[key] = [_EMPTY, cur, None]
             return _EMPTY
@@ -189,6 +253,8 @@ class _SolverState:
     def peek(self, key: VarKey) -> ValueSet:
         """Values of a variable without recording a dependency."""
         var = self.vars.get(key)
+        if var is None and self.shards is not None:
+            var = self._fault(key)
         if var is None:
             return _EMPTY
         values: ValueSet = var[0]
@@ -199,6 +265,8 @@ class _SolverState:
             return
         cur = self.cur
         var = self.vars.get(key)
+        if var is None and self.shards is not None:
+            var = self._fault(key)
         if var is None:
             if len(values) > MAX_VALUES:
                 values = frozenset(sorted(values)[:MAX_VALUES])
@@ -282,10 +350,14 @@ class _SolverState:
     def readers(self, key: VarKey) -> Sequence[int]:
         """The constraints that read variable ``key`` (``-1`` for reads outside a constraint)."""
         var = self.vars.get(key)
+        if var is None and self.shards is not None:
+            var = self._fault(key)
         return _members(var[1]) if var is not None else ()
 
     def _wake(self, key: VarKey) -> None:
         var = self.vars.get(key)
+        if var is None and self.shards is not None:
+            var = self._fault(key)
         if var is not None and var[1] is not None:
             queued = self.queued
             work = self.work
@@ -297,7 +369,7 @@ class _SolverState:
     def _note_slot(self, key: tuple[ContainerKey, Slot], var: Variable) -> None:
         """A slot variable ``key`` of a container gained its first values (again)."""
         container, slot = key[0], key[1]
-        box = self.slots.get(container)
+        box = self._container(container)
         if box is None:
             box = self.slots[container] = _Container()
         box.version += 1
@@ -308,10 +380,19 @@ class _SolverState:
         box.seen = None  # the readers of all slots must now read this one too
         self._wake((container, _SLOTS))
 
+    def _container(self, container: ContainerKey) -> _Container | None:
+        box = self.slots.get(container)
+        if box is None and self.shards is not None:
+            number = self.shards.owner((container,))
+            if number is not None:
+                self.load_shard(number)
+                box = self.slots.get(container)
+        return box
+
     def all_slots(self, container: ContainerKey) -> ValueSet:
         """The values of every slot of a container (the running constraint reads them all,
         and the container's slot list, to be woken when a slot grows or appears)."""
-        box = self.slots.get(container)
+        box = self._container(container)
         if box is None:
             self.read((container, _SLOTS))
             return _EMPTY

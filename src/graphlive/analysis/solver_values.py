@@ -163,6 +163,24 @@ class _Many:
 
 
 _MANY = _Many()
+
+
+class _Pending:
+    """What a restored solver holds, in place of a constraint's tuple and record of writes,
+    for a file whose part of the saved analysis is not loaded yet
+    (:mod:`graphlive.analysis.shards`); compared with ``is``, one instance (pickled as a
+    reference to :data:`_PENDING`)."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return "_PENDING"
+
+    def __repr__(self) -> str:
+        return "_PENDING"
+
+
+_PENDING = _Pending()
 #: ``(C_DECO, def_id, line, expr)``: a decorator's ``decorates`` edges, evaluated by the solver
 #: (a pure reader) so that an update knows when they change.
 C_DECO = 5

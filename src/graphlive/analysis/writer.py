@@ -26,6 +26,7 @@ from typing import Any
 
 from graphlive.analysis.build import FileOutput, external_node, namespace_node
 from graphlive.analysis.facts import DiagFact, FileFacts
+from graphlive.analysis.lazy_maps import PackedOutputs
 from graphlive.analysis.polyglot.languages import LANGUAGES, language_of
 from graphlive.analysis.progress import ProgressCallback, Throttle
 from graphlive.events import EventType
@@ -119,7 +120,8 @@ class GraphWriter:
     def export_state(self) -> dict[str, Any]:
         """What the writer remembers (outputs, node owners, tallies), as plain picklable data."""
         return {
-            "outputs": self.outputs,
+            # One pickle per file: a process continuing from it unpickles what it writes.
+            "outputs": PackedOutputs(self.outputs),
             "program_ids": self.program_ids,
             "externals": self.externals,
             "failed_other": self.failed_other,
@@ -131,7 +133,8 @@ class GraphWriter:
 
     def restore_state(self, state: Mapping[str, Any]) -> None:
         """Continue from :meth:`export_state` of a writer whose graph held what this one's does."""
-        self.outputs = state["outputs"]
+        outputs = state["outputs"]
+        self.outputs = outputs.restored() if isinstance(outputs, PackedOutputs) else outputs
         self.program_ids = state["program_ids"]
         self.externals = state["externals"]
         self.failed_other = state["failed_other"]
