@@ -31,17 +31,28 @@ class IgnoreRules:
         self.root = Path(root)
         self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}
         self._folders: dict[str, bool] = {}
+        # Folders a walk just found without pyvenv.cfg (see not_a_virtualenv).
+        self._no_venv: set[str] = set()
 
     def forget(self, folder: str = "") -> None:
         """Drop cached ``.gitignore`` rules of ``folder`` and below."""
         # Folder verdicts depend on every .gitignore above them: recompute them all (cheap).
         self._folders.clear()
+        self._no_venv.clear()
         if not folder:
             self._specs.clear()
             return
         prefix = folder.rstrip("/") + "/"
         for key in [k for k in self._specs if k == folder or k.startswith(prefix)]:
             del self._specs[key]
+
+    def no_gitignore(self, folder: str) -> None:
+        """``folder`` was just listed and has no ``.gitignore``: none is looked for there."""
+        self._specs.setdefault(folder, None)
+
+    def not_a_virtualenv(self, folder: str) -> None:
+        """``folder`` was just checked for ``pyvenv.cfg`` and has none."""
+        self._no_venv.add(folder)
 
     def _spec(self, folder: str) -> pathspec.GitIgnoreSpec | None:
         if folder not in self._specs:
@@ -79,7 +90,7 @@ class IgnoreRules:
         name = PurePosixPath(rel).name
         if name.startswith(".") or name in ALWAYS_SKIPPED or name.endswith(".egg-info"):
             return True
-        if os.path.isfile(os.path.join(self.root, rel, "pyvenv.cfg")):
+        if rel not in self._no_venv and os.path.isfile(os.path.join(self.root, rel, "pyvenv.cfg")):
             return True
         return self._matched(rel, is_dir=True)
 

@@ -250,6 +250,9 @@ class _Walker:
             entries = self._scan(dpath, drel)
             if entries is None:
                 continue
+            rules = self.disc.rules
+            if rules is not None and not any(e[0] == ".gitignore" for e in entries):
+                rules.no_gitignore(drel)  # known from the listing: not looked for again
             markers: set[str] = set()
             if may_root and not dpkg:
                 markers = {e[0] for e in entries if not e[2] and e[0] in PROJECT_FILES}
@@ -267,10 +270,10 @@ class _Walker:
                 may_root and not dpkg and (drel not in self.roots_applied or bool(markers))
             )
             subdirs: list[tuple[str, str, str, str, bool, bool]] = []
-            for ename, epath, is_dir, size in entries:
+            for ename, epath, is_dir, size, key in entries:
                 erel = f"{drel}/{ename}" if drel else ename
                 if is_dir:
-                    sub = self._enter(ename, epath, erel)
+                    sub = self._enter(ename, epath, erel, key)
                     if sub is not None:
                         subdirs.append((epath, erel, ename, did, sub, sub_may_root))
                 elif ename.endswith(".py"):
@@ -313,21 +316,16 @@ class _Walker:
             return ""
         return None
 
-    def _enter(self, name: str, epath: str, erel: str) -> bool | None:
-        """Whether the folder is a package; ``None`` when it is not walked."""
+    def _enter(self, name: str, epath: str, erel: str, key: tuple[int, int]) -> bool | None:
+        """Whether the folder is a package; ``None`` when it is not walked. ``key``: its
+        device and inode (from the listing's stat)."""
         if _skip_dir(name, epath):
             return None
         rules = self.disc.rules
-        if rules is not None and rules.skips_folder(erel):
-            return None
-        try:
-            st = os.stat(epath)
-        except OSError as exc:
-            self.disc.diagnostics.append(
-                file_diag(erel, "unreadable", f"cannot stat: {_reason(exc)}")
-            )
-            return None
-        key = (st.st_dev, st.st_ino)
+        if rules is not None:
+            rules.not_a_virtualenv(erel)  # _skip_dir looked for pyvenv.cfg
+            if rules.skips_folder(erel):
+                return None
         if key in self.seen:
             self.disc.diagnostics.append(
                 file_diag(erel, "symlink-loop", "directory already visited (symlink loop or alias)")
@@ -363,9 +361,12 @@ class _Walker:
             )
         )
 
-    def _scan(self, dpath: str, drel: str) -> list[tuple[str, str, bool, int]] | None:
-        """Entries of one directory as ``(name, path, is_dir, size)`` sorted by name; ``None``
-        when the directory cannot be read (a diagnostic is recorded)."""
+    def _scan(
+        self, dpath: str, drel: str
+    ) -> list[tuple[str, str, bool, int, tuple[int, int]]] | None:
+        """Entries of one directory as ``(name, path, is_dir, size, (device, inode))`` sorted
+        by name (symlinks followed); ``None`` when the directory cannot be read (a diagnostic
+        is recorded)."""
         disc = self.disc
         try:
             with os.scandir(dpath) as it:
@@ -375,7 +376,7 @@ class _Walker:
                 file_diag(drel or ".", "unreadable", f"cannot list directory: {_reason(exc)}")
             )
             return None
-        out: list[tuple[str, str, bool, int]] = []
+        out: list[tuple[str, str, bool, int, tuple[int, int]]] = []
         for entry in raw:
             name = entry.name
             erel = f"{drel}/{name}" if drel else name
@@ -390,9 +391,9 @@ class _Walker:
                     )
                 continue
             if stat.S_ISDIR(st.st_mode):
-                out.append((name, entry.path, True, 0))
+                out.append((name, entry.path, True, 0, (st.st_dev, st.st_ino)))
             elif stat.S_ISREG(st.st_mode):
-                out.append((name, entry.path, False, st.st_size))
+                out.append((name, entry.path, False, st.st_size, _NO_KEY))
             elif read_by(name):
                 disc.diagnostics.append(
                     file_diag(
@@ -618,6 +619,9 @@ def _reason(exc: OSError) -> str:
     """What went wrong, without the file names ``str(exc)`` carries: they are absolute, and for
     a symlink they may name its target outside the root."""
     return exc.strerror or type(exc).__name__
+
+
+_NO_KEY = (0, 0)
 
 
 def _skip_dir(name: str, path: str) -> bool:

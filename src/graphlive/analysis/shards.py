@@ -143,6 +143,7 @@ def cut(program: Program) -> dict[str, Any]:
     thin.on_file = None
     thin.shards = None
     # Recomputed on first use (module docstring): lookups hold other files' variables.
+    thin.vid = {}  # rebuilt from the values when first needed (intern)
     thin.plans = {}
     thin.attr_memo = {}
     thin.name_memo = {}

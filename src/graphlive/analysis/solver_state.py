@@ -202,6 +202,10 @@ class _SolverState:
     def intern(self, value: Value) -> ValueId:
         """The number of ``value``, interned on first sight (values are compared by equality)."""
         vid = self.vid.get(value)
+        if vid is None and len(self.vid) != len(self.vals):
+            # A restored solver: the numbers are not saved (shards.py), rebuilt on first use.
+            self.vid = {v: i for i, v in enumerate(self.vals)}
+            vid = self.vid.get(value)
         if vid is None:
             vid = len(self.vals)
             self.vals.append(value)
