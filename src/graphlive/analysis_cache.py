@@ -96,8 +96,45 @@ _GRAMMARS = (
 def version_key() -> str:
     """Identifies the analysis code and what parses: a digest of graphlive's analysis sources
     and compiled modules, the Python version and implementation, and the installed versions
-    of the tree-sitter grammars."""
-    return analysis_digest(Path(__file__).resolve().parent / "analysis")
+    of the tree-sitter grammars.
+
+    Reading and hashing every source costs a few milliseconds, on every analysis of a new
+    process: the digest is remembered in the data folder (``analysis-version``) under a
+    signature of the same files' sizes and modification times (as Python validates its
+    bytecode caches), and computed again when that signature changes."""
+    folder = Path(__file__).resolve().parent / "analysis"
+    signature = _stat_signature(folder)
+    memo = data_dir() / "analysis-version"
+    with contextlib.suppress(OSError, ValueError):
+        known, _, digest = memo.read_text(encoding="ascii").partition(" ")
+        if known == signature and len(digest) == 24:
+            return digest
+    digest = analysis_digest(folder)
+    with contextlib.suppress(OSError):
+        tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
+        tmp.write_text(f"{signature} {digest}", encoding="ascii")
+        os.replace(tmp, memo)
+    return digest
+
+
+def _stat_signature(folder: Path) -> str:
+    """What :func:`analysis_digest` reads, by name, size and modification time."""
+    h = hashlib.blake2b(digest_size=12)
+    h.update(f"{_FORMAT}|{sys.implementation.cache_tag}|{sys.version_info[:3]}".encode())
+    h.update(repr(grammar_versions()).encode())
+    compiled = tuple(EXTENSION_SUFFIXES)
+    found: list[tuple[str, int, int]] = []
+    pending = [str(folder)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif entry.name.endswith(".py") or entry.name.endswith(compiled):
+                    st = entry.stat()
+                    found.append((entry.path, st.st_size, st.st_mtime_ns))
+    h.update(repr(sorted(found)).encode())
+    return h.hexdigest()
 
 
 def grammar_versions() -> list[str]:

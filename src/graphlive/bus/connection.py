@@ -45,6 +45,13 @@ CLIENT_DEFAULTS: dict[str, Any] = {
     # dropped link is noticed before a command is lost on it.
     "health_check_interval": 30,
 }
+try:  # Recent redis-py: otherwise each client looks its own version up in the installed
+    # distributions' metadata (a few milliseconds per process, on every short command).
+    from redis.driver_info import DriverInfo
+
+    CLIENT_DEFAULTS["driver_info"] = DriverInfo(lib_version=redis.__version__)
+except ImportError:  # pragma: no cover - older redis-py: no such lookup to spare
+    pass
 
 _REDACTED = "***"
 
