@@ -69,6 +69,9 @@ __all__ = ["LiveGraph", "NotWriter", "analyze", "graph_name_for"]
 
 log = logging.getLogger(__name__)
 
+#: Fewer buffered events than this (or than ``flush_events``) are published in the caller's
+#: thread (see _flush_locked).
+_THREADED_SEND_MIN = 64
 _LIFECYCLE = frozenset(
     {
         EventType.ANALYSIS_STARTED,
@@ -693,7 +696,10 @@ class LiveGraph:
             return True
         try:
             self._settle()
-            self._publish_buffer(wait=wait)
+            # A few events are sent at once: a thread to overlap them with the analysis costs
+            # more than the send (an update publishes its lifecycle events a few at a time).
+            small = len(self._buffer) < min(_THREADED_SEND_MIN, self.flush_events)
+            self._publish_buffer(wait=wait or small)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             self.publish_error = exc
             log.warning("graphlive: Redis unavailable (%s); %d events kept", exc, len(self._buffer))
