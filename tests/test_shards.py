@@ -1,0 +1,150 @@
+"""A saved analysis restored in parts: an update unpickles only what it reaches.
+
+``Program`` pickles as a core plus one part per file (``graphlive.analysis.shards``); the
+analyzer's facts and the writer's outputs come back as lazy maps (``graphlive.analysis.
+lazy_maps``). These tests restore an analysis as a new process would (a pickle round trip) and
+check what an edit loads, and that the result is the fresh analysis' all the same.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+from graphlive.analysis import Analyzer
+from graphlive.analysis.lazy_maps import LazyMap, PackedOutputs
+from graphlive.graph import CodeGraph
+
+MODULES = 30
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A chain of modules, each calling the previous one, with a class hierarchy at the end."""
+    root = tmp_path / "chain"
+    pkg = root / "chain"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    for i in range(MODULES):
+        head = f"from chain.m{i - 1} import f{i - 1}\n\n" if i else ""
+        call = f"f{i - 1}(x)" if i else "x"
+        (pkg / f"m{i}.py").write_text(
+            f"{head}def f{i}(x):\n    return {call}\n\n\ndef g{i}():\n    return f{i}(1)\n"
+        )
+    (pkg / "shapes.py").write_text(
+        "class Base:\n    def run(self):\n        return 1\n\n\nclass Square(Base):\n    pass\n"
+    )
+    (pkg / "use.py").write_text(
+        "from chain.shapes import Square\n\n\ndef main():\n    return Square().run()\n"
+    )
+    return root
+
+
+def _restored(analyzer: Analyzer, root: Path) -> tuple[Analyzer, CodeGraph]:
+    """``analyzer`` saved and restored; the restored one writes into a copy of its graph."""
+    graph = CodeGraph(analyzer.graph.name)
+    graph.load_dict(analyzer.graph.to_dict())
+    state = pickle.loads(pickle.dumps(analyzer.export_state()))
+    return Analyzer.restore(root, graph, state, in_sync=True, workers=1), graph
+
+
+def _fresh(root: Path) -> CodeGraph:
+    graph = CodeGraph("fresh")
+    Analyzer(root, graph, workers=1).run()
+    return graph
+
+
+def _pending(analyzer: Analyzer) -> int:
+    assert analyzer.program is not None
+    shards = analyzer.program.solver.shards
+    return len(shards.blobs) if shards is not None else 0
+
+
+def test_a_one_function_edit_unpickles_the_parts_it_reaches(tree: Path) -> None:
+    analyzer = Analyzer(tree, CodeGraph("g"), workers=1)
+    analyzer.run()
+    restored, graph = _restored(analyzer, tree)
+    files = MODULES + 3
+    assert _pending(restored) == files  # nothing unpickled until something is needed
+    facts, outputs = restored.facts, restored.writer.outputs
+    assert isinstance(facts, LazyMap) and isinstance(outputs, LazyMap)
+    assert len(facts) == files and "chain/m7.py" in facts and dict.__len__(facts) == 0
+
+    m7 = tree / "chain" / "m7.py"
+    # A body edit whose values stay in the function (below the call: the sites of the
+    # expressions above it keep their numbers, so the call is the same constraint).
+    m7.write_text(m7.read_text() + "    y = [g7]\n")
+    summary = restored.update([m7])
+    assert summary.incremental and summary.files_parsed == 1
+    # The edited file's part, and its package's at most (where a new scope's owner is
+    # looked up): not the 30 others.
+    assert _pending(restored) >= files - 2
+    assert dict.__len__(facts) <= 2
+    assert dict.__len__(outputs) <= 3
+    assert graph == _fresh(tree)
+
+
+def test_a_class_change_after_a_restore_retracts_lookups_made_before_it(tree: Path) -> None:
+    """Lookups are not saved: ``Square().run()`` was looked up before the save, and a method
+    added to ``Square`` must still move the call to it."""
+    analyzer = Analyzer(tree, CodeGraph("g"), workers=1)
+    analyzer.run()
+    assert ("chain.use.main", "chain.shapes.Base.run") in {
+        (e.source, e.target) for e in analyzer.graph.edges()
+    }
+    restored, graph = _restored(analyzer, tree)
+    shapes = tree / "chain" / "shapes.py"
+    shapes.write_text(
+        shapes.read_text().replace("    pass\n", "    def run(self):\n        return 2\n")
+    )
+    restored.update([shapes])
+    edges = {(e.source, e.target) for e in graph.edges()}
+    assert ("chain.use.main", "chain.shapes.Square.run") in edges
+    assert ("chain.use.main", "chain.shapes.Base.run") not in edges
+    assert graph == _fresh(tree)
+
+
+def test_a_restored_analysis_saved_again_is_whole(tree: Path) -> None:
+    """Saving a restored analysis that loaded a few parts saves every part (the pending ones
+    are loaded first), and the next process continues from it exactly."""
+    analyzer = Analyzer(tree, CodeGraph("g"), workers=1)
+    analyzer.run()
+    first, graph = _restored(analyzer, tree)
+    m3 = tree / "chain" / "m3.py"
+    m3.write_text(m3.read_text() + "\n\ndef h3():\n    return g3()\n")
+    first.update([m3])
+    second, graph = _restored(first, tree)
+    assert _pending(second) == MODULES + 3
+    m20 = tree / "chain" / "m20.py"
+    m20.write_text(
+        m20.read_text().replace("return f20(1)", "return f20(2) + h()\n\n\ndef h():\n    return 3")
+    )
+    second.update([m20])
+    assert graph == _fresh(tree)
+
+
+def test_lazy_maps_behave_as_dicts() -> None:
+    fetched: list[str] = []
+
+    def fetch(key: str, token: int) -> int:
+        fetched.append(key)
+        return token * 10
+
+    lazy: LazyMap[str, int] = LazyMap({"a": 1, "b": 2, "c": 3}, fetch)
+    assert len(lazy) == 3 and "b" in lazy and "z" not in lazy and fetched == []
+    assert lazy["a"] == 10 and lazy.get("b") == 20 and lazy.get("z", -1) == -1
+    assert fetched == ["a", "b"]
+    lazy["c"] = 7  # a write replaces what was pending, unfetched
+    assert lazy.pop("c") == 7 and "c" not in lazy and fetched == ["a", "b"]
+    lazy["d"] = 4
+    del lazy["a"]
+    with pytest.raises(KeyError):
+        lazy["a"]
+    assert dict(lazy.items()) == {"b": 20, "d": 4} and len(lazy) == 2
+    packed = pickle.loads(pickle.dumps(PackedOutputs({"x": [1, 2], "y": "why"})))
+    restored = packed.restored()
+    assert len(restored) == 2 and dict.__len__(restored) == 0
+    assert restored["y"] == "why" and dict.__len__(restored) == 1
+    assert restored == {"x": [1, 2], "y": "why"}
