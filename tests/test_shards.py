@@ -148,3 +148,31 @@ def test_lazy_maps_behave_as_dicts() -> None:
     assert len(restored) == 2 and dict.__len__(restored) == 0
     assert restored["y"] == "why" and dict.__len__(restored) == 1
     assert restored == {"x": [1, 2], "y": "why"}
+
+
+def test_a_restored_lookup_through_an_unloaded_subclass_is_compared_when_its_base_changes(
+    tmp_path: Path,
+) -> None:
+    """``Sub().run()`` found ``Base.run`` through ``Mid``. An annotation naming ``run`` in
+    ``Mid`` (no value: no variable is written) makes ``Mid`` the definer: only comparing the
+    lookup made on ``Sub`` — saved in ``sub.py``'s part, which the edit of ``mid.py`` does not
+    load by itself — finds that the call changed."""
+    root = tmp_path / "h"
+    pkg = root / "h"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "base.py").write_text("class Base:\n    def run(self):\n        return 1\n")
+    (pkg / "mid.py").write_text("from h.base import Base\n\n\nclass Mid(Base):\n    pass\n")
+    (pkg / "sub.py").write_text("from h.mid import Mid\n\n\nclass Sub(Mid):\n    pass\n")
+    (pkg / "use.py").write_text("from h.sub import Sub\n\n\ndef main():\n    return Sub().run()\n")
+    analyzer = Analyzer(root, CodeGraph("g"), workers=1)
+    analyzer.run()
+    calls = {(e.source, e.target) for e in analyzer.graph.edges()}
+    assert ("h.use.main", "h.base.Base.run") in calls
+    restored, graph = _restored(analyzer, root)
+    mid = pkg / "mid.py"
+    mid.write_text(mid.read_text().replace("    pass\n", "    run: object\n"))
+    restored.update([mid])
+    fresh = _fresh(root)
+    assert ("h.use.main", "h.base.Base.run") not in {(e.source, e.target) for e in fresh.edges()}
+    assert graph == fresh

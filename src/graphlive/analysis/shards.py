@@ -20,11 +20,14 @@ program (:func:`attach`) unpickles a part when something in it is first needed:
   (``_SolverState.load_shard``, ``ProgramIndex.def_of`` and the like): a pending part's keys can
   never be created in the live tables, since the miss that would create one loads the part
   first;
-* what cannot be cut along files is not saved: attribute lookups (the solver's ``plans``) hold
-  the records of variables of their class's bases, in other files. Lookups, and the memos made
-  from them (``attr_memo``, ``name_memo``, ``def_singletons``), are recomputed on first use; a
-  class change then retracts every recorded user of a lookup whose old answer is not known
-  (``_Classes._changed_lookups``).
+* a class's attribute lookups (the solver's ``plans``: what each found, which a change of the
+  class is compared with) are in the part of the file defining the class. They hold the
+  records of the variables they read, some in other files: a loaded lookup is pointed at the
+  live records (``_Classes.relink``, which may load those files' parts), and forgets what it
+  bound. A lookup made since the restore is kept over the saved one (the same program state
+  answers both). Before a class change drops the lookups of the class and of its subclasses,
+  their parts are loaded (``_Classes._load_classes``). Memos (``attr_memo``, ``name_memo``,
+  ``def_singletons``, the value numbers) are not saved: recomputed on first use.
 
 Cutting a restored program loads its pending parts first. The core keeps what every update
 reads (the index's id maps, values, constraint files, class hierarchy memos, lookup users).
@@ -96,7 +99,7 @@ def cut(program: Program) -> dict[str, Any]:
     shards = Shards({}, dict(index.def_file), dict(index.file_numbers))
     count = len(index.files)
     parts: list[dict[str, Any]] = [
-        {"vars": {}, "slots": {}, "cons": [], "facts": facts} for facts in index.files
+        {"vars": {}, "slots": {}, "cons": [], "plans": {}, "facts": facts} for facts in index.files
     ]
     core_vars: dict[Any, Any] = {}
     for key, var in solver.vars.items():
@@ -112,6 +115,13 @@ def cut(program: Program) -> dict[str, Any]:
             core_slots[container] = box
         else:
             parts[number]["slots"][container] = box
+    core_plans: dict[str, Any] = {}
+    for cls, entries in solver.plans.items():
+        number = shards.owner((cls,))
+        if number is None or number >= count:
+            core_plans[cls] = entries
+        else:
+            parts[number]["plans"][cls] = entries
     cons = list(solver.cons)
     cwrites = list(solver.cwrites)
     targets = dict(solver.targets)
@@ -142,9 +152,9 @@ def cut(program: Program) -> dict[str, Any]:
     thin.bound = bound
     thin.on_file = None
     thin.shards = None
-    # Recomputed on first use (module docstring): lookups hold other files' variables.
     thin.vid = {}  # rebuilt from the values when first needed (intern)
-    thin.plans = {}
+    thin.plans = core_plans  # relinked by attach: they hold records of other parts' variables
+    # Memos, recomputed on first use (module docstring).
     thin.attr_memo = {}
     thin.name_memo = {}
     thin.def_singletons = {}
@@ -184,3 +194,6 @@ def attach(program: Program, state: dict[str, Any]) -> None:
     program.fallback = state["fallback"]
     program._star_modules = state["star_modules"]
     program._importers = state["importers"]
+    for entries in solver.plans.values():
+        for entry in entries.values():
+            solver.relink(entry)

@@ -35,6 +35,7 @@ from graphlive.analysis.solver_values import (
     ValueId,
     ValueSet,
     Variable,
+    VarKey,
     _add_reader,
     _Binder,
     _c3,
@@ -145,6 +146,8 @@ class _Classes(_Evaluation):
         on the order in which base classes became known."""
         affected = self._with_subclasses(list(self.mro_dirty))
         self.mro_dirty = set()
+        if self.shards is not None:
+            self._load_classes(affected)
         before = {
             cls: (
                 self.mro_cache.pop(cls, None),
@@ -186,20 +189,6 @@ class _Classes(_Evaluation):
                 continue
             if self._plan(cls, name, entry.after) != entry.plan:
                 seeds.extend(_members(users.get(key)))
-        for key, who in users.items():
-            # A lookup made without a plan kept (a restored solver saves none, see
-            # graphlive.analysis.shards; a plan dropped by an earlier change): its old answer is
-            # unknown, so its users are taken as changed.
-            if key in plans:
-                continue
-            if type(key) is str:
-                name = key
-            elif len(key) == 2 and not key[0].startswith("<"):
-                name = key[0]
-            else:
-                continue  # "<owner>", "<canon>" and "<via>" lookups, handled below
-            if names is None or name in names:
-                seeds.extend(_members(who))
         for name, owner in owners.items():
             if (names is None or name in names) and self.attr_owner(cls, name) != owner:
                 seeds.extend(_members(users.get(("<owner>", name))))
@@ -224,6 +213,8 @@ class _Classes(_Evaluation):
         was added or removed): drop what is cached about it and its subclasses, and return the
         constraints whose lookups through them now find something else."""
         affected = self._with_subclasses([cls])
+        if self.shards is not None:
+            self._load_classes(affected)
         before = {
             current: (
                 self.plans.pop(current, {}),
@@ -248,6 +239,38 @@ class _Classes(_Evaluation):
             plans, owners, canonical = before[current]
             seeds.extend(self._changed_lookups(current, plans, owners, canonical, names))
         return seeds
+
+    def _load_classes(self, classes: Iterable[str]) -> None:
+        """Load the saved parts holding these classes' lookups (a restored solver): their
+        answers before the change are what the change is compared with."""
+        for cls in classes:
+            shards = self.shards
+            if shards is None:
+                return
+            number = shards.owner((cls,))
+            if number is not None:
+                self.load_shard(number)
+
+    def relink(self, entry: _Lookup) -> None:
+        """Point a lookup restored from a saved part at the live records of the variables it
+        reads (the part's pickle held copies of other files' ones), and forget what it bound
+        (memos holding records too, and of an older epoch anyway)."""
+        chain, definer, _terminal = entry.plan
+        name = entry.name
+        entry.chain = tuple(self._record((owner, name)) for owner in chain)
+        entry.definer = self._record((definer, name)) if definer is not None else None
+        entry.bound_inst = None
+        entry.bound_cls = None
+
+    def _record(self, key: VarKey) -> Variable:
+        """The record of variable ``key``, created without a reader if there is none (as a new
+        lookup creates the records it reads)."""
+        var = self.vars.get(key)
+        if var is None and self.shards is not None:
+            var = self._fault(key)
+        if var is None:
+            var = self.vars[key] = [_EMPTY, None, None]
+        return var
 
     def _defines(self, cls: str, name: str) -> bool:
         return name in self.index.class_names.get(cls, _EMPTY_NAMES) or name in (

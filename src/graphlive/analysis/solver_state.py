@@ -169,9 +169,22 @@ class _SolverState:
             if last is not None:
                 bound[c] = last
         self.index.fill_file(number, part["facts"])
+        plans = self.plans
+        for cls, entries in part["plans"].items():
+            live = plans.get(cls)
+            if live is None:
+                live = plans[cls] = {}
+            for lookup, entry in entries.items():
+                # A lookup made since the restore is as good (the same program state).
+                if lookup not in live:
+                    self.relink(entry)
+                    live[lookup] = entry
         if not shards.blobs:
             self.shards = None
             self.index.pending = None
+
+    def relink(self, entry: _Lookup) -> None:
+        raise NotImplementedError  # graphlive.analysis.solver_classes
 
     def load_all(self) -> None:
         """Load every part still pending (before a pass over a whole table)."""
