@@ -272,22 +272,7 @@ class GraphWriter:
                 self._seed_working_copy(outputs, namespaces)
         graph = self.graph
         previous = {rel: self.outputs.get(rel) for rel in outputs}
-        for rel in outputs:
-            old = previous[rel]
-            if old is not None:
-                for node_id in old.nodes:
-                    if self._node_file.get(node_id) == rel:
-                        del self._node_file[node_id]
-        for rel, out in outputs.items():
-            for node_id in out.nodes:
-                self._node_file[node_id] = rel
-            if out.nodes or out.edges or out.diagnostics or rel in facts:
-                self.outputs[rel] = out
-            else:
-                self.outputs.pop(rel, None)
-        valid = {rel: self._valid_edges(out, namespaces) for rel, out in outputs.items()}
-        for rel, out in outputs.items():
-            self._tally(out, valid[rel], facts)
+        valid = self._remember(outputs, namespaces, facts)
         order = self.write_order(
             outputs, {rel: None if rel in force else old for rel, old in previous.items()}
         )
@@ -385,20 +370,33 @@ class GraphWriter:
     ) -> None:
         """Remember ``outputs`` as written (the graph holds them already: an update of another
         process wrote them after this writer's memory was saved), without writing anything."""
-        for rel, out in outputs.items():
+        self._remember(outputs, namespaces, facts)
+
+    def _remember(
+        self,
+        outputs: Mapping[str, FileOutput],
+        namespaces: Mapping[str, object],
+        facts: Mapping[str, FileFacts],
+    ) -> dict[str, dict[EdgeKey, Edge]]:
+        """Make ``outputs`` what this writer remembers of their files (node owners, outputs,
+        tallies); returns each file's valid edges."""
+        for rel in outputs:
             old = self.outputs.get(rel)
             if old is not None:
                 for node_id in old.nodes:
                     if self._node_file.get(node_id) == rel:
                         del self._node_file[node_id]
+        for rel, out in outputs.items():
             for node_id in out.nodes:
                 self._node_file[node_id] = rel
             if out.nodes or out.edges or out.diagnostics or rel in facts:
                 self.outputs[rel] = out
             else:
                 self.outputs.pop(rel, None)
-        for out in outputs.values():
-            self._tally(out, self._valid_edges(out, namespaces), facts)
+        valid = {rel: self._valid_edges(out, namespaces) for rel, out in outputs.items()}
+        for rel, out in outputs.items():
+            self._tally(out, valid[rel], facts)
+        return valid
 
     @staticmethod
     def write_order(
