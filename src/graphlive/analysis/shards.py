@@ -40,7 +40,7 @@ import pickle
 from typing import TYPE_CHECKING, Any
 
 from graphlive.analysis.resolve import PENDING_FACTS
-from graphlive.analysis.solver_values import _PENDING, VarKey
+from graphlive.analysis.solver_values import _PENDING, VarKey, _Lookup
 
 if TYPE_CHECKING:
     from graphlive.analysis.incremental import Program
@@ -118,10 +118,11 @@ def cut(program: Program) -> dict[str, Any]:
     core_plans: dict[str, Any] = {}
     for cls, entries in solver.plans.items():
         number = shards.owner((cls,))
+        saved = {lookup: _bare(entry) for lookup, entry in entries.items()}
         if number is None or number >= count:
-            core_plans[cls] = entries
+            core_plans[cls] = saved
         else:
-            parts[number]["plans"][cls] = entries
+            parts[number]["plans"][cls] = saved
     cons = list(solver.cons)
     cwrites = list(solver.cwrites)
     targets = dict(solver.targets)
@@ -174,6 +175,18 @@ def cut(program: Program) -> dict[str, Any]:
         "owners": shards.owners,
         "names": shards.files,
     }
+
+
+def _bare(entry: _Lookup) -> _Lookup:
+    """A copy of a lookup without the variable records it holds (and its binding memos, which
+    hold more): :meth:`~graphlive.analysis.solver_classes._Classes.relink` finds them again
+    from its plan. Pickled with them, a part would carry copies of other files' variables."""
+    bare = copy.copy(entry)
+    bare.chain = ()
+    bare.definer = None
+    bare.bound_inst = None
+    bare.bound_cls = None
+    return bare
 
 
 def attach(program: Program, state: dict[str, Any]) -> None:
