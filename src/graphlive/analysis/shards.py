@@ -102,12 +102,19 @@ def cut(program: Program) -> dict[str, Any]:
         {"vars": {}, "slots": {}, "cons": [], "plans": {}, "facts": facts} for facts in index.files
     ]
     core_vars: dict[Any, Any] = {}
+    part_vars = [part["vars"] for part in parts]
+    # The owner depends on the key's head alone: found once per head (a million variables of
+    # the stdlib have a tenth as many heads).
+    owners: dict[Any, int | None] = {}
     for key, var in solver.vars.items():
-        number = shards.owner(key)
+        head = key[0]
+        number = owners.get(head, -1)
+        if number == -1:
+            number = owners[head] = shards.owner(key)
         if number is None or number >= count:
             core_vars[key] = var
         else:
-            parts[number]["vars"][key] = var
+            part_vars[number][key] = var
     core_slots: dict[Any, Any] = {}
     for container, box in solver.slots.items():
         number = shards.owner((container,))
@@ -123,20 +130,19 @@ def cut(program: Program) -> dict[str, Any]:
             core_plans[cls] = saved
         else:
             parts[number]["plans"][cls] = saved
-    cons = list(solver.cons)
-    cwrites = list(solver.cwrites)
-    targets = dict(solver.targets)
-    bound = dict(solver.bound)
-    pending = bytearray(len(cons))
+    total = len(solver.cons)
+    pending = bytearray(total)
     cfile = solver.cfile
+    cwrites = solver.cwrites
+    targets_of = solver.targets.get
+    bound_of = solver.bound.get
+    part_cons = [part["cons"] for part in parts]
     for c, con in enumerate(solver.cons):
-        if con is None:
-            continue  # removed: nothing to load
-        record = (c, con, cwrites[c], targets.pop(c, None), bound.pop(c, None))
-        parts[cfile[c]]["cons"].append(record)
-        cons[c] = None
-        cwrites[c] = None
-        pending[c] = 1
+        if con is not None:  # (a removed one has nothing to load: None in the core)
+            part_cons[cfile[c]].append((c, con, cwrites[c], targets_of(c), bound_of(c)))
+            pending[c] = 1
+    targets = {c: hit for c, hit in solver.targets.items() if not pending[c]}
+    bound = {c: last for c, last in solver.bound.items() if not pending[c]}
     thin_index = copy.copy(index)
     thin_index.files = []
     thin_index.defs = {}
@@ -147,8 +153,8 @@ def cut(program: Program) -> dict[str, Any]:
     thin.index = thin_index
     thin.vars = core_vars
     thin.slots = core_slots
-    thin.cons = cons
-    thin.cwrites = cwrites
+    thin.cons = [None] * total
+    thin.cwrites = [None] * total
     thin.targets = targets
     thin.bound = bound
     thin.on_file = None
