@@ -8,10 +8,13 @@ One entry per (graph, analysed folder), under ``<data dir>/analysis-cache/`` (se
   (:mod:`graphlive.analysis.manifest`), how discovery named things, and the last summary. With it
   alone a new process tells an unchanged tree (nothing to do) from a changed one;
 * ``state.pickle`` (large: facts of every file, the resolved program, what the graph writer
-  remembers; ~25 MB for Django): read only when something must be re-analysed. It is written
-  after full analyses; after an incremental one only the header is (a new graph position and
-  stamps, plus the files written since the state, :attr:`Header.dirty`), so that a one-file
-  change costs a small write rather than the whole state.
+  remembers; ~30 MB for Django): read only when something must be re-analysed, and then only
+  its core: the per-file parts are unpickled as the update reaches them
+  (:mod:`graphlive.analysis.shards`, :mod:`graphlive.analysis.lazy_maps`). It is written after
+  full analyses; after an incremental one only the header is (a new graph position and stamps,
+  plus the files written since the state, :attr:`Header.dirty`, and what was written for them,
+  :attr:`Header.written`), so that a one-file change costs a small write rather than the whole
+  state.
 
 Contracts:
 
