@@ -386,6 +386,12 @@ def _restored(analyzer: Analyzer, root: Path, graph: CodeGraph) -> Analyzer:
     return restored
 
 
+#: Both properties: long examples, big data.
+_EDITS = settings(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+
+
 def _edit_and_compare(data: st.DataObject, *, restore: bool) -> None:
     choose = Chooser(data)
     with tempfile.TemporaryDirectory(prefix="glprop-") as tmp:
@@ -416,21 +422,13 @@ def _edit_and_compare(data: st.DataObject, *, restore: bool) -> None:
             assert got == counts, f"step {step}, {touched}: summary {got} != {counts}"
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@settings(_EDITS, max_examples=60)
 @given(st.data())
 def test_incremental_equals_full_analysis_after_any_edits(data: st.DataObject) -> None:
     _edit_and_compare(data, restore=False)
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@settings(_EDITS, max_examples=40)
 @given(st.data())
 def test_a_restored_analysis_continues_exactly_after_any_edits(data: st.DataObject) -> None:
     """Each update runs on an analyzer restored from the previous one's saved state (a new

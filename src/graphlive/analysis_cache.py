@@ -122,22 +122,33 @@ def version_key() -> str:
 
 def _stat_signature(folder: Path) -> str:
     """What :func:`analysis_digest` reads, by name, size and modification time."""
+    h = _environment_hash()
+    found = [(path.as_posix(), *_size_and_time(path)) for path in _analysis_files(folder)]
+    h.update(repr(found).encode())
+    return h.hexdigest()
+
+
+def _size_and_time(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def _environment_hash() -> hashlib.blake2b:
+    """A digest started with what besides the sources decides the key: the cache format, the
+    Python version and implementation, the installed grammars."""
     h = hashlib.blake2b(digest_size=12)
     h.update(f"{_FORMAT}|{sys.implementation.cache_tag}|{sys.version_info[:3]}".encode())
     h.update(repr(grammar_versions()).encode())
+    return h
+
+
+def _analysis_files(folder: Path) -> list[Path]:
+    """The sources and compiled modules of the analysis package in ``folder``, subpackages
+    too (the other languages' analyses, polyglot/, write saved outputs), sorted."""
     compiled = tuple(EXTENSION_SUFFIXES)
-    found: list[tuple[str, int, int]] = []
-    pending = [str(folder)]
-    while pending:
-        with os.scandir(pending.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append(entry.path)
-                elif entry.name.endswith(".py") or entry.name.endswith(compiled):
-                    st = entry.stat()
-                    found.append((entry.path, st.st_size, st.st_mtime_ns))
-    h.update(repr(sorted(found)).encode())
-    return h.hexdigest()
+    return sorted(
+        path for path in folder.rglob("*") if path.suffix == ".py" or path.name.endswith(compiled)
+    )
 
 
 def grammar_versions() -> list[str]:
@@ -171,15 +182,10 @@ def analysis_digest(folder: Path) -> str:
     """:func:`version_key` of the analysis package in ``folder``. Compiled modules (the mypyc
     build) count by content: their classes pickle differently from the pure build's, and in an
     editable checkout a stale one runs instead of the source beside it."""
-    h = hashlib.blake2b(digest_size=12)
-    h.update(f"{_FORMAT}|{sys.implementation.cache_tag}|{sys.version_info[:3]}".encode())
-    h.update(repr(grammar_versions()).encode())
-    compiled = tuple(EXTENSION_SUFFIXES)
-    # Subpackages too: the other languages' analyses (polyglot/) write saved outputs.
-    for path in sorted(folder.rglob("*")):
-        if path.suffix == ".py" or path.name.endswith(compiled):
-            h.update(path.relative_to(folder).as_posix().encode())
-            h.update(path.read_bytes())
+    h = _environment_hash()
+    for path in _analysis_files(folder):
+        h.update(path.relative_to(folder).as_posix().encode())
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 

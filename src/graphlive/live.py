@@ -451,8 +451,8 @@ class LiveGraph:
                     return self._unchanged(entry, header, record)
                 self._walked = walked  # the rescan that follows need not walk again
             self._needs_reset = False
-            state = entry.state(header) if synced and header is not None else None
-            if state is not None and header is not None:
+            state = entry.state(header) if header is not None else None
+            if synced and state is not None and header is not None:
                 # The graph is what the saved analysis remembers: not read from Redis (the
                 # update writes into a working copy; ``graph`` reads it when used).
                 self.epoch_note = None
@@ -468,7 +468,6 @@ class LiveGraph:
             else:
                 self.epoch_note = None
                 self._since_snapshot = self.position.seq - record.snapshot_seq
-                state = entry.state(header) if header is not None else None
                 if state is not None and header is not None:
                     self.analyzer = self._restore(state, header, in_sync=synced, workers=workers)
                 return None

@@ -244,21 +244,15 @@ class _Classes(_Evaluation):
         """Load the saved parts holding these classes' lookups (a restored solver): their
         answers before the change are what the change is compared with."""
         for cls in classes:
-            shards = self.shards
-            if shards is None:
+            if self.shards is None:
                 return
-            number = shards.owner((cls,))
-            if number is not None:
-                self.load_shard(number)
+            self._load_part_of((cls,))
 
     def relink(self, entry: _Lookup) -> None:
         """Point a lookup restored from a saved part at the live records of the variables it
         reads (the part's pickle held copies of other files' ones), and forget what it bound
         (memos holding records too, and of an older epoch anyway)."""
-        chain, definer, _terminal = entry.plan
-        name = entry.name
-        entry.chain = tuple(self._record((owner, name)) for owner in chain)
-        entry.definer = self._record((definer, name)) if definer is not None else None
+        entry.chain, entry.definer = self._plan_records(entry.plan, entry.name)
         entry.bound_inst = None
         entry.bound_cls = None
 
@@ -355,20 +349,15 @@ class _Classes(_Evaluation):
         """A new lookup entry: the plan, and the records of the variables it reads (created
         as :meth:`read` would, without a reader yet)."""
         plan = self._plan(cls, name, after)
+        chain, definer = self._plan_records(plan, name)
+        return _Lookup(cls, name, after, plan, chain, definer)
+
+    def _plan_records(self, plan: _Plan, name: str) -> tuple[tuple[Variable, ...], Variable | None]:
+        """The records a lookup of ``name`` with ``plan`` reads: the classes before the
+        definer, then the definer's."""
         chain, definer, _terminal = plan
-        vars_ = self.vars
-        records: list[Variable] = []
-        for owner in (*chain, definer) if definer is not None else chain:
-            key = (owner, name)
-            var = vars_.get(key)
-            if var is None and self.shards is not None:
-                var = self._fault(key)
-            if var is None:
-                var = vars_[key] = [_EMPTY, None, None]
-            records.append(var)
-        if definer is not None:
-            return _Lookup(cls, name, after, plan, tuple(records[:-1]), records[-1])
-        return _Lookup(cls, name, after, plan, tuple(records), None)
+        records = tuple(self._record((owner, name)) for owner in chain)
+        return records, self._record((definer, name)) if definer is not None else None
 
     def _bind_entry(
         self,

@@ -194,16 +194,21 @@ class _SolverState:
         self.shards = None
         self.index.pending = None
 
-    def _fault(self, key: VarKey) -> Variable | None:
-        """The record of variable ``key`` after loading the part that owns it, if pending."""
+    def _load_part_of(self, key: VarKey) -> bool:
+        """Load the pending part that owns ``key`` (a variable's, or ``(container,)``,
+        ``(class,)``); whether there was one."""
         shards = self.shards
         if shards is None:
-            return None
+            return False
         number = shards.owner(key)
         if number is None or number not in shards.blobs:
-            return None
+            return False
         self.load_shard(number)
-        return self.vars.get(key)
+        return True
+
+    def _fault(self, key: VarKey) -> Variable | None:
+        """The record of variable ``key`` after loading the part that owns it, if pending."""
+        return self.vars.get(key) if self._load_part_of(key) else None
 
     def _load_constraint(self, c: int) -> None:
         """Load the part holding constraint ``c`` if it is pending."""
@@ -399,11 +404,8 @@ class _SolverState:
 
     def _container(self, container: ContainerKey) -> _Container | None:
         box = self.slots.get(container)
-        if box is None and self.shards is not None:
-            number = self.shards.owner((container,))
-            if number is not None:
-                self.load_shard(number)
-                box = self.slots.get(container)
+        if box is None and self.shards is not None and self._load_part_of((container,)):
+            box = self.slots.get(container)
         return box
 
     def all_slots(self, container: ContainerKey) -> ValueSet:

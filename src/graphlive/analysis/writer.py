@@ -96,7 +96,7 @@ class GraphWriter:
         #: Whether :attr:`graph` is a *working copy*: it holds only what the last update
         #: touched, the whole graph being elsewhere (in Redis, unchanged by anyone else since
         #: this writer's memory was saved). Each update first seeds the copy from this memory
-        #: with what its transactions touch (:meth:`_seed_working_copy`), so that they emit
+        #: with what its transactions touch (:meth:`_seed`), so that they emit
         #: the events they would on the whole graph.
         self.partial = False
         #: Gives the whole graph when a write needs it (a full run, files whose graph content
@@ -269,10 +269,11 @@ class GraphWriter:
             if force or self._externals_changed:
                 self._whole_graph()
             else:
-                self._seed_working_copy(outputs, namespaces)
+                self.graph.drop_content()
+                self._seed(self.graph, outputs, namespaces)
         graph = self.graph
         previous = {rel: self.outputs.get(rel) for rel in outputs}
-        valid = self._remember(outputs, namespaces, facts)
+        valid = self.adopt(outputs, namespaces, facts)
         order = self.write_order(
             outputs, {rel: None if rel in force else old for rel, old in previous.items()}
         )
@@ -292,15 +293,14 @@ class GraphWriter:
             self._refresh_externals()
         return diagnostics, order
 
-    def _seed_working_copy(
-        self, outputs: Mapping[str, FileOutput], namespaces: Mapping[str, object]
+    def _seed(
+        self, graph: CodeGraph, outputs: Mapping[str, FileOutput], namespaces: Mapping[str, object]
     ) -> None:
-        """Load the working copy with what writing ``outputs`` touches, from this writer's
-        memory (which the whole graph equals): the files' nodes and edges, the nodes at both
-        ends of their old and new edges, and the edges of other files into nodes they remove
-        (removing a node takes those along)."""
-        graph = self.graph
-        graph.drop_content()
+        """Seed ``graph`` with what writing ``outputs`` touches, from this writer's memory
+        (which the whole graph equals): the files' nodes and edges, the nodes at both ends of
+        their old and new edges, and the edges of other files into nodes they remove (removing
+        a node takes those along). With every file's output as it is remembered, that is the
+        whole graph."""
         nodes: dict[str, Node] = {}
         edges: list[Edge] = []
         ends: set[str] = set()
@@ -347,39 +347,19 @@ class GraphWriter:
     def whole_graph_from_memory(self, graph: CodeGraph, namespaces: Mapping[str, object]) -> None:
         """Seed ``graph`` with everything this writer remembers writing: the whole graph, for
         a writer holding a working copy that must republish it (Redis lost its history)."""
-        nodes: dict[str, Node] = {}
-        edges: list[Edge] = []
-        for out in self.outputs.values():
-            nodes.update(out.nodes)
-        for out in self.outputs.values():
-            held = self._valid_edges(out, namespaces)
-            edges.extend(held.values())
-            for key in held:
-                for end in (key[1], key[2]):
-                    if end not in nodes:
-                        node = self._held_node(end, namespaces)
-                        if node is not None:
-                            nodes[end] = node
-        graph.seed(nodes.values(), edges)
+        self._seed(graph, self.outputs, namespaces)
 
     def adopt(
         self,
         outputs: Mapping[str, FileOutput],
         namespaces: Mapping[str, object],
         facts: Mapping[str, FileFacts],
-    ) -> None:
-        """Remember ``outputs`` as written (the graph holds them already: an update of another
-        process wrote them after this writer's memory was saved), without writing anything."""
-        self._remember(outputs, namespaces, facts)
-
-    def _remember(
-        self,
-        outputs: Mapping[str, FileOutput],
-        namespaces: Mapping[str, object],
-        facts: Mapping[str, FileFacts],
     ) -> dict[str, dict[EdgeKey, Edge]]:
         """Make ``outputs`` what this writer remembers of their files (node owners, outputs,
-        tallies); returns each file's valid edges."""
+        tallies) without writing anything: what :meth:`write_changes` does before writing,
+        and all there is to do when the graph holds them already (an update of another
+        process wrote them after this writer's memory was saved). Returns each file's valid
+        edges."""
         for rel in outputs:
             old = self.outputs.get(rel)
             if old is not None:
