@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from graphlive.analysis.facts import (
     C_ASSIGN,
@@ -87,6 +87,8 @@ from graphlive.analysis.solver_values import (
     V_EXT,
     ValueId,
 )
+
+_T = TypeVar("_T")
 
 #: The :attr:`ProgramIndex.files` entry of a file whose saved part is not loaded yet.
 PENDING_FACTS = FileFacts(file="", module="", is_package=False, missing=True)
@@ -276,23 +278,22 @@ class ProgramIndex:
             ident = ident.rpartition(".")[0]
         return False
 
+    def _entry(self, table: dict[str, _T], ident: str) -> _T | None:
+        """``table[ident]`` (one of the tables filled by :meth:`fill_file`), after loading the
+        part of the file that would define it if that part is pending."""
+        found = table.get(ident)
+        if found is None and self.pending is not None and self._load_owner(ident):
+            found = table.get(ident)
+        return found
+
     def def_of(self, ident: str) -> DefFact | None:
-        d = self.defs.get(ident)
-        if d is None and self.pending is not None and self._load_owner(ident):
-            d = self.defs.get(ident)
-        return d
+        return self._entry(self.defs, ident)
 
     def params_of(self, ident: str) -> Params | None:
-        params = self.params.get(ident)
-        if params is None and self.pending is not None and self._load_owner(ident):
-            params = self.params.get(ident)
-        return params
+        return self._entry(self.params, ident)
 
     def scope_of(self, sid: str) -> ScopeFact | None:
-        scope = self.scopes.get(sid)
-        if scope is None and self.pending is not None and self._load_owner(sid):
-            scope = self.scopes.get(sid)
-        return scope
+        return self._entry(self.scopes, sid)
 
     def facts_of(self, number: int) -> FileFacts:
         facts = self.files[number]
@@ -479,7 +480,7 @@ def resolve(index: ProgramIndex, on_file: Callable[[int, int], None] | None = No
 def file_links(solver: _Solver, file_no: int) -> FileLinks:
     """The links of one file from the solver's current state."""
     index = solver.index
-    facts = index.files[file_no]
+    facts = index.facts_of(file_no)  # (a restored program: loads the file's part)
     link = FileLinks()
     if facts.missing:
         return link
