@@ -176,3 +176,19 @@ def test_a_restored_lookup_through_an_unloaded_subclass_is_compared_when_its_bas
     fresh = _fresh(root)
     assert ("h.use.main", "h.base.Base.run") not in {(e.source, e.target) for e in fresh.edges()}
     assert graph == fresh
+
+
+def test_a_pending_files_links_are_computed_from_its_part(tree: Path) -> None:
+    """Relinking a file an update never reached (an importer of a module that appeared, say)
+    reads its part: the links equal the saved ones (once they came out empty)."""
+    from graphlive.analysis.resolve import file_links
+
+    analyzer = Analyzer(tree, CodeGraph("g"), workers=1)
+    analyzer.run()
+    assert analyzer.program is not None
+    restored, _graph = _restored(analyzer, tree)
+    assert restored.program is not None
+    number = restored.program.index.file_numbers["chain/use.py"]
+    assert _pending(restored) == MODULES + 3  # its part among them
+    links = file_links(restored.program.solver, number)
+    assert links.calls and links == analyzer.program.links[number]
