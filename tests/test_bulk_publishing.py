@@ -17,6 +17,7 @@ import graphlive.live
 from graphlive.analysis.progress import Progress
 from graphlive.bus import Bus, load_graph
 from graphlive.bus.inflight import InFlightSend
+from graphlive.bus.keys import GraphKeys
 from graphlive.bus.writer_lease import WriterLease
 from graphlive.graph import CodeGraph
 from graphlive.live import LiveGraph
@@ -236,3 +237,48 @@ def test_a_paused_heartbeat_never_takes_back_a_lost_lease(
         pass
     assert redis_client.get(key) is None  # this session did not take it back
     lease.release()
+
+
+@pytest.mark.parametrize("prompt_after", [60.0, 0.0])
+def test_lifecycle_events_are_sent_as_they_pass_once_the_run_is_old_enough(
+    tmp_path: Path,
+    redis_url: str,
+    graph_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    prompt_after: float,
+) -> None:
+    """Before ``prompt_after`` a run's lifecycle events wait for its changes (one send for a
+    short update); after it, each is sent as it passes (a view shows progress)."""
+    from graphlive.bus.publisher import Publisher
+    from graphlive.events import EventType, decode
+
+    monkeypatch.setenv("GRAPHLIVE_DATA_DIR", str(tmp_path / "data"))
+    root = _tree(tmp_path / "t", modules=4, functions=2)
+    lg = LiveGraph(graph_name, root=root, redis_url=redis_url)
+    lg.analyze(root, workers=1)
+    sends: list[int] = []
+    real = Publisher.publish_encoded
+
+    def counting(self: Publisher, bodies: list[bytes]) -> object:
+        sends.append(len(bodies))
+        return real(self, bodies)
+
+    monkeypatch.setattr(Publisher, "publish_encoded", counting)
+    lg.prompt_after = prompt_after
+    before = lg.position.seq
+    edited = root / "pkg" / "m2.py"
+    edited.write_text(edited.read_text() + "\ndef added(x):\n    return f2(x)\n")
+    lg.update([edited])
+    client = redis.Redis.from_url(redis_url)
+    stream = GraphKeys(graph_name).events
+    types = [decode(f[b"e"]).type for _, f in client.xrange(stream, f"{before + 1}-0", "+")]
+    client.close()
+    lg.close()
+    assert types[0] is EventType.ANALYSIS_STARTED and types[-1] is EventType.ANALYSIS_COMPLETED
+    assert EventType.NODE_ADDED in types
+    lifecycle = sum(t.value.startswith("analysis_") for t in types)
+    assert lifecycle >= 3  # started, progress of each phase, completed
+    if prompt_after:
+        assert sends == [len(types)]
+    else:
+        assert len(sends) >= lifecycle - 1 and sends[0] == 1  # analysis_started on its own

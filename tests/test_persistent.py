@@ -35,6 +35,8 @@ _CHILD = textwrap.dedent(
     root, graph, url, reset, pause = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
     lg = LiveGraph(graph, root=root, redis_url=url)
     lg.wait_note = lambda text: print("NOTE " + text, file=sys.stderr, flush=True)
+    if pause:
+        lg.prompt_after = 0  # paused mid-run: what came before is published (a short run waits)
 
     def progress(p):
         if pause == "write" and p.phase == "write" and p.done * 2 >= p.total:

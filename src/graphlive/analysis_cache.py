@@ -104,7 +104,8 @@ def version_key() -> str:
     Reading and hashing every source costs a few milliseconds, on every analysis of a new
     process: the digest is remembered in the data folder (``analysis-version``) under a
     signature of the same files' sizes and modification times (as Python validates its
-    bytecode caches), and computed again when that signature changes."""
+    bytecode caches) and of the import path's folders (:func:`_stat_signature`), and computed
+    again when that signature changes."""
     folder = Path(__file__).resolve().parent / "analysis"
     signature = _stat_signature(folder)
     memo = data_dir() / "analysis-version"
@@ -121,36 +122,59 @@ def version_key() -> str:
 
 
 def _stat_signature(folder: Path) -> str:
-    """What :func:`analysis_digest` reads, by name, size and modification time."""
-    h = _environment_hash()
-    found = [(path.as_posix(), *_size_and_time(path)) for path in _analysis_files(folder)]
+    """What :func:`analysis_digest` reads, by name, size and modification time, without
+    reading, importing or looking anything up: the analysis files' stats, and the modification
+    times of the import path's ``site-packages`` (and Debian's ``dist-packages``) folders in
+    place of the grammars' versions (installing, upgrading or removing a distribution adds or
+    removes entries there). Other import path folders are left out: the working directory or
+    a script's folder change all the time, and grammars are not installed there."""
+    h = hashlib.blake2b(digest_size=12)
+    h.update(_ENVIRONMENT.encode())
+    found: list[tuple[str, int, int]] = []
+    for entry in sys.path:
+        if os.path.basename(entry) in _SITE_FOLDERS:
+            found.append((entry, *_size_and_time(entry)))
+    for name, path in _analysis_files(folder):
+        found.append((name, *_size_and_time(path)))
     h.update(repr(found).encode())
     return h.hexdigest()
 
 
-def _size_and_time(path: Path) -> tuple[int, int]:
-    st = path.stat()
+def _size_and_time(path: str) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return -1, -1
     return st.st_size, st.st_mtime_ns
 
 
-def _environment_hash() -> hashlib.blake2b:
-    """A digest started with what besides the sources decides the key: the cache format, the
-    Python version and implementation, the installed grammars."""
-    h = hashlib.blake2b(digest_size=12)
-    h.update(f"{_FORMAT}|{sys.implementation.cache_tag}|{sys.version_info[:3]}".encode())
-    h.update(repr(grammar_versions()).encode())
-    return h
+_SITE_FOLDERS = ("site-packages", "dist-packages")
+#: What besides the sources and grammars decides the key: the cache format, the Python version
+#: and implementation.
+_ENVIRONMENT = f"{_FORMAT}|{sys.implementation.cache_tag}|{sys.version_info[:3]}"
 
 
-def _analysis_files(folder: Path) -> list[Path]:
+def _analysis_files(folder: Path) -> list[tuple[str, str]]:
     """The sources and compiled modules of the analysis package in ``folder``, subpackages
-    too (the other languages' analyses, polyglot/, write saved outputs), sorted."""
+    too (the other languages' analyses, polyglot/, write saved outputs), sorted: each as its
+    path relative to ``folder`` (with ``/``) and its full path."""
     compiled = tuple(EXTENSION_SUFFIXES)
-    return sorted(
-        path for path in folder.rglob("*") if path.suffix == ".py" or path.name.endswith(compiled)
-    )
+    found: list[tuple[str, str]] = []
+    pending = [("", str(folder))]
+    while pending:
+        prefix, directory = pending.pop()
+        with os.scandir(directory) as listing:
+            for entry in listing:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        pending.append((f"{prefix}{entry.name}/", entry.path))
+                elif entry.name.endswith(".py") or entry.name.endswith(compiled):
+                    found.append((prefix + entry.name, entry.path))
+    found.sort()
+    return found
 
 
+@cache
 def grammar_versions() -> list[str]:
     """The installed tree-sitter distributions as their ``.dist-info`` names (name and
     version), found beside each package without importing it (a few milliseconds, where
@@ -182,10 +206,13 @@ def analysis_digest(folder: Path) -> str:
     """:func:`version_key` of the analysis package in ``folder``. Compiled modules (the mypyc
     build) count by content: their classes pickle differently from the pure build's, and in an
     editable checkout a stale one runs instead of the source beside it."""
-    h = _environment_hash()
-    for path in _analysis_files(folder):
-        h.update(path.relative_to(folder).as_posix().encode())
-        h.update(path.read_bytes())
+    h = hashlib.blake2b(digest_size=12)
+    h.update(_ENVIRONMENT.encode())
+    h.update(repr(grammar_versions()).encode())
+    for name, path in _analysis_files(folder):
+        h.update(name.encode())
+        with open(path, "rb") as fh:
+            h.update(fh.read())
     return h.hexdigest()
 
 

@@ -72,6 +72,9 @@ log = logging.getLogger(__name__)
 #: Fewer buffered events than this (or than ``flush_events``) are published in the caller's
 #: thread (see _flush_locked).
 _THREADED_SEND_MIN = 64
+#: A bulk run's lifecycle events are sent as they pass once it has run this long (seconds); a
+#: shorter run, such as a one-file update of a few milliseconds, sends them with its changes.
+PROMPT_AFTER_S = 0.1
 _LIFECYCLE = frozenset(
     {
         EventType.ANALYSIS_STARTED,
@@ -120,6 +123,8 @@ class LiveGraph:
         self.flush_events = flush_events
         self.snapshot_every = snapshot_every
         self.max_buffer = max_buffer
+        #: See :data:`PROMPT_AFTER_S`.
+        self.prompt_after = PROMPT_AFTER_S
         self.position = Position()
         self.publish_error: BaseException | None = None
         self.last_summary: AnalysisSummary | None = None
@@ -127,6 +132,7 @@ class LiveGraph:
         # The send still running while a bulk run goes on (at most one; see _flush).
         self._inflight: InFlightSend | None = None
         self._bulk = False
+        self._bulk_since = 0.0
         # Every session starts a fresh epoch; after dropping events, one with the full graph.
         self._needs_reset = publish
         self._needs_full_graph = False
@@ -424,11 +430,11 @@ class LiveGraph:
         to do); otherwise leaves :attr:`analyzer` (restored or ``None``) and the graph ready
         for the run."""
         from graphlive.analysis_cache import CacheEntry, root_id
-        from graphlive.resume import history_complete, read_record, reset_reason
+        from graphlive.resume import read_with_history, reset_reason
 
         assert self.bus is not None
         client = self.bus.client
-        record = read_record(client, self.name)
+        record, complete = read_with_history(client, self.name)
         rid = root_id(root)
         entry = CacheEntry(self.name, rid)
         header = entry.header()
@@ -436,7 +442,7 @@ class LiveGraph:
         self._attached = True
         self.analyzer = None
         self._saved = None
-        if reason is None and not history_complete(client, self.name, record):
+        if reason is None and not complete:
             reason = self._lost_history
         if reason is None:
             from graphlive.resume import in_sync, tree_unchanged
@@ -641,6 +647,7 @@ class LiveGraph:
         self, body: Callable[[], AnalysisSummary], *, snapshot: bool = True
     ) -> AnalysisSummary:
         self._bulk = True
+        self._bulk_since = time.perf_counter()
         try:
             summary = body()
         finally:
@@ -668,10 +675,15 @@ class LiveGraph:
             return
         if not self._bulk:
             self.flush()
-        elif len(self._buffer) >= self.flush_events or any(e.type in _LIFECYCLE for e in batch):
+        elif len(self._buffer) >= self.flush_events or (
+            any(e.type in _LIFECYCLE for e in batch)
+            and time.perf_counter() - self._bulk_since >= self.prompt_after
+        ):
             # A bulk run goes on while its events are sent (bus/inflight.py). The send before
             # is settled first: when a progress report is made, everything before the report
             # that carried the last one is in Redis (and a progress callback can rely on it).
+            # Before prompt_after, each lifecycle event would cost a round trip of its own in a
+            # run that ends before anyone could see it.
             self._flush(wait=False)
 
     def flush(self) -> bool:

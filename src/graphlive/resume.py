@@ -31,9 +31,9 @@ from graphlive.events import decode as decode_event
 __all__ = [
     "ANALYSIS_FORMAT",
     "GraphRecord",
-    "history_complete",
     "in_sync",
     "read_record",
+    "read_with_history",
     "reset_reason",
     "tree_unchanged",
 ]
@@ -64,7 +64,10 @@ def _text(value: Any) -> str:
 
 
 def read_record(client: Client, graph: str) -> GraphRecord:
-    raw: Any = client.hgetall(GraphKeys(graph).meta)
+    return _record(client.hgetall(GraphKeys(graph).meta))
+
+
+def _record(raw: Any) -> GraphRecord:
     meta = {_text(k): _text(v) for k, v in raw.items()}
     fmt = meta.get("analysis_format", "")
     return GraphRecord(
@@ -115,20 +118,25 @@ def in_sync(client: Client, graph: str, header: Header, record: GraphRecord) -> 
     return True
 
 
-def history_complete(client: Client, graph: str, record: GraphRecord) -> bool:
-    """Whether Redis still holds what rebuilds the graph: a snapshot (or the epoch's start) and
-    every event after it (a cheap check of the stream's first entry, no replay)."""
+def read_with_history(client: Client, graph: str) -> tuple[GraphRecord, bool]:
+    """The graph's record, and whether Redis still holds what rebuilds the graph: a snapshot (or
+    the epoch's start) and every event after it (a cheap check of the stream's first entry, no
+    replay). One round trip (the keys share the graph's slot)."""
     keys = GraphKeys(graph)
+    pipe = client.pipeline(transaction=False)
+    pipe.hgetall(keys.meta)
+    pipe.exists(keys.snapshot)
+    pipe.xrange(keys.events, "-", "+", count=1)
+    raw, snapshot, first = pipe.execute()
+    record = _record(raw)
     base = record.snapshot_seq
-    if base and not client.exists(keys.snapshot):
-        return False
+    if base and not snapshot:
+        return record, False
     if record.seq == base:
-        return True
-    first: Any = client.xrange(keys.events, "-", "+", count=1)
+        return record, True
     if not first:
-        return False
-    seq = int(_text(first[0][0]).partition("-")[0])
-    return seq <= base + 1
+        return record, False
+    return record, int(_text(first[0][0]).partition("-")[0]) <= base + 1
 
 
 def tree_unchanged(disc: Discovery, header: Header) -> bool:

@@ -73,6 +73,7 @@ from graphlive.analysis.resolve import (
     file_links,
     star_modules,
 )
+from graphlive.analysis.shards import attach, cut
 from graphlive.analysis.solver_values import C_DECO, decorator_checks
 
 __all__ = ["FileChange", "Program", "UpdateStats"]
@@ -237,13 +238,9 @@ class Program:
     def __getstate__(self) -> dict[str, Any]:
         """Pickled in parts, one per file (:mod:`graphlive.analysis.shards`): a process
         continuing the analysis unpickles only the parts its updates reach."""
-        from graphlive.analysis.shards import cut
-
         return cut(self)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        from graphlive.analysis.shards import attach
-
         attach(self, state)
 
     def load_all(self) -> None:

@@ -145,10 +145,6 @@ class Publisher:
         return (epoch.decode() if epoch else "", int(seq) if seq else 0)
 
     def _send(self, bodies: Sequence[bytes], *, reset: bool) -> PublishResult:
-        if not self._registered:
-            # Not slot-bound to the graph, so it cannot be in the script; idempotent.
-            self.client.sadd(GRAPHS_SET, self.graph)
-            self._registered = True
         keys = [
             self.keys.events, self.keys.meta, self.keys.snapshot, self.keys.live, self.keys.writer
         ]  # fmt: skip
@@ -158,9 +154,14 @@ class Publisher:
             return PublishResult(epoch=self.head()[0], first=1, last=0)
 
         floor_epoch, floor_seq = self._floor
+        # The graphs set is not slot-bound to the graph, so it cannot be in the script; it goes
+        # in the same round trip as the first send (idempotent).
+        register = not self._registered
 
         def execute() -> list[Any]:
             pipe = self.client.pipeline(transaction=False)
+            if register:
+                pipe.sadd(GRAPHS_SET, self.graph)
             size = self.batch_size
             for i in range(0, max(len(bodies), 1), size):
                 flag = "1" if (reset and i == 0) else "0"
@@ -170,7 +171,8 @@ class Publisher:
                 # EVALSHA itself: a Script object in a pipeline makes redis-py send SCRIPT
                 # EXISTS first, a second round trip per call (NOSCRIPT is handled below).
                 pipe.evalsha(self._script.sha, len(keys), *keys, *args)
-            return list(pipe.execute())
+            replies = list(pipe.execute())
+            return replies[1:] if register else replies
 
         try:
             try:
@@ -188,6 +190,7 @@ class Publisher:
                 holder = text.partition(_NOT_WRITER)[2].strip()
                 raise NotWriter(self.graph, holder.removeprefix("graph is written by ")) from None
             raise
+        self._registered = True
         ranges = tuple((int(r[0]), int(r[1]), _text(r[2])) for r in replies)
         self._floor = (ranges[-1][2], ranges[-1][1])
         return PublishResult(
