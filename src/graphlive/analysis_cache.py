@@ -27,8 +27,9 @@ Contracts:
   until both files are in place, and readers (:meth:`CacheEntry.header`,
   :meth:`CacheEntry.state`) and later saves take the lock first, so a process started right
   after the save (the next ``graphlive analyze``) waits for it instead of missing it.
-* The total size is bounded by ``GRAPHLIVE_CACHE_MB`` (default 2048): after each save the least
-  recently used entries are deleted until the rest fits; an entry larger than the bound is not
+* The total size is bounded by ``GRAPHLIVE_CACHE_MB`` (default 2048): after each save of a
+  state (or of a header over 1 MB) the least recently used entries are deleted until the rest
+  fits; an entry larger than the bound is not
   kept at all. Deleting the folder at any time is safe: the next analysis parses everything.
 * The files are pickles, read only from the user's own data folder (mode 0700): whoever can write
   there can already run code as the user.
@@ -81,6 +82,8 @@ _FORMAT = 5  # 2: Header.dirty; 3: the solver split into graphlive.analysis.solv
 _DEFAULT_LIMIT_MB = 2048
 #: At most this many files in :attr:`Header.dirty`; beyond, the whole state is saved again.
 DIRTY_MAX = 256
+#: A header-only save looks for entries to evict only when the header is at least this large.
+_EVICT_AFTER_HEADER_BYTES = 1 << 20
 
 
 #: The parsers of the other languages: facts saved from one version of a grammar are not
@@ -106,17 +109,18 @@ def version_key() -> str:
     signature of the same files' sizes and modification times (as Python validates its
     bytecode caches) and of the import path's folders (:func:`_stat_signature`), and computed
     again when that signature changes."""
-    folder = Path(__file__).resolve().parent / "analysis"
+    folder = Path(os.path.dirname(os.path.abspath(__file__)), "analysis")
     signature = _stat_signature(folder)
     memo = data_dir() / "analysis-version"
+    # Bytes: a text file in "ascii" would import that codec, a third of a millisecond.
     with contextlib.suppress(OSError, ValueError):
-        known, _, digest = memo.read_text(encoding="ascii").partition(" ")
+        known, _, digest = memo.read_bytes().decode().partition(" ")
         if known == signature and len(digest) == 24:
             return digest
     digest = analysis_digest(folder)
     with contextlib.suppress(OSError):
         tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
-        tmp.write_text(f"{signature} {digest}", encoding="ascii")
+        tmp.write_bytes(f"{signature} {digest}".encode())
         os.replace(tmp, memo)
     return digest
 
@@ -392,25 +396,32 @@ class CacheEntry:
         try:
             if state is not None:
                 _write_atomic(self.state_path, (header.state_token, state))
-            _write_atomic(self.header_path, header)
+            written = _write_atomic(self.header_path, header)
         except (OSError, pickle.PicklingError, RecursionError) as exc:
             log.warning("graphlive: cannot save the analysis cache in %s: %s", self.folder, exc)
             return False
-        return evict(cache_limit_bytes(), keep=self.folder)
+        if state is None and written < _EVICT_AFTER_HEADER_BYTES:
+            # A header alone (after a small update) barely grows the entry: the bound is
+            # enforced after the next state, sparing a look at every entry on each update.
+            return True
+        return evict(cache_limit_bytes(), keep=self.folder, root=self.folder.parent)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _write_atomic(path: Path, value: object) -> None:
+def _write_atomic(path: Path, value: object) -> int:
+    """Pickle ``value`` into ``path`` through a temporary file; returns the bytes written."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh, gc_paused():
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            size = fh.tell()
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return size
 
 
 def _size(folder: Path) -> int:

@@ -26,6 +26,17 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+_HOLD = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -54,13 +65,13 @@ class Lease:
         # not mistake its predecessor's lease for its own.
         self.token = token if token is not None else f"{owner}:{os.urandom(6).hex()}"
         self._renew = client.register_script(_RENEW)
+        self._hold = client.register_script(_HOLD)
         self._release = client.register_script(_RELEASE)
 
     def hold(self) -> bool:
-        """Renew the lease if held, else try to take it. True if this process holds it now."""
-        if int(self._renew(keys=[self.key], args=[self.token, self.ttl_ms])):
-            return True
-        return bool(self.client.set(self.key, self.token, nx=True, px=self.ttl_ms))
+        """Renew the lease if held, else try to take it. True if this process holds it now.
+        One round trip (a script), as taking it is part of every short analysis."""
+        return bool(int(self._hold(keys=[self.key], args=[self.token, self.ttl_ms])))
 
     def renew(self) -> bool:
         """Renew the lease if this process holds it (never takes it). True if it still does."""

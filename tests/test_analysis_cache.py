@@ -1,0 +1,63 @@
+"""The analysis cache's size bound: which saves evict, and what goes first."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from graphlive.analysis_cache import CacheEntry, Header, version_key
+
+_KB = 1024
+
+
+def _header(entry: CacheEntry, **extra: object) -> Header:
+    return Header(
+        version=version_key(), graph=entry.graph, root=entry.root, epoch="e", seq=1,
+        structure="s", stamps={}, stamped_ns=0, summary=None, state_token="", **extra,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _saved(folder: Path, graph: str, kb: int, used: float) -> CacheEntry:
+    """An entry with a state of about ``kb`` KB, last used at ``used`` (seconds since epoch)."""
+    entry = CacheEntry(graph, "r", folder=folder)
+    assert entry.save(_header(entry), {"blob": os.urandom(kb * _KB)})
+    os.utime(entry.header_path, (used, used))
+    return entry
+
+
+def test_a_state_save_evicts_the_least_recently_used_entries_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRAPHLIVE_CACHE_MB", "0.25")
+    old = _saved(tmp_path, "old", 100, used=1_000)
+    recent = _saved(tmp_path, "recent", 100, used=2_000)
+    new = _saved(tmp_path, "new", 100, used=3_000)  # 300 KB > 256 KB: one must go
+    assert not old.folder.exists()
+    assert recent.folder.exists() and new.folder.exists()
+    assert new.header() is not None
+
+
+def test_a_small_header_save_leaves_eviction_to_the_next_state_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = _saved(tmp_path, "old", 200, used=1_000)
+    entry = _saved(tmp_path, "current", 100, used=2_000)
+    monkeypatch.setenv("GRAPHLIVE_CACHE_MB", "0.15")  # the two no longer fit
+    assert entry.save(_header(entry), None)
+    assert old.folder.exists()  # a few bytes of header: no look at the other entries
+    monkeypatch.setenv("GRAPHLIVE_CACHE_MB", "1.2")  # the entry with a 1 MB header fits alone
+    big = _header(entry, written={"huge.py": b"x" * (1 << 20)})
+    assert entry.save(big, None)  # a header over 1 MB counts
+    assert not old.folder.exists()
+    assert entry.header() is not None
+
+
+def test_an_entry_over_the_bound_alone_is_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRAPHLIVE_CACHE_MB", "0.05")
+    entry = CacheEntry("g", "r", folder=tmp_path)
+    assert not entry.save(_header(entry), {"blob": os.urandom(100 * _KB)})
+    assert not entry.folder.exists()
