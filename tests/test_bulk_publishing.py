@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -85,20 +86,36 @@ def test_an_analysis_holding_the_writer_lease_still_parses_in_worker_processes(
 def test_a_paused_heartbeat_leaves_the_lease_held_and_beats_again(
     redis_client: redis.Redis, graph_name: str
 ) -> None:
-    import threading
-
     lease = WriterLease(redis_client, graph_name, "analyze", ttl_ms=3000)
     assert lease.try_take()
     lease.start_heartbeat()
-    names = {t.name for t in threading.enumerate()}
-    assert f"graphlive-writer-{graph_name}" in names
+    assert lease.beating
     with lease.paused():
-        assert f"graphlive-writer-{graph_name}" not in {t.name for t in threading.enumerate()}
+        assert not lease.beating  # its thread has ended
         assert lease.holder() is not None and lease.holder().token == lease.token  # type: ignore[union-attr]
-    assert lease.held
-    assert f"graphlive-writer-{graph_name}" in {t.name for t in threading.enumerate()}
+    assert lease.held and lease.beating
     lease.release()
     assert lease.holder() is None
+
+
+def test_a_heartbeat_renews_the_lease_and_never_takes_it_back_after_release(
+    redis_client: redis.Redis, graph_name: str
+) -> None:
+    lease = WriterLease(redis_client, graph_name, "analyze", ttl_ms=300)  # renews every 0.1 s
+    assert lease.try_take()
+    lease.start_heartbeat()
+    key = GraphKeys(graph_name).writer
+    # Three times its time to live, with no renewal but the heartbeat's: still held.
+    deadline = time.monotonic() + 0.9
+    while time.monotonic() < deadline:
+        assert redis_client.get(key) == lease.token.encode()
+        time.sleep(0.05)
+    beat = lease._beat
+    assert beat is not None
+    lease.release()
+    assert redis_client.get(key) is None
+    assert beat.exited.wait(5)  # the heartbeat ended without taking the lease back
+    assert redis_client.get(key) is None
 
 
 def test_a_bulk_run_sends_while_it_goes_on_and_the_stream_rebuilds_the_graph(

@@ -45,6 +45,7 @@ defined by two files at once.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -208,7 +209,9 @@ class Program:
         solver = resolution.solver
         self.solver = solver
         self.index: ProgramIndex = solver.index
-        self.links: list[FileLinks] = list(resolution.links)
+        #: Links per file number; a restored program holds each file's pickled (bytes) until
+        #: :meth:`links_of` reads it.
+        self.links: list[FileLinks | bytes] = list(resolution.links)
         #: Why the last :meth:`update` returned ``None``: ``"star-import"``, ``"id-clash"`` or
         #: ``"module-id"``.
         self.fallback: str | None = None
@@ -249,7 +252,12 @@ class Program:
 
     def links_of(self, name: str) -> FileLinks:
         number = self.index.file_numbers.get(name)
-        return self.links[number] if number is not None else FileLinks()
+        if number is None:
+            return FileLinks()
+        links = self.links[number]
+        if isinstance(links, bytes):
+            links = self.links[number] = pickle.loads(links)
+        return links
 
     def update(self, changes: Mapping[str, FileChange]) -> UpdateStats | None:
         """Apply changed files (by relative path) and re-solve what they affect.

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from array import array
 from typing import TYPE_CHECKING, Any
 
 from graphlive.analysis.resolve import PENDING_FACTS
@@ -153,8 +154,11 @@ def cut(program: Program) -> dict[str, Any]:
     thin.index = thin_index
     thin.vars = core_vars
     thin.slots = core_slots
-    thin.cons = [None] * total
-    thin.cwrites = [None] * total
+    # Rebuilt by attach from the mask and the packed files: lists of a few thousand Nones and
+    # small ints are most of the core's pickle opcodes, and what a new process unpickles first.
+    thin.cons = []
+    thin.cwrites = []
+    thin.cfile = []
     thin.targets = targets
     thin.bound = bound
     thin.on_file = None
@@ -171,7 +175,12 @@ def cut(program: Program) -> dict[str, Any]:
     }
     return {
         "solver": thin,
-        "links": program.links,
+        "cfile": array("I", solver.cfile).tobytes(),
+        # Each file's links pickled on their own: an update reads those of the files it writes.
+        "links": [
+            links if type(links) is bytes else pickle.dumps(links, protocol=pickle.HIGHEST_PROTOCOL)
+            for links in program.links
+        ],
         "fallback": program.fallback,
         "star_modules": star_modules,
         "importers": importers,
@@ -201,8 +210,15 @@ def attach(program: Program, state: dict[str, Any]) -> None:
     index = solver.index
     index.files = [PENDING_FACTS] * state["files"]
     mask = state["pending"]
-    solver.cons = [_PENDING if m else con for con, m in zip(solver.cons, mask, strict=True)]
-    solver.cwrites = [_PENDING if m else w for w, m in zip(solver.cwrites, mask, strict=True)]
+    # Every constraint is pending but the removed ones (None): few, found at C speed.
+    cons: list[Any] = [_PENDING] * len(mask)
+    removed = mask.find(0)
+    while removed != -1:
+        cons[removed] = None
+        removed = mask.find(0, removed + 1)
+    solver.cons = cons
+    solver.cwrites = list(cons)
+    solver.cfile = array("I", state["cfile"]).tolist()
     shards = Shards(state["parts"], state["owners"], state["names"])
     if shards.blobs:
         solver.shards = shards

@@ -21,6 +21,7 @@ The token is ``kind|host|pid|serves|random`` so that waiters can say who they wa
 
 from __future__ import annotations
 
+import _thread
 import json
 import logging
 import os
@@ -118,9 +119,11 @@ class WriterLease:
         host = socket.gethostname().replace("|", "-")
         token = f"{kind}|{host}|{os.getpid()}|{int(serves)}|{os.urandom(6).hex()}"
         self._lease = Lease(client, self.keys.writer, kind, ttl_ms or writer_ttl_ms(), token=token)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._handler: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+        #: The running heartbeat, if any.
+        self._beat: _Heartbeat | None = None
+        # Held by a heartbeat while it renews: release() takes it after stopping the heartbeat,
+        # so no renewal can take the lease again once it is given up.
+        self._renewing = threading.Lock()
         #: Set when a renewal found the lease taken by someone else (or gone): stop writing.
         self.lost = False
 
@@ -134,7 +137,12 @@ class WriterLease:
 
     @property
     def held(self) -> bool:
-        return self._thread is not None and not self.lost
+        return self._beat is not None and not self.lost
+
+    @property
+    def beating(self) -> bool:
+        """Whether a heartbeat thread of this lease is running (none while :meth:`paused`)."""
+        return self._beat is not None and not self._beat.exited.is_set()
 
     def holder(self) -> WriterInfo | None:
         token = self._lease.holder()
@@ -173,15 +181,19 @@ class WriterLease:
     ) -> None:
         """Renew the lease in a background thread until :meth:`release`; with ``handler``
         (for a lease that ``serves``), answer rescan requests with ``handler(request)``."""
-        if self._thread is not None:
+        if self._beat is not None:
             return
-        self._handler = handler
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._beat, args=(handler,), name=f"graphlive-writer-{self.keys.graph}",
-            daemon=True,
-        )  # fmt: skip
-        self._thread.start()
+        beat = self._beat = _Heartbeat(handler)
+        if handler is None:
+            # A bare thread: threading.Thread.start() waits until the new thread runs, a few
+            # tenths of a millisecond of every one-shot analysis, which may take a few
+            # milliseconds in all; nothing here needs that wait.
+            _thread.start_new_thread(self._run, (beat,))
+        else:
+            threading.Thread(
+                target=self._run, args=(beat,), name=f"graphlive-writer-{self.keys.graph}",
+                daemon=True,
+            ).start()  # fmt: skip
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -192,15 +204,15 @@ class WriterLease:
         them). The block must be short (a fork); the lease's whole time to live covers it. A
         serving heartbeat (blocked in ``BLPOP`` for up to a third of the time to live) is left
         running: pausing it would cost more than the fork saves."""
-        thread = self._thread
-        if thread is None or self._handler is not None or self.lost or not thread.is_alive():
+        beat = self._beat
+        if beat is None or beat.handler is not None or self.lost or beat.exited.is_set():
             # Nothing to pause, or the lease is lost: never take it back here (the fence
             # must keep refusing this session's events).
             yield
             return
-        self._stop.set()
-        self._thread = None
-        thread.join()
+        beat.stop.set()
+        self._beat = None
+        beat.exited.wait()
         try:
             if not self._lease.renew():
                 self.lost = True
@@ -215,10 +227,16 @@ class WriterLease:
 
     def release(self) -> None:
         """Stop the heartbeat and give the lease up, so a waiting writer continues at once."""
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(10)
+        beat, self._beat = self._beat, None
+        if beat is not None:
+            beat.stop.set()
+            if beat.handler is not None:
+                # A serving heartbeat may be answering a request: let it finish first.
+                if beat.ident != threading.get_ident():
+                    beat.exited.wait(10)
+            else:
+                with self._renewing:  # a renewal under way ends first; later ones see stop
+                    pass
         try:
             self._lease.release()
         except redis.RedisError as exc:
@@ -226,35 +244,53 @@ class WriterLease:
 
     # ------------------------------------------------------------------ internals
 
-    def _beat(self, handler: Callable[[dict[str, Any]], dict[str, Any]] | None) -> None:
+    def _run(self, beat: _Heartbeat) -> None:
+        beat.ident = threading.get_ident()
+        try:
+            self._beat_until_stopped(beat)
+        finally:
+            beat.exited.set()
+
+    def _beat_until_stopped(self, beat: _Heartbeat) -> None:
         interval = self.ttl_ms / 3000
         next_renew = time.monotonic() + interval
-        while not self._stop.is_set():
+        stop, handler = beat.stop, beat.handler
+        while not stop.is_set():
             wait = max(0.0, next_renew - time.monotonic())
             if handler is not None:
-                self._serve_one(handler, wait)
+                self._serve_one(handler, wait, stop)
             else:
-                self._stop.wait(wait)
-            if self._stop.is_set() or time.monotonic() < next_renew:
+                stop.wait(wait)
+            if stop.is_set() or time.monotonic() < next_renew:
                 continue
             next_renew = time.monotonic() + interval
-            try:
-                if not self._lease.hold():
-                    # Someone took it over (we stalled past the expiry): the publish fence stops
-                    # our writes; say so.
-                    self.lost = True
-                    log.error("graphlive: lost the writer lease of %r", self.keys.graph)
+            with self._renewing:
+                if stop.is_set():
                     return
-            except redis.RedisError as exc:
-                log.warning("graphlive: cannot renew the writer lease: %s", exc)
+                try:
+                    held = self._lease.hold()
+                except redis.RedisError as exc:
+                    log.warning("graphlive: cannot renew the writer lease: %s", exc)
+                    continue
+            if not held:
+                # Someone took it over (we stalled past the expiry): the publish fence stops
+                # our writes; say so.
+                self.lost = True
+                log.error("graphlive: lost the writer lease of %r", self.keys.graph)
+                return
 
-    def _serve_one(self, handler: Callable[[dict[str, Any]], dict[str, Any]], wait: float) -> None:
+    def _serve_one(
+        self,
+        handler: Callable[[dict[str, Any]], dict[str, Any]],
+        wait: float,
+        stop: threading.Event,
+    ) -> None:
         try:
             # BLPOP's timeout is in whole or fractional seconds; 0 would block for ever.
             item: Any = self.client.blpop([self.keys.requests], timeout=max(wait, 0.05))
         except redis.RedisError as exc:
             log.warning("graphlive: cannot read writer requests: %s", exc)
-            self._stop.wait(min(wait, 1.0))
+            stop.wait(min(wait, 1.0))
             return
         if item is None:
             return
@@ -276,6 +312,19 @@ class WriterLease:
             pipe.execute()
         except redis.RedisError as exc:
             log.warning("graphlive: cannot answer a writer request: %s", exc)
+
+
+class _Heartbeat:
+    """One run of a lease's heartbeat thread."""
+
+    __slots__ = ("exited", "handler", "ident", "stop")
+
+    def __init__(self, handler: Callable[[dict[str, Any]], dict[str, Any]] | None) -> None:
+        self.handler = handler
+        self.stop = threading.Event()
+        #: Set by the thread as it ends.
+        self.exited = threading.Event()
+        self.ident: int | None = None
 
 
 def request_rescan(
