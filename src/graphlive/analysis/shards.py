@@ -159,6 +159,7 @@ def cut(program: Program) -> dict[str, Any]:
     thin.cons = []
     thin.cwrites = []
     thin.cfile = []
+    thin.file_cons = {}
     thin.targets = targets
     thin.bound = bound
     thin.on_file = None
@@ -173,9 +174,12 @@ def cut(program: Program) -> dict[str, Any]:
         number: pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
         for number, part in enumerate(parts)
     }
+    # The index's map goes in as the shards' own (one copy in the pickle; attach copies it).
+    thin_index.def_file = shards.owners
     return {
         "solver": thin,
         "cfile": array("I", solver.cfile).tobytes(),
+        "file_cons": {f: array("I", cids).tobytes() for f, cids in solver.file_cons.items()},
         # Each file's links pickled on their own: an update reads those of the files it writes.
         "links": [
             links if type(links) is bytes else pickle.dumps(links, protocol=pickle.HIGHEST_PROTOCOL)
@@ -219,6 +223,8 @@ def attach(program: Program, state: dict[str, Any]) -> None:
     solver.cons = cons
     solver.cwrites = list(cons)
     solver.cfile = array("I", state["cfile"]).tolist()
+    solver.file_cons = {f: array("I", cids).tolist() for f, cids in state["file_cons"].items()}
+    index.def_file = dict(index.def_file)  # updates change it; the shards' owners stay as cut
     shards = Shards(state["parts"], state["owners"], state["names"])
     if shards.blobs:
         solver.shards = shards
