@@ -48,7 +48,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager, ExitStack, nullcontext
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -142,9 +142,15 @@ class AnalysisSummary:
         return self.calls_resolved / self.calls_total if self.calls_total else 1.0
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Not dataclasses.asdict: it deep-copies every value, twice per analysis.
+        data = {name: getattr(self, name) for name in _SUMMARY_FIELDS}
+        data["timings"] = dict(self.timings)
+        data["languages"] = dict(self.languages)
         data["resolved_ratio"] = round(self.resolved_ratio, 4)
         return data
+
+
+_SUMMARY_FIELDS = tuple(f.name for f in fields(AnalysisSummary))
 
 
 class _FactsOf:
