@@ -299,3 +299,22 @@ def test_lifecycle_events_are_sent_as_they_pass_once_the_run_is_old_enough(
         assert sends == [len(types)]
     else:
         assert len(sends) >= lifecycle - 1 and sends[0] == 1  # analysis_started on its own
+
+
+def test_taking_the_lease_reads_the_graph_in_the_same_round_trip(graph_name: str) -> None:
+    """On a server that never saw the lease script (NOSCRIPT, loaded, sent again), and while
+    another process holds the lease (refused, the reads answered all the same)."""
+    with running_redis() as url:
+        client = redis.Redis.from_url(url)
+        client.hset(GraphKeys(graph_name).meta, mapping={"epoch": "e1", "seq": 3})
+
+        def read(pipe: object) -> None:
+            pipe.hget(GraphKeys(graph_name).meta, "seq")  # type: ignore[attr-defined]
+
+        lease = WriterLease(client, graph_name, "analyze")
+        assert lease.try_take_and_read(read) == (True, [b"3"])
+        other = WriterLease(client, graph_name, "analyze")
+        assert other.try_take_and_read(read) == (False, [b"3"])
+        lease.release()
+        assert other.try_take_and_read(read) == (True, [b"3"])
+        client.close()

@@ -153,6 +153,8 @@ class LiveGraph:
         self._attached = not publish
         self._lease: WriterLease | None = None
         self._lease_depth = 0
+        # The graph's record as read with the lease (_acquire's read_history), for _attach.
+        self._history: list[Any] | None = None
         # A saved analysis not loaded yet (after an unchanged run): (cache entry, header).
         self._saved: tuple[CacheEntry, Header] | None = None
         #: The saved analysis state the analyzer continues (``Analyzer.unsaved`` is relative
@@ -240,7 +242,9 @@ class LiveGraph:
         a watcher. Returns the analysis summary. Bad files become ``diagnostic`` events, never
         exceptions; an unexpected failure is published as ``analysis_failed`` and re-raised.
         """
-        root = Path(path).resolve() if path is not None else self.root
+        root = self.root if path is None else Path(path)
+        if root is not None and root != self.root:  # (this graph's root is resolved already)
+            root = root.resolve()
         if root is None:
             raise ValueError("LiveGraph.analyze needs a path (this graph has no root)")
         if not root.exists():
@@ -253,13 +257,14 @@ class LiveGraph:
                 self.analyzer = None
                 self._saved = None
             self.root = root
-            handed = self._acquire("analyze", wait=wait, hand_off=not reset)
+            attaching = reset or not self._attached
+            handed = self._acquire("analyze", wait=wait, hand_off=not reset, read_history=attaching)
             if handed is not None:
                 return handed
             try:
                 if reset and self.bus is None:
                     self.analyzer = None  # nothing published: a reset is a full analysis
-                elif reset or not self._attached:
+                elif attaching:
                     summary = self._attach(root, reset=reset, workers=workers, progress=progress)
                     if summary is not None:
                         return summary
@@ -344,18 +349,35 @@ class LiveGraph:
     # ------------------------------------------------------------------ the writer lease
 
     def _acquire(
-        self, kind: str, *, wait: float | None, hand_off: bool, serves: bool = False
+        self,
+        kind: str,
+        *,
+        wait: float | None,
+        hand_off: bool,
+        serves: bool = False,
+        read_history: bool = False,
     ) -> AnalysisSummary | None:
         """Hold the writer lease (re-entrant). Returns the summary of a rescan handed to the
-        graph's watcher instead (``hand_off``), else ``None`` once this session holds it."""
+        graph's watcher instead (``hand_off``), else ``None`` once this session holds it.
+        ``read_history``: also read what :meth:`_attach` needs, in the same round trip as a
+        lease taken at once (kept for it in ``_history``)."""
+        self._history = None
         if not self.publishing or self.bus is None:
             return None
         if self._lease is not None and self._lease.held:
             self._lease_depth += 1
             return None
+        from graphlive.resume import queue_history_reads
+
         lease = WriterLease(self.bus.client, self.name, kind, serves=serves)
+        if read_history:
+            taken, replies = lease.try_take_and_read(
+                functools.partial(queue_history_reads, graph=self.name)
+            )
+            if taken:
+                self._history = replies
         while True:
-            if lease.try_take():
+            if self._history is not None or lease.try_take():
                 break
             holder = lease.holder()
             if hand_off and holder is not None and holder.serves:
@@ -430,11 +452,16 @@ class LiveGraph:
         to do); otherwise leaves :attr:`analyzer` (restored or ``None``) and the graph ready
         for the run."""
         from graphlive.analysis_cache import CacheEntry, root_id
-        from graphlive.resume import read_with_history, reset_reason
+        from graphlive.resume import read_with_history, record_with_history, reset_reason
 
         assert self.bus is not None
         client = self.bus.client
-        record, complete = read_with_history(client, self.name)
+        replies, self._history = self._history, None
+        record, complete = (
+            record_with_history(replies)
+            if replies is not None
+            else read_with_history(client, self.name)
+        )
         rid = root_id(root)
         entry = CacheEntry(self.name, rid)
         header = entry.header()

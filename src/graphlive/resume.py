@@ -32,8 +32,10 @@ __all__ = [
     "ANALYSIS_FORMAT",
     "GraphRecord",
     "in_sync",
+    "queue_history_reads",
     "read_record",
     "read_with_history",
+    "record_with_history",
     "reset_reason",
     "tree_unchanged",
 ]
@@ -122,12 +124,23 @@ def read_with_history(client: Client, graph: str) -> tuple[GraphRecord, bool]:
     """The graph's record, and whether Redis still holds what rebuilds the graph: a snapshot (or
     the epoch's start) and every event after it (a cheap check of the stream's first entry, no
     replay). One round trip (the keys share the graph's slot)."""
-    keys = GraphKeys(graph)
     pipe = client.pipeline(transaction=False)
+    queue_history_reads(pipe, graph)
+    return record_with_history(pipe.execute())
+
+
+def queue_history_reads(pipe: Any, graph: str) -> None:
+    """Queue on ``pipe`` what :func:`record_with_history` reads (for a caller that sends them
+    with other commands)."""
+    keys = GraphKeys(graph)
     pipe.hgetall(keys.meta)
     pipe.exists(keys.snapshot)
     pipe.xrange(keys.events, "-", "+", count=1)
-    raw, snapshot, first = pipe.execute()
+
+
+def record_with_history(replies: Any) -> tuple[GraphRecord, bool]:
+    """:func:`read_with_history`'s answer from the replies to :func:`queue_history_reads`."""
+    raw, snapshot, first = replies
     record = _record(raw)
     base = record.snapshot_seq
     if base and not snapshot:

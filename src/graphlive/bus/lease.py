@@ -14,7 +14,10 @@ compare-and-set makes a late write change nothing).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
+
+import redis
 
 from graphlive.bus.connection import Client
 
@@ -72,6 +75,26 @@ class Lease:
         """Renew the lease if held, else try to take it. True if this process holds it now.
         One round trip (a script), as taking it is part of every short analysis."""
         return bool(int(self._hold(keys=[self.key], args=[self.token, self.ttl_ms])))
+
+    def hold_and_read(self, read: Callable[[Any], None]) -> tuple[bool, list[Any]]:
+        """:meth:`hold`, and the commands ``read`` queues on a pipeline, in one round trip.
+        Returns whether this process holds the lease now and the replies of ``read``'s
+        commands (read after the lease was taken or refused; keys of ``read`` must share the
+        lease's slot on a cluster)."""
+
+        def send() -> list[Any]:
+            pipe = self.client.pipeline(transaction=False)
+            # EVALSHA itself: a Script object in a pipeline costs a SCRIPT EXISTS round trip.
+            pipe.evalsha(self._hold.sha, 1, self.key, self.token, self.ttl_ms)
+            read(pipe)
+            return list(pipe.execute())
+
+        try:
+            replies = send()
+        except redis.exceptions.NoScriptError:  # a new or restarted server
+            self.client.script_load(_HOLD)
+            replies = send()
+        return bool(int(replies[0])), replies[1:]
 
     def renew(self) -> bool:
         """Renew the lease if this process holds it (never takes it). True if it still does."""

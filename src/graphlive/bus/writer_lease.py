@@ -152,6 +152,11 @@ class WriterLease:
         """Take (or renew) the lease if nobody else holds it."""
         return self._lease.hold()
 
+    def try_take_and_read(self, read: Callable[[Any], None]) -> tuple[bool, list[Any]]:
+        """:meth:`try_take`, sending the commands ``read`` queues in the same round trip
+        (:meth:`~graphlive.bus.lease.Lease.hold_and_read`)."""
+        return self._lease.hold_and_read(read)
+
     def take(
         self,
         *,
