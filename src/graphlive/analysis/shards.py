@@ -30,7 +30,11 @@ program (:func:`attach`) unpickles a part when something in it is first needed:
   ``def_singletons``, the value numbers) are not saved: recomputed on first use.
 
 Cutting a restored program loads its pending parts first. The core keeps what every update
-reads (the index's id maps, values, constraint files, class hierarchy memos, lookup users).
+reads (the index's id maps, values, constraint files, class hierarchy memos, lookup users), in
+as few pickle opcodes as it can: a new process unpickles all of it before its first update, so
+the constraint-file list and each file's constraint list travel as packed arrays, the pending
+constraint lists are rebuilt from a mask, and each file's links stay pickled until read
+(:meth:`~graphlive.analysis.incremental.Program.links_of`).
 """
 
 from __future__ import annotations
