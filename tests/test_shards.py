@@ -78,10 +78,10 @@ def test_a_one_function_edit_unpickles_the_parts_it_reaches(tree: Path) -> None:
     m7.write_text(m7.read_text() + "    y = [g7]\n")
     summary = restored.update([m7])
     assert summary.incremental and summary.files_parsed == 1
-    # The edited file's part, and its package's at most (where a new scope's owner is
-    # looked up): not the 30 others.
-    assert _pending(restored) >= files - 2
-    assert dict.__len__(facts) <= 2
+    # The edited file's part only: not its package's (where a clash of its scopes was once
+    # looked for), nor the 30 others.
+    assert _pending(restored) == files - 1
+    assert dict.__len__(facts) <= 1
     assert dict.__len__(outputs) <= 3
     assert graph == _fresh(tree)
 

@@ -170,7 +170,7 @@ class ProgramIndex:
         owners = self.def_file
         if check:
             clash = facts.module in owners or any(d.id in owners for d in facts.defs)
-            if clash or any(self.scope_of(sid) is not None for sid in facts.scopes):
+            if clash or any(self._scope_elsewhere(sid, facts.module) for sid in facts.scopes):
                 raise IndexConflict(facts.file)
         elif facts.module in owners or any(d.id in owners for d in facts.defs):
             self.conflicts = True
@@ -263,6 +263,29 @@ class ProgramIndex:
                     self.params[d.id] = d.params
         for sid, scope in facts.scopes.items():
             self.scopes.setdefault(sid, scope)
+
+    def _scope_elsewhere(self, sid: str, module: str) -> bool:
+        """Whether another file holds scope ``sid`` of a file of module ``module`` being
+        indexed (its own ids are out of the tables). A pending part is loaded only if it owns
+        ``sid`` or an enclosing id within ``module``: above ``module`` the ids are other
+        modules' definitions, whose scopes are never ``sid`` unless they define ``module``'s
+        id itself, which :meth:`_index` reports as a clash before asking."""
+        if sid in self.scopes:
+            return True
+        if self.pending is None:
+            return False
+        owners = self.def_file
+        ident = sid
+        inner = module + "."
+        while ident == module or ident.startswith(inner):
+            number = owners.get(ident)
+            if number is not None:
+                if self.files[number] is PENDING_FACTS:
+                    self.pending(number)
+                    return sid in self.scopes
+                return False
+            ident = ident.rpartition(".")[0]
+        return False
 
     def _load_owner(self, ident: str) -> bool:
         """Load the part of the file defining ``ident`` or, for a scope that is no definition
