@@ -1,4 +1,4 @@
-"""The analysis cache's version key and the memo that spares computing it in every process."""
+"""The analysis cache's version key and the memos that spare recomputing keys in every process."""
 
 from __future__ import annotations
 
@@ -59,3 +59,22 @@ def test_the_memo_answers_while_its_signature_holds(
     memo.write_text(f"{'1' * 24} {'0' * 24}")
     assert compute() == key
     assert memo.read_text() == f"{signature} {key}"
+
+
+def test_a_refreshed_discovery_has_the_structure_key_of_a_new_walk(tmp_path: Path) -> None:
+    """The key is remembered on the walk; patching the walk for a new module forgets it."""
+    from graphlive.analysis.discover import discover, refresh
+    from graphlive.analysis.manifest import structure_key
+    from graphlive.ignore import IgnoreRules
+
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("x = 1\n")
+    disc = discover(tmp_path, IgnoreRules(tmp_path))
+    before = structure_key(disc)
+    (pkg / "b.py").write_text("y = 2\n")
+    assert refresh(disc, ["pkg/b.py"]) == {"pkg/b.py"}
+    after = structure_key(disc)
+    assert after != before
+    assert after == structure_key(discover(tmp_path, IgnoreRules(tmp_path)))

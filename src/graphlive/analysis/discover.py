@@ -108,6 +108,10 @@ class Discovery:
     others: dict[str, str] = field(default_factory=dict)
     #: The languages listed (``None``: all); :func:`refresh` keeps to them.
     languages: frozenset[str] | None = None
+    #: :func:`~graphlive.analysis.manifest.structure_key`'s memo (a warm run asks for it up to
+    #: four times; ~2 ms each on Django). :func:`refresh`, the only change after the walk,
+    #: clears it.
+    structure_memo: str | None = field(default=None, compare=False, repr=False)
 
     def wants(self, language: str) -> bool:
         """Whether files of ``language`` belong to this discovery."""
@@ -539,6 +543,7 @@ def refresh(disc: Discovery, paths: Iterable[str]) -> set[str] | None:
             if known.id in disc.contested:
                 return None  # a file it shadowed takes the id over
             pending.append((rel, known, None))
+    disc.structure_memo = None
     changed: set[str] = set(others)
     for rel, language in others.items():
         if language is None:

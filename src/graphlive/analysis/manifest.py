@@ -89,6 +89,8 @@ def differing(
 
 def structure_key(disc: Discovery) -> str:
     """A digest of how ``disc`` names things (see the module docstring)."""
+    if disc.structure_memo is not None:
+        return disc.structure_memo
     h = hashlib.blake2b(digest_size=16)
     h.update(repr((disc.prefix, sorted(disc.roots.items()))).encode())
     h.update(repr(sorted(disc.namespaces.items(), key=lambda kv: kv[0])).encode())
@@ -96,4 +98,5 @@ def structure_key(disc: Discovery) -> str:
     for sf in disc.files:
         h.update(repr((sf.rel, sf.id, sf.is_package, sf.parent, sf.parent_is_namespace)).encode())
     h.update(repr([tuple(d) for d in disc.diagnostics]).encode())
-    return h.hexdigest()
+    disc.structure_memo = h.hexdigest()
+    return disc.structure_memo
