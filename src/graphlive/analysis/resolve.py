@@ -170,7 +170,13 @@ class ProgramIndex:
         owners = self.def_file
         if check:
             clash = facts.module in owners or any(d.id in owners for d in facts.defs)
-            if clash or any(self._scope_elsewhere(sid, facts.module) for sid in facts.scopes):
+            # Another file's scope with one of these ids: only a part owning an id within
+            # this module can hold one (above it the ids are other modules' definitions, whose
+            # scopes are never inside this module unless they define its id: a clash already).
+            if clash or any(
+                self._entry(self.scopes, sid, within=facts.module) is not None
+                for sid in facts.scopes
+            ):
                 raise IndexConflict(facts.file)
         elif facts.module in owners or any(d.id in owners for d in facts.defs):
             self.conflicts = True
@@ -264,34 +270,13 @@ class ProgramIndex:
         for sid, scope in facts.scopes.items():
             self.scopes.setdefault(sid, scope)
 
-    def _scope_elsewhere(self, sid: str, module: str) -> bool:
-        """Whether another file holds scope ``sid`` of a file of module ``module`` being
-        indexed (its own ids are out of the tables). A pending part is loaded only if it owns
-        ``sid`` or an enclosing id within ``module``: above ``module`` the ids are other
-        modules' definitions, whose scopes are never ``sid`` unless they define ``module``'s
-        id itself, which :meth:`_index` reports as a clash before asking."""
-        if sid in self.scopes:
-            return True
-        if self.pending is None:
-            return False
-        owners = self.def_file
-        ident = sid
-        inner = module + "."
-        while ident == module or ident.startswith(inner):
-            number = owners.get(ident)
-            if number is not None:
-                if self.files[number] is PENDING_FACTS:
-                    self.pending(number)
-                    return sid in self.scopes
-                return False
-            ident = ident.rpartition(".")[0]
-        return False
-
-    def _load_owner(self, ident: str) -> bool:
+    def _load_owner(self, ident: str, within: str = "") -> bool:
         """Load the part of the file defining ``ident`` or, for a scope that is no definition
-        (a comprehension), the nearest enclosing one; whether a part was loaded."""
+        (a comprehension), the nearest enclosing one (with ``within``: one that is ``within``
+        or inside it); whether a part was loaded."""
         owners = self.def_file
-        while ident:
+        inner = within + "."
+        while ident and (not within or ident == within or ident.startswith(inner)):
             number = owners.get(ident)
             if number is not None:
                 if self.files[number] is PENDING_FACTS:
@@ -301,11 +286,11 @@ class ProgramIndex:
             ident = ident.rpartition(".")[0]
         return False
 
-    def _entry(self, table: dict[str, _T], ident: str) -> _T | None:
+    def _entry(self, table: dict[str, _T], ident: str, within: str = "") -> _T | None:
         """``table[ident]`` (one of the tables filled by :meth:`fill_file`), after loading the
-        part of the file that would define it if that part is pending."""
+        part of the file that would define it if that part is pending (:meth:`_load_owner`)."""
         found = table.get(ident)
-        if found is None and self.pending is not None and self._load_owner(ident):
+        if found is None and self.pending is not None and self._load_owner(ident, within):
             found = table.get(ident)
         return found
 

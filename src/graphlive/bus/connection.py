@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -178,6 +179,26 @@ def connect_async(
         resolved, max_connections=max_connections, timeout=None, **options
     )
     return redis.asyncio.Redis(connection_pool=pool)
+
+
+def pipeline_with_script(client: Client, queue: Callable[[Any], None], script: str) -> list[Any]:
+    """Send the commands ``queue`` puts on a pipeline, among them ``EVALSHA``s of ``script``;
+    their replies. ``EVALSHA`` itself, not a redis-py Script object: in a pipeline that sends
+    ``SCRIPT EXISTS`` first, a second round trip. On ``NOSCRIPT`` (a new or restarted server, a
+    promoted replica: every ``EVALSHA`` of the pipeline failed alike, none ran) the script is
+    loaded (on a cluster, on every master) and the commands are sent again: the others must be
+    harmless to repeat."""
+
+    def send() -> list[Any]:
+        pipe = client.pipeline(transaction=False)
+        queue(pipe)
+        return list(pipe.execute())
+
+    try:
+        return send()
+    except redis.exceptions.NoScriptError:
+        client.script_load(script)
+        return send()
 
 
 def dedicated(client: Client) -> Client:

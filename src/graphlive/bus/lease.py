@@ -17,9 +17,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-import redis
-
-from graphlive.bus.connection import Client
+from graphlive.bus.connection import Client, pipeline_with_script
 
 __all__ = ["Lease", "lease_key"]
 
@@ -82,18 +80,11 @@ class Lease:
         commands (read after the lease was taken or refused; keys of ``read`` must share the
         lease's slot on a cluster)."""
 
-        def send() -> list[Any]:
-            pipe = self.client.pipeline(transaction=False)
-            # EVALSHA itself: a Script object in a pipeline costs a SCRIPT EXISTS round trip.
+        def queue(pipe: Any) -> None:
             pipe.evalsha(self._hold.sha, 1, self.key, self.token, self.ttl_ms)
             read(pipe)
-            return list(pipe.execute())
 
-        try:
-            replies = send()
-        except redis.exceptions.NoScriptError:  # a new or restarted server
-            self.client.script_load(_HOLD)
-            replies = send()
+        replies = pipeline_with_script(self.client, queue, _HOLD)
         return bool(int(replies[0])), replies[1:]
 
     def renew(self) -> bool:

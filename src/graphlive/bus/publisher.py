@@ -25,7 +25,7 @@ from typing import Any
 import redis
 import redis.cluster
 
-from graphlive.bus.connection import Client
+from graphlive.bus.connection import Client, pipeline_with_script
 from graphlive.bus.keys import GRAPHS_SET, GraphKeys
 from graphlive.bus.scripts import PUBLISH
 from graphlive.events import ChangeEvent, EventType, encode_unpositioned
@@ -158,8 +158,7 @@ class Publisher:
         # in the same round trip as the first send (idempotent).
         register = not self._registered
 
-        def execute() -> list[Any]:
-            pipe = self.client.pipeline(transaction=False)
+        def queue(pipe: Any) -> None:
             if register:
                 pipe.sadd(GRAPHS_SET, self.graph)
             size = self.batch_size
@@ -168,21 +167,10 @@ class Publisher:
                 args: list[bytes | str] = [*head, flag, empty, self.writer_token, self._command]
                 args.extend((floor_epoch, str(floor_seq)))
                 args.extend(bodies[i : i + size])
-                # EVALSHA itself: a Script object in a pipeline makes redis-py send SCRIPT
-                # EXISTS first, a second round trip per call (NOSCRIPT is handled below).
                 pipe.evalsha(self._script.sha, len(keys), *keys, *args)
-            replies = list(pipe.execute())
-            return replies[1:] if register else replies
 
         try:
-            try:
-                replies = execute()
-            except redis.exceptions.NoScriptError:
-                # The script is not loaded yet (a new or restarted server, a promoted replica):
-                # every EVALSHA of the batch failed alike, none ran. Load it (on a cluster, on
-                # every master) and send the batch again.
-                self.client.script_load(PUBLISH)
-                replies = execute()
+            replies = pipeline_with_script(self.client, queue, PUBLISH)
         except redis.ResponseError as exc:
             # redis-py prefixes pipeline errors with the command that failed.
             text = str(exc)
@@ -190,6 +178,8 @@ class Publisher:
                 holder = text.partition(_NOT_WRITER)[2].strip()
                 raise NotWriter(self.graph, holder.removeprefix("graph is written by ")) from None
             raise
+        if register:
+            replies = replies[1:]
         self._registered = True
         ranges = tuple((int(r[0]), int(r[1]), _text(r[2])) for r in replies)
         self._floor = (ranges[-1][2], ranges[-1][1])
