@@ -9,8 +9,9 @@ One entry per (graph, analysed folder), under ``<data dir>/analysis-cache/`` (se
   alone a new process tells an unchanged tree (nothing to do) from a changed one;
 * ``state.pickle`` (large: facts of every file, the resolved program, what the graph writer
   remembers; ~30 MB for Django): read only when something must be re-analysed, and then only
-  its core: the per-file parts are unpickled as the update reaches them
-  (:mod:`graphlive.analysis.shards`, :mod:`graphlive.analysis.lazy_maps`). It is written after
+  its core: the per-file parts are read and unpickled as the update reaches them
+  (:mod:`graphlive.analysis.shards`, :mod:`graphlive.analysis.lazy_maps`; the file's layout is
+  :mod:`graphlive.analysis.blobs`). It is written after
   full analyses; after an incremental one only the header is (a new graph position and stamps,
   plus the files written since the state, :attr:`Header.dirty`, and what was written for them,
   :attr:`Header.written`), so that a one-file change costs a small write rather than the whole
@@ -54,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from graphlive import forked
+from graphlive.analysis import blobs
 from graphlive.analysis.manifest import Stamp
 from graphlive.gc_pause import gc_paused
 from graphlive.paths import data_dir
@@ -352,12 +354,9 @@ class CacheEntry:
         """The analyzer state saved with ``header`` (``None`` when missing or not its pair)."""
         try:
             # Millions of long-lived objects: the collector would run over them again and again.
-            with (
-                self._locked(exclusive=False),
-                open(self.state_path, "rb") as fh,
-                gc_paused(promote=True),
-            ):
-                token, state = pickle.load(fh)
+            # Only the core: the per-file pickles are read from the file when used (blobs).
+            with self._locked(exclusive=False), gc_paused(promote=True):
+                token, state = blobs.load(self.state_path)
         except Exception as exc:
             log.info("graphlive: ignoring unreadable analysis state %s: %s", self.folder, exc)
             return None
@@ -395,7 +394,7 @@ class CacheEntry:
     def _write(self, header: Header, state: dict[str, Any] | None) -> bool:
         try:
             if state is not None:
-                _write_atomic(self.state_path, (header.state_token, state))
+                _write_atomic(self.state_path, (header.state_token, state), layout="blobs")
             written = _write_atomic(self.header_path, header)
         except (OSError, pickle.PicklingError, RecursionError) as exc:
             log.warning("graphlive: cannot save the analysis cache in %s: %s", self.folder, exc)
@@ -410,14 +409,19 @@ class CacheEntry:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _write_atomic(path: Path, value: object) -> int:
+def _write_atomic(path: Path, value: object, *, layout: str = "pickle") -> int:
     """Pickle ``value`` into ``path`` through a temporary file; returns the bytes written.
-    The caller holds the entry's lock exclusively (readers hold it too: none sees ``path``
-    missing for the moment between the unlink and the rename)."""
+    ``layout="blobs"``: with its Blobs after the pickle (:func:`graphlive.analysis.blobs.dump`,
+    what :meth:`CacheEntry.state` reads). The caller holds the entry's lock exclusively
+    (readers hold it too: none sees ``path`` missing for the moment between the unlink and the
+    rename)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh, gc_paused():
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            if layout == "blobs":
+                blobs.dump(value, fh)
+            else:
+                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
             size = fh.tell()
         # Not os.replace: renaming over an existing file makes ext4 write the new one's data
         # out at once (its guard against zero-length files after a crash), a third of a

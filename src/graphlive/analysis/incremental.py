@@ -50,6 +50,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphlive.analysis.blobs import Blob
 from graphlive.analysis.facts import (
     C_BASES,
     C_CALL,
@@ -209,9 +210,9 @@ class Program:
         solver = resolution.solver
         self.solver = solver
         self.index: ProgramIndex = solver.index
-        #: Links per file number; a restored program holds each file's pickled (bytes) until
+        #: Links per file number; a restored program holds each file's pickled (a Blob) until
         #: :meth:`links_of` reads it.
-        self.links: list[FileLinks | bytes] = list(resolution.links)
+        self.links: list[FileLinks | Blob] = list(resolution.links)
         #: Why the last :meth:`update` returned ``None``: ``"star-import"``, ``"id-clash"`` or
         #: ``"module-id"``.
         self.fallback: str | None = None
@@ -255,8 +256,10 @@ class Program:
         if number is None:
             return FileLinks()
         links = self.links[number]
-        if isinstance(links, bytes):
-            links = self.links[number] = pickle.loads(links)
+        if isinstance(links, Blob):
+            decoded: FileLinks = pickle.loads(links.read())
+            self.links[number] = decoded
+            return decoded
         return links
 
     def update(self, changes: Mapping[str, FileChange]) -> UpdateStats | None:

@@ -16,6 +16,8 @@ import pickle
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
+from graphlive.analysis.blobs import Blob, pickled
+
 __all__ = ["LazyMap", "PackedOutputs"]
 
 K = TypeVar("K")
@@ -116,17 +118,14 @@ class PackedOutputs:
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
-        self.blobs: dict[str, bytes] = {}
+        self.blobs: dict[str, Blob] = {}
 
-    def __getstate__(self) -> dict[str, bytes]:
-        return {
-            key: pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-            for key, value in self.data.items()
-        }
+    def __getstate__(self) -> dict[str, Blob]:
+        return {key: pickled(value) for key, value in self.data.items()}
 
-    def __setstate__(self, state: dict[str, bytes]) -> None:
+    def __setstate__(self, state: dict[str, Blob]) -> None:
         self.data = {}
         self.blobs = state
 
     def restored(self) -> LazyMap[str, Any]:
-        return LazyMap(dict(self.blobs), lambda _key, blob: pickle.loads(blob))
+        return LazyMap(dict(self.blobs), lambda _key, blob: pickle.loads(blob.read()))

@@ -44,6 +44,7 @@ import pickle
 from array import array
 from typing import TYPE_CHECKING, Any
 
+from graphlive.analysis.blobs import Blob, pickled
 from graphlive.analysis.resolve import PENDING_FACTS
 from graphlive.analysis.solver_values import _PENDING, VarKey, _Lookup
 
@@ -59,7 +60,7 @@ class Shards:
 
     __slots__ = ("blobs", "files", "owners")
 
-    def __init__(self, blobs: dict[int, bytes], owners: dict[str, int], files: dict[str, int]):
+    def __init__(self, blobs: dict[int, Blob], owners: dict[str, int], files: dict[str, int]):
         self.blobs = blobs
         #: Definition and module id → file number, when the parts were cut.
         self.owners = owners
@@ -89,7 +90,7 @@ class Shards:
     def take(self, number: int) -> dict[str, Any] | None:
         """Unpickle and forget file ``number``'s part (``None`` if it is loaded already)."""
         blob = self.blobs.pop(number, None)
-        return None if blob is None else pickle.loads(blob)
+        return None if blob is None else pickle.loads(blob.read())
 
 
 def cut(program: Program) -> dict[str, Any]:
@@ -174,10 +175,7 @@ def cut(program: Program) -> dict[str, Any]:
     thin.attr_memo = {}
     thin.name_memo = {}
     thin.def_singletons = {}
-    blobs = {
-        number: pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
-        for number, part in enumerate(parts)
-    }
+    parts_saved = {number: pickled(part) for number, part in enumerate(parts)}
     # The index's map goes in as the shards' own (one copy in the pickle; attach copies it).
     thin_index.def_file = shards.owners
     return {
@@ -185,16 +183,13 @@ def cut(program: Program) -> dict[str, Any]:
         "cfile": array("I", solver.cfile).tobytes(),
         "file_cons": {f: array("I", cids).tobytes() for f, cids in solver.file_cons.items()},
         # Each file's links pickled on their own: an update reads those of the files it writes.
-        "links": [
-            links if type(links) is bytes else pickle.dumps(links, protocol=pickle.HIGHEST_PROTOCOL)
-            for links in program.links
-        ],
+        "links": [links if type(links) is Blob else pickled(links) for links in program.links],
         "fallback": program.fallback,
         "star_modules": star_modules,
         "importers": importers,
         "files": count,
         "pending": bytes(pending),
-        "parts": blobs,
+        "parts": parts_saved,
         "owners": shards.owners,
         "names": shards.files,
     }
