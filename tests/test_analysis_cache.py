@@ -61,3 +61,26 @@ def test_an_entry_over_the_bound_alone_is_not_kept(
     entry = CacheEntry("g", "r", folder=tmp_path)
     assert not entry.save(_header(entry), {"blob": os.urandom(100 * _KB)})
     assert not entry.folder.exists()
+
+
+def test_a_header_alone_is_saved_only_beside_its_state(tmp_path: Path) -> None:
+    """After a small update only the header is rewritten, pairing with the state there; with
+    the state gone meanwhile (evicted, deleted) nothing is written and the caller saves a
+    whole state instead (LiveGraph._save_analysis)."""
+    entry = CacheEntry("g", "r", folder=tmp_path)
+    assert entry.save(_header(entry), {"x": 1})
+    first = entry.header()
+    assert first is not None
+    moved = _header(entry, dirty=("a.py",))
+    moved.state_token, moved.seq = first.state_token, 2
+    assert entry.save_header(moved)
+    header = entry.header()
+    assert header is not None and (header.seq, header.dirty) == (2, ("a.py",))
+    assert entry.state(header) == {"x": 1}
+    entry.state_path.unlink()
+    later = _header(entry, dirty=("b.py",))
+    later.state_token, later.seq = first.state_token, 3
+    assert not entry.save_header(later)
+    kept = entry.header()
+    assert kept is not None and kept.seq == 2
+    assert not entry.save_header(_header(CacheEntry("other", "r", folder=tmp_path)))

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from graphlive import forked
 from graphlive.analysis import blobs
 from graphlive.analysis.blobs import Blob
+from graphlive.analysis_cache import CacheEntry, Header, version_key
 
 
 def _save(path: Path, value: object) -> int:
@@ -120,3 +122,30 @@ def test_a_stored_blob_cannot_be_unpickled_outside_load(tmp_path: Path) -> None:
     length = int.from_bytes(data[8:16], "little")
     with pytest.raises(pickle.UnpicklingError, match="outside"):
         pickle.loads(data[16 : 16 + length])
+
+
+def test_a_forked_save_of_a_loaded_state_still_reads_its_unread_blobs(tmp_path: Path) -> None:
+    """A restored analysis saving its whole state does so in a forked child
+    (graphlive.forked), which lets go of the parent's descriptors but those it is told to
+    keep: the state files its unread parts come from are among them."""
+    entry = CacheEntry("g", "r", folder=tmp_path)
+
+    def header() -> Header:
+        return Header(
+            version=version_key(), graph="g", root="r", epoch="e", seq=1, structure="s",
+            stamps={}, stamped_ns=0, summary=None, state_token="",
+        )  # fmt: skip
+
+    parts = [b"one", b"two" * 1000]
+    assert entry.save(header(), {"parts": [Blob(p) for p in parts]})
+    saved = entry.header()
+    assert saved is not None
+    loaded = entry.state(saved)
+    assert loaded is not None and "unread" in repr(loaded["parts"][1])
+    forked.wait_children()
+    assert entry.save(header(), loaded, background=True)
+    assert forked.wait_children() == [0]
+    again = entry.header()
+    assert again is not None and again.state_token != saved.state_token
+    state = entry.state(again)
+    assert state is not None and [blob.read() for blob in state["parts"]] == parts

@@ -59,7 +59,7 @@ def test_the_child_holds_none_of_the_parents_descriptors(tmp_path: Path) -> None
         return True
 
     try:
-        assert forked.run_in_child(look, keep=keep) is not None
+        assert forked.run_in_child(look, keep=[keep]) is not None
         assert forked.wait_children() == [0]
     finally:
         os.close(read_end)

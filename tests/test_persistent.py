@@ -21,6 +21,7 @@ import pytest
 import redis
 
 import graphlive
+from graphlive import forked
 from graphlive.analysis_cache import CacheEntry, root_id
 from graphlive.bus.keys import GraphKeys
 from graphlive.bus.snapshot import load_graph
@@ -316,6 +317,40 @@ def test_a_writer_that_lost_its_lease_cannot_publish(
     finally:
         redis_client.delete(GraphKeys(graph).writer)
         lg.close()
+
+
+def test_a_restored_analysis_whose_state_file_went_saves_a_whole_state(
+    project: Path, graph: str, redis_url: str, redis_client: redis.Redis, data: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A small update saves the header alone, beside the state it continues; with that state
+    deleted meanwhile, the whole state is saved instead (by a forked child, which reads the
+    parts the restored analysis never loaded from the deleted file it keeps open)."""
+    monkeypatch.setenv("GRAPHLIVE_DATA_DIR", str(data))
+    entry = CacheEntry(graph, root_id(project), folder=data / "analysis-cache")
+    first = _run(project, graph, redis_url, data)
+    cart = project / "shop" / "cart.py"
+    original = cart.read_text()
+    cart.write_text(original.replace("return 2", "return Item().price()"))
+    forked.wait_children()
+    lg = graphlive.analyze(project, graph=graph, redis_url=redis_url, workers=1)
+    try:
+        assert lg.resumed == "continued" and lg.position.epoch == first["epoch"]
+        header = entry.header()
+        assert header is not None and header.dirty == ("shop/cart.py",)
+        entry.state_path.unlink()
+        cart.write_text(original.replace("return 2", "return 3"))
+        lg.analyze()
+        assert forked.wait_children() == [0]
+        header = entry.header()
+        assert header is not None and header.dirty == () and entry.state_path.exists()
+    finally:
+        lg.close()
+    stored, _ = load_graph(redis_client, graph)
+    assert stored == _fresh(project).graph
+    # The next process continues from that state: only what changed since is parsed.
+    again = _run(project, graph, redis_url, data)
+    assert again["resumed"] == "unchanged" and again["epoch"] == first["epoch"]
 
 
 def test_a_restored_analysis_retracts_what_flowed_into_other_files(

@@ -320,14 +320,6 @@ class CacheEntry:
         finally:
             os.close(fd)  # a forked writer keeps its copy, and with it the lock
 
-    def has_state(self) -> bool:
-        """Whether a state file is there (after any save in progress)."""
-        try:
-            with self._locked(exclusive=False):
-                return self.state_path.exists()
-        except TimeoutError:
-            return False
-
     def header(self) -> Header | None:
         """The entry's header if there is a usable one (same versions, graph and root)."""
         try:
@@ -382,12 +374,28 @@ class CacheEntry:
             with self._locked(exclusive=True) as fd:
                 if state is not None:
                     header.state_token = os.urandom(8).hex()
+                    # The child keeps the lock, and the saved states that unread parts of
+                    # this one are still to be read from (blobs).
+                    keep = (fd, *blobs.open_descriptors())
                     if background and forked.run_in_child(
-                        lambda: self._write(header, state), keep=fd
+                        lambda: self._write(header, state), keep=keep
                     ):
                         return True
                 return self._write(header, state)
         except TimeoutError as exc:
+            log.warning("graphlive: not saving the analysis: %s", exc)
+            return False
+
+    def save_header(self, header: Header) -> bool:
+        """Rewrite the header alone, pairing it with the state file there now; False (nothing
+        written) when there is no state file (evicted or deleted meanwhile) or the entry
+        cannot be written."""
+        try:
+            with self._locked(exclusive=True):
+                if not self.state_path.exists():
+                    return False
+                return self._write(header, None)
+        except (OSError, TimeoutError) as exc:
             log.warning("graphlive: not saving the analysis: %s", exc)
             return False
 

@@ -12,7 +12,7 @@ Contracts:
   ``fork`` on this platform, forking disabled with ``GRAPHLIVE_FORKED_SAVES=0``, or the fork
   failed): the caller then does the work itself.
 * The child has no other thread (only the forking one survives a fork), points every inherited
-  descriptor except ``keep`` at ``/dev/null`` (so it holds no socket, pipe or lock of the
+  descriptor except those in ``keep`` at ``/dev/null`` (so it holds no socket, pipe or lock of the
   parent's: a command run with captured output returns when the parent exits, not when the
   child does), starts its own
   session (a Ctrl-C meant for the parent does not cut a write short), and exits with
@@ -36,7 +36,7 @@ import os
 import signal
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 __all__ = ["forking_enabled", "reap", "run_in_child", "wait_children"]
 
@@ -54,9 +54,10 @@ def forking_enabled() -> bool:
     return os.environ.get("GRAPHLIVE_FORKED_SAVES", "1").strip().lower() not in ("0", "false", "no")
 
 
-def run_in_child(work: Callable[[], bool], *, keep: int = -1) -> int | None:
+def run_in_child(work: Callable[[], bool], *, keep: Iterable[int] = ()) -> int | None:
     """Run ``work`` in a forked child (it exits 0 when ``work`` returns True, else 1); ``keep``
-    is a descriptor the child keeps open (a lock it then holds until it exits)."""
+    are descriptors the child keeps open (a lock it then holds until it exits, files it reads
+    from)."""
     _reap(block=False)
     if not forking_enabled():
         return None
@@ -81,7 +82,7 @@ def run_in_child(work: Callable[[], bool], *, keep: int = -1) -> int | None:
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
         signal.alarm(CHILD_TIMEOUT_S)
         os.setsid()
-        _let_go(keep)
+        _let_go(frozenset(keep))
         code = 0 if work() else 1
     finally:
         os._exit(code)
@@ -114,8 +115,8 @@ def _reap(*, block: bool) -> None:
             _ended.append(os.waitstatus_to_exitcode(status))
 
 
-def _let_go(keep: int) -> None:
-    """Point every inherited descriptor but ``keep`` at ``/dev/null``: the parent's pipes,
+def _let_go(keep: frozenset[int]) -> None:
+    """Point every inherited descriptor but those in ``keep`` at ``/dev/null``: the parent's pipes,
     sockets and locks are let go, yet no descriptor number is freed, so an object of the
     parent's that closes its descriptor later cannot close a file the child opened since."""
     null = os.open(os.devnull, os.O_RDWR)
@@ -124,7 +125,7 @@ def _let_go(keep: int) -> None:
     except OSError:
         fds = list(range(3))
     for fd in fds:
-        if fd not in (keep, null):
+        if fd not in keep and fd != null:
             with contextlib.suppress(OSError):  # the listing's own descriptor, closed since
                 os.dup2(null, fd)
     os.close(null)

@@ -162,6 +162,8 @@ class LiveGraph:
         self._state_token: str | None = None
         #: The walk of the tree ``_attach`` made, for the rescan of the same analyze call.
         self._walked: Discovery | None = None
+        # The cache entry of the last root looked up: (root, entry), its real path digested once.
+        self._entry: tuple[Path, CacheEntry] | None = None
         self.wait_note: Callable[[str], None] = lambda text: log.warning("graphlive: %s", text)
         self._started = 0.0
         if not publish:
@@ -451,7 +453,6 @@ class LiveGraph:
         Returns the summary when the tree is unchanged since the saved analysis (nothing else
         to do); otherwise leaves :attr:`analyzer` (restored or ``None``) and the graph ready
         for the run."""
-        from graphlive.analysis_cache import CacheEntry, root_id
         from graphlive.resume import read_with_history, record_with_history, reset_reason
 
         assert self.bus is not None
@@ -462,8 +463,8 @@ class LiveGraph:
             if replies is not None
             else read_with_history(client, self.name)
         )
-        rid = root_id(root)
-        entry = CacheEntry(self.name, rid)
+        entry = self._cache_entry(root)
+        rid = entry.root
         header = entry.header()
         reason = reset_reason(record, rid, reset=reset)
         self._attached = True
@@ -517,6 +518,17 @@ class LiveGraph:
         return None
 
     _lost_history = "its history cannot be rebuilt from Redis (trimmed or lost)"
+
+    def _cache_entry(self, root: Path) -> CacheEntry:
+        """The analysis cache entry of this graph and ``root`` (a resolved folder)."""
+        from graphlive.analysis_cache import CacheEntry, root_id
+
+        known = self._entry
+        if known is not None and known[0] == root and known[1].graph == self.name:
+            return known[1]
+        entry = CacheEntry(self.name, root_id(root))
+        self._entry = (root, entry)
+        return entry
 
     def _unchanged(self, entry: CacheEntry, header: Header, record: Any) -> AnalysisSummary:
         """The tree is what the saved analysis saw and the graph holds what it wrote: publish
@@ -627,7 +639,7 @@ class LiveGraph:
         otherwise the whole state, or with ``full=False`` nothing (the entry keeps an older
         position, and the next process continuing it compares every file with the graph)."""
         from graphlive.analysis.build import FileOutput
-        from graphlive.analysis_cache import DIRTY_MAX, CacheEntry, Header, root_id, version_key
+        from graphlive.analysis_cache import DIRTY_MAX, Header, version_key
 
         analyzer = self.analyzer
         if (
@@ -638,7 +650,7 @@ class LiveGraph:
             or analyzer.discovery is None
         ):
             return
-        entry = CacheEntry(self.name, root_id(analyzer.root))
+        entry = self._cache_entry(analyzer.root)
         summary = self.last_summary.to_dict() if self.last_summary is not None else None
         header = Header(
             version=version_key(),
@@ -653,18 +665,16 @@ class LiveGraph:
             state_token="",
         )
         unsaved = analyzer.unsaved
-        if (
-            unsaved is not None
-            and self._state_token is not None
-            and len(unsaved) <= DIRTY_MAX
-            and entry.has_state()
-        ):
+        if unsaved is not None and self._state_token is not None and len(unsaved) <= DIRTY_MAX:
             header.state_token = self._state_token
             header.dirty = tuple(sorted(unsaved))
             kept = analyzer.writer.outputs
             header.written = {rel: kept.get(rel) or FileOutput(file=rel) for rel in header.dirty}
-            entry.save(header, None)
-        elif full:
+            if entry.save_header(header):
+                return
+            # The state file is gone (evicted, deleted): the whole state instead.
+            header.state_token, header.dirty, header.written = "", (), {}
+        if full:
             self._state_token = None
             # Written by a forked child (graphlive.forked): the caller does not wait for it.
             if entry.save(header, analyzer.export_state(), background=True):

@@ -25,9 +25,10 @@ import os
 import pickle
 import struct
 import threading
+import weakref
 from typing import IO, Any
 
-__all__ = ["MAGIC", "Blob", "dump", "load", "pickled"]
+__all__ = ["MAGIC", "Blob", "dump", "load", "open_descriptors", "pickled"]
 
 #: Starts every file :func:`dump` writes (a bare pickle starts with ``0x80``).
 MAGIC = b"GLBLOBS1"
@@ -40,13 +41,14 @@ _context = threading.local()
 class _Source:
     """An open state file that unread Blobs come from (closed when the last is gone)."""
 
-    __slots__ = ("base", "fd", "name")
+    __slots__ = ("__weakref__", "base", "fd", "name")
 
     def __init__(self, fd: int, base: int, name: str) -> None:
         self.fd = fd
         #: Where the Blob bytes start (after the pickle).
         self.base = base
         self.name = name
+        _open.add(self)
 
     def read(self, offset: int, size: int) -> bytes:
         data = os.pread(self.fd, size, self.base + offset)
@@ -56,6 +58,16 @@ class _Source:
 
     def __del__(self, _close: Any = os.close) -> None:  # (os may be gone at exit)
         _close(self.fd)
+
+
+#: The state files open for unread Blobs.
+_open: weakref.WeakSet[_Source] = weakref.WeakSet()
+
+
+def open_descriptors() -> list[int]:
+    """The descriptors of the state files unread Blobs will read: a forked child that saves
+    a state holding such Blobs must keep them (:func:`graphlive.forked.run_in_child`)."""
+    return [source.fd for source in list(_open)]
 
 
 class Blob:
