@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -20,6 +21,7 @@ from graphlive.bus import Bus, load_graph
 from graphlive.bus.inflight import InFlightSend
 from graphlive.bus.keys import GraphKeys
 from graphlive.bus.writer_lease import WriterLease
+from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import CodeGraph
 from graphlive.live import LiveGraph
 from tests.redis_servers import running_redis
@@ -208,11 +210,11 @@ def test_a_send_that_fails_in_flight_is_sent_again_in_order(
     real = Publisher.publish_encoded
     failed_in: list[str] = []
 
-    def cut_once(self: Publisher, bodies: list[bytes]) -> object:
+    def cut_once(self: Publisher, bodies: list[bytes], **options: Any) -> object:
         if not failed_in and len(bodies) >= 25:
             failed_in.append(threading.current_thread().name)
             raise redis.ConnectionError("connection cut (test)")
-        return real(self, bodies)
+        return real(self, bodies, **options)
 
     monkeypatch.setattr(Publisher, "publish_encoded", cut_once)
     monkeypatch.setenv("GRAPHLIVE_DATA_DIR", str(tmp_path / "data"))
@@ -276,9 +278,9 @@ def test_lifecycle_events_are_sent_as_they_pass_once_the_run_is_old_enough(
     sends: list[int] = []
     real = Publisher.publish_encoded
 
-    def counting(self: Publisher, bodies: list[bytes]) -> object:
+    def counting(self: Publisher, bodies: list[bytes], **options: Any) -> object:
         sends.append(len(bodies))
-        return real(self, bodies)
+        return real(self, bodies, **options)
 
     monkeypatch.setattr(Publisher, "publish_encoded", counting)
     lg.prompt_after = prompt_after
@@ -317,4 +319,105 @@ def test_taking_the_lease_reads_the_graph_in_the_same_round_trip(graph_name: str
         assert other.try_take_and_read(read) == (False, [b"3"])
         lease.release()
         assert other.try_take_and_read(read) == (True, [b"3"])
+        client.close()
+
+
+def test_the_last_send_of_an_analysis_gives_the_lease_back(
+    tmp_path: Path, redis_url: str, graph_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An analysis continuing a graph sends its changes and gives the writer lease back in one
+    round trip (the publish script deletes the lease it holds), having saved its header at the
+    position that send reached: the lease script and the publish script, no third. Another
+    writer's lease is never deleted by it (the fence refuses the send first)."""
+    from graphlive.analysis_cache import CacheEntry, root_id
+    from graphlive.bus.publisher import NotWriter
+
+    monkeypatch.setenv("GRAPHLIVE_DATA_DIR", str(tmp_path / "data"))
+    root = _tree(tmp_path / "t", modules=4, functions=3)
+    graphlive.analyze(root, graph=graph_name, redis_url=redis_url, workers=1).close()
+    client = redis.Redis.from_url(redis_url)
+    key = GraphKeys(graph_name).writer
+
+    def scripts_run() -> int:
+        stats: Any = client.info("commandstats")
+        return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+
+    edited = root / "pkg" / "m1.py"
+    edited.write_text(edited.read_text() + "\ndef added(x):\n    return f0(x)\n")
+    before = scripts_run()
+    lg = graphlive.analyze(root, graph=graph_name, redis_url=redis_url, workers=1)
+    try:
+        assert lg.resumed == "continued"
+        assert scripts_run() - before == 2  # take the lease (and read), publish (and release)
+        assert client.get(key) is None
+        header = CacheEntry(graph_name, root_id(root)).header()
+        assert header is not None and header.seq == lg.position.seq
+        assert int(client.hget(GraphKeys(graph_name).meta, "seq") or 0) == lg.position.seq
+    finally:
+        lg.close()
+    # The script's release: only the holder's token, only once appended.
+    publisher = Bus(redis_url).publisher(graph_name)
+    client.set(key, "analyze|host|1|0|other", px=60_000)
+    publisher.writer_token = "analyze|host|2|0|mine"
+    started = publisher.encode([ChangeEvent(EventType.ANALYSIS_STARTED, graph_name, {})])
+    with pytest.raises(NotWriter):
+        publisher.publish_encoded(started, release=True)
+    assert client.get(key) == b"analyze|host|1|0|other"
+    client.set(key, "analyze|host|2|0|mine", px=60_000)
+    publisher.batch_size = 1  # three scripts in one pipeline: the last one releases
+    head = lg.position.seq
+    result = publisher.publish_encoded(started * 3, release=True)
+    assert (result.first, result.last) == (head + 1, head + 3)
+    assert client.get(key) is None
+    client.close()
+
+
+def test_a_last_send_that_fails_leaves_a_header_the_next_process_does_not_trust(
+    tmp_path: Path, redis_url: str, graph_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The header is saved before the send that would give the lease back; should that send
+    fail, the lease is released after it as before, the header names a position the graph
+    never reached, and the next process continues by comparing (the graph it publishes equals
+    a fresh analysis), not by trusting the header."""
+    from graphlive.analysis_cache import CacheEntry, root_id
+    from graphlive.bus.publisher import Publisher
+
+    monkeypatch.setenv("GRAPHLIVE_DATA_DIR", str(tmp_path / "data"))
+    root = _tree(tmp_path / "t", modules=4, functions=3)
+    graphlive.analyze(root, graph=graph_name, redis_url=redis_url, workers=1).close()
+    real = Publisher.publish_encoded
+
+    def cut_last(self: Publisher, bodies: list[bytes], **options: Any) -> object:
+        if options.get("release"):
+            raise redis.ConnectionError("connection cut (test)")
+        return real(self, bodies, **options)
+
+    monkeypatch.setattr(Publisher, "publish_encoded", cut_last)
+    edited = root / "pkg" / "m1.py"
+    edited.write_text(edited.read_text() + "\ndef added(x):\n    return f0(x)\n")
+    lg = graphlive.analyze(root, graph=graph_name, redis_url=redis_url, workers=1)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert lg.publish_error is not None and lg._buffer  # kept for the next flush
+        assert client.get(GraphKeys(graph_name).writer) is None  # released after all
+        header = CacheEntry(graph_name, root_id(root)).header()
+        stored = int(client.hget(GraphKeys(graph_name).meta, "seq") or 0)
+        assert header is not None and header.seq == stored + len(lg._buffer)
+        epoch = lg.position.epoch
+    finally:
+        lg._buffer.clear()  # this session's events are lost with it (as if it had died)
+        lg.close()
+    monkeypatch.setattr(Publisher, "publish_encoded", real)
+    again = graphlive.analyze(root, graph=graph_name, redis_url=redis_url, workers=1)
+    try:
+        # Not in sync with the graph: the kept facts spare the parsing (the edited file
+        # alone), the program is resolved again and every file compared (the same epoch).
+        summary = again.last_summary
+        assert summary is not None and summary.fallback == "resync"
+        assert summary.files_parsed == 1 and again.epoch_note is None
+        assert again.position.epoch == epoch
+        loaded, _ = load_graph(client, graph_name)
+        assert loaded == _fresh(root).graph
+    finally:
+        again.close()
         client.close()

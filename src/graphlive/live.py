@@ -160,6 +160,8 @@ class LiveGraph:
         #: The saved analysis state the analyzer continues (``Analyzer.unsaved`` is relative
         #: to it): its token, ``None`` when there is none.
         self._state_token: str | None = None
+        # Whether the last send of the last analyze gave the writer lease back (saved first).
+        self._handed_back = False
         #: The walk of the tree ``_attach`` made, for the rescan of the same analyze call.
         self._walked: Discovery | None = None
         # The cache entry of the last root looked up: (root, entry), its real path digested once.
@@ -277,12 +279,17 @@ class LiveGraph:
                     body = analyzer.run
                 else:
                     body = functools.partial(analyzer.rescan, walked=walked)
-                summary = self._bulk_run(lambda: body(progress), snapshot=self._needs_snapshot())
+                summary = self._bulk_run(
+                    lambda: body(progress),
+                    snapshot=self._needs_snapshot(),
+                    before_last_send=self._save_and_hand_back,
+                )
                 if self.resumed is None:
                     self.resumed = (
                         "full" if summary.fallback or not summary.incremental else ("continued")
                     )
-                self._save_analysis()
+                if not self._handed_back:
+                    self._save_analysis()
                 return summary
             finally:
                 self._release()
@@ -631,13 +638,41 @@ class LiveGraph:
         """A snapshot after an analysis: for a new epoch, or once enough events went by."""
         return self._needs_reset or self._since_snapshot >= self.snapshot_every
 
-    def _save_analysis(self, *, full: bool = True) -> None:
+    def _save_and_hand_back(self, snapshot: bool) -> bool:
+        """Before the last send of :meth:`analyze`: whether that send gives the writer lease
+        back itself (the publish script deletes the lease once it has appended; one round trip
+        fewer than releasing after it). Only for a lease this call took, a send of what is
+        buffered with nothing in flight and no reset or snapshot to follow. Then the analysis
+        is saved first, at the position that send reaches, while the lease is held (a writer
+        that takes over finds the header of what it continues), and the heartbeat stops (no
+        renewal can take the lease back). Should the send fail, the header is ahead of the
+        graph, which the next process tells (``resume.in_sync``) and continues by comparing."""
+        lease = self._lease
+        if (
+            lease is None
+            or not lease.held
+            or lease.serves
+            or self._lease_depth != 1
+            or snapshot
+            or self._needs_reset
+            or self._inflight is not None
+            or not self._buffer
+            or self._since_snapshot + len(self._buffer) >= self.snapshot_every
+        ):
+            return False
+        self._save_analysis(ahead=len(self._buffer))
+        lease.stop_heartbeat()
+        return True
+
+    def _save_analysis(self, *, full: bool = True, ahead: int = 0) -> None:
         """Save what a new process needs to continue (after a successful publish).
 
         After an incremental run that wrote few files since the saved state, only the header
         is written (it names those files: :attr:`~graphlive.analysis_cache.Header.dirty`);
         otherwise the whole state, or with ``full=False`` nothing (the entry keeps an older
-        position, and the next process continuing it compares every file with the graph)."""
+        position, and the next process continuing it compares every file with the graph).
+        ``ahead``: the buffered events about to be sent, the position saved being the one they
+        will reach (nothing else may be buffered)."""
         from graphlive.analysis.build import FileOutput
         from graphlive.analysis_cache import DIRTY_MAX, Header, version_key
 
@@ -645,7 +680,7 @@ class LiveGraph:
         if (
             analyzer is None
             or not self.publishing
-            or self._buffer
+            or len(self._buffer) != ahead
             or not self.position.epoch
             or analyzer.discovery is None
         ):
@@ -657,7 +692,7 @@ class LiveGraph:
             graph=self.name,
             root=entry.root,
             epoch=self.position.epoch,
-            seq=self.position.seq,
+            seq=self.position.seq + ahead,
             structure=analyzer.structure_key(),
             stamps=analyzer.stamps,
             stamped_ns=analyzer.stamped_ns,
@@ -681,18 +716,32 @@ class LiveGraph:
                 self._state_token = header.state_token
 
     def _bulk_run(
-        self, body: Callable[[], AnalysisSummary], *, snapshot: bool = True
+        self,
+        body: Callable[[], AnalysisSummary],
+        *,
+        snapshot: bool = True,
+        before_last_send: Callable[[bool], bool] | None = None,
     ) -> AnalysisSummary:
+        """Run ``body`` publishing in bulk, then send what is left (and write the snapshot
+        due). ``before_last_send(snapshot)``, called once ``body`` succeeded: True when the
+        last send is to give the writer lease back (:meth:`_save_and_hand_back`)."""
         self._bulk = True
         self._bulk_since = time.perf_counter()
+        self._handed_back = False
+        release = False
         try:
             summary = body()
+            self.last_summary = summary
+            if before_last_send is not None:
+                release = before_last_send(snapshot)
         finally:
             # Flushed while still in bulk, so this flush writes no periodic snapshot: the one
             # due is written once, below (two at the same position cost 0.5 s on Django).
-            self.flush()
+            self._flush(wait=True, release=release)
             self._bulk = False
-        self.last_summary = summary
+        if release and not self._buffer and self._lease is not None:
+            self._lease.given_back()
+            self._handed_back = True
         if snapshot or self._since_snapshot >= self.snapshot_every:
             self.snapshot()
         return summary
@@ -731,13 +780,14 @@ class LiveGraph:
         """
         return self._flush(wait=True)
 
-    def _flush(self, *, wait: bool) -> bool:
+    def _flush(self, *, wait: bool, release: bool = False) -> bool:
         """:meth:`flush`; without ``wait``, the last send may still be in flight on return
-        (settled by the next flush: one at a time, in order)."""
+        (settled by the next flush: one at a time, in order). ``release``: the send gives the
+        writer lease back once it has appended (:meth:`_save_and_hand_back`)."""
         with self.lock:  # the watcher's thread flushes too, and a send is settled only once
-            return self._flush_locked(wait=wait)
+            return self._flush_locked(wait=wait, release=release)
 
-    def _flush_locked(self, *, wait: bool) -> bool:
+    def _flush_locked(self, *, wait: bool, release: bool = False) -> bool:
         if not self.publishing or self.bus is None:
             return True
         if not self._buffer and not self._needs_reset and self._inflight is None:
@@ -747,7 +797,7 @@ class LiveGraph:
             # A few events are sent at once: a thread to overlap them with the analysis costs
             # more than the send (an update publishes its lifecycle events a few at a time).
             small = len(self._buffer) < min(_THREADED_SEND_MIN, self.flush_events)
-            self._publish_buffer(wait=wait or small)
+            self._publish_buffer(wait=wait or small, release=release)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             self.publish_error = exc
             log.warning("graphlive: Redis unavailable (%s); %d events kept", exc, len(self._buffer))
@@ -787,7 +837,7 @@ class LiveGraph:
             raise
         self._published(result, inflight.known_epoch)
 
-    def _publish_buffer(self, *, wait: bool = True) -> None:
+    def _publish_buffer(self, *, wait: bool = True, release: bool = False) -> None:
         assert self.bus is not None and self._inflight is None
         publisher = self.bus.publisher(self.name)
         publisher.writer_token = self._lease.token if self._lease is not None else ""
@@ -806,11 +856,11 @@ class LiveGraph:
         known_epoch = self.position.epoch
         events = self._buffer
         bodies = publisher.encode(events)
-        if not wait:
+        if not wait and not release:
             self._buffer = []
             self._inflight = InFlightSend(publisher, bodies, events, known_epoch)
             return
-        result = publisher.publish_encoded(bodies)
+        result = publisher.publish_encoded(bodies, release=release)
         self._buffer = []
         self._published(result, known_epoch)
 

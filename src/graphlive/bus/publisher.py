@@ -126,9 +126,11 @@ class Publisher:
                 raise ValueError(f"event for graph {e.graph!r} given to publisher of {graph!r}")
         return [encode_unpositioned(e) for e in events]
 
-    def publish_encoded(self, bodies: Sequence[bytes]) -> PublishResult:
-        """Append events already encoded with :func:`~graphlive.events.encode_unpositioned`."""
-        return self._send(bodies, reset=False)
+    def publish_encoded(self, bodies: Sequence[bytes], *, release: bool = False) -> PublishResult:
+        """Append events already encoded with :func:`~graphlive.events.encode_unpositioned`.
+        ``release``: once they are appended, give the writer lease back if this publisher's
+        :attr:`writer_token` holds it (the writer's last send)."""
+        return self._send(bodies, reset=False, release=release)
 
     def reset(self, source: str = "graphlive") -> PublishResult:
         """Start a new epoch: drop the stream and snapshot, then publish one ``graph_reset``.
@@ -144,7 +146,9 @@ class Publisher:
         epoch, seq = reply
         return (epoch.decode() if epoch else "", int(seq) if seq else 0)
 
-    def _send(self, bodies: Sequence[bytes], *, reset: bool) -> PublishResult:
+    def _send(
+        self, bodies: Sequence[bytes], *, reset: bool, release: bool = False
+    ) -> PublishResult:
         keys = [
             self.keys.events, self.keys.meta, self.keys.snapshot, self.keys.live, self.keys.writer
         ]  # fmt: skip
@@ -162,10 +166,14 @@ class Publisher:
             if register:
                 pipe.sadd(GRAPHS_SET, self.graph)
             size = self.batch_size
-            for i in range(0, max(len(bodies), 1), size):
+            starts = range(0, max(len(bodies), 1), size)
+            for i in starts:
                 flag = "1" if (reset and i == 0) else "0"
                 args: list[bytes | str] = [*head, flag, empty, self.writer_token, self._command]
-                args.extend((floor_epoch, str(floor_seq)))
+                # Only the last batch gives the lease back.
+                args.extend(
+                    (floor_epoch, str(floor_seq), "1" if release and i == starts[-1] else "0")
+                )
                 args.extend(bodies[i : i + size])
                 pipe.evalsha(self._script.sha, len(keys), *keys, *args)
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 #       empty graph, the publisher's writer token ("" for none), the live channel's command
 #       ("SPUBLISH" on a Redis Cluster: only the graph's shard relays the batch; else "PUBLISH"),
 #       the publisher's floor (epoch and seq of the last event it saw published, "" and 0 for
-#       none), then one encoded event body per event, each produced by
-#       events.encode_unpositioned (starting with '{').
+#       none), the release flag ("1": once appended, delete the writer lease if it holds the
+#       publisher's token, the last send of a writer giving its lease back), then one encoded
+#       event body per event, each produced by events.encode_unpositioned (starting with '{').
 # The floor catches history lost under a publisher that keeps running: a Redis Cluster replica
 # promoted without the master's last writes (asynchronous replication), or a server restarted
 # from an older dump, holds the same epoch at a lower seq. Appending there would reuse seq
@@ -25,7 +26,7 @@ from __future__ import annotations
 # consumer starting from nothing can load the new epoch although the stream starts mid-sequence.
 # Returns {first_seq, last_seq, epoch}.
 PUBLISH = r"""
-local n = #ARGV - 8
+local n = #ARGV - 9
 if ARGV[6] ~= 'PUBLISH' and ARGV[6] ~= 'SPUBLISH' then
   return redis.error_reply('ERR graphlive: live channel command must be PUBLISH or SPUBLISH')
 end
@@ -58,7 +59,7 @@ local mid = ',"epoch":"' .. epoch .. '",'
 local out = {}
 for i = 1, n do
   local s = string.format('%d', first + i - 1)
-  local msg = '{"seq":' .. s .. mid .. string.sub(ARGV[i + 8], 2)
+  local msg = '{"seq":' .. s .. mid .. string.sub(ARGV[i + 9], 2)
   redis.call('XADD', KEYS[1], s .. '-0', 'e', msg)
   out[i] = msg
 end
@@ -77,6 +78,10 @@ if keep_from > 1 then
   redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%d', keep_from) .. '-0')
 end
 redis.call(ARGV[6], KEYS[4], '[' .. table.concat(out, ',') .. ']')
+if ARGV[9] == '1' and holder and holder == ARGV[5] then
+  -- The writer's last send gives its lease back (after appending: an error above keeps it).
+  redis.call('DEL', KEYS[5])
+end
 return {first, last, epoch}
 """
 

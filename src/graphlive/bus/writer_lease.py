@@ -126,6 +126,7 @@ class WriterLease:
         self._renewing = threading.Lock()
         #: Set when a renewal found the lease taken by someone else (or gone): stop writing.
         self.lost = False
+        self._given_back = False
 
     @property
     def token(self) -> str:
@@ -231,21 +232,36 @@ class WriterLease:
                 self.start_heartbeat()
 
     def release(self) -> None:
-        """Stop the heartbeat and give the lease up, so a waiting writer continues at once."""
-        beat, self._beat = self._beat, None
-        if beat is not None:
-            beat.stop.set()
-            if beat.handler is not None:
-                # A serving heartbeat may be answering a request: let it finish first.
-                if beat.ident != threading.get_ident():
-                    beat.exited.wait(10)
-            else:
-                with self._renewing:  # a renewal under way ends first; later ones see stop
-                    pass
+        """Stop the heartbeat and give the lease up, so a waiting writer continues at once
+        (nothing to send when a publish gave it back already: :meth:`given_back`)."""
+        self.stop_heartbeat()
+        if self._given_back:
+            return
         try:
             self._lease.release()
         except redis.RedisError as exc:
             log.warning("graphlive: could not release the writer lease: %s", exc)
+
+    def stop_heartbeat(self) -> None:
+        """Stop renewing the lease (a renewal under way ends first; none starts later), still
+        holding it until it expires or is released: before a last send that releases it
+        itself (the publish script's ``release``)."""
+        beat, self._beat = self._beat, None
+        if beat is None:
+            return
+        beat.stop.set()
+        if beat.handler is not None:
+            # A serving heartbeat may be answering a request: let it finish first.
+            if beat.ident != threading.get_ident():
+                beat.exited.wait(10)
+        else:
+            with self._renewing:  # a renewal under way ends first; later ones see stop
+                pass
+
+    def given_back(self) -> None:
+        """A publish released the lease (its script deleted it, holding our token):
+        :meth:`release` then only stops what is left."""
+        self._given_back = True
 
     # ------------------------------------------------------------------ internals
 
