@@ -181,7 +181,9 @@ def publish_without_pubsub(client: redis.Redis, events: list[ChangeEvent]) -> No
     empty = zlib.compress(b'{"nodes":[],"edges":[]}')  # used by resets only
     script(
         keys=[keys.events, keys.meta, keys.snapshot, nowhere, keys.writer],
-        args=["0" * 16, "100000", "0", empty, "", "PUBLISH", "", "0", *bodies],
+        # (epoch candidate, retention, reset, empty snapshot, writer token, channel command,
+        # floor epoch and seq, release flag: scripts.PUBLISH's arguments)
+        args=["0" * 16, "100000", "0", empty, "", "PUBLISH", "", "0", "0", *bodies],
     )
 
 
