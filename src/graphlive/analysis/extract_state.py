@@ -277,10 +277,12 @@ class _ExtractorState:
             s = s.parent
             if s.kind == K_CLASS:
                 # Comprehensions in class bodies do not see the class's names.
+                self.facts.name_refs.add(name)
                 return (E_NAME, s.lookup_parent, name)
         if name in s.globals:
             return self._same((E_GLOBAL, self.module, name))
         if name in s.nonlocals:
+            self.facts.name_refs.add(name)
             return (E_NAME, s.lookup_parent, name)
         versions = s.env.get(name, _MISSING)
         if versions is not _MISSING:
@@ -298,6 +300,7 @@ class _ExtractorState:
                 return self._same((E_GLOBAL, self.module, name, 1))
             return self._same((E_GLOBAL, self.module, name))
         self._captured(s, name)
+        self.facts.name_refs.add(name)
         return self._same((E_NAME, s.id, name))
 
     def _captured(self, s: _Scope, name: str) -> None:
@@ -354,6 +357,7 @@ class _ExtractorState:
             self.module_scope.locals.add(name)
             targets = ((self.module, name),)
         elif name in s.nonlocals:
+            self.facts.name_refs.add(name)
             targets = ((T_NAME, s.lookup_parent, name),)
         else:
             s.locals.add(name)

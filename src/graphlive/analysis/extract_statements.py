@@ -80,6 +80,7 @@ class _Statements(_Expressions):
                 self.facts.decorators.append((def_id, deco.lineno, edge_expr))
             applied.append((deco.lineno, value))
         arg: Expr = (E_DEF, def_id)
+        self.facts.def_refs.add(def_id)
         caller = self.scope.def_scope.id
         for deco_line, applied_value in reversed(applied):
             site = self._site()
@@ -173,6 +174,7 @@ class _Statements(_Expressions):
                 flags |= F_CLASSMETHOD
             if params.positional and (is_new or not flags & F_STATIC):
                 first = params.positional[0]
+                self.facts.def_refs.add(outer.id)
                 if is_new or flags & F_CLASSMETHOD:
                     scope.cls_name = first
                     self.cons.append((C_ASSIGN, (E_DEF, outer.id), ((fid, first),)))
@@ -186,6 +188,7 @@ class _Statements(_Expressions):
         returns_params = self._finish_passthrough(scope)
         if scope.generator:
             flags |= F_GENERATOR
+        self.facts.def_refs.add(fid)
         self._store_name(node.name, (E_DEF, fid))
         if index >= 0:
             self.facts.defs[index] = DefFact(
@@ -229,6 +232,7 @@ class _Statements(_Expressions):
         self._stmts(node.body)
         self.scope = outer
         self._record_scope(scope)
+        self.facts.def_refs.add(cid)
         self._store_name(node.name, (E_DEF, cid))
         if index >= 0:
             self.facts.defs[index] = DefFact(
@@ -293,6 +297,7 @@ class _Statements(_Expressions):
                 params=params,
                 returns_params=returns_params,
             )
+        self.facts.def_refs.add(lid)
         return (E_DEF, lid)
 
     # ------------------------------------------------------------------ statements

@@ -299,3 +299,8 @@ class FileFacts:
     #: :func:`~graphlive.analysis.source.content_digest` of the bytes the facts were extracted
     #: from (``""`` when the file could not be read).
     digest: str = ""
+    #: Every name the constraints and decorators look up by scope (``E_NAME``/``T_NAME``), and
+    #: every definition they refer to (``E_DEF``): an update that rebinds names or changes
+    #: definitions looks through the file's constraints only when these meet them.
+    name_refs: set[str] = field(default_factory=set)
+    def_refs: set[str] = field(default_factory=set)

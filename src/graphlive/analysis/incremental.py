@@ -152,6 +152,17 @@ def _mentions(node: Any, defs: set[str], names: set[str] | None) -> bool:
     return False
 
 
+def _may_mention(facts: FileFacts | None, defs: set[str], names: set[str] | None) -> bool:
+    """Whether any constraint of ``facts`` (the kept ones are among them) may mention one of
+    ``defs`` or look one of ``names`` up (:func:`_mentions`), from the references extraction
+    recorded: a look through every constraint only when they meet."""
+    if names is None:
+        return True
+    if facts is None:
+        return bool(defs or names)
+    return not defs.isdisjoint(facts.def_refs) or not names.isdisjoint(facts.name_refs)
+
+
 def _without_lines(con: Constraint) -> Constraint:
     """A constraint with its source lines blanked (see :meth:`Program._moved`)."""
     tag = con[0]
@@ -378,7 +389,7 @@ class Program:
             fresh = self._moved(by_tuple, unmatched, keep)
             for bucket in by_tuple.values():
                 removed.extend(bucket)
-            if changed_defs or rebound is None or rebound:
+            if _may_mention(new, changed_defs, rebound):
                 for c in keep:
                     if _mentions(solver.cons[c], changed_defs, rebound):
                         seeds.append(c)
