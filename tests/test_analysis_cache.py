@@ -84,3 +84,32 @@ def test_a_header_alone_is_saved_only_beside_its_state(tmp_path: Path) -> None:
     kept = entry.header()
     assert kept is not None and kept.seq == 2
     assert not entry.save_header(_header(CacheEntry("other", "r", folder=tmp_path)))
+
+
+def test_the_header_is_rewritten_in_place_and_a_cut_short_rewrite_still_loads(
+    tmp_path: Path,
+) -> None:
+    """The header is written over its old bytes (no temporary file): a shorter header leaves
+    no tail behind, and one whose write stopped before the file was cut to its size (a crash
+    between the write and the truncation) still loads, as the new header."""
+    import pickle
+
+    entry = CacheEntry("g", "r", folder=tmp_path)
+    long = _header(entry, dirty=tuple(f"pkg/module_{i}.py" for i in range(200)))
+    assert entry.save(long, {"x": 1})
+    first = entry.header()
+    assert first is not None and len(first.dirty) == 200
+    inode = entry.header_path.stat().st_ino
+    short = _header(entry, dirty=("a.py",))
+    short.state_token = first.state_token
+    assert entry.save_header(short)
+    assert entry.header_path.stat().st_ino == inode  # the same file, written over
+    data = pickle.dumps(short, protocol=pickle.HIGHEST_PROTOCOL)
+    assert entry.header_path.stat().st_size == len(data)
+    loaded = entry.header()
+    assert loaded is not None and loaded.dirty == ("a.py",)
+    # As if cut short before the truncation: the new pickle, then the old header's tail.
+    old = pickle.dumps(first, protocol=pickle.HIGHEST_PROTOCOL)
+    entry.header_path.write_bytes(data + old[len(data) :])
+    loaded = entry.header()
+    assert loaded is not None and loaded.dirty == ("a.py",) and entry.state(loaded) == {"x": 1}

@@ -21,8 +21,11 @@ Contracts:
 
 * An entry is used only by the same graphlive analysis code and Python version that wrote it
   (:func:`version_key`); anything else is ignored (and replaced by the next save).
-* Writes are atomic under the entry's lock (a temporary file renamed in place of the old one);
-  the header names the state it belongs to, so a header never pairs with another save's state.
+* Writes happen under the entry's lock, which readers take too: a state file is replaced by a
+  temporary file renamed in its place (a process still reading parts from the old one keeps
+  it), the header is rewritten in place (a crash in the middle leaves a header that does not
+  load, ignored like any damaged entry). The header names the state it belongs to, so a header
+  never pairs with another save's state.
 * A whole state is written by a forked child (:mod:`graphlive.forked`): the analysis returns
   without waiting for the pickle. The child holds the entry's lock (``flock`` on ``lock``)
   until both files are in place, and readers (:meth:`CacheEntry.header`,
@@ -402,8 +405,8 @@ class CacheEntry:
     def _write(self, header: Header, state: dict[str, Any] | None) -> bool:
         try:
             if state is not None:
-                _write_atomic(self.state_path, (header.state_token, state), layout="blobs")
-            written = _write_atomic(self.header_path, header)
+                _write_atomic(self.state_path, (header.state_token, state))
+            written = _write_in_place(self.header_path, header)
         except (OSError, pickle.PicklingError, RecursionError) as exc:
             log.warning("graphlive: cannot save the analysis cache in %s: %s", self.folder, exc)
             return False
@@ -417,12 +420,34 @@ class CacheEntry:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _write_atomic(path: Path, value: object, *, layout: str = "pickle") -> int:
+def _write_in_place(path: Path, value: object) -> int:
+    """Pickle ``value`` over the bytes of ``path`` (the header: small, always read whole, by
+    readers holding the entry's lock, which the caller holds exclusively); returns the bytes
+    written. No temporary file and rename: a third of the cost of a small save on ext4.
+    Cut short by a crash, the file holds a pickle that does not load (ignored, as any damaged
+    entry) or the whole new one followed by the old one's tail, which unpickling never reads.
+    Where there is no ``os.pwrite`` (Windows), written through a temporary file."""
+    if not hasattr(os, "pwrite"):  # pragma: no cover - Windows
+        return _write_atomic(path, value, layout="pickle")
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        done = 0
+        while done < len(data):
+            done += os.pwrite(fd, data[done:], done)
+        os.ftruncate(fd, len(data))
+    finally:
+        os.close(fd)
+    return len(data)
+
+
+def _write_atomic(path: Path, value: object, *, layout: str = "blobs") -> int:
     """Pickle ``value`` into ``path`` through a temporary file; returns the bytes written.
     ``layout="blobs"``: with its Blobs after the pickle (:func:`graphlive.analysis.blobs.dump`,
-    what :meth:`CacheEntry.state` reads). The caller holds the entry's lock exclusively
-    (readers hold it too: none sees ``path`` missing for the moment between the unlink and the
-    rename)."""
+    what :meth:`CacheEntry.state` reads): the state file, always replaced, never written into,
+    as other processes may still read parts from the one they opened. The caller holds the
+    entry's lock exclusively (readers hold it too: none sees ``path`` missing for the moment
+    between the unlink and the rename)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh, gc_paused():
