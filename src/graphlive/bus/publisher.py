@@ -16,6 +16,7 @@ within a batch (the script is atomic), and earlier batches of the same call stay
 
 from __future__ import annotations
 
+import hashlib
 import os
 import zlib
 from collections.abc import Sequence
@@ -95,7 +96,6 @@ class Publisher:
         self.keys = GraphKeys(graph)
         self.retention = retention
         self.batch_size = batch_size
-        self._script = client.register_script(PUBLISH)
         # Sharded Pub/Sub on a cluster, so that only the graph's shard relays its batches.
         self._command = "SPUBLISH" if isinstance(client, redis.cluster.RedisCluster) else "PUBLISH"
         self._registered = False
@@ -175,7 +175,7 @@ class Publisher:
                     (floor_epoch, str(floor_seq), "1" if release and i == starts[-1] else "0")
                 )
                 args.extend(bodies[i : i + size])
-                pipe.evalsha(self._script.sha, len(keys), *keys, *args)
+                pipe.evalsha(_PUBLISH_SHA, len(keys), *keys, *args)
 
         try:
             replies = pipeline_with_script(self.client, queue, PUBLISH)
@@ -200,6 +200,9 @@ class Publisher:
 
 
 _NOT_WRITER = "GRAPHLIVE_NOT_WRITER"
+#: ``EVALSHA``'s name of :data:`~graphlive.bus.scripts.PUBLISH` (no Script object per
+#: publisher: a new process would build one for its one send).
+_PUBLISH_SHA = hashlib.sha1(PUBLISH.encode()).hexdigest()
 
 
 class NotWriter(RuntimeError):
