@@ -86,6 +86,43 @@ def test_a_one_function_edit_unpickles_the_parts_it_reaches(tree: Path) -> None:
     assert graph == _fresh(tree)
 
 
+def test_the_importers_table_is_read_only_by_an_update_that_changes_imports(tree: Path) -> None:
+    """The saved module → importing files table stays pickled through body edits, and an edit
+    that changes a file's imports reads it and keeps it right (the graph equals a fresh
+    analysis, also after a later edit that removes the import again)."""
+    analyzer = Analyzer(tree, CodeGraph("g"), workers=1)
+    analyzer.run()
+    restored, graph = _restored(analyzer, tree)
+    program = restored.program
+    assert program is not None and program._importers is None
+    m7 = tree / "chain" / "m7.py"
+    body = m7.read_text()
+    m7.write_text(body + "    y = [g7]\n")
+    restored.update([m7])
+    assert program._importers is None and program._importers_saved is not None
+    m7.write_text("import chain.shapes\n" + body)
+    restored.update([m7])
+    assert program._importers is not None
+    assert _nonempty(program.importers) == analyzer_importers(tree)
+    assert graph == _fresh(tree)
+    m7.write_text(body)
+    restored.update([m7])
+    assert _nonempty(program.importers) == analyzer_importers(tree)
+    assert graph == _fresh(tree)
+
+
+def analyzer_importers(root: Path) -> dict[str, set[int]]:
+    """The importers table of a fresh analysis of ``root`` (built from every file's facts)."""
+    fresh = Analyzer(root, CodeGraph("fresh"), workers=1)
+    fresh.run()
+    assert fresh.program is not None
+    return _nonempty(fresh.program.importers)
+
+
+def _nonempty(importers: dict[str, set[int]]) -> dict[str, set[int]]:
+    return {key: files for key, files in importers.items() if files}
+
+
 def test_a_class_change_after_a_restore_retracts_lookups_made_before_it(tree: Path) -> None:
     """Lookups are not saved: ``Square().run()`` was looked up before the save, and a method
     added to ``Square`` must still move the call to it."""

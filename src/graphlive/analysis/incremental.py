@@ -232,6 +232,9 @@ class Program:
         self._star_modules: set[str] | None = None
         #: Module id → files with an import that may resolve to it or below it.
         self._importers: dict[str, set[int]] | None = None
+        #: A restored program's saved :attr:`importers`, unpickled when first read (an update
+        #: whose files import what they imported before never reads them).
+        self._importers_saved: Blob | None = None
 
     @property
     def star_modules(self) -> set[str]:
@@ -241,6 +244,9 @@ class Program:
 
     @property
     def importers(self) -> dict[str, set[int]]:
+        if self._importers is None and self._importers_saved is not None:
+            saved, self._importers_saved = self._importers_saved, None
+            self._importers = pickle.loads(saved.read())
         if self._importers is None:
             self._importers = {}
             for number, facts in enumerate(self.index.files):
@@ -450,10 +456,13 @@ class Program:
             fresh_cids.extend(cids)
             solver.file_cons[number] = kept[name] + cids
             new_keys = _import_keys(index, number, change.facts)
-            for key in old_keys.get(name, set()) - new_keys:
-                self.importers.get(key, set()).discard(number)
-            for key in new_keys:
-                self.importers.setdefault(key, set()).add(number)
+            imported = old_keys.get(name, set())
+            if imported != new_keys:  # (imports as they were: the table is not even read)
+                importers = self.importers
+                for key in imported - new_keys:
+                    importers.get(key, set()).discard(number)
+                for key in new_keys:
+                    importers.setdefault(key, set()).add(number)
         solver.enqueue(fresh_cids)
         ran: set[int] = set()
         solver.ran = ran

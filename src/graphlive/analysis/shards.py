@@ -186,7 +186,7 @@ def cut(program: Program) -> dict[str, Any]:
         "links": [links if type(links) is Blob else pickled(links) for links in program.links],
         "fallback": program.fallback,
         "star_modules": star_modules,
-        "importers": importers,
+        "importers": pickled(importers),  # read by updates that change imports
         "files": count,
         "pending": bytes(pending),
         "parts": parts_saved,
@@ -233,7 +233,8 @@ def attach(program: Program, state: dict[str, Any]) -> None:
     program.links = state["links"]
     program.fallback = state["fallback"]
     program._star_modules = state["star_modules"]
-    program._importers = state["importers"]
+    program._importers = None
+    program._importers_saved = state["importers"]
     for entries in solver.plans.values():
         for entry in entries.values():
             solver.relink(entry)
