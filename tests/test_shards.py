@@ -100,6 +100,10 @@ def test_the_importers_table_is_read_only_by_an_update_that_changes_imports(tree
     m7.write_text(body + "    y = [g7]\n")
     restored.update([m7])
     assert program._importers is None and program._importers_saved is not None
+    # Saved again unread: passed on as it was, and still right once restored.
+    again = pickle.loads(pickle.dumps(restored.export_state()))["program"]
+    assert program._importers is None
+    assert _nonempty(again.importers) == analyzer_importers(tree)
     m7.write_text("import chain.shapes\n" + body)
     restored.update([m7])
     assert program._importers is not None

@@ -100,7 +100,10 @@ def cut(program: Program) -> dict[str, Any]:
     solver.load_all()
     # Built now, so that a restored program needs no file's facts to answer them.
     star_modules = set(program.star_modules)
-    importers = program.importers
+    # A restored table no update read is still what was saved: passed on without unpickling.
+    importers = program._importers_saved
+    if importers is None or program._importers is not None:
+        importers = pickled(program.importers)
     index = solver.index
     shards = Shards({}, dict(index.def_file), dict(index.file_numbers))
     count = len(index.files)
@@ -186,7 +189,7 @@ def cut(program: Program) -> dict[str, Any]:
         "links": [links if type(links) is Blob else pickled(links) for links in program.links],
         "fallback": program.fallback,
         "star_modules": star_modules,
-        "importers": pickled(importers),  # read by updates that change imports
+        "importers": importers,  # read by updates that change imports
         "files": count,
         "pending": bytes(pending),
         "parts": parts_saved,
