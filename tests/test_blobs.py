@@ -109,6 +109,10 @@ def test_files_in_another_layout_or_cut_short_are_refused(tmp_path: Path) -> Non
     path.write_bytes(data[: size - 1000 - 1])  # the pickle cut short
     with pytest.raises(ValueError, match="truncated"):
         blobs.load(path)
+    head = 16  # MAGIC and the pickle's length
+    path.write_bytes(data[:head] + b"\xff" * (size - 1000 - head) + data[size - 1000 :])
+    with pytest.raises(pickle.UnpicklingError):  # a damaged pickle: its error, not the map's
+        blobs.load(path)
     path.write_bytes(data[: size - 10])  # the blob cut short: found when it is read
     (blob,) = blobs.load(path)
     with pytest.raises(OSError, match="truncated"):

@@ -166,6 +166,29 @@ def test_a_restored_analysis_saved_again_is_whole(tree: Path) -> None:
     assert graph == _fresh(tree)
 
 
+def test_each_files_constraint_list_comes_with_its_part(tree: Path) -> None:
+    """The saved core holds no per-file constraint lists: loading a file's part gives its
+    list, equal to the saved program's, and loading every part gives the whole table (after an
+    update, which renumbers the edited file's constraints, too). Only a whole solve, never a
+    restored solver's, reads the table in order."""
+    analyzer = Analyzer(tree, CodeGraph("g"), workers=1)
+    analyzer.run()
+    m5 = tree / "chain" / "m5.py"
+    m5.write_text(m5.read_text() + "\n\ndef h5():\n    return g5() + f5(2)\n")
+    analyzer.update([m5])
+    assert analyzer.program is not None
+    saved = analyzer.program.solver.file_cons
+    restored, _graph = _restored(analyzer, tree)
+    assert restored.program is not None
+    solver = restored.program.solver
+    assert solver.file_cons == {}
+    number = solver.index.file_numbers["chain/m5.py"]
+    solver.load_shard(number)
+    assert solver.file_cons == {number: saved[number]}
+    solver.load_all()
+    assert solver.file_cons == saved
+
+
 def test_lazy_maps_behave_as_dicts() -> None:
     fetched: list[str] = []
 

@@ -21,6 +21,7 @@ is no ``os.pread`` (Windows), :func:`load` reads every Blob at once.
 
 from __future__ import annotations
 
+import mmap
 import os
 import pickle
 import struct
@@ -174,20 +175,35 @@ def load(path: str | os.PathLike[str]) -> Any:
         magic, length = _HEAD.unpack(head)
         if magic != MAGIC:
             raise ValueError(f"{os.fspath(path)}: not a saved state in this layout")
-        data = _read_exactly(fd, length, os.fspath(path))
-        if hasattr(os, "pread"):
-            source = _Source(fd, _HEAD.size + length, os.fspath(path))
-        else:  # pragma: no cover - Windows
+        end = _HEAD.size + length
+        if not hasattr(os, "pread"):  # pragma: no cover - Windows
+            data = _read_exactly(fd, length, os.fspath(path))
             source = _Eager(_read_rest(fd))
-        _context.source = source
-        try:
-            return pickle.loads(data)
-        finally:
-            _context.source = None
+            return _unpickle(data, source)
+        source = _Source(fd, end, os.fspath(path))
+        if os.fstat(fd).st_size < end:  # (a map past the end would fault when read)
+            raise ValueError(f"{os.fspath(path)}: truncated saved state")
+        # Unpickled from a map of the file: its pages come from the page cache, where a copy
+        # would be fresh memory (a page fault per 4 kB, which some VMs make costly). Unpickled
+        # objects never refer to the map, which is closed before returning.
+        with (
+            mmap.mmap(fd, end, prot=mmap.PROT_READ) as mapped,
+            memoryview(mapped) as whole,
+            whole[_HEAD.size :] as view,
+        ):
+            return _unpickle(view, source)
     finally:
         if not isinstance(source, _Source):
             os.close(fd)
         # A _Source closes the descriptor when its last Blob is gone (at once if none).
+
+
+def _unpickle(data: Any, source: _Source | _Eager) -> Any:
+    _context.source = source
+    try:
+        return pickle.loads(data)
+    finally:
+        _context.source = None
 
 
 def _read_exactly(fd: int, size: int, name: str) -> bytes:

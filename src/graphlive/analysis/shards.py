@@ -32,8 +32,9 @@ program (:func:`attach`) unpickles a part when something in it is first needed:
 Cutting a restored program loads its pending parts first. The core keeps what every update
 reads (the index's id maps, values, constraint files, class hierarchy memos, lookup users), in
 as few pickle opcodes as it can: a new process unpickles all of it before its first update, so
-the constraint-file list and each file's constraint list travel as packed arrays, the pending
-constraint lists are rebuilt from a mask, and each file's links stay pickled until read
+the constraint-file list travels as a packed array, the pending constraint lists are rebuilt
+from a mask, each file's list of its constraints comes with its part (the part's constraints,
+in order), and each file's links stay pickled until read
 (:meth:`~graphlive.analysis.incremental.Program.links_of`).
 """
 
@@ -184,7 +185,6 @@ def cut(program: Program) -> dict[str, Any]:
     return {
         "solver": thin,
         "cfile": array("I", solver.cfile).tobytes(),
-        "file_cons": {f: array("I", cids).tobytes() for f, cids in solver.file_cons.items()},
         # Each file's links pickled on their own: an update reads those of the files it writes.
         "links": [links if type(links) is Blob else pickled(links) for links in program.links],
         "fallback": program.fallback,
@@ -225,7 +225,8 @@ def attach(program: Program, state: dict[str, Any]) -> None:
     solver.cons = cons
     solver.cwrites = list(cons)
     solver.cfile = array("I", state["cfile"]).tolist()
-    solver.file_cons = {f: array("I", cids).tolist() for f, cids in state["file_cons"].items()}
+    # Each file's constraint list is its part's (load_shard): no file is read before its part.
+    solver.file_cons = {}
     index.def_file = dict(index.def_file)  # updates change it; the shards' owners stay as cut
     shards = Shards(state["parts"], state["owners"], state["names"])
     if shards.blobs:

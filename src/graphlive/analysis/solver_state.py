@@ -161,13 +161,17 @@ class _SolverState:
         cwrites = self.cwrites
         targets = self.targets
         bound = self.bound
+        # A file's live constraints in number order: what file_cons holds for it.
+        cids: list[int] = []
         for c, con, written, hit, last in part["cons"]:
+            cids.append(c)
             cons[c] = con
             cwrites[c] = written
             if hit is not None:
                 targets[c] = hit
             if last is not None:
                 bound[c] = last
+        self.file_cons[number] = cids
         self.index.fill_file(number, part["facts"])
         plans = self.plans
         for cls, entries in part["plans"].items():
