@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import redis
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -22,6 +23,7 @@ from graphlive.bus.connection import (
     resolve_url,
     validate_url,
 )
+from tests.redis_servers import running_redis
 from tests.test_embedded import Sandbox, sandbox
 
 
@@ -111,6 +113,25 @@ def test_connect_uses_graphlive_defaults(redis_url: str) -> None:
         assert client.get("connection-test") == "é".encode()  # bytes: decode_responses=False
     finally:
         client.close()
+
+
+def test_a_new_connection_is_not_health_checked_before_its_handshake() -> None:
+    """redis-py PINGs before a new connection's HELLO; graphlive's clients skip that round
+    trip (the connection was just opened), and still work and check idle connections."""
+    with running_redis() as url:
+        admin = redis.Redis.from_url(url)
+        admin.config_resetstat()  # (waiting for the server PINGed it)
+        admin.close()
+        client = connect(url)
+        try:
+            client.set("k", "v")
+            assert client.get("k") == b"v"
+            calls = {name: stats["calls"] for name, stats in client.info("commandstats").items()}
+            assert calls["cmdstat_hello"] == 1
+            assert "cmdstat_ping" not in calls
+            assert client.connection_pool.connection_kwargs["health_check_interval"] == 30
+        finally:
+            client.close()
 
 
 @pytest.mark.usefixtures("box")  # never the user's own runtime dir

@@ -225,9 +225,11 @@ def analysis_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-def root_id(root: Path) -> str:
-    """A digest of the real path of an analysed folder (graphs store it, never the path)."""
-    real = os.path.realpath(root)
+def root_id(root: Path, *, resolved: bool = False) -> str:
+    """A digest of the real path of an analysed folder (graphs store it, never the path).
+    ``resolved``: ``root`` is a real path already (``Path.resolve``), not resolved again (a
+    system call per component)."""
+    real = os.fspath(root) if resolved else os.path.realpath(root)
     return hashlib.blake2b(real.encode(), digest_size=8).hexdigest()
 
 

@@ -533,7 +533,7 @@ class LiveGraph:
         known = self._entry
         if known is not None and known[0] == root and known[1].graph == self.name:
             return known[1]
-        entry = CacheEntry(self.name, root_id(root))
+        entry = CacheEntry(self.name, root_id(root, resolved=True))
         self._entry = (root, entry)
         return entry
 
@@ -896,7 +896,7 @@ class LiveGraph:
         if self.root is None or self.bus is None:
             return
         fields = {
-            "root": root_id(self.root),
+            "root": root_id(self.root, resolved=True),
             "root_name": self.root.name,
             "analysis_format": ANALYSIS_FORMAT,
         }

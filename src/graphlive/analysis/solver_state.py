@@ -226,7 +226,7 @@ class _SolverState:
         vid = self.vid.get(value)
         if vid is None and len(self.vid) != len(self.vals):
             # A restored solver: the numbers are not saved (shards.py), rebuilt on first use.
-            self.vid = {v: i for i, v in enumerate(self.vals)}
+            self.vid = dict(zip(self.vals, range(len(self.vals)), strict=True))
             vid = self.vid.get(value)
         if vid is None:
             vid = len(self.vals)

@@ -150,7 +150,20 @@ def connect(url: str | None = None, **kwargs: Any) -> Client:
     options = {**CLIENT_DEFAULTS, **kwargs}
     if _is_cluster_if_reachable(resolved):
         return redis.cluster.RedisCluster.from_url(resolved, **options)
+    options.setdefault("redis_connect_func", _handshake)
     return redis.Redis.from_url(resolved, **options)
+
+
+def _handshake(connection: Any) -> None:
+    """A new connection's handshake (``HELLO`` and the rest), without the health check ``PING``
+    redis-py sends before it: a connection just opened needs none, and a short-lived process
+    (an ``analyze`` in a new process) spares a round trip. Later commands are checked as
+    before (``health_check_interval``)."""
+    handshake = getattr(connection, "on_connect_check_health", None)
+    if handshake is None:  # pragma: no cover - redis-py without it: its own handshake
+        connection.on_connect()
+    else:
+        handshake(check_health=False)
 
 
 def connect_async(
