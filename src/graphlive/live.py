@@ -480,17 +480,28 @@ class LiveGraph:
         if reason is None and not complete:
             reason = self._lost_history
         if reason is None:
-            from graphlive.resume import in_sync, tree_unchanged
+            from graphlive.resume import changed_since, in_sync
 
             synced = header is not None and in_sync(client, self.name, header, record)
+            prepared = None
             if synced and header is not None:
                 from graphlive.analysis.discover import discover
+                from graphlive.analysis.engine import MAX_FILE_BYTES
+                from graphlive.analysis.prepared import prepare
                 from graphlive.ignore import IgnoreRules
 
                 walked = discover(root, IgnoreRules(root), self.languages)
-                if tree_unchanged(walked, header):
+                changed = changed_since(walked, header)
+                if changed is not None and not changed:
                     return self._unchanged(entry, header, record)
                 self._walked = walked  # the rescan that follows need not walk again
+                if changed:
+                    # The few files of an edit are parsed now, before the state is loaded
+                    # into the memory their trees took (graphlive.analysis.prepared).
+                    try:
+                        prepared = prepare(walked, changed, MAX_FILE_BYTES)
+                    except Exception:  # the analysis parses them again, and reports what fails
+                        log.debug("graphlive: parsing ahead failed", exc_info=True)
             self._needs_reset = False
             state = entry.state(header) if header is not None else None
             if synced and state is not None and header is not None:
@@ -501,6 +512,7 @@ class LiveGraph:
                 self._since_snapshot = record.seq - record.snapshot_seq
                 self._graph = None
                 self.analyzer = self._restore(state, header, in_sync=True, workers=workers)
+                self.analyzer.prepared = prepared
                 return None
             try:
                 self._graph = self._load_graph()

@@ -31,13 +31,13 @@ from graphlive.events import decode as decode_event
 __all__ = [
     "ANALYSIS_FORMAT",
     "GraphRecord",
+    "changed_since",
     "in_sync",
     "queue_history_reads",
     "read_record",
     "read_with_history",
     "record_with_history",
     "reset_reason",
-    "tree_unchanged",
 ]
 
 #: Version of what the analysis puts in a graph (ids, node and edge kinds). Bump it when a
@@ -152,10 +152,11 @@ def record_with_history(replies: Any) -> tuple[GraphRecord, bool]:
     return record, int(_text(first[0][0]).partition("-")[0]) <= base + 1
 
 
-def tree_unchanged(disc: Discovery, header: Header) -> bool:
-    """Whether the tree ``disc`` walked (:func:`~graphlive.analysis.discover.discover` of the
-    root) is exactly what the analysis saved with ``header`` saw: discovery names everything
-    alike and no file's stamp or content changed."""
+def changed_since(disc: Discovery, header: Header) -> set[str] | None:
+    """What changed in the tree ``disc`` walked (:func:`~graphlive.analysis.discover.discover`
+    of the root) since the analysis saved with ``header``: the files whose stamp or content
+    differs, or that came or went (empty: the tree is exactly what it saw); ``None`` when
+    discovery names things otherwise (a structure change)."""
     if structure_key(disc) != header.structure:
-        return False
-    return not changed_files(header.stamps, disc, header.stamped_ns)
+        return None
+    return changed_files(header.stamps, disc, header.stamped_ns)

@@ -71,6 +71,7 @@ from graphlive.analysis.manifest import (
 )
 from graphlive.analysis.polyglot.analyses import OtherLanguages, group_of, to_write
 from graphlive.analysis.polyglot.languages import language_of
+from graphlive.analysis.prepared import PreparedFacts, file_task, submodules
 from graphlive.analysis.progress import PROGRESS_STEPS, Progress, ProgressCallback, Throttle
 from graphlive.analysis.python_extract import extract_chunk, extract_file, gc_paused
 from graphlive.analysis.resolve import ProgramIndex, resolve
@@ -81,6 +82,7 @@ from graphlive.ignore import IgnoreRules
 
 __all__ = [
     "DEFAULT_SOURCE",
+    "MAX_FILE_BYTES",
     "PROGRESS_STEPS",
     "AnalysisSummary",
     "Analyzer",
@@ -201,6 +203,11 @@ class _FactsOf:
         return facts
 
 
+#: Files larger than this are not parsed (a diagnostic; their module node is kept): the default
+#: of :class:`Analyzer`'s ``max_file_bytes``.
+MAX_FILE_BYTES = 2_000_000
+
+
 def file_tasks(disc: Discovery) -> list[FileTask]:
     """What the parsing workers get for every discovered file, in discovery order."""
     children: dict[str, set[str]] = {}
@@ -269,7 +276,7 @@ class Analyzer:
         graph: CodeGraph,
         *,
         workers: int | None = None,
-        max_file_bytes: int = 2_000_000,
+        max_file_bytes: int = MAX_FILE_BYTES,
         source: str = DEFAULT_SOURCE,
         track_dependencies: bool = False,
         incremental: bool = True,
@@ -286,6 +293,9 @@ class Analyzer:
         self.fork_guard = fork_guard
         #: Processes that parsed in the last run that parsed anything (1: this process alone).
         self.parse_processes = 1
+        #: Facts extracted before this analyzer was restored, for its next extraction (used
+        #: once; :mod:`graphlive.analysis.prepared`).
+        self.prepared: PreparedFacts | None = None
         self.workers = workers if workers is not None else _default_workers()
         self.max_file_bytes = max_file_bytes
         self.source = source
@@ -752,7 +762,7 @@ class Analyzer:
                 and old_file is not None
                 and new_file is not None
                 and (old_file.id, old_file.is_package) == (new_file.id, new_file.is_package)
-                and task.submodules == self._submodules(self._files, old_file)
+                and task.submodules == submodules(self._files, old_file)
             )
             if task.rel in rels or not same_identity:
                 todo.append(task)
@@ -903,33 +913,33 @@ class Analyzer:
             return None
         return rel
 
-    @staticmethod
-    def _submodules(files: dict[str, SourceFile], package: SourceFile) -> frozenset[str]:
-        if not package.is_package:
-            return frozenset()
-        return frozenset(
-            sf.id.rpartition(".")[2]
-            for sf in files.values()
-            if sf.parent == package.id and not sf.parent_is_namespace
-        )
-
     def _task(self, disc: Discovery, sf: SourceFile) -> FileTask:
-        return FileTask(
-            path=sf.path,
-            rel=sf.rel,
-            module=sf.id,
-            is_package=sf.is_package,
-            submodules=self._submodules(disc.by_rel, sf),
-        )
+        return file_task(disc, sf)
 
     def _extract(
         self, tasks: Sequence[FileTask], disc: Discovery, progress: ProgressCallback | None
     ) -> list[FileFacts]:
         """Facts for ``tasks`` in the same order, in worker processes when that pays off; their
-        files' stamps are recorded (stat'ed before they are read)."""
+        files' stamps are recorded (stat'ed before they are read). Facts :attr:`prepared` for
+        the same task are taken instead of extracting again (given once)."""
         taken = time.time_ns()
-        stats = stat_files((t.rel, t.path) for t in tasks)
-        facts = self._extract_facts(tasks, disc, progress)
+        prepared, self.prepared = self.prepared, None
+        ready = prepared.take_all(tasks, self.max_file_bytes) if prepared is not None else {}
+        todo = [task for task in tasks if task.rel not in ready] if ready else tasks
+        stats = stat_files((t.rel, t.path) for t in todo)
+        if todo or not ready:
+            facts = self._extract_facts(todo, disc, progress)
+        else:
+            facts = []
+            self.parse_processes = 1
+        if prepared is not None and ready:
+            taken = min(taken, prepared.taken_ns)  # (stat'ed then: an older stamp time)
+            by_rel = {f.file: f for f in facts}
+            for rel, (st, known) in ready.items():
+                by_rel[rel] = known
+                if st is not None:
+                    stats[rel] = st
+            facts = [by_rel[task.rel] for task in tasks]
         stamps = self.stamps
         for f in facts:
             st = stats.get(f.file)
