@@ -162,8 +162,10 @@ class LiveGraph:
         self._state_token: str | None = None
         # Whether the last send of the last analyze gave the writer lease back (saved first).
         self._handed_back = False
-        #: The walk of the tree ``_attach`` made, for the rescan of the same analyze call.
+        #: The walk of the tree ``_attach`` made, for the rescan of the same analyze call, and
+        #: the files it found changed against the restored analyzer's stamps (if compared).
         self._walked: Discovery | None = None
+        self._walked_changes: set[str] | None = None
         # The cache entry of the last root looked up: (root, entry), its real path digested once.
         self._entry: tuple[Path, CacheEntry] | None = None
         self.wait_note: Callable[[str], None] = lambda text: log.warning("graphlive: %s", text)
@@ -255,7 +257,7 @@ class LiveGraph:
             raise FileNotFoundError(f"cannot analyse {root}: no such file or directory")
         with self.lock:
             self._started = time.perf_counter()
-            self._walked = None
+            self._walked = self._walked_changes = None
             if self.root is not None and root != self.root:
                 # Another folder: a full analysis (the writer removes what the old one held).
                 self.analyzer = None
@@ -274,11 +276,12 @@ class LiveGraph:
                         return summary
                 analyzer = self._ensure_analyzer(workers)
                 walked, self._walked = self._walked, None
+                changes, self._walked_changes = self._walked_changes, None
                 if analyzer is None:
                     analyzer = self.analyzer = self._fresh_analyzer(workers)
                     body = analyzer.run
                 else:
-                    body = functools.partial(analyzer.rescan, walked=walked)
+                    body = functools.partial(analyzer.rescan, walked=walked, changed=changes)
                 summary = self._bulk_run(
                     lambda: body(progress),
                     snapshot=self._needs_snapshot(),
@@ -484,6 +487,7 @@ class LiveGraph:
 
             synced = header is not None and in_sync(client, self.name, header, record)
             prepared = None
+            changed: set[str] | None = None
             if synced and header is not None:
                 from graphlive.analysis.discover import discover
                 from graphlive.analysis.engine import MAX_FILE_BYTES
@@ -511,8 +515,12 @@ class LiveGraph:
                 self.position = Position(record.epoch, record.seq)
                 self._since_snapshot = record.seq - record.snapshot_seq
                 self._graph = None
-                self.analyzer = self._restore(state, header, in_sync=True, workers=workers)
-                self.analyzer.prepared = prepared
+                analyzer = self.analyzer = self._restore(
+                    state, header, in_sync=True, workers=workers
+                )
+                analyzer.prepared = prepared
+                if (analyzer.stamps, analyzer.stamped_ns) == (header.stamps, header.stamped_ns):
+                    self._walked_changes = changed  # compared with these stamps already
                 return None
             try:
                 self._graph = self._load_graph()

@@ -430,7 +430,11 @@ class Analyzer:
         return structure_key(self.discovery) if self.discovery is not None else ""
 
     def rescan(
-        self, progress: ProgressCallback | None = None, *, walked: Discovery | None = None
+        self,
+        progress: ProgressCallback | None = None,
+        *,
+        walked: Discovery | None = None,
+        changed: set[str] | None = None,
     ) -> AnalysisSummary:
         """Bring the graph up to date with the tree as it is now, re-analysing only the files
         whose stamps changed since they were analysed (for changes nobody reported: another
@@ -438,7 +442,9 @@ class Analyzer:
 
         ``walked``: a :func:`discover` of this root made just before (by a caller that had to
         walk the tree anyway), used instead of walking it again; it takes this analyzer's
-        ignore rules."""
+        ignore rules. ``changed``: what :func:`~graphlive.analysis.manifest.changed_files` of
+        ``walked`` against this analyzer's very stamps and ``stamped_ns`` found, by a caller that
+        had to compare them anyway (not compared again)."""
         old = self.discovery
         if old is None or not (self.facts or self.writer.outputs):
             return self.run(progress)
@@ -447,10 +453,12 @@ class Analyzer:
         if walked is not None:
             walked.rules = self.rules
         disc = walked if walked is not None else self._discover()
+        if changed is None or walked is None:
+            changed = changed_files(self.stamps, disc, self.stamped_ns)
         changed = (
             (disc.by_rel.keys() ^ old.by_rel.keys())
             | (disc.others.keys() ^ old.others.keys())
-            | changed_files(self.stamps, disc, self.stamped_ns)
+            | changed
         )
         if self.program is not None and structure_key(disc) == structure_key(old):
             return self.update(sorted(changed), progress, _walked=disc)

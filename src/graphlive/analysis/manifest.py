@@ -82,7 +82,7 @@ def differing(
             continue
         if (st.st_size, st.st_mtime_ns) == old[:2] and st.st_mtime_ns < racy_from:
             continue
-        if not old[2] or _digest_of(path) != old[2]:
+        if st.st_size != old[0] or not old[2] or _digest_of(path) != old[2]:
             changed.add(rel)
     return changed
 
