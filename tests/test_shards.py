@@ -15,6 +15,7 @@ import pytest
 
 from graphlive.analysis import Analyzer
 from graphlive.analysis.lazy_maps import LazyMap, PackedOutputs
+from graphlive.analysis.solver_state import _joined
 from graphlive.graph import CodeGraph
 
 MODULES = 30
@@ -145,6 +146,43 @@ def test_a_class_change_after_a_restore_retracts_lookups_made_before_it(tree: Pa
     assert ("chain.use.main", "chain.shapes.Square.run") in edges
     assert ("chain.use.main", "chain.shapes.Base.run") not in edges
     assert graph == _fresh(tree)
+
+
+def test_who_made_a_classs_lookups_comes_with_its_part(tree: Path) -> None:
+    """The records of which constraints looked something up on a class are saved with the
+    class's file, not in the core; a lookup made after the restore and the saved ones are all
+    retracted when the class changes."""
+    analyzer = Analyzer(tree, CodeGraph("g"), workers=1)
+    analyzer.run()
+    assert "chain.shapes.Square" in analyzer.program.solver.lookup_users  # type: ignore[union-attr]
+    restored, graph = _restored(analyzer, tree)
+    assert restored.program is not None
+    solver = restored.program.solver
+    assert not {"chain.shapes.Base", "chain.shapes.Square"} & solver.lookup_users.keys()
+    m9 = tree / "chain" / "m9.py"
+    m9.write_text(
+        "from chain.shapes import Square\n\n\n" + m9.read_text() + "\n\ndef h9():\n"
+        "    return Square().run()\n"
+    )
+    restored.update([m9])
+    shapes = tree / "chain" / "shapes.py"
+    shapes.write_text(
+        shapes.read_text().replace("    pass\n", "    def run(self):\n        return 2\n")
+    )
+    restored.update([shapes])
+    edges = {(e.source, e.target) for e in graph.edges()}
+    assert ("chain.use.main", "chain.shapes.Square.run") in edges  # saved lookup
+    assert ("chain.m9.h9", "chain.shapes.Square.run") in edges  # lookup made since
+    assert graph == _fresh(tree)
+
+
+def test_lookup_records_made_since_a_restore_join_the_saved_ones() -> None:
+    assert _joined(None, 3) == 3
+    assert _joined(3, None) == 3
+    assert _joined(3, 3) == 3
+    assert _joined(3, 4) == {3, 4}
+    assert _joined({1, 2}, 3) == {1, 2, 3}
+    assert _joined(5, {1, 2}) == {1, 2, 5}
 
 
 def test_a_restored_analysis_saved_again_is_whole(tree: Path) -> None:

@@ -26,7 +26,9 @@ program (:func:`attach`) unpickles a part when something in it is first needed:
   live records (``_Classes.relink``, which may load those files' parts), and forgets what it
   bound. A lookup made since the restore is kept over the saved one (the same program state
   answers both). Before a class change drops the lookups of the class and of its subclasses,
-  their parts are loaded (``_Classes._load_classes``). Memos (``attr_memo``, ``name_memo``,
+  their parts are loaded (``_Classes._load_classes``); so are the records of which constraints
+  made each lookup (``lookup_users``), read only then: entries made since the restore are
+  merged with the saved ones when the part comes in. Memos (``attr_memo``, ``name_memo``,
   ``def_singletons``, the value numbers) are not saved: recomputed on first use.
 
 Cutting a restored program loads its pending parts first. The core keeps what every update
@@ -109,7 +111,8 @@ def cut(program: Program) -> dict[str, Any]:
     shards = Shards({}, dict(index.def_file), dict(index.file_numbers))
     count = len(index.files)
     parts: list[dict[str, Any]] = [
-        {"vars": {}, "slots": {}, "cons": [], "plans": {}, "facts": facts} for facts in index.files
+        {"vars": {}, "slots": {}, "cons": [], "plans": {}, "users": {}, "facts": facts}
+        for facts in index.files
     ]
     core_vars: dict[Any, Any] = {}
     part_vars = [part["vars"] for part in parts]
@@ -140,6 +143,15 @@ def cut(program: Program) -> dict[str, Any]:
             core_plans[cls] = saved
         else:
             parts[number]["plans"][cls] = saved
+    # Who made each lookup goes with the class's lookups: read only when the class changes,
+    # after its part is loaded (_Classes._load_classes).
+    core_users: dict[str, Any] = {}
+    for cls, users in solver.lookup_users.items():
+        number = shards.owner((cls,))
+        if number is None or number >= count:
+            core_users[cls] = users
+        else:
+            parts[number]["users"][cls] = users
     total = len(solver.cons)
     pending = bytearray(total)
     cfile = solver.cfile
@@ -175,6 +187,7 @@ def cut(program: Program) -> dict[str, Any]:
     thin.shards = None
     thin.vid = {}  # rebuilt from the values when first needed (intern)
     thin.plans = core_plans  # relinked by attach: they hold records of other parts' variables
+    thin.lookup_users = core_users
     # Memos, recomputed on first use (module docstring).
     thin.attr_memo = {}
     thin.name_memo = {}

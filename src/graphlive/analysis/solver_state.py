@@ -173,6 +173,15 @@ class _SolverState:
                 bound[c] = last
         self.file_cons[number] = cids
         self.index.fill_file(number, part["facts"])
+        users = self.lookup_users
+        for cls, saved in part["users"].items():
+            made = users.get(cls)
+            if made is None:
+                users[cls] = saved
+                continue
+            # Lookups made since the restore, by constraints of loaded parts: both count.
+            for lookup, who in saved.items():
+                made[lookup] = _joined(made.get(lookup), who)
         plans = self.plans
         for cls, entries in part["plans"].items():
             live = plans.get(cls)
@@ -448,3 +457,15 @@ class _SolverState:
             out |= records[slot][0]
         box.memo = (box.version, out)
         return out
+
+
+def _joined(live: Members, saved: Members) -> Members:
+    """The constraints of two records of the same lookup (one made since a restore, one
+    saved): every one of either."""
+    if live is None:
+        return saved
+    if saved is None:
+        return live
+    if type(live) is int and type(saved) is int:
+        return live if live == saved else {live, saved}
+    return set(_members(live)) | set(_members(saved))
