@@ -186,6 +186,7 @@ def cut(program: Program) -> dict[str, Any]:
     thin.on_file = None
     thin.shards = None
     thin.vid = {}  # rebuilt from the values when first needed (intern)
+    thin.vid_scans = 0
     thin.plans = core_plans  # relinked by attach: they hold records of other parts' variables
     thin.lookup_users = core_users
     # Memos, recomputed on first use (module docstring).

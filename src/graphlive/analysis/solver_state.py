@@ -10,6 +10,7 @@ it owns every attribute; the classes built on it add evaluation
 from __future__ import annotations
 
 import builtins
+import contextlib
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,8 @@ class _SolverState:
         #: Interned values by number, and the number of each (see :meth:`intern`).
         self.vals: list[Value] = []
         self.vid: dict[Value, int] = {}
+        #: Values a restored solver looked for in :attr:`vals` while :attr:`vid` was partial.
+        self.vid_scans = 0
         #: Constraints by number; ``None`` for a constraint of an older version of a file,
         #: :data:`_PENDING` for one whose file's saved part is not loaded (:attr:`shards`).
         #: Typed ``Any``: the compiled build checks the type of what is read from a typed list,
@@ -161,10 +164,13 @@ class _SolverState:
         cwrites = self.cwrites
         targets = self.targets
         bound = self.bound
-        # A file's live constraints in number order: what file_cons holds for it.
+        # A file's live constraints in number order are what file_cons holds for it, but for
+        # those synthesised for its star imports (star_cons, in the core).
+        stars = self.star_cons.get(number)
         cids: list[int] = []
         for c, con, written, hit, last in part["cons"]:
-            cids.append(c)
+            if stars is None or c not in stars:
+                cids.append(c)
             cons[c] = con
             cwrites[c] = written
             if hit is not None:
@@ -234,9 +240,16 @@ class _SolverState:
         """The number of ``value``, interned on first sight (values are compared by equality)."""
         vid = self.vid.get(value)
         if vid is None and len(self.vid) != len(self.vals):
-            # A restored solver: the numbers are not saved (shards.py), rebuilt on first use.
-            self.vid = dict(zip(self.vals, range(len(self.vals)), strict=True))
-            vid = self.vid.get(value)
+            # A restored solver: the numbers are not saved (shards.py). A one-function update
+            # interns a value or two: looked for in the list (at C speed) for the first few,
+            # the map rebuilt after that.
+            if self.vid_scans < _VID_SCANS:
+                self.vid_scans += 1
+                with contextlib.suppress(ValueError):  # (a new value)
+                    vid = self.vid[value] = self.vals.index(value)
+            else:
+                self.vid = dict(zip(self.vals, range(len(self.vals)), strict=True))
+                vid = self.vid.get(value)
         if vid is None:
             vid = len(self.vals)
             self.vals.append(value)
@@ -457,6 +470,10 @@ class _SolverState:
             out |= records[slot][0]
         box.memo = (box.version, out)
         return out
+
+
+#: How many values a restored solver looks for in its list before it rebuilds the map.
+_VID_SCANS = 4
 
 
 def _joined(live: Members, saved: Members) -> Members:
