@@ -104,3 +104,36 @@ def test_a_working_copy_emits_the_events_of_the_whole_graph(
     # Its events, applied to the graph as it was, give the graph as it is now.
     whole_before.apply_all(working)
     assert whole_before == whole_writer.graph
+
+
+def test_an_edge_into_an_external_that_becomes_a_definition_is_removed(tmp_path: Path) -> None:
+    """``pkg/a.py`` imports ``f`` from ``solo``, outside the tree: ``pkg.base``'s calls of it
+    point at the external ``solo.f``. The module moves to ``src/solo.py`` (now it defines
+    ``solo.f``) and ``pkg.base``'s import finds nothing: a restored analysis writing into a
+    working copy must remove those calls, though by the update's ids ``solo.f`` is a definition
+    not written yet (hypothesis found this; the seeding judged old edges by the new ids)."""
+    from graphlive.analysis import Analyzer
+
+    source = "from solo import f\nimport pkg.base\n\n@f\ndef f(x):\n    f(x)\n"
+    root = tmp_path / "proj"
+    for package in ("pkg", "src/app"):
+        (root / package).mkdir(parents=True)
+        (root / package / "__init__.py").write_text("")
+    (root / "pkg" / "a.py").write_text(source)
+    (root / "pkg" / "base.py").write_text("from pkg.a import f\n\n\ndef run(x):\n    f(x)\n")
+    (root / "tools.py").write_text("\nlen()\n")
+    graph = CodeGraph("g")
+    analyzer = Analyzer(root, graph, workers=1)
+    analyzer.run()
+    assert ("pkg.base.run", "solo.f") in {(e.source, e.target) for e in graph.edges()}
+    working = CodeGraph(graph.name)
+    working.listen(lambda batch: graph.apply_all([e for e in batch if e.type.is_mutation]))
+    state = pickle.loads(pickle.dumps(analyzer.export_state()))
+    restored = Analyzer.restore(root, working, state, in_sync=True, workers=1)
+    restored.writer.use_graph(working, partial=True)
+    restored.writer.require_full = lambda: graph
+    (root / "pkg" / "a.py").unlink()
+    (root / "src" / "solo.py").write_text(source)
+    restored.update([root / "pkg" / "a.py", root / "src" / "solo.py"])
+    assert ("pkg.base.run", "solo.f") not in {(e.source, e.target) for e in graph.edges()}
+    assert graph == graphlive.analyze(root, publish=False, workers=1).graph

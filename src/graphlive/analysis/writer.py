@@ -311,7 +311,7 @@ class GraphWriter:
             if old is None:
                 continue
             nodes.update(old.nodes)
-            held = self._valid_edges(old, namespaces)
+            held = self._held_edges(old, namespaces)
             edges.extend(held.values())
             ends.update(end for key in held for end in (key[1], key[2]))
             removed.update(old.nodes.keys() - out.nodes.keys())
@@ -325,7 +325,7 @@ class GraphWriter:
                     if e.source in removed or e.target in removed
                 }
                 if into:
-                    held = self._valid_edges(FileOutput(file=rel, edges=into), namespaces)
+                    held = self._held_edges(FileOutput(file=rel, edges=into), namespaces)
                     edges.extend(held.values())
                     ends.update(end for key in held for end in (key[1], key[2]))
         for end in ends - nodes.keys():
@@ -333,6 +333,22 @@ class GraphWriter:
             if node is not None:
                 nodes[end] = node
         graph.seed(nodes.values(), edges)
+
+    def _held_edges(self, out: FileOutput, namespaces: Mapping[str, object]) -> dict[EdgeKey, Edge]:
+        """The edges of ``out`` (as this writer last wrote it) that the whole graph holds: those
+        whose ends are nodes of the files written, namespaces or externals it counts. Not
+        :meth:`_valid_edges`: the program's ids (:attr:`program_ids`) may be the update's
+        already, where an id that was an external when the edge was written is now a definition
+        not written yet (a module moved into the tree), and the edge into it is in the graph."""
+        node_file = self._node_file
+        refs = self._refs
+
+        def held(end: str) -> bool:
+            return end in node_file or end in refs or end in namespaces
+
+        return {
+            key: edge for key, edge in out.edges.items() if held(edge.source) and held(edge.target)
+        }
 
     def _held_node(self, node_id: str, namespaces: Mapping[str, object]) -> Node | None:
         """The node the whole graph holds for ``node_id`` as this writer remembers it (before
