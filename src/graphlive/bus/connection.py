@@ -151,6 +151,10 @@ def connect(url: str | None = None, **kwargs: Any) -> Client:
     if _is_cluster_if_reachable(resolved):
         return redis.cluster.RedisCluster.from_url(resolved, **options)
     options.setdefault("redis_connect_func", _handshake)
+    if "driver_info" not in kwargs:
+        # No CLIENT SETINFO (the library's name and version, shown by CLIENT LIST): a round
+        # trip of every new connection, which a one-file analyze in a new process feels.
+        options["driver_info"] = None
     return redis.Redis.from_url(resolved, **options)
 
 
