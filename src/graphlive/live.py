@@ -37,14 +37,14 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import redis
 
-from graphlive import forked, queries
+from graphlive import forked
 from graphlive.bus.bus import Bus
 from graphlive.bus.inflight import InFlightSend
 from graphlive.bus.keys import GraphKeys
@@ -53,12 +53,10 @@ from graphlive.bus.reader import Position, ResyncRequired
 from graphlive.bus.snapshot import write_snapshot
 from graphlive.bus.writer_lease import WriterGone, WriterInfo, WriterLease, request_rescan
 from graphlive.events import ChangeEvent, EventType
-from graphlive.graph import CodeGraph, EdgeKind
+from graphlive.graph import CodeGraph
+from graphlive.live_queries import GraphQueries
 
 if TYPE_CHECKING:
-    import networkx
-    import pandas
-
     from graphlive.analysis.discover import Discovery
     from graphlive.analysis.engine import AnalysisSummary, Analyzer, Progress
     from graphlive.analysis_cache import CacheEntry, Header
@@ -91,7 +89,7 @@ def graph_name_for(path: Path) -> str:
     return (name or "graph")[:128]
 
 
-class LiveGraph:
+class LiveGraph(GraphQueries):
     """A named code graph, kept in memory and mirrored as CDC events on Redis.
 
     ``publish=False`` keeps everything in memory (no Redis needed); :meth:`flush` is then a no-op.
@@ -958,89 +956,6 @@ class LiveGraph:
             "resumed": self.resumed,
             "epoch_note": self.epoch_note,
         }
-
-    def to_networkx(self) -> networkx.MultiDiGraph:
-        """A ``networkx.MultiDiGraph``: nodes are ids with their attributes (``kind``, ``file``,
-        ``line``, …); edges are keyed by edge id and carry ``kind``, ``line`` and ``file``."""
-        import networkx as nx
-
-        g: nx.MultiDiGraph = nx.MultiDiGraph(name=self.name)
-        for node in self.graph.nodes():
-            attrs = node.to_dict()
-            del attrs["id"]
-            g.add_node(node.id, **attrs)
-        for edge in self.graph.edges():
-            g.add_edge(
-                edge.source, edge.target, key=edge.id, kind=edge.kind.value, line=edge.line,
-                file=edge.file,
-            )  # fmt: skip
-        return g
-
-    # ------------------------------------------------------------------ queries (see queries.py)
-
-    def callers(self, node_id: str, depth: int = 1) -> pandas.DataFrame:
-        """Who calls ``node_id`` within ``depth`` calls (:func:`graphlive.queries.callers`)."""
-        return queries.callers(self.graph, node_id, depth)
-
-    def callees(self, node_id: str, depth: int = 1) -> pandas.DataFrame:
-        """What ``node_id`` calls within ``depth`` calls (:func:`graphlive.queries.callees`)."""
-        return queries.callees(self.graph, node_id, depth)
-
-    def definition(self, name: str) -> pandas.DataFrame:
-        """Where ``name`` is defined (:func:`graphlive.queries.definitions`)."""
-        return queries.definitions(self.graph, name)
-
-    def references(self, name: str) -> pandas.DataFrame:
-        """Every call, import, base class or decorator use of ``name``."""
-        return queries.references(self.graph, name)
-
-    def shortest_path(
-        self, source: str, target: str, kinds: Iterable[EdgeKind] = (EdgeKind.CALLS,)
-    ) -> list[str] | None:
-        """The shortest chain of ids from ``source`` to ``target`` over edges of ``kinds``."""
-        return queries.shortest_path(self.graph, source, target, kinds)
-
-    def import_cycles(self) -> pandas.DataFrame:
-        """Groups of mutually importing modules (strongly connected components)."""
-        return queries.import_cycles(self.graph)
-
-    def hotspots(self, top: int = 20) -> pandas.DataFrame:
-        """The most complex functions and methods."""
-        return queries.hotspots(self.graph, top)
-
-    def module_stats(self) -> pandas.DataFrame:
-        """Per-module definitions, size, complexity and import coupling."""
-        return queries.module_stats(self.graph)
-
-    def unresolved_calls(self, node_id: str | None = None) -> pandas.DataFrame:
-        """Calls left unresolved, where they are (:func:`graphlive.queries.unresolved_calls`)."""
-        return queries.unresolved_calls(self.graph, node_id)
-
-    def ego(self, node_id: str, depth: int = 1) -> CodeGraph:
-        """The subgraph within ``depth`` hops of ``node_id``."""
-        return queries.ego(self.graph, node_id, depth)
-
-    def cypher(
-        self, query: str, params: Mapping[str, Any] | None = None, *, sync: bool = True
-    ) -> pandas.DataFrame:
-        """Run a read-only Cypher query on this graph's FalkorDB copy, as a DataFrame.
-
-        With ``sync=True`` the copy (kept by the sink in the embedded Redis' FalkorDB module,
-        the same one ``graphlive sink NAME --to falkordb://`` maintains) is first brought up to
-        date with every published event. Needs Redis (``publish=True``).
-        """
-        from graphlive.sinks import Sink
-        from graphlive.sinks.falkordb import FalkorDBTarget, cypher
-
-        if self.bus is None:
-            raise RuntimeError("LiveGraph.cypher needs Redis: create the graph with publish=True")
-        self.flush()
-        client = self.bus.client
-        if sync:
-            target = FalkorDBTarget(client, self.name, where="graphlive-redis")
-            with Sink(self.name, target, client=client) as sink:
-                sink.run(until_caught_up=True)
-        return cypher(query, params, graph=self.name, client=client)
 
     def view(self, **kwargs: Any) -> GraphView:
         """A live :class:`~graphlive.widget.GraphView` of this graph, with a re-analyse button."""

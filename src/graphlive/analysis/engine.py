@@ -40,15 +40,12 @@ resolving everything from the kept facts, still writing only the difference.
 from __future__ import annotations
 
 import concurrent.futures
-import multiprocessing
 import os
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager, ExitStack, nullcontext
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +72,9 @@ from graphlive.analysis.prepared import PreparedFacts, file_task, submodules
 from graphlive.analysis.progress import PROGRESS_STEPS, Progress, ProgressCallback, Throttle
 from graphlive.analysis.python_extract import extract_chunk, extract_file, gc_paused
 from graphlive.analysis.resolve import ProgramIndex, resolve
+from graphlive.analysis.saved_facts import SavedFacts
+from graphlive.analysis.summary import AnalysisSummary
+from graphlive.analysis.workers import default_workers, file_tasks, pool_context
 from graphlive.analysis.writer import GraphWriter
 from graphlive.events import EventType
 from graphlive.graph import CodeGraph
@@ -99,156 +99,9 @@ _PARALLEL_MIN_BYTES = 1_500_000
 _PARALLEL_MIN_BYTES_FORK = 400_000
 
 
-@dataclass(slots=True)
-class AnalysisSummary:
-    """What a run produced. ``files`` counts the Python files and the other languages' source
-    files; ``nodes``/``edges`` count the nodes and edges of the result (definitions, modules,
-    namespaces, externals); ``calls_*`` count call expressions (decorator
-    applications and protocol calls such as ``__iter__`` are edges but not counted);
-    ``diagnostics`` counts diagnostic events; ``timings`` holds seconds per phase."""
-
-    #: The analysed folder's name (events carry no absolute path).
-    root: str
-    files: int
-    nodes: int
-    edges: int
-    calls_total: int
-    calls_resolved: int
-    calls_unresolved: int
-    diagnostics: int
-    seconds: float
-    files_failed: int = 0
-    timings: dict[str, float] = field(default_factory=dict)
-    #: Files per language (``python``, ``typescript``, ...), summing to :attr:`files`.
-    languages: dict[str, int] = field(default_factory=dict)
-    #: Whether this was an incremental update (only the affected part re-solved).
-    incremental: bool = False
-    #: Files parsed, files whose constraints were (re-)evaluated, transactions written.
-    files_parsed: int = 0
-    files_solved: int = 0
-    files_written: int = 0
-    #: For an update that resolved the whole program, why: ``"structure"`` (folders,
-    #: ``__init__.py``, ``.gitignore``, namespaces changed), ``"star-import"``, ``"id-clash"``,
-    #: ``"module-id"`` (see :mod:`graphlive.analysis.incremental`), ``"not-incremental"``
-    #: (``Analyzer(incremental=False)``), or ``"resync"`` (a saved analysis continued against a
-    #: graph another writer changed since: every file is compared with the graph).
-    fallback: str | None = None
-    #: Whether an incremental update cleared or filled a variable at the resolver's value cap:
-    #: which values such a variable keeps depends on evaluation order, so the result may differ
-    #: there from a fresh full analysis (docs/analysis.md).
-    saturated: bool = False
-
-    @property
-    def resolved_ratio(self) -> float:
-        """Share of call expressions with at least one target (1.0 when there are none)."""
-        return self.calls_resolved / self.calls_total if self.calls_total else 1.0
-
-    def to_dict(self) -> dict[str, Any]:
-        # Not dataclasses.asdict: it deep-copies every value, twice per analysis.
-        data = {name: getattr(self, name) for name in _SUMMARY_FIELDS}
-        data["timings"] = dict(self.timings)
-        data["languages"] = dict(self.languages)
-        data["resolved_ratio"] = round(self.resolved_ratio, 4)
-        return data
-
-
-_SUMMARY_FIELDS = tuple(f.name for f in fields(AnalysisSummary))
-
-
-class _FactsOf:
-    """An analyzer's facts as saved beside its program: by file name only for the files whose
-    facts are the program index's (they come with the program's parts), whole for the others
-    (files that vanished keep facts of their own there)."""
-
-    __slots__ = ("facts", "own", "program", "shared")
-
-    def __init__(self, facts: dict[str, FileFacts], program: Program | None) -> None:
-        self.facts = facts
-        self.program = program
-        self.shared: dict[str, int] = {}
-        self.own: dict[str, FileFacts] = {}
-
-    def __getstate__(self) -> dict[str, Any]:
-        program = self.program
-        if program is None:
-            return {"shared": {}, "own": dict(self.facts)}
-        program.load_all()
-        index = program.index
-        shared: dict[str, int] = {}
-        own: dict[str, FileFacts] = {}
-        for rel, facts in self.facts.items():
-            number = index.file_numbers.get(rel)
-            # (Facts of a vanished file stay whole: namespace ownership reads them unloaded.)
-            if number is not None and index.files[number] is facts and not facts.missing:
-                shared[rel] = number
-            else:
-                own[rel] = facts
-        return {"shared": shared, "own": own}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.facts = {}
-        self.program = None
-        self.shared = state["shared"]
-        self.own = state["own"]
-
-    def restored(self, program: Program | None) -> dict[str, FileFacts]:
-        if program is None or not self.shared:
-            return dict(self.own)
-        index = program.index
-        facts: LazyMap[str, FileFacts] = LazyMap(
-            dict(self.shared), lambda _rel, number: index.facts_of(number)
-        )
-        for rel, own in self.own.items():
-            facts[rel] = own
-        return facts
-
-
 #: Files larger than this are not parsed (a diagnostic; their module node is kept): the default
 #: of :class:`Analyzer`'s ``max_file_bytes``.
 MAX_FILE_BYTES = 2_000_000
-
-
-def file_tasks(disc: Discovery) -> list[FileTask]:
-    """What the parsing workers get for every discovered file, in discovery order."""
-    children: dict[str, set[str]] = {}
-    for sf in disc.files:
-        if sf.parent is not None and not sf.parent_is_namespace:
-            children.setdefault(sf.parent, set()).add(sf.id.rpartition(".")[2])
-    return [
-        FileTask(
-            path=sf.path,
-            rel=sf.rel,
-            module=sf.id,
-            is_package=sf.is_package,
-            submodules=frozenset(children.get(sf.id, ())) if sf.is_package else frozenset(),
-        )
-        for sf in disc.files
-    ]
-
-
-def _default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _pool_context() -> Any | None:
-    """How to start parsing workers, or ``None`` to parse in this process.
-
-    fork when this process has a single thread: fastest, and the workers do not re-import the
-    ``__main__`` script. With other threads running (Jupyter kernels, servers) forking could
-    deadlock on a lock another thread holds, so forkserver; but forkserver/spawn workers re-run
-    a ``__main__`` script, which fails for scripts without an ``if __name__ == "__main__"``
-    guard, so a threaded process started from a script parses in-process instead.
-    """
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    main = sys.modules.get("__main__")
-    if getattr(main, "__file__", None) is not None:
-        return None
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
 class Analyzer:
@@ -289,14 +142,15 @@ class Analyzer:
         self.languages = languages
         #: Entered while the parsing workers are forked: its owner stops its own threads for
         #: that moment (the writer lease's heartbeat), so that fork, the fastest way to start
-        #: workers, is safe (see :func:`_pool_context`).
+        #: workers, is safe (see :func:`~graphlive.analysis.workers.pool_context`).
         self.fork_guard = fork_guard
         #: Processes that parsed in the last run that parsed anything (1: this process alone).
         self.parse_processes = 1
         #: Facts extracted before this analyzer was restored, for its next extraction (used
         #: once; :mod:`graphlive.analysis.prepared`).
         self.prepared: PreparedFacts | None = None
-        self.workers = workers if workers is not None else _default_workers()
+        self._parsed_ahead_s = 0.0  # what the prepared facts the last extraction took cost
+        self.workers = workers if workers is not None else default_workers()
         self.max_file_bytes = max_file_bytes
         self.source = source
         #: Facts of the last run by relative path (kept for incremental updates).
@@ -356,7 +210,7 @@ class Analyzer:
         self.unsaved = set()
         return {
             # The facts the program's index holds are saved with its parts (shards.py).
-            "facts": _FactsOf(self.facts, self.program),
+            "facts": SavedFacts(self.facts, self.program),
             "stamps": self.stamps,
             "stamped_ns": self.stamped_ns,
             "discovery": disc,
@@ -395,7 +249,9 @@ class Analyzer:
         """
         analyzer = cls(root, graph, **options)
         facts = state["facts"]
-        analyzer.facts = facts.restored(state["program"]) if isinstance(facts, _FactsOf) else facts
+        analyzer.facts = (
+            facts.restored(state["program"]) if isinstance(facts, SavedFacts) else facts
+        )
         analyzer.stamps = state["stamps"]
         analyzer.stamped_ns = state["stamped_ns"]
         disc: Discovery | None = state["discovery"]
@@ -620,7 +476,8 @@ class Analyzer:
                 self.stamps.pop(rel, None)
             else:
                 self.facts[rel] = facts
-        timings["parse"] = time.perf_counter() - t
+        # (with the time the files parsed ahead took: graphlive.analysis.prepared)
+        timings["parse"] = time.perf_counter() - t + self._parsed_ahead_s
         other = self._other_outputs(disc, other_changed, progress, timings)
         t = time.perf_counter()
         stats = program.update(changes)
@@ -933,6 +790,7 @@ class Analyzer:
         taken = time.time_ns()
         prepared, self.prepared = self.prepared, None
         ready = prepared.take_all(tasks, self.max_file_bytes) if prepared is not None else {}
+        self._parsed_ahead_s = prepared.seconds if prepared is not None and ready else 0.0
         todo = [task for task in tasks if task.rel not in ready] if ready else tasks
         stats = stat_files((t.rel, t.path) for t in todo)
         if todo or not ready:
@@ -990,7 +848,7 @@ class Analyzer:
         throttle: Throttle,
     ) -> list[FileFacts] | None:
         """Facts for ``tasks`` from worker processes, or ``None`` when none can be started
-        safely here (:func:`_pool_context`)."""
+        safely here (:func:`~graphlive.analysis.workers.pool_context`)."""
         # Biggest files first, in chunks of roughly equal bytes: few round trips, and no worker
         # is left with one huge file at the end.
         target = max(64_000, total_bytes // (workers * 12))
@@ -1013,7 +871,7 @@ class Analyzer:
                 with self.fork_guard():
                     # Decided and done inside the guard: the workers are started by the first
                     # submit (all at once with fork), before the pool starts its own thread.
-                    context = _pool_context()
+                    context = pool_context()
                     if context is None:
                         return None
                     forked = context.get_start_method() == "fork"
@@ -1099,7 +957,7 @@ class Analyzer:
 
     def _namespace_owners(self, disc: Discovery) -> dict[str, list[str]]:
         kept = self.facts
-        # Restored facts not loaded yet are of files present (_FactsOf): not loaded for this.
+        # Restored facts not loaded yet are of files present (SavedFacts): not loaded for this.
         lazy = kept if isinstance(kept, LazyMap) else None
         facts = [
             _present(sf.rel)
