@@ -45,6 +45,7 @@ from __future__ import annotations
 import copy
 import pickle
 from array import array
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from graphlive.analysis.blobs import Blob, pickled
@@ -128,30 +129,28 @@ def cut(program: Program) -> dict[str, Any]:
             core_vars[key] = var
         else:
             part_vars[number][key] = var
-    core_slots: dict[Any, Any] = {}
-    for container, box in solver.slots.items():
-        number = shards.owner((container,))
-        if number is None or number >= count:
-            core_slots[container] = box
-        else:
-            parts[number]["slots"][container] = box
-    core_plans: dict[str, Any] = {}
-    for cls, entries in solver.plans.items():
-        number = shards.owner((cls,))
-        saved = {lookup: _bare(entry) for lookup, entry in entries.items()}
-        if number is None or number >= count:
-            core_plans[cls] = saved
-        else:
-            parts[number]["plans"][cls] = saved
+
+    def route(
+        table: dict[Any, Any], field: str, saved: Callable[[Any], Any] = _same
+    ) -> dict[Any, Any]:
+        """Put each entry of ``table`` (keyed by a container or a class) in the part of the file
+        owning its key, or in the core (returned)."""
+        core: dict[Any, Any] = {}
+        for key, value in table.items():
+            number = shards.owner((key,))
+            if number is None or number >= count:
+                core[key] = saved(value)
+            else:
+                parts[number][field][key] = saved(value)
+        return core
+
+    core_slots = route(solver.slots, "slots")
+    core_plans = route(
+        solver.plans, "plans", lambda entries: {k: _bare(e) for k, e in entries.items()}
+    )
     # Who made each lookup goes with the class's lookups: read only when the class changes,
     # after its part is loaded (_Classes._load_classes).
-    core_users: dict[str, Any] = {}
-    for cls, users in solver.lookup_users.items():
-        number = shards.owner((cls,))
-        if number is None or number >= count:
-            core_users[cls] = users
-        else:
-            parts[number]["users"][cls] = users
+    core_users = route(solver.lookup_users, "users")
     total = len(solver.cons)
     pending = bytearray(total)
     cfile = solver.cfile
@@ -210,6 +209,10 @@ def cut(program: Program) -> dict[str, Any]:
         "owners": shards.owners,
         "names": shards.files,
     }
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _bare(entry: _Lookup) -> _Lookup:
