@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import graphlive
 from graphlive.analysis import Analyzer, engine
 from graphlive.analysis.discover import discover
 from graphlive.analysis.engine import MAX_FILE_BYTES
@@ -34,9 +35,7 @@ def _walk(root: Path):  # type: ignore[no-untyped-def]
 
 
 def _fresh(root: Path) -> CodeGraph:
-    graph = CodeGraph("fresh")
-    Analyzer(root, graph, workers=1).run()
-    return graph
+    return graphlive.analyze(root, publish=False, workers=1).graph
 
 
 def _no_parsing(task: FileTask, max_bytes: int) -> None:
