@@ -14,7 +14,9 @@ from graphlive.analysis import Analyzer, engine
 from graphlive.analysis.discover import discover
 from graphlive.analysis.engine import MAX_FILE_BYTES
 from graphlive.analysis.facts import FileTask
-from graphlive.analysis.prepared import PREPARE_MAX_FILES, file_task, prepare
+from graphlive.analysis.prepared import PREPARE_MAX_FILES, prepare
+from graphlive.analysis.workers import file_task
+from graphlive.events import ChangeEvent, EventType
 from graphlive.graph import CodeGraph
 from graphlive.ignore import IgnoreRules
 
@@ -53,8 +55,13 @@ def test_the_analysis_takes_prepared_facts_instead_of_parsing(
     assert analyzer.prepared is not None and analyzer.prepared.seconds > 0
     analyzer.prepared.seconds = 5.0  # (as if parsing ahead took that long)
     monkeypatch.setattr(engine, "extract_file", _no_parsing)
+    emitted: list[ChangeEvent] = []
+    analyzer.graph.listen(emitted.extend)
     summary = analyzer.rescan()
     monkeypatch.undo()
+    # Reported in the parse progress as a file parsed then would be.
+    parsed = [e.data for e in emitted if e.type is EventType.ANALYSIS_PROGRESS]
+    assert {"phase": "parse", "done": 1, "total": 1, "file": "pkg/b.py"} in parsed
     assert summary.incremental and summary.files_parsed == 1
     assert summary.timings["parse"] >= 5.0  # the time parsing ahead took is reported
     assert analyzer.prepared is None  # used once

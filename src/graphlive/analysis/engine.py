@@ -68,13 +68,19 @@ from graphlive.analysis.manifest import (
 )
 from graphlive.analysis.polyglot.analyses import OtherLanguages, group_of, to_write
 from graphlive.analysis.polyglot.languages import language_of
-from graphlive.analysis.prepared import PreparedFacts, file_task, submodules
+from graphlive.analysis.prepared import PreparedFacts
 from graphlive.analysis.progress import PROGRESS_STEPS, Progress, ProgressCallback, Throttle
 from graphlive.analysis.python_extract import extract_chunk, extract_file, gc_paused
 from graphlive.analysis.resolve import ProgramIndex, resolve
 from graphlive.analysis.saved_facts import SavedFacts
 from graphlive.analysis.summary import AnalysisSummary
-from graphlive.analysis.workers import default_workers, file_tasks, pool_context
+from graphlive.analysis.workers import (
+    default_workers,
+    file_task,
+    file_tasks,
+    pool_context,
+    submodules,
+)
 from graphlive.analysis.writer import GraphWriter
 from graphlive.events import EventType
 from graphlive.graph import CodeGraph
@@ -461,9 +467,7 @@ class Analyzer:
         changed.update(rel for rel in self._rewrite if rel in self.facts and rel not in disc.by_rel)
         t = time.perf_counter()
         changed |= self._inits_to_reparse(disc, changed)
-        tasks = [
-            self._task(disc, disc.by_rel[rel]) for rel in sorted(changed) if rel in disc.by_rel
-        ]
+        tasks = [file_task(disc, disc.by_rel[rel]) for rel in sorted(changed) if rel in disc.by_rel]
         fresh = {f.file: f for f in self._extract(tasks, disc, progress)}
         changes: dict[str, FileChange] = {}
         for rel in sorted(changed):
@@ -778,9 +782,6 @@ class Analyzer:
             return None
         return rel
 
-    def _task(self, disc: Discovery, sf: SourceFile) -> FileTask:
-        return file_task(disc, sf)
-
     def _extract(
         self, tasks: Sequence[FileTask], disc: Discovery, progress: ProgressCallback | None
     ) -> list[FileFacts]:
@@ -790,22 +791,14 @@ class Analyzer:
         taken = time.time_ns()
         prepared, self.prepared = self.prepared, None
         ready = prepared.take_all(tasks, self.max_file_bytes) if prepared is not None else {}
-        self._parsed_ahead_s = prepared.seconds if prepared is not None and ready else 0.0
-        todo = [task for task in tasks if task.rel not in ready] if ready else tasks
-        stats = stat_files((t.rel, t.path) for t in todo)
-        if todo or not ready:
-            facts = self._extract_facts(todo, disc, progress)
-        else:
-            facts = []
-            self.parse_processes = 1
+        self._parsed_ahead_s = 0.0
+        stats = stat_files((t.rel, t.path) for t in tasks if t.rel not in ready)
         if prepared is not None and ready:
+            self._parsed_ahead_s = prepared.seconds
             taken = min(taken, prepared.taken_ns)  # (stat'ed then: an older stamp time)
-            by_rel = {f.file: f for f in facts}
-            for rel, (st, known) in ready.items():
-                by_rel[rel] = known
-                if st is not None:
-                    stats[rel] = st
-            facts = [by_rel[task.rel] for task in tasks]
+            stats.update((rel, st) for rel, (st, _facts) in ready.items() if st is not None)
+        known = {rel: facts for rel, (_st, facts) in ready.items()}
+        facts = self._extract_facts(tasks, disc, progress, known)
         stamps = self.stamps
         for f in facts:
             st = stats.get(f.file)
@@ -817,14 +810,22 @@ class Analyzer:
         return facts
 
     def _extract_facts(
-        self, tasks: Sequence[FileTask], disc: Discovery, progress: ProgressCallback | None
+        self,
+        tasks: Sequence[FileTask],
+        disc: Discovery,
+        progress: ProgressCallback | None,
+        known: Mapping[str, FileFacts],
     ) -> list[FileFacts]:
+        """Facts for ``tasks`` in order; those ``known`` (parsed ahead) are taken, and reported
+        in the progress as the others. Worker processes only when nothing is known (a few files
+        of an edit, parsed here)."""
         throttle = Throttle("parse", len(tasks), self.graph, self.source, progress)
         sizes = {t.rel: disc.by_rel[t.rel].size for t in tasks if t.rel in disc.by_rel}
         total_bytes = sum(sizes.get(t.rel, 0) for t in tasks)
         workers = min(self.workers, len(tasks))
         if (
-            workers > 1
+            not known
+            and workers > 1
             and len(tasks) >= _PARALLEL_MIN_FILES
             and total_bytes >= _PARALLEL_MIN_BYTES_FORK
         ):
@@ -835,7 +836,8 @@ class Analyzer:
         self.parse_processes = 1
         out = []
         for i, task in enumerate(tasks, 1):
-            out.append(extract_file(task, self.max_file_bytes))
+            ahead = known.get(task.rel)
+            out.append(ahead if ahead is not None else extract_file(task, self.max_file_bytes))
             throttle(i, task.rel)
         return out
 

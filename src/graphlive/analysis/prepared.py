@@ -18,23 +18,17 @@ older, so a file changed in between is parsed again by the next run, never misse
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-from graphlive.analysis.discover import Discovery, SourceFile
+from graphlive.analysis.discover import Discovery
 from graphlive.analysis.facts import FileFacts, FileTask
 from graphlive.analysis.manifest import stat_files
 from graphlive.analysis.python_extract import extract_file
+from graphlive.analysis.workers import file_task
 
-__all__ = [
-    "PREPARE_MAX_BYTES",
-    "PREPARE_MAX_FILES",
-    "PreparedFacts",
-    "file_task",
-    "prepare",
-    "submodules",
-]
+__all__ = ["PREPARE_MAX_BYTES", "PREPARE_MAX_FILES", "PreparedFacts", "prepare"]
 
 #: A file's ``(size, mtime_ns)``.
 Stat: TypeAlias = tuple[int, int]
@@ -42,28 +36,6 @@ Stat: TypeAlias = tuple[int, int]
 #: in worker processes): preparing is for the few files of an edit.
 PREPARE_MAX_FILES = 8
 PREPARE_MAX_BYTES = 1_000_000
-
-
-def submodules(files: Mapping[str, SourceFile], package: SourceFile) -> frozenset[str]:
-    """The names of the modules of ``files`` directly in ``package`` (none for a module)."""
-    if not package.is_package:
-        return frozenset()
-    return frozenset(
-        sf.id.rpartition(".")[2]
-        for sf in files.values()
-        if sf.parent == package.id and not sf.parent_is_namespace
-    )
-
-
-def file_task(disc: Discovery, sf: SourceFile) -> FileTask:
-    """What extracting ``sf`` (a Python file of ``disc``) takes."""
-    return FileTask(
-        path=sf.path,
-        rel=sf.rel,
-        module=sf.id,
-        is_package=sf.is_package,
-        submodules=submodules(disc.by_rel, sf),
-    )
 
 
 @dataclass

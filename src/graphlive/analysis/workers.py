@@ -7,12 +7,35 @@ import multiprocessing
 import os
 import sys
 import threading
+from collections.abc import Mapping
 from typing import Any
 
-from graphlive.analysis.discover import Discovery
+from graphlive.analysis.discover import Discovery, SourceFile
 from graphlive.analysis.facts import FileTask
 
-__all__ = ["default_workers", "file_tasks", "pool_context"]
+__all__ = ["default_workers", "file_task", "file_tasks", "pool_context", "submodules"]
+
+
+def submodules(files: Mapping[str, SourceFile], package: SourceFile) -> frozenset[str]:
+    """The names of the modules of ``files`` directly in ``package`` (none for a module)."""
+    if not package.is_package:
+        return frozenset()
+    return frozenset(
+        sf.id.rpartition(".")[2]
+        for sf in files.values()
+        if sf.parent == package.id and not sf.parent_is_namespace
+    )
+
+
+def file_task(disc: Discovery, sf: SourceFile) -> FileTask:
+    """What extracting ``sf`` (a Python file of ``disc``) takes."""
+    return FileTask(
+        path=sf.path,
+        rel=sf.rel,
+        module=sf.id,
+        is_package=sf.is_package,
+        submodules=submodules(disc.by_rel, sf),
+    )
 
 
 def file_tasks(disc: Discovery) -> list[FileTask]:
