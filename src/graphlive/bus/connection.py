@@ -12,9 +12,11 @@ routes each command to the node owning its keys' slot (every key of a graph shar
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Callable
+from functools import cache
 from typing import Any, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -198,13 +200,19 @@ def connect_async(
     return redis.asyncio.Redis(connection_pool=pool)
 
 
+@cache
+def script_sha(script: str) -> str:
+    """The name ``EVALSHA`` knows ``script`` by (its SHA-1), worked out once per process."""
+    return hashlib.sha1(script.encode()).hexdigest()
+
+
 def pipeline_with_script(client: Client, queue: Callable[[Any], None], script: str) -> list[Any]:
-    """Send the commands ``queue`` puts on a pipeline, among them ``EVALSHA``s of ``script``;
-    their replies. ``EVALSHA`` itself, not a redis-py Script object: in a pipeline that sends
-    ``SCRIPT EXISTS`` first, a second round trip. On ``NOSCRIPT`` (a new or restarted server, a
-    promoted replica: every ``EVALSHA`` of the pipeline failed alike, none ran) the script is
-    loaded (on a cluster, on every master) and the commands are sent again: the others must be
-    harmless to repeat."""
+    """Send the commands ``queue`` puts on a pipeline, among them ``EVALSHA``s of ``script``
+    (named by :func:`script_sha`); their replies. ``EVALSHA`` itself, not a redis-py Script
+    object: in a pipeline that sends ``SCRIPT EXISTS`` first, a second round trip. On
+    ``NOSCRIPT`` (a new or restarted server, a promoted replica: every ``EVALSHA`` of the
+    pipeline failed alike, none ran) the script is loaded (on a cluster, on every master) and
+    the commands are sent again: the others must be harmless to repeat."""
 
     def send() -> list[Any]:
         pipe = client.pipeline(transaction=False)

@@ -13,13 +13,12 @@ compare-and-set makes a late write change nothing).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from graphlive.bus.connection import Client, pipeline_with_script
+from graphlive.bus.connection import Client, pipeline_with_script, script_sha
 
 __all__ = ["Lease", "lease_key"]
 
@@ -47,7 +46,7 @@ end
 return 0
 """
 
-_HOLD_SHA = hashlib.sha1(_HOLD.encode()).hexdigest()
+_HOLD_SHA = script_sha(_HOLD)
 
 
 def lease_key(graph: str, group: str) -> str:

@@ -16,7 +16,6 @@ within a batch (the script is atomic), and earlier batches of the same call stay
 
 from __future__ import annotations
 
-import hashlib
 import os
 import zlib
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from typing import Any
 import redis
 import redis.cluster
 
-from graphlive.bus.connection import Client, pipeline_with_script
+from graphlive.bus.connection import Client, pipeline_with_script, script_sha
 from graphlive.bus.keys import GRAPHS_SET, GraphKeys
 from graphlive.bus.scripts import PUBLISH
 from graphlive.events import ChangeEvent, EventType, encode_unpositioned
@@ -202,7 +201,7 @@ class Publisher:
 _NOT_WRITER = "GRAPHLIVE_NOT_WRITER"
 #: ``EVALSHA``'s name of :data:`~graphlive.bus.scripts.PUBLISH` (no Script object per
 #: publisher: a new process would build one for its one send).
-_PUBLISH_SHA = hashlib.sha1(PUBLISH.encode()).hexdigest()
+_PUBLISH_SHA = script_sha(PUBLISH)
 
 
 class NotWriter(RuntimeError):
