@@ -6,6 +6,7 @@ restarted kernel would, against a real Redis; the analysis cache lives in a per-
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -191,6 +192,41 @@ def test_a_touched_but_unchanged_file_is_not_reparsed(
     second = _run(project, graph, redis_url, data)
     assert second["resumed"] == "unchanged" and second["parsed"] == 0
     assert _mutations(redis_client, graph, first["seq"]) == []
+
+
+def test_a_continued_analysis_runs_no_collection_and_promotes_what_it_allocated(
+    project: Path, graph: str, redis_url: str, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The collector pauses for the whole ``analyze`` call (LiveGraph.analyze), in this process:
+    with a threshold that would collect dozens of times during the call (every 100 objects), none
+    runs, and after it the collector is on again with nothing left in the older young
+    generation (what the call allocated was promoted)."""
+    _run(project, graph, redis_url, data)
+    cart = project / "shop" / "cart.py"
+    cart.write_text(cart.read_text().replace("return 2", "return Item().price()"))
+    monkeypatch.setenv("GRAPHLIVE_DATA_DIR", str(data))
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    thresholds = gc.get_threshold()
+    lg = graphlive.LiveGraph(graph, root=project, redis_url=redis_url)
+    gc.collect()
+    gc.callbacks.append(count)
+    gc.set_threshold(100)
+    try:
+        summary = lg.analyze(workers=1)
+        counts = gc.get_count()
+        enabled = gc.isenabled()
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.callbacks.remove(count)
+        lg.close()
+    assert lg.resumed == "continued" and summary.files_parsed == 1
+    assert collections == []
+    assert enabled and counts[1:] == (0, 0)
 
 
 def test_new_epochs_only_when_asked_or_when_the_stored_graph_cannot_be_used(

@@ -53,6 +53,7 @@ from graphlive.bus.reader import Position, ResyncRequired
 from graphlive.bus.snapshot import write_snapshot
 from graphlive.bus.writer_lease import WriterGone, WriterInfo, WriterLease, request_rescan
 from graphlive.events import ChangeEvent, EventType
+from graphlive.gc_pause import gc_paused
 from graphlive.graph import CodeGraph
 from graphlive.live_queries import GraphQueries
 
@@ -192,7 +193,6 @@ class LiveGraph(GraphQueries):
 
     def _load_graph(self) -> CodeGraph:
         from graphlive.bus.snapshot import load_graph
-        from graphlive.gc_pause import gc_paused
 
         assert self.bus is not None
         self.flush()
@@ -253,7 +253,12 @@ class LiveGraph(GraphQueries):
             raise ValueError("LiveGraph.analyze needs a path (this graph has no root)")
         if not root.exists():
             raise FileNotFoundError(f"cannot analyse {root}: no such file or directory")
-        with self.lock:
+        # The collector pauses for the whole call, not only for the analysis itself
+        # (Analyzer._guarded): a new process continuing a saved analysis allocates in many
+        # short steps around it (the header, the files parsed ahead, the send), and each young
+        # collection there also went over what the imports had just allocated, a few tenths of
+        # a millisecond of a call that takes a few. What the call allocates is promoted.
+        with self.lock, gc_paused(promote=True):
             self._started = time.perf_counter()
             self._walked = self._walked_changes = None
             if self.root is not None and root != self.root:
