@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeAlias
@@ -150,6 +151,11 @@ def connect(url: str | None = None, **kwargs: Any) -> Client:
     """
     resolved = resolve_url(url)
     options = {**CLIENT_DEFAULTS, **kwargs}
+    # RESP2 on the wire: a new connection then sends nothing before its first command (RESP3
+    # takes a HELLO round trip, which a one-file analyze in a new process feels). The replies
+    # graphlive reads have the same shapes either way: redis-py gives RESP2's unless the
+    # protocol is chosen explicitly as 3. (The server's asyncio clients keep redis-py's default.)
+    options.setdefault("protocol", 2)
     if _is_cluster_if_reachable(resolved):
         return redis.cluster.RedisCluster.from_url(resolved, **options)
     options.setdefault("redis_connect_func", _handshake)
@@ -161,15 +167,20 @@ def connect(url: str | None = None, **kwargs: Any) -> Client:
 
 
 def _handshake(connection: Any) -> None:
-    """A new connection's handshake (``HELLO`` and the rest), without the health check ``PING``
-    redis-py sends before it: a connection just opened needs none, and a short-lived process
-    (an ``analyze`` in a new process) spares a round trip. Later commands are checked as
-    before (``health_check_interval``)."""
+    """A new connection's handshake (authentication and the rest; nothing in RESP2 without
+    them), without the health check ``PING`` redis-py sends before it or before the first
+    command: a connection just opened needs none, and a short-lived process (an ``analyze`` in
+    a new process) spares a round trip. Later commands are checked as before, once the
+    connection has been idle for ``health_check_interval``."""
     handshake = getattr(connection, "on_connect_check_health", None)
     if handshake is None:  # pragma: no cover - redis-py without it: its own handshake
         connection.on_connect()
     else:
         handshake(check_health=False)
+    interval = getattr(connection, "health_check_interval", 0)
+    if interval:
+        # What a reply would have set (a RESP3 handshake reads HELLO's): checked from now on.
+        connection.next_health_check = time.monotonic() + interval
 
 
 def connect_async(
