@@ -137,3 +137,43 @@ def test_an_edge_into_an_external_that_becomes_a_definition_is_removed(tmp_path:
     restored.update([root / "pkg" / "a.py", root / "src" / "solo.py"])
     assert ("pkg.base.run", "solo.f") not in {(e.source, e.target) for e in graph.edges()}
     assert graph == graphlive.analyze(root, publish=False, workers=1).graph
+
+
+def test_an_edit_calling_into_other_files_leaves_their_outputs_unread(tmp_path: Path) -> None:
+    """A restored writer updating a working copy seeds the other files' nodes its edges point
+    at as stand-ins (``GraphWriter._held_node``): their saved outputs stay unpickled, and the
+    graph still ends up as a fresh analysis gives it, stand-ins never published."""
+    from graphlive.analysis import Analyzer
+    from graphlive.analysis.lazy_maps import LazyMap
+
+    root = tmp_path / "proj"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "a.py").write_text("class A:\n    def run(self):\n        return 1\n")
+    (root / "pkg" / "c.py").write_text("def helper(x):\n    return x\n")
+    b = root / "pkg" / "b.py"
+    b.write_text("from pkg.a import A\nfrom pkg.c import helper\n\ndef main():\n    return 1\n")
+    graph = CodeGraph("g")
+    analyzer = Analyzer(root, graph, workers=1)
+    analyzer.run()
+    working = CodeGraph(graph.name)
+    published: list[ChangeEvent] = []
+    working.listen(lambda batch: published.extend(e for e in batch if e.type.is_mutation))
+    state = pickle.loads(pickle.dumps(analyzer.export_state()))
+    restored = Analyzer.restore(root, working, state, in_sync=True, workers=1)
+    restored.writer.use_graph(working, partial=True)
+    restored.writer.require_full = lambda: graph
+    b.write_text(b.read_text().replace("return 1", "return helper(A().run())"))
+    restored.update([b])
+    outputs = restored.writer.outputs
+    assert isinstance(outputs, LazyMap)
+    assert outputs.is_pending("pkg/a.py") and outputs.is_pending("pkg/c.py")
+    assert "pkg.a.A.run" in working and "pkg.c.helper" in working
+    touched = {
+        (e.data.get("edge") or {}).get("target") for e in published if e.type.value == "edge_added"
+    }
+    assert {"pkg.a.A.run", "pkg.c.helper"} <= touched
+    assert {e.type.value for e in published} <= {"edge_added", "edge_removed", "node_updated"}
+    assert all(e.data.get("id") != "pkg.a.A.run" for e in published)
+    graph.apply_all(published)
+    assert graph == graphlive.analyze(root, publish=False, workers=1).graph

@@ -26,7 +26,7 @@ from typing import Any
 
 from graphlive.analysis.build import FileOutput, external_node, namespace_node
 from graphlive.analysis.facts import DiagFact, FileFacts
-from graphlive.analysis.lazy_maps import PackedOutputs
+from graphlive.analysis.lazy_maps import LazyMap, PackedOutputs
 from graphlive.analysis.polyglot.languages import LANGUAGES, language_of
 from graphlive.analysis.progress import ProgressCallback, Throttle
 from graphlive.events import EventType
@@ -328,8 +328,11 @@ class GraphWriter:
                     held = self._held_edges(FileOutput(file=rel, edges=into), namespaces)
                     edges.extend(held.values())
                     ends.update(end for key in held for end in (key[1], key[2]))
+        # A node another file owns is only an edge's end here, unless this update writes it
+        # (a definition changing files): then its own data is needed.
+        written = {node_id for out in outputs.values() for node_id in out.nodes}
         for end in ends - nodes.keys():
-            node = self._held_node(end, namespaces)
+            node = self._held_node(end, namespaces, stand_in=end not in written)
             if node is not None:
                 nodes[end] = node
         graph.seed(nodes.values(), edges)
@@ -350,12 +353,25 @@ class GraphWriter:
             key: edge for key, edge in out.edges.items() if held(edge.source) and held(edge.target)
         }
 
-    def _held_node(self, node_id: str, namespaces: Mapping[str, object]) -> Node | None:
+    def _held_node(
+        self, node_id: str, namespaces: Mapping[str, object], *, stand_in: bool = False
+    ) -> Node | None:
         """The node the whole graph holds for ``node_id`` as this writer remembers it (before
-        the write under way changes its memory), ``None`` if it holds none."""
+        the write under way changes its memory), ``None`` if it holds none.
+
+        ``stand_in``: the node is needed only as the end of edges the update writes or removes.
+        If its file's output has not been unpickled (a restored writer's outputs come in on
+        first read, :class:`~graphlive.analysis.lazy_maps.LazyMap`), a stand-in with its id
+        and file is given instead of reading that output: a one-function edit calling into a
+        few other files otherwise unpickles each of their outputs for one node. A stand-in is
+        never written, compared or emitted: only a transaction of its own file could, and that
+        file's nodes are seeded from its output (:meth:`_seed`)."""
         owner = self._node_file.get(node_id)
         if owner is not None:
-            return self.outputs[owner].nodes.get(node_id)
+            outputs = self.outputs
+            if stand_in and isinstance(outputs, LazyMap) and outputs.is_pending(owner):
+                return _stand_in(node_id, owner)
+            return outputs[owner].nodes.get(node_id)
         if node_id in self._refs:
             return self._node(node_id, namespaces, self.outputs)
         return None
@@ -602,6 +618,12 @@ class GraphWriter:
             and not (self.partial and node_id in self._refs)
         ):
             graph.remove_node(node_id)
+
+
+def _stand_in(node_id: str, file: str) -> Node:
+    """A working copy's placeholder for a node of ``file`` (see :meth:`GraphWriter._held_node`):
+    its id and file are right, its other fields are not the node's."""
+    return Node(id=node_id, kind=NodeKind.FUNCTION, name=node_id.rpartition(".")[2], file=file)
 
 
 def _topological(after: dict[str, set[str]]) -> list[str]:
