@@ -136,6 +136,34 @@ def test_a_new_connection_is_not_health_checked_before_its_handshake() -> None:
             client.close()
 
 
+def test_a_tcp_url_is_asked_whether_it_is_a_cluster_with_one_command() -> None:
+    """On a ``redis://`` URL, ``connect`` first asks the server whether it is a cluster node:
+    one ``INFO`` on a connection of its own, without ``HELLO``, label or ``PING``; then the
+    client's own connection sends only the commands asked of it."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with running_redis("--port", str(port)) as unix_url:
+        admin = redis.Redis.from_url(unix_url)
+        admin.config_resetstat()
+        admin.close()
+        client = connect(f"redis://127.0.0.1:{port}")
+        try:
+            client.set("k", "v")
+            assert client.get("k") == b"v"
+            calls = {name: stats["calls"] for name, stats in client.info("commandstats").items()}
+        finally:
+            client.close()
+    assert calls == {
+        "cmdstat_config|resetstat": 1,
+        "cmdstat_info": 1,
+        "cmdstat_set": 1,
+        "cmdstat_get": 1,
+    }
+
+
 @pytest.mark.usefixtures("box")  # never the user's own runtime dir
 def test_connect_options_can_be_overridden(redis_url: str) -> None:
     client = connect(redis_url, socket_timeout=2.5, decode_responses=True)

@@ -112,8 +112,15 @@ def is_cluster(url: str) -> bool:
         known = _cluster_urls.get(url)
     if known is not None:
         return known
-    # One attempt: a Redis that is down is reported at once, not after redis-py's retries.
-    once = {"health_check_interval": 0, "retry": redis.retry.Retry(redis.backoff.NoBackoff(), 0)}
+    # One attempt: a Redis that is down is reported at once, not after redis-py's retries. RESP2
+    # and no client label: the probe sends its one command and nothing else (every new process
+    # on a redis:// URL asks once).
+    once = {
+        "health_check_interval": 0,
+        "retry": redis.retry.Retry(redis.backoff.NoBackoff(), 0),
+        "protocol": 2,
+        "driver_info": None,
+    }
     probe = redis.Redis.from_url(url, **{**CLIENT_DEFAULTS, **once})
     try:
         info: Any = probe.info("cluster")
