@@ -194,6 +194,18 @@ def test_second_call_reuses_the_running_server(box: Sandbox) -> None:
     assert embedded.status() == first
 
 
+def test_finding_the_running_server_sends_only_a_ping(box: Sandbox) -> None:
+    """Every analysis in a new process asks whether the embedded server runs: one PING, no
+    HELLO nor client label (each a round trip; the label also costs a metadata lookup)."""
+    first = box.start()
+    admin = redis.Redis.from_url(first.url)
+    admin.config_resetstat()
+    assert embedded.ensure_running() == first
+    calls = {name: stats["calls"] for name, stats in admin.info("commandstats").items()}
+    admin.close()
+    assert calls == {"cmdstat_config|resetstat": 1, "cmdstat_ping": 1}
+
+
 def test_status_starts_nothing(box: Sandbox) -> None:
     assert embedded.status() is None
     assert not box.state_file.exists()

@@ -139,10 +139,12 @@ def ensure_running(timeout: float = START_TIMEOUT) -> EmbeddedRedis:
     deadline = time.monotonic() + timeout
     with _locked(deadline):
         current = _read_state()
-        if current is not None and _probe(current.url) != "down":
-            problem = _wait_ready(current.url, deadline, runtime_dir() / PID_FILE)
-            if problem is not None:
-                raise EmbeddedRedisError(f"{problem}; see {current.log_file}")
+        probe = _probe(current.url) if current is not None else "down"
+        if current is not None and probe != "down":
+            if probe == "loading":  # (a server that answered is not asked again)
+                problem = _wait_ready(current.url, deadline, runtime_dir() / PID_FILE)
+                if problem is not None:
+                    raise EmbeddedRedisError(f"{problem}; see {current.log_file}")
             return current
         _discard(current)
         started = _start(deadline)
@@ -374,13 +376,18 @@ def _probe(url: str) -> Probe:
 
 
 def _probe_client(url: str, timeout: float) -> redis.Redis:
-    # No retries: a probe must report a dead socket at once, not after redis-py's backoff.
+    # No retries: a probe must report a dead socket at once, not after redis-py's backoff. RESP2
+    # and no client label: the PING is all a probe sends, on every analysis of a new process
+    # (labelling a client looks redis-py's own version up in the installed distributions'
+    # metadata, a few milliseconds, and takes a round trip, as RESP3's HELLO does).
     return redis.Redis.from_url(
         url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         retry=Retry(NoBackoff(), 0),
         decode_responses=True,
+        protocol=2,
+        driver_info=None,
     )
 
 
