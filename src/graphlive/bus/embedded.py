@@ -29,9 +29,8 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import quote
 
 import redis
@@ -72,9 +71,10 @@ class EmbeddedRedisError(RuntimeError):
     message names the log file to read."""
 
 
-@dataclass(frozen=True)
-class EmbeddedRedis:
-    """A running embedded redis-server, as recorded in the shared state file."""
+class EmbeddedRedis(NamedTuple):
+    """A running embedded redis-server, as recorded in the shared state file. (A named tuple,
+    not a frozen dataclass: building that class took a millisecond of every analysis of a new
+    process on the default set-up, which imports this module to find the server.)"""
 
     #: ``unix://`` URL to pass to :func:`redis.Redis.from_url`.
     url: str
