@@ -2,16 +2,18 @@
 
     .venv/bin/python benchmarks/bench_warm.py [--corpus requests,rich,django,stdlib] [--runs 1]
         [--workers N] [--timeout 900] [--json benchmarks/results/warm.json] [--verify]
-        [--rev HEAD]
+        [--rev HEAD] [--embedded]
 
 For every corpus (``benchmarks/corpora.py``) the tree is copied into a temporary folder (the
 edit below must not touch the cache; modification times are kept), and every run uses a fresh
 ``GRAPHLIVE_DATA_DIR`` (the analysis cache) and a private ``redis-server`` (the bundled binary,
-``tests/redis_servers.py``). Each step is a new Python process that imports what it needs, then
-times only its work (``time.perf_counter`` around the call). Importing is start-up, outside the
-clock on both sides: the baseline's child imports graphlive's discovery, and with it the whole
-analysis package; the analysis children import ``graphlive`` and its analysis package (what
-``analyze`` would otherwise import on first use, from bytecode caches:
+``tests/redis_servers.py``); with ``--embedded``, the analyses get no URL and find the embedded
+Redis of the run's own Jupyter folders instead, as on the default set-up (finding it, and
+importing what does, is then part of the call). Each step is a new Python process that imports
+what it needs, then times only its work (``time.perf_counter`` around the call). Importing is
+start-up, outside the clock on both sides: the baseline's child imports graphlive's discovery,
+and with it the whole analysis package; the analysis children import ``graphlive`` and its
+analysis package (what ``analyze`` would otherwise import on first use, from bytecode caches:
 ``PYTHONDONTWRITEBYTECODE`` is removed from the children's environment). Each child reports its
 import time (``import_s``, printed below the tables), and the parent measures the whole
 process' wall time as well (start to exit: interpreter, imports, worker pool, exit):
@@ -46,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import os
 import platform
@@ -100,7 +103,9 @@ def _child_ast(root: str) -> dict[str, Any]:
     }
 
 
-def _child_analyze(root: str, graph: str, url: str, reset: bool, workers: int | None) -> dict:
+def _child_analyze(
+    root: str, graph: str, url: str, reset: bool, workers: int | None, embedded: bool = False
+) -> dict:
     started = time.perf_counter()
     import redis
 
@@ -117,7 +122,10 @@ def _child_analyze(root: str, graph: str, url: str, reset: bool, workers: int | 
     options: dict[str, Any] = {"workers": workers} if workers else {}
     options["languages"] = PYTHON
     t0 = time.perf_counter()
-    lg = graphlive.analyze(root, graph=graph, redis_url=url, reset=reset, **options)
+    # --embedded: no URL, as on the default set-up (the call finds the embedded server; ``url``
+    # is its address, for the reads around the call only).
+    target = None if embedded else url
+    lg = graphlive.analyze(root, graph=graph, redis_url=target, reset=reset, **options)
     seconds = time.perf_counter() - t0
     after = read_record(client, graph)
     # The events this call added: the seq goes on across epochs (a reset keeps counting). Not
@@ -196,8 +204,20 @@ def child_main(kind: str, options: dict[str, Any]) -> int:
         result = _child_ast(options["root"])
     elif kind == "analyze":
         result = _child_analyze(
-            options["root"], options["graph"], options["url"], options["reset"], options["workers"]
+            options["root"],
+            options["graph"],
+            options["url"],
+            options["reset"],
+            options["workers"],
+            options.get("embedded", False),
         )
+    elif kind == "embedded":
+        from graphlive.bus import embedded
+
+        if options["action"] == "start":
+            result = {"url": embedded.ensure_running().url}
+        else:
+            result = {"stopped": embedded.stop()}
     elif kind == "verify":
         result = _child_verify(options["root"], options["graph"], options["url"])
     else:
@@ -316,9 +336,21 @@ def bench_run(
         print(f"[{name}] run {run + 1} {label}: {shown}", file=sys.stderr)
         return res
 
-    common = {"root": str(copy), "graph": graph, "workers": args.workers}
+    common: dict[str, Any] = {"root": str(copy), "graph": graph, "workers": args.workers}
+    if args.embedded:
+        # The default set-up: no URL; the analyses find (and the first starts) the embedded
+        # server of this run's own Jupyter folders.
+        env["JUPYTER_RUNTIME_DIR"] = str(work / f"rt-{run}")
+        env["JUPYTER_DATA_DIR"] = str(work / f"jd-{run}")
+        env.pop("GRAPHLIVE_REDIS_URL", None)
+        common["embedded"] = True
     try:
-        with running_redis() as url:
+        with contextlib.ExitStack() as stack:
+            url = (
+                _embedded_server(env, args.timeout, stack)
+                if args.embedded
+                else stack.enter_context(running_redis())
+            )
             step("ast", "ast", root=str(copy))
             cold = step("cold", "analyze", url=url, reset=True, **common)
             if cold["status"] == "ok":
@@ -332,6 +364,16 @@ def bench_run(
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
         shutil.rmtree(data, ignore_errors=True)
     return out
+
+
+def _embedded_server(env: dict[str, str], timeout: float, stack: contextlib.ExitStack) -> str:
+    """Start the embedded server of ``env``'s Jupyter folders (in a child, with the graphlive
+    under test), stopped when ``stack`` closes; its URL."""
+    started = run_child("embedded", {"action": "start"}, env, timeout)
+    if started["status"] != "ok":
+        raise RuntimeError(f"the embedded Redis did not start: {started}")
+    stack.callback(run_child, "embedded", {"action": "stop"}, env, timeout)
+    return str(started["url"])
 
 
 def _median(runs: list[dict[str, Any]], label: str, key: str) -> float | None:
@@ -492,6 +534,7 @@ def print_tables(results: dict[str, Any]) -> None:
     print(
         f"\nPython {m['python']}, {m['cpus']} CPUs, load {m['load_avg_at_start'][0]:.1f} at start,"
         f" {results['args']['runs']} run(s) per corpus (medians), graphlive {m['graphlive']}"
+        + (", embedded Redis (no URL)" if results["args"].get("embedded") else "")
     )
     rows = [c for c in results["corpora"] if c["status"] == "ok"]
     for c in results["corpora"]:
@@ -601,6 +644,12 @@ def main(argv: list[str] | None = None) -> int:
         "--verify", action="store_true", help="compare the edited graph with a fresh one"
     )
     ap.add_argument(
+        "--embedded",
+        action="store_true",
+        help="analyses without a URL, on the embedded Redis (the default set-up), instead of a "
+        "private redis-server",
+    )
+    ap.add_argument(
         "--rev", default=None, help="graphlive as committed at this revision (default: work tree)"
     )
     ap.add_argument(
@@ -636,6 +685,7 @@ def main(argv: list[str] | None = None) -> int:
             "runs": args.runs,
             "workers": args.workers,
             "verify": args.verify,
+            "embedded": args.embedded,
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
         },
         "corpora": [],
