@@ -161,10 +161,10 @@ class LiveGraph(GraphQueries):
         self._state_token: str | None = None
         # Whether the last send of the last analyze gave the writer lease back (saved first).
         self._handed_back = False
-        #: The walk of the tree ``_attach`` made, for the rescan of the same analyze call, and
-        #: the files it found changed against the restored analyzer's stamps (if compared).
-        self._walked: Discovery | None = None
-        self._walked_changes: set[str] | None = None
+        #: The walk of the tree ``_attach`` made, for the rescan of the same analyze call, with
+        #: the files it found changed against the restored analyzer's stamps (``None``: not
+        #: compared with those).
+        self._walked: tuple[Discovery, set[str] | None] | None = None
         # The cache entry of the last root looked up: (root, entry), its real path digested once.
         self._entry: tuple[Path, CacheEntry] | None = None
         self.wait_note: Callable[[str], None] = lambda text: log.warning("graphlive: %s", text)
@@ -260,7 +260,7 @@ class LiveGraph(GraphQueries):
         # a millisecond of a call that takes a few. What the call allocates is promoted.
         with self.lock, gc_paused(promote=True):
             self._started = time.perf_counter()
-            self._walked = self._walked_changes = None
+            self._walked = None
             if self.root is not None and root != self.root:
                 # Another folder: a full analysis (the writer removes what the old one held).
                 self.analyzer = None
@@ -278,8 +278,8 @@ class LiveGraph(GraphQueries):
                     if summary is not None:
                         return summary
                 analyzer = self._ensure_analyzer(workers)
-                walked, self._walked = self._walked, None
-                changes, self._walked_changes = self._walked_changes, None
+                walked, changes = self._walked or (None, None)
+                self._walked = None
                 if analyzer is None:
                     analyzer = self.analyzer = self._fresh_analyzer(workers)
                     body = analyzer.run
@@ -501,7 +501,7 @@ class LiveGraph(GraphQueries):
                 changed = changed_since(walked, header)
                 if changed is not None and not changed:
                     return self._unchanged(entry, header, record)
-                self._walked = walked  # the rescan that follows need not walk again
+                self._walked = (walked, None)  # the rescan that follows need not walk again
                 if changed:
                     # The few files of an edit are parsed now, before the state is loaded
                     # into the memory their trees took (graphlive.analysis.prepared).
@@ -522,8 +522,12 @@ class LiveGraph(GraphQueries):
                     state, header, in_sync=True, workers=workers
                 )
                 analyzer.prepared = prepared
-                if (analyzer.stamps, analyzer.stamped_ns) == (header.stamps, header.stamped_ns):
-                    self._walked_changes = changed  # compared with these stamps already
+                same_stamps = (analyzer.stamps, analyzer.stamped_ns) == (
+                    header.stamps,
+                    header.stamped_ns,
+                )
+                if self._walked is not None and same_stamps:
+                    self._walked = (self._walked[0], changed)  # compared with these already
                 return None
             try:
                 self._graph = self._load_graph()
