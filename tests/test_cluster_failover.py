@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import pytest
 import redis
+import redis.exceptions
 
 from graphlive.bus.connection import Client, connect
 from graphlive.bus.keys import GraphKeys
@@ -36,7 +37,7 @@ def until_redis_answers(call: Callable[[], T], timeout: float = 30.0) -> T:
     while True:
         try:
             return call()
-        except (redis.ConnectionError, redis.TimeoutError, redis.ClusterDownError):
+        except (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ClusterDownError):
             if time.monotonic() > deadline:
                 raise
 
